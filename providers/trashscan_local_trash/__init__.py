@@ -1,0 +1,1 @@
+"""The freedesktop.org Trash specification as a trashscan provider (the reference plugin)."""

@@ -1,0 +1,151 @@
+"""Sandbox data for ``local-trash``: real trash directories on disk, no server.
+
+``seed`` builds two accounts under ``workdir``:
+
+* ``laptop``: a home-style trash ``laptop/Trash`` with 8 photos/videos deleted over the last 40
+  days, 2 documents (never listed), a trashed folder holding 2 photos, originals under
+  ``laptop/home/Pictures``. ``IMG_0001.jpg`` of 2023 was trashed as ``IMG_0001.2.jpg`` (a name
+  collision inside the trash) and ``cover.jpg``'s original path holds a new file again, so
+  restoring it must pick another name. ``purge_after_days`` is 30, so the oldest item is overdue.
+* ``usb-stick``: a per-volume trash ``usb-stick/.Trash-1000`` with 3 items whose ``Path=`` is
+  relative to the volume top directory ``usb-stick/``; no purge rule.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from trashscan_local_trash.trashinfo import INFO_SUFFIX, format_info
+
+
+def _png(seed: str) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    text = b"Comment\0" + seed.encode()
+    idat = zlib.compress(b"\0" + zlib.crc32(seed.encode()).to_bytes(4, "big")[:3])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"tEXt", text)
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
+
+
+def _jpeg(seed: str) -> bytes:
+    comment = f"trashscan sandbox {seed}".encode()
+    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    com = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
+    return b"\xff\xd8" + app0 + com + bytes(range(256)) + b"\xff\xd9"
+
+
+def _isobmff(brand: bytes, seed: str) -> bytes:
+    ftyp = struct.pack(">I", 24) + b"ftyp" + brand + b"\0\0\0\0" + brand + b"isom"
+    payload = seed.encode() + bytes(300)
+    return ftyp + struct.pack(">I", len(payload) + 8) + b"mdat" + payload
+
+
+def _content(name: str) -> bytes:
+    suffix = Path(name).suffix.lower()
+    if suffix == ".png":
+        return _png(name)
+    if suffix in {".jpg", ".jpeg"}:
+        return _jpeg(name)
+    if suffix == ".mov":
+        return _isobmff(b"qt  ", name)
+    if suffix == ".heic":
+        return _isobmff(b"heic", name)
+    if suffix == ".mp4":
+        return _isobmff(b"mp42", name)
+    if suffix == ".pdf":
+        return b"%PDF-1.4\n% trashscan sandbox " + name.encode() + b"\n%%EOF\n"
+    return f"sandbox document {name}\n".encode()
+
+
+# (original path relative to the account's home/volume, name inside files/, days ago)
+LAPTOP_ITEMS = [
+    ("home/Pictures/2024/IMG_0001.jpg", "IMG_0001.jpg", 1),
+    ("home/Pictures/2023/IMG_0001.jpg", "IMG_0001.2.jpg", 3),
+    ("home/Pictures/Strand Tag é.png", "Strand Tag é.png", 7),
+    ("home/Videos/VID_0003.mp4", "VID_0003.mp4", 12),
+    ("home/Videos/holiday clip.mov", "holiday clip.mov", 20),
+    ("home/Pictures/IMG_0004.heic", "IMG_0004.heic", 25),
+    ("home/Pictures/cover.jpg", "cover.jpg", 33),
+    ("home/Pictures/old scan.png", "old scan.png", 40),
+    ("home/Documents/notes.txt", "notes.txt", 2),
+    ("home/Documents/report.pdf", "report.pdf", 9),
+]
+LAPTOP_FOLDER = ("home/Pictures/Album Paris", "Album Paris", 15, ["paris-1.jpg", "sub/paris-2.jpg"])
+USB_ITEMS = [
+    ("DCIM/100CANON/IMG_1234.JPG", "IMG_1234.JPG", 2),
+    ("DCIM/100CANON/IMG_1235.JPG", "IMG_1235.JPG", 5),
+    ("DCIM/100CANON/MVI_1236.MOV", "MVI_1236.MOV", 8),
+]
+
+
+def _trash(
+    trash: Path, root: Path, original_rel: str, stored: str, deleted: datetime, *, relative: bool
+) -> Path:
+    for sub in ("info", "files"):
+        (trash / sub).mkdir(parents=True, exist_ok=True)
+    local = deleted.astimezone().replace(tzinfo=None)  # the spec: local time, no zone
+    info = format_info(str(root / original_rel), local, topdir=str(root) if relative else None)
+    (trash / "info" / f"{stored}{INFO_SUFFIX}").write_text(info, encoding="utf-8")
+    return trash / "files" / stored
+
+
+class LocalTrashFake:
+    name = "local-trash"
+    needs_server = False
+
+    def seed(self, workdir: Path, now: datetime) -> list[dict]:
+        """Create real trash folders under workdir with seeded data; return account config dicts."""
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        now = now.replace(microsecond=0)
+
+        laptop = workdir / "laptop"
+        laptop_trash = laptop / "Trash"
+        (laptop / "home" / "Pictures").mkdir(parents=True, exist_ok=True)
+        for original, stored, days in LAPTOP_ITEMS:
+            when = now - timedelta(days=days)
+            target = _trash(laptop_trash, laptop, original, stored, when, relative=False)
+            target.write_bytes(_content(Path(original).name))
+        # cover.jpg's place was taken by a new file since: restore must not overwrite it.
+        (laptop / "home/Pictures/cover.jpg").write_bytes(_jpeg("the new cover"))
+
+        folder_rel, stored, days, inner = LAPTOP_FOLDER
+        when = now - timedelta(days=days)
+        folder = _trash(laptop_trash, laptop, folder_rel, stored, when, relative=False)
+        for rel in inner:
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_bytes(_content(Path(rel).name))
+
+        usb = workdir / "usb-stick"
+        usb_trash = usb / ".Trash-1000"
+        for original, stored, days in USB_ITEMS:
+            when = now - timedelta(days=days)
+            target = _trash(usb_trash, usb, original, stored, when, relative=True)
+            target.write_bytes(_content(Path(original).name))
+
+        return [
+            {
+                "name": "laptop",
+                "provider": self.name,
+                "trash_dirs": [str(laptop_trash)],
+                "include_volumes": False,
+                "purge_after_days": 30,
+            },
+            {
+                "name": "usb-stick",
+                "provider": self.name,
+                "trash_dirs": [str(usb_trash)],
+                "include_volumes": False,
+            },
+        ]

@@ -1,0 +1,153 @@
+"""Reading and writing ``.trashinfo`` files and finding trash directories.
+
+Follows the freedesktop.org Trash specification 1.0: a ``.trashinfo`` file is a tiny
+desktop-entry style file with a ``[Trash Info]`` group holding ``Path=`` (percent-encoded as in
+RFC 2396; absolute, or relative to the volume's top directory) and ``DeletionDate=``
+(``YYYY-MM-DDThh:mm:ss`` in local time, without a zone).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote, unquote_to_bytes
+
+log = logging.getLogger(__name__)
+
+INFO_SUFFIX = ".trashinfo"
+
+# Kernel pseudo filesystems never hold a trash; autofs is skipped so a scan does not mount things.
+_PSEUDO_FS = frozenset(
+    {
+        "proc", "sysfs", "cgroup", "cgroup2", "devpts", "devtmpfs", "securityfs", "debugfs",
+        "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "autofs",
+        "binfmt_misc", "efivarfs", "nsfs", "rpc_pipefs",
+    }
+)  # fmt: skip
+
+
+class MalformedTrashInfo(ValueError):
+    """The file is not a usable ``.trashinfo``; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrashInfo:
+    original: str  # absolute, in the filesystem encoding (may carry surrogate escapes)
+    deleted_at: datetime | None  # UTC; None when DeletionDate is missing or unreadable
+
+    @property
+    def display_path(self) -> str:
+        """The original path as text that is always valid UTF-8 (for the index and the CLI)."""
+        return os.fsencode(self.original).decode("utf-8", "replace")
+
+
+def topdir_of(trash_dir: str) -> str:
+    """The directory that relative ``Path=`` values are relative to.
+
+    ``$topdir/.Trash/$uid`` and ``$topdir/.Trash-$uid`` per the spec; for the home trash
+    (``$XDG_DATA_HOME/Trash``) the directory it resides in, by the same rule.
+    """
+    parent = os.path.dirname(trash_dir)
+    return os.path.dirname(parent) if os.path.basename(parent) == ".Trash" else parent
+
+
+def parse(data: bytes, trash_dir: str) -> TrashInfo:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedTrashInfo("not UTF-8 text") from exc
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if not lines or lines[0] != "[Trash Info]":
+        raise MalformedTrashInfo("does not start with [Trash Info]")
+    values: dict[str, str] = {}
+    for line in lines[1:]:
+        if line.startswith("["):
+            break  # another group: not ours
+        key, sep, value = line.partition("=")
+        if sep:
+            values.setdefault(key.strip(), value.strip())
+    raw_path = values.get("Path")
+    if not raw_path:
+        raise MalformedTrashInfo("no Path=")
+    original = os.fsdecode(unquote_to_bytes(raw_path))
+    if "\0" in original:
+        raise MalformedTrashInfo("Path= contains a NUL byte")
+    if not os.path.isabs(original):
+        top = topdir_of(trash_dir)
+        original = os.path.normpath(os.path.join(top, original))
+        if os.path.commonpath([top, original]) != top or original == top:
+            raise MalformedTrashInfo(f"relative Path= leaves the volume: {raw_path}")
+    else:
+        original = os.path.normpath(original)
+    return TrashInfo(original=original, deleted_at=parse_deletion_date(values.get("DeletionDate")))
+
+
+def parse_deletion_date(value: str | None) -> datetime | None:
+    """DeletionDate is local time of the machine that trashed the file; returned in UTC."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # astimezone() on a naive datetime takes it as local time, which is what the spec says it is.
+    return when.astimezone(UTC)
+
+
+def format_info(original: str, deleted_local: datetime, topdir: str | None = None) -> str:
+    """A ``.trashinfo`` body; ``topdir`` given makes ``Path=`` relative, as for volume trashes."""
+    path = os.path.relpath(original, topdir) if topdir else original
+    return (
+        "[Trash Info]\n"
+        f"Path={quote(os.fsencode(path), safe='/')}\n"
+        f"DeletionDate={deleted_local.strftime('%Y-%m-%dT%H:%M:%S')}\n"
+    )
+
+
+def home_trash(xdg_data_home: str | None = None) -> str:
+    base = xdg_data_home or os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(os.path.abspath(os.path.expanduser(base)), "Trash")
+
+
+def volume_trashes(uid: int, mounts_file: str = "/proc/self/mounts") -> Iterator[str]:
+    """Existing per-volume trash directories of ``uid``; unreadable or odd ones are skipped."""
+    try:
+        with open(mounts_file, "rb") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return
+    seen: set[str] = set()
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3 or os.fsdecode(fields[2]) in _PSEUDO_FS:
+            continue
+        # /proc/mounts writes space, tab, newline and backslash as \ooo octal escapes.
+        mount = os.fsdecode(re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), fields[1]))
+        if mount in seen:
+            continue
+        seen.add(mount)
+        shared = os.path.join(mount, ".Trash")
+        try:
+            st = os.lstat(shared)
+        except OSError:
+            st = None
+        # The spec's checks: a real directory (not a symlink) with the sticky bit set.
+        if st and stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:
+            yield from _if_dir(os.path.join(shared, str(uid)))
+        elif st:
+            log.info("ignoring %s: not a sticky directory (Trash specification)", shared)
+        yield from _if_dir(os.path.join(mount, f".Trash-{uid}"))
+
+
+def _if_dir(path: str) -> Iterator[str]:
+    try:
+        if stat.S_ISDIR(os.lstat(path).st_mode) and os.access(path, os.R_OK | os.X_OK):
+            yield path
+    except OSError:
+        pass

@@ -1,0 +1,5 @@
+"""`python -m trashscan`."""
+
+from trashscan.cli import main
+
+main()

@@ -1,0 +1,584 @@
+"""The ``trashscan`` command line.
+
+Heavy modules (SQLAlchemy, rich, keyring, provider SDKs) are imported inside the commands that
+need them, so ``trashscan --help`` stays fast. Every failure a user can cause ends as one line on
+stderr and an exit code (0 ok, 1 partial failure, 2 usage or config error); ``--debug`` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from trashscan import __version__
+from trashscan.errors import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, TrashscanError, UsageError
+
+if TYPE_CHECKING:
+    from trashscan.config import Config
+    from trashscan.index import Index, ItemFilter
+    from trashscan.models import Account, IndexedItem
+    from trashscan.provider import ProviderContext
+    from trashscan.scanner import AccountScanResult
+
+KIND_CHOICES = ("photo", "video", "other", "any")
+SORT_CHOICES = ("purge", "deleted", "name", "size")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class App:
+    """What every command shares, built lazily so each command pays only for what it uses."""
+
+    def __init__(self, config_file: str | None, debug: bool) -> None:
+        self.config_file = config_file
+        self.debug = debug
+
+    @cached_property
+    def config_path(self) -> Path:
+        from trashscan.config import config_path
+
+        return config_path(self.config_file)
+
+    @cached_property
+    def config(self) -> Config:
+        from trashscan.config import load_config
+
+        return load_config(self.config_path, required=True)
+
+    @cached_property
+    def config_if_any(self) -> Config:
+        from trashscan.config import load_config
+
+        return load_config(self.config_path, required=False)
+
+    @cached_property
+    def data_dir(self) -> Path:
+        from trashscan.config import data_dir
+
+        return data_dir()
+
+    @cached_property
+    def index(self) -> Index:
+        from trashscan.config import default_index_url
+        from trashscan.index import Index
+
+        return Index.open(self.config_if_any.index_url or default_index_url(self.data_dir))
+
+    @cached_property
+    def context(self) -> ProviderContext:
+        from trashscan.provider import ProviderContext
+        from trashscan.retry import RetryPolicy
+        from trashscan.secrets import DeferredSecretStore, open_secret_store
+
+        config = self.config_if_any
+        return ProviderContext(
+            secrets=DeferredSecretStore(lambda: open_secret_store(config.secrets, self.data_dir)),
+            retry=RetryPolicy(),
+            clock=utcnow,
+            data_dir=self.data_dir,
+        )
+
+    def select_accounts(self, all_accounts: bool, names: Sequence[str]) -> list[Account]:
+        """``--account`` names, or every account (the default when neither flag is given)."""
+        config = self.config
+        if names:
+            return [config.account(name) for name in dict.fromkeys(names)]
+        if not config.accounts:
+            raise UsageError(
+                f"no accounts configured in {config.path}",
+                hint="add one with `trashscan accounts add PROVIDER NAME`",
+            )
+        return list(config.accounts)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def account_options(func: Any) -> Any:
+    func = click.option(
+        "--account",
+        "accounts",
+        multiple=True,
+        metavar="NAME",
+        help="Only this account (repeatable).",
+    )(func)
+    return click.option(
+        "--all-accounts", is_flag=True, help="Every configured account (the default)."
+    )(func)
+
+
+def filter_options(func: Any) -> Any:
+    options = [
+        click.option("--provider", help="Only this provider."),
+        click.option(
+            "--kind",
+            type=click.Choice(KIND_CHOICES),
+            default=None,
+            help="photo, video, other or any (default: photo and video).",
+        ),
+        click.option("--expiring-within", metavar="DURATION", help="Purged within, e.g. 7d, 36h."),
+        click.option("--deleted-since", metavar="DATE", help="Deleted on or after DATE."),
+        click.option("--deleted-until", metavar="DATE", help="Deleted before DATE."),
+        click.option("--name", "name_glob", metavar="GLOB", help="Name matches GLOB (*, ?)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return account_options(func)
+
+
+def build_filter(
+    app: App,
+    accounts: Sequence[Account],
+    provider: str | None,
+    kind: str | None,
+    expiring_within: str | None,
+    deleted_since: str | None,
+    deleted_until: str | None,
+    name_glob: str | None,
+    sort: str = "purge",
+) -> ItemFilter:
+    from trashscan.index import ItemFilter
+    from trashscan.models import Kind
+    from trashscan.timeparse import parse_date, parse_duration
+
+    if kind is None:
+        kinds = frozenset({Kind.PHOTO, Kind.VIDEO})
+    elif kind == "any":
+        kinds = frozenset(Kind)
+    else:
+        kinds = frozenset({Kind(kind)})
+    return ItemFilter(
+        accounts=tuple((a.provider, a.name) for a in accounts),
+        provider=provider,
+        kinds=kinds,
+        expiring_within=parse_duration(expiring_within) if expiring_within is not None else None,
+        deleted_since=parse_date(deleted_since) if deleted_since is not None else None,
+        deleted_until=parse_date(deleted_until) if deleted_until is not None else None,
+        name_glob=name_glob,
+        sort=sort,
+    )
+
+
+def run_scan(app: App, accounts: Sequence[Account]) -> list[AccountScanResult]:
+    """Scan with a progress display on stderr (only on a terminal), then report failures."""
+    from trashscan.scanner import Scanner
+
+    concurrency = app.config.concurrency
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.fields[items]} items"),
+            console=Console(stderr=True),
+            transient=True,
+        ) as progress:
+            tasks = {a.name: progress.add_task(f"{a.provider}/{a.name}", items=0) for a in accounts}
+
+            def report(account: Account, items: int, finished: bool) -> None:
+                progress.update(tasks[account.name], items=items, completed=100 if finished else 0)
+
+            results = Scanner(app.index, app.context, concurrency, report).scan(accounts)
+    else:
+        results = Scanner(app.index, app.context, concurrency).scan(accounts)
+    for result in results:
+        if not result.ok:
+            err(
+                f"trashscan: account {result.account.name!r} ({result.account.provider}) failed: "
+                f"{result.error}"
+            )
+    return results
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    metavar="PATH",
+    help="Config file (default: $TRASHSCAN_CONFIG, else the user config dir).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(__version__, prog_name="trashscan")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, debug: bool) -> None:
+    """Find trashed photos and videos across your cloud accounts before they are purged."""
+    ctx.obj = App(config_file, debug)
+
+
+@cli.command()
+@pass_app
+def providers(app: App) -> None:
+    """Installed provider plugins and what each can do."""
+    from trashscan.plugins import all_providers
+
+    loaded, broken = all_providers()
+    for name, cls in loaded.items():
+        caps = cls.capabilities
+        flags = ", ".join(
+            f"{label}={'yes' if value else 'no'}"
+            for label, value in (
+                ("list", caps.list),
+                ("restore", caps.restore),
+                ("exact-times", caps.exact_deletion_times),
+                ("incremental", caps.incremental),
+            )
+        )
+        if caps.restore_experimental:
+            flags += " (restore experimental)"
+        click.echo(f"{name:<16} {cls.display_name}")
+        click.echo(f"{'':<16} {flags}")
+        if cls.retention.description:
+            click.echo(f"{'':<16} retention: {cls.retention.description}")
+        for note in ((caps.unsupported_reason,) if caps.unsupported_reason else ()) + caps.notes:
+            click.echo(f"{'':<16} note: {note}")
+        for key, text in cls.options_help.items():
+            click.echo(f"{'':<16} --option {key}=...  {text}")
+    for plugin in broken:
+        click.echo(f"{plugin.name:<16} BROKEN ({plugin.target}): {plugin.error}")
+    if broken:
+        err(f"trashscan: {len(broken)} provider plugin(s) failed to load; the others work")
+
+
+@cli.group()
+def accounts() -> None:
+    """Add, list, test and remove accounts."""
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a repeated key makes a list; true/false and integers are typed."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"bad --option {pair!r}", hint="use --option KEY=VALUE")
+        value: Any = raw
+        if raw.lower() in {"true", "false"}:
+            value = raw.lower() == "true"
+        elif raw.isdigit():
+            value = int(raw)
+        key = key.strip()
+        if key in options:
+            previous = options[key]
+            options[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            options[key] = value
+    return options
+
+
+@accounts.command("add")
+@click.argument("provider")
+@click.argument("name")
+@click.option("--option", "-o", "option_pairs", multiple=True, metavar="KEY=VALUE")
+@pass_app
+def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ...]) -> None:
+    """Run the provider's login, store secrets in the keyring, add the account to the config."""
+    from trashscan.config import add_account
+    from trashscan.models import Account
+    from trashscan.plugins import load_provider_class
+
+    cls = load_provider_class(provider)
+    config = app.config_if_any
+    if any(a.name == name for a in config.accounts):
+        raise UsageError(f"account {name!r} already exists in {config.path}")
+    options = parse_options(option_pairs)
+    for secret_key in ("password", "token", "secret", "client_secret", "refresh_token"):
+        if secret_key in options:
+            raise UsageError(
+                f"--option {secret_key} is not accepted: "
+                "secrets are asked for and kept in the keyring"
+            )
+    endpoint = options.pop("endpoint", None)
+    ca_bundle = options.pop("ca_bundle", None)
+    retention = options.pop("retention_days", None)
+    account = Account(name, provider, options, endpoint, ca_bundle, retention)
+    saved = cls(app.context).login(account, interactive=sys.stdin.isatty())
+    table: dict[str, Any] = {"name": name, "provider": provider, **options, **saved}
+    for key, value in (
+        ("endpoint", endpoint),
+        ("ca_bundle", ca_bundle),
+        ("retention_days", retention),
+    ):
+        if value is not None:
+            table[key] = value
+    add_account(app.config_path, table)
+    click.echo(f"added {provider} account {name!r} to {app.config_path}")
+
+
+@accounts.command("list")
+@pass_app
+def accounts_list(app: App) -> None:
+    """Configured accounts, their items in the index and their last scan."""
+    counts = app.index.counts_by_account()
+    for account in app.config.accounts:
+        last = app.index.last_scan(account.provider, account.name)
+        scanned = "never scanned"
+        if last is not None:
+            scanned = f"last scan {last.started:%Y-%m-%d %H:%M} UTC: {last.status}"
+            if last.error:
+                scanned += f" ({last.error})"
+        items = counts.get((account.provider, account.name), 0)
+        click.echo(f"{account.name:<16} {account.provider:<14} {items:>6} trashed  {scanned}")
+
+
+@accounts.command("test")
+@click.argument("name")
+@pass_app
+def accounts_test(app: App, name: str) -> None:
+    """Check that an account's stored credentials still work, without prompting."""
+    from trashscan.plugins import load_provider_class
+
+    account = app.config.account(name)
+    status = load_provider_class(account.provider)(app.context).check_auth(account)
+    if status.ok:
+        click.echo(f"{name}: ok" + (f" ({status.detail})" if status.detail else ""))
+        return
+    err(f"trashscan: {name}: {status.detail}" + (f" ({status.hint})" if status.hint else ""))
+    sys.exit(EXIT_PARTIAL)
+
+
+@accounts.command("remove")
+@click.argument("name")
+@pass_app
+def accounts_remove(app: App, name: str) -> None:
+    """Forget an account locally. Nothing in the cloud is touched."""
+    from trashscan.config import remove_account
+
+    account = app.config.account(name)
+    remove_account(app.config_path, name)
+    app.index.forget_account(account.provider, account.name)
+    click.echo(
+        f"removed account {name!r} from {app.config_path} and the index; "
+        "nothing in the cloud was touched"
+    )
+
+
+@cli.command()
+@account_options
+@pass_app
+def scan(app: App, all_accounts: bool, accounts: tuple[str, ...]) -> None:
+    """Refresh the index from the providers (incrementally where they allow)."""
+    results = run_scan(app, app.select_accounts(all_accounts, accounts))
+    for result in results:
+        if result.ok:
+            gone = f", {result.swept} left the trash" if result.swept else ""
+            click.echo(f"{result.account.name}: {result.items} items scanned{gone}")
+    if not all(r.ok for r in results):
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.command("list")
+@filter_options
+@click.option("--sort", type=click.Choice(SORT_CHOICES), default="purge", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json", "csv")),
+    default="table",
+    show_default=True,
+)
+@click.option("--cached", is_flag=True, help="Print from the index without scanning.")
+@pass_app
+def list_items(
+    app: App,
+    all_accounts: bool,
+    accounts: tuple[str, ...],
+    provider: str | None,
+    kind: str | None,
+    expiring_within: str | None,
+    deleted_since: str | None,
+    deleted_until: str | None,
+    name_glob: str | None,
+    sort: str,
+    fmt: str,
+    cached: bool,
+) -> None:
+    """Trashed photos and videos, soonest purge first."""
+    from trashscan import output
+
+    selected = app.select_accounts(all_accounts, accounts)
+    if provider:
+        selected = [a for a in selected if a.provider == provider]
+    item_filter = build_filter(
+        app,
+        selected,
+        provider,
+        kind,
+        expiring_within,
+        deleted_since,
+        deleted_until,
+        name_glob,
+        sort,
+    )
+    failed = False
+    if not cached:
+        failed = not all(result.ok for result in run_scan(app, selected))
+    now = utcnow()
+    items = app.index.items(item_filter, now)
+    writer = {"json": output.write_json, "csv": output.write_csv, "table": output.write_table}[fmt]
+    writer(items, now, sys.stdout)
+    if fmt == "table":
+        err(f"{len(items)} item(s); ~ marks an estimate")
+    if failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+@click.argument("refs", nargs=-1)
+@filter_options
+@click.option("--dry-run", "-n", is_flag=True, help="Show what would be restored; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def restore(
+    app: App,
+    refs: tuple[str, ...],
+    all_accounts: bool,
+    accounts: tuple[str, ...],
+    provider: str | None,
+    kind: str | None,
+    expiring_within: str | None,
+    deleted_since: str | None,
+    deleted_until: str | None,
+    name_glob: str | None,
+    dry_run: bool,
+    yes: bool,
+) -> None:
+    """Restore items by REF (from `trashscan list`) or by filter, through each provider's API."""
+    from trashscan import output
+    from trashscan.restorer import Restorer
+
+    filters_given = any(
+        (
+            all_accounts,
+            accounts,
+            provider,
+            kind,
+            expiring_within,
+            deleted_since,
+            deleted_until,
+            name_glob,
+        )
+    )
+    if not refs and not filters_given:
+        raise UsageError(
+            "say what to restore: one or more REFs, or filters such as --account/--name",
+            hint="see `trashscan list` for refs",
+        )
+    now = utcnow()
+    if refs:
+        chosen = {item.ref: item for item in (app.index.resolve_ref(ref) for ref in refs)}
+        items: list[IndexedItem] = list(chosen.values())
+    else:
+        selected = app.select_accounts(all_accounts, accounts)
+        item_filter = build_filter(
+            app, selected, provider, kind, expiring_within, deleted_since, deleted_until, name_glob
+        )
+        items = app.index.items(item_filter, now)
+    if not items:
+        err("nothing to restore")
+        return
+    click.echo(f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
+    output.write_table(items, now, sys.stdout)
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+        return
+    if not yes:
+        click.confirm(f"Restore {len(items)} item(s)?", abort=True, err=True)
+
+    def show(entry: Any) -> None:
+        result = entry.result
+        where = f" -> {result.restored_path}" if result.restored_path else ""
+        detail = f" ({result.detail})" if result.detail else ""
+        click.echo(
+            f"{result.outcome.value:<18} {entry.item.ref[:8]} {entry.item.account}: "
+            f"{entry.item.name}{where}{detail}"
+        )
+
+    config = app.config
+    done = Restorer(app.index, config, app.context, config.concurrency, show).restore(items)
+    failed = [entry for entry in done if not entry.result.ok]
+    click.echo(f"{len(done) - len(failed)} restored, {len(failed)} not restored")
+    if failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@cli.command()
+def demo() -> None:
+    """Show the whole flow against the local sandbox: list, restore, list again."""
+    from trashscan.sandbox.demo import run_demo
+
+    sys.exit(run_demo(run))
+
+
+@cli.group()
+def sandbox() -> None:
+    """Local fake provider servers for trying trashscan without a cloud account."""
+
+
+@sandbox.command("serve")
+@click.option("--port", type=int, default=0, help="Port for the fake servers (default: any free).")
+@click.option("--write-config", "write_config", metavar="PATH", help="Where to write the config.")
+@click.option("--workdir", metavar="DIR", help="Where to keep seeded data (default: a temp dir).")
+def sandbox_serve(port: int, write_config: str | None, workdir: str | None) -> None:
+    """Run the sandbox until interrupted, with a config whose accounts point at it."""
+    from trashscan.sandbox.session import serve_forever
+
+    serve_forever(
+        port=port, config_path=Path(write_config) if write_config else None, workdir=workdir
+    )
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("TRASHSCAN_DEBUG") == "1"
+
+
+def run(args: Sequence[str]) -> int:
+    """Run the CLI once and return its exit code; every error becomes one line on stderr."""
+    args = list(args)
+    try:
+        code = cli.main(args=args, prog_name="trashscan", standalone_mode=False)
+    except SystemExit as exit_:
+        code = exit_.code
+    except TrashscanError as exc:
+        if _debug_requested(args):
+            raise
+        err(f"trashscan: error: {exc.one_line()}")
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        err("trashscan: aborted")
+        code = EXIT_PARTIAL
+    except click.ClickException as exc:
+        err(f"trashscan: error: {exc.format_message()}")
+        code = EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
+    except KeyboardInterrupt:
+        err("trashscan: interrupted")
+        code = 130
+    except Exception as exc:
+        if _debug_requested(args):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err(
+            f"trashscan: internal error: {type(exc).__name__}: {first} "
+            "(run with --debug for details)"
+        )
+        code = EXIT_PARTIAL
+    return code if isinstance(code, int) else EXIT_OK
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

@@ -1,0 +1,433 @@
+"""Where trashscan keeps its files, and the user's ``config.toml``.
+
+The config holds only non-secret settings (secrets live in the keyring, see
+:mod:`trashscan.secrets`). Reading uses stdlib :mod:`tomllib` and validates everything up front so
+that a typo becomes one line naming the file (and line, or account and key) instead of a failure
+halfway through a cron scan. Writing goes through :mod:`tomlkit` so that the comments and layout of
+a hand-edited file survive ``trashscan accounts add``/``remove``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from trashscan.errors import ConfigError, UsageError
+from trashscan.models import Account
+
+ENV_CONFIG = "TRASHSCAN_CONFIG"
+ENV_HOME = "TRASHSCAN_HOME"
+APP_NAME = "trashscan"
+
+CONFIG_HINT = "create it with `trashscan accounts add` or copy config.example.toml"
+
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+_TOP_LEVEL = ("accounts", "index", "secrets", "scan", "alerts")
+_ACCOUNT_KEYS = frozenset({"name", "provider", "endpoint", "ca_bundle", "retention_days"})
+# Keys that would put a credential in a plain file; refused whatever their value.
+SECRET_KEYS = frozenset(
+    {"password", "token", "refresh_token", "client_secret", "access_token", "secret"}
+)
+_TOML_POS_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_EOF_RE = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+# --------------------------------------------------------------------------------------- paths
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else None
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    """``--config`` beats ``$TRASHSCAN_CONFIG`` beats the platform's config dir.
+
+    The env var exists so cron jobs and the sandbox can point at a config without a flag.
+    """
+    if explicit is not None and str(explicit) != "":
+        return Path(explicit).expanduser()
+    env = _env_path(ENV_CONFIG)
+    if env is not None:
+        return env
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def data_dir() -> Path:
+    """``$TRASHSCAN_HOME`` or the platform data dir (index.db, secret blobs, session dirs).
+
+    Not created here: read-only commands such as ``--help`` must not leave directories behind.
+    """
+    env = _env_path(ENV_HOME)
+    if env is not None:
+        return env
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_index_url(data_dir: Path) -> str:
+    return f"sqlite:///{(Path(data_dir) / 'index.db').as_posix()}"
+
+
+# --------------------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class SecretsConfig:
+    backend: Literal["keyring", "file"] = "keyring"
+    path: Path | None = None  # only for backend "file"
+    insecure_for_testing: bool = False
+    allow_insecure_keyring: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    exists: bool
+    accounts: tuple[Account, ...] = ()
+    index_url: str | None = None
+    secrets: SecretsConfig = field(default_factory=SecretsConfig)
+    concurrency: int = 4
+    alerts: Mapping[str, Any] = field(default_factory=dict)
+
+    def account(self, name: str) -> Account:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        if self.accounts:
+            hint = "known: " + ", ".join(a.name for a in self.accounts)
+        else:
+            hint = "add one with `trashscan accounts add PROVIDER NAME`"
+        raise UsageError(f"unknown account {name!r}", hint=hint)
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+def load_config(path: Path, *, required: bool = False) -> Config:
+    """Read and validate the config; a missing file is an empty config unless ``required``.
+
+    ``required`` is for commands that cannot do anything without accounts (scan, restore), so the
+    user gets a pointer to ``accounts add`` rather than "no accounts".
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: config file not found", hint=CONFIG_HINT) from None
+        return Config(path=path, exists=False)
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    return _parse(path, text)
+
+
+def _toml_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    """One line ``file:LINE: invalid TOML: reason``; 3.11's error has no ``lineno`` attribute."""
+    message = str(exc).splitlines()[0] if str(exc) else "syntax error"
+    lineno = getattr(exc, "lineno", None)
+    match = _TOML_POS_RE.search(message)
+    if match:
+        lineno = lineno or int(match.group(1))
+        message = message[: match.start()]
+    elif _TOML_EOF_RE.search(message):
+        lineno = lineno or len(text.splitlines()) or 1
+        message = _TOML_EOF_RE.sub(" at end of file", message)
+    message = message[:1].lower() + message[1:]
+    where = f"{path}:{lineno}" if lineno else f"{path}"
+    return ConfigError(f"{where}: invalid TOML: {message}")
+
+
+def _parse(path: Path, text: str) -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(path, text, exc) from None
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"{path}: {message}")
+
+    for key, value in data.items():
+        if key not in _TOP_LEVEL:
+            kind = "table" if isinstance(value, dict | list) else "key"
+            raise fail(
+                f"unknown top-level {kind} {key!r} (expected one of: {', '.join(_TOP_LEVEL)})"
+            )
+        if key != "accounts" and not isinstance(value, dict):
+            raise fail(f"{key!r} must be a table ([{key}])")
+
+    accounts = _parse_accounts(path, data.get("accounts", []), fail)
+
+    index = data.get("index", {})
+    _only_keys(index, "index", {"url"}, fail)
+    index_url = index.get("url")
+    if index_url is not None and (not isinstance(index_url, str) or not index_url):
+        raise fail("[index] url must be a non-empty string")
+
+    secrets = _parse_secrets(path, data.get("secrets", {}), fail)
+
+    scan = data.get("scan", {})
+    _only_keys(scan, "scan", {"concurrency"}, fail)
+    concurrency = scan.get("concurrency", 4)
+    if not _is_int(concurrency) or not 1 <= concurrency <= 32:
+        raise fail("[scan] concurrency must be an integer from 1 to 32")
+
+    return Config(
+        path=path,
+        exists=True,
+        accounts=accounts,
+        index_url=index_url,
+        secrets=secrets,
+        concurrency=concurrency,
+        alerts=data.get("alerts", {}),
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _only_keys(table: Mapping[str, Any], name: str, allowed: set[str], fail: Any) -> None:
+    for key in table:
+        if key not in allowed:
+            raise fail(f"[{name}]: unknown key {key!r} (expected: {', '.join(sorted(allowed))})")
+
+
+def _resolve_path(path: Path, value: str) -> Path:
+    """``~`` expanded; relative to the config file, not the cwd (cron's cwd is $HOME)."""
+    candidate = Path(value).expanduser()
+    if not candidate.is_absolute():
+        candidate = path.parent / candidate
+    return candidate
+
+
+def _parse_secrets(path: Path, table: Mapping[str, Any], fail: Any) -> SecretsConfig:
+    _only_keys(
+        table,
+        "secrets",
+        {"backend", "path", "insecure_for_testing", "allow_insecure_keyring"},
+        fail,
+    )
+    backend = table.get("backend", "keyring")
+    if backend not in ("keyring", "file"):
+        raise fail('[secrets] backend must be "keyring" or "file"')
+    raw_path = table.get("path")
+    if raw_path is not None and (not isinstance(raw_path, str) or not raw_path):
+        raise fail("[secrets] path must be a non-empty string")
+    for flag in ("insecure_for_testing", "allow_insecure_keyring"):
+        if not isinstance(table.get(flag, False), bool):
+            raise fail(f"[secrets] {flag} must be true or false")
+    return SecretsConfig(
+        backend=backend,
+        path=_resolve_path(path, raw_path) if raw_path else None,
+        insecure_for_testing=table.get("insecure_for_testing", False),
+        allow_insecure_keyring=table.get("allow_insecure_keyring", False),
+    )
+
+
+def _parse_accounts(path: Path, raw: Any, fail: Any) -> tuple[Account, ...]:
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise fail("accounts must be an array of tables ([[accounts]])")
+    accounts: list[Account] = []
+    seen: set[str] = set()
+    for number, table in enumerate(raw, start=1):
+        name = table.get("name")
+        label = f"accounts[{number}]"
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise fail(
+                f"{label}: name is required and may only contain letters, digits, '.', '_', '-'"
+            )
+        label = f"{label} ({name!r})"
+
+        def bad(message: str, label: str = label) -> ConfigError:
+            return fail(f"{label}: {message}")
+
+        # Checked before anything else, and the value is never echoed.
+        for key in table:
+            if key.lower() in SECRET_KEYS:
+                raise bad(f"{key!r}: secrets belong in the keyring, not the config file")
+        if name in seen:
+            raise bad("duplicate account name")
+        seen.add(name)
+        provider = table.get("provider")
+        if not isinstance(provider, str) or not provider:
+            raise bad('provider is required (a provider name such as "local-trash")')
+        endpoint = table.get("endpoint")
+        if endpoint is not None and not _valid_url(endpoint):
+            raise bad("endpoint must be an http:// or https:// URL")
+        ca_bundle = table.get("ca_bundle")
+        if ca_bundle is not None:
+            if not isinstance(ca_bundle, str) or not ca_bundle:
+                raise bad("ca_bundle must be a file path")
+            ca_bundle = str(_resolve_path(path, ca_bundle))
+        retention = table.get("retention_days")
+        if retention is not None and (not _is_int(retention) or retention < 0):
+            raise bad("retention_days must be a non-negative integer")
+        accounts.append(
+            Account(
+                name=name,
+                provider=provider,
+                options={k: v for k, v in table.items() if k not in _ACCOUNT_KEYS},
+                endpoint=endpoint,
+                ca_bundle=ca_bundle,
+                retention_days=retention,
+            )
+        )
+    return tuple(accounts)
+
+
+def _valid_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+# ------------------------------------------------------------------------------------- writing
+
+
+def _read_document(path: Path) -> Any:
+    import tomlkit
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return tomlkit.document()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read config: {getattr(exc, 'strerror', None) or exc}"
+        ) from None
+    try:
+        return tomlkit.parse(text)
+    except Exception:
+        # Re-parse with tomllib so a syntax error reads the same as when loading.
+        _parse(path, text)
+        raise ConfigError(f"{path}: invalid TOML") from None
+
+
+def _write_document(path: Path, document: Any) -> None:
+    """Validate the result, then replace the file atomically with mode 0600.
+
+    Validating first means a bad ``accounts add`` can never leave a config that breaks every
+    later command. The temp file lives next to the target so ``os.replace`` stays atomic.
+    """
+    import tomlkit
+
+    text = tomlkit.dumps(document)
+    _parse(path, text)
+    target = path.resolve() if path.is_symlink() else path
+    parent = target.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    """TOML has no null: ``None`` means "leave out"; paths become strings."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items() if v is not None}
+
+
+def add_account(path: Path, account_table: dict[str, Any]) -> None:
+    """Append one ``[[accounts]]`` table, keeping the rest of the file byte-for-byte."""
+    import tomlkit
+    from tomlkit.items import AoT
+
+    path = Path(path)
+    values = _clean(account_table)
+    name = values.get("name")
+    document = _read_document(path)
+    existing = document.get("accounts")
+    if existing is not None and not isinstance(existing, AoT | list):
+        raise ConfigError(f"{path}: accounts must be an array of tables ([[accounts]])")
+    if existing and any(t.get("name") == name for t in existing):
+        raise UsageError(
+            f"account {name!r} already exists in {path}",
+            hint=f"pick another name, or remove it first with `trashscan accounts remove {name}`",
+        )
+    table = tomlkit.table()
+    for key, value in values.items():
+        table[key] = value
+    if isinstance(existing, AoT) and len(existing):
+        if list(document.keys())[-1] != "accounts":
+            table.add(tomlkit.nl())  # keep a blank line before the table that follows
+        existing.append(table)
+    elif existing:  # an inline array of inline tables: keep the user's style
+        existing.append(values)
+    else:
+        if "accounts" in document:
+            del document["accounts"]
+        aot = tomlkit.aot()
+        aot.append(table)
+        document.append("accounts", aot)
+    _write_document(path, document)
+
+
+def remove_account(path: Path, name: str) -> None:
+    """Drop the named ``[[accounts]]`` table (and the comments inside it), nothing else."""
+    from tomlkit.items import AoT
+
+    path = Path(path)
+    document = _read_document(path)
+    existing = document.get("accounts")
+    names = [t.get("name") for t in existing] if isinstance(existing, AoT | list) else []
+    if name not in names:
+        known = ", ".join(str(n) for n in names)
+        raise UsageError(f"unknown account {name!r}", hint=f"known: {known}" if known else None)
+    del existing[names.index(name)]
+    if len(existing) == 0:
+        del document["accounts"]
+    _write_document(path, document)
+
+
+def set_table(path: Path, table: str, values: dict[str, Any]) -> None:
+    """Merge ``values`` into top-level ``[table]`` (a ``None`` value deletes that key)."""
+    import tomlkit
+
+    path = Path(path)
+    document = _read_document(path)
+    current = document.get(table)
+    if current is None:
+        current = tomlkit.table()
+        if document.body and not tomlkit.dumps(document).endswith("\n\n"):
+            document.add(tomlkit.nl())
+        document[table] = current
+        current = document[table]
+    elif not isinstance(current, Mapping):
+        raise ConfigError(f"{path}: {table!r} must be a table ([{table}])")
+    for key, value in values.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = str(value) if isinstance(value, Path) else value
+    _write_document(path, document)

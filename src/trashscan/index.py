@@ -1,0 +1,585 @@
+"""The unified local index of trashed items across every account.
+
+SQLAlchemy Core keeps the SQL portable: SQLite is the default and PostgreSQL must work for shared
+installs, so the only dialect-specific piece is the upsert, picked in :func:`_insert`. Every scan
+page is one transaction, so a scan killed at any point leaves whole pages and the previous completed
+scan state behind, never half a page.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from trashscan.errors import IndexStoreError, UsageError
+from trashscan.kinds import classify
+from trashscan.models import (
+    DeletedAtSource,
+    IndexedItem,
+    ItemState,
+    Kind,
+    Page,
+    RestoreResult,
+    ScanOutcome,
+    TrashItem,
+    item_ref,
+)
+
+REBUILD_HINT = "move it aside; the next scan rebuilds it"
+REFS_HINT = "run `trashscan list` to see refs"
+_TRASHED = ItemState.TRASHED.value
+_CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Naive UTC in the database, aware UTC in Python.
+
+    Naive storage sorts and compares identically on every backend; naive input is refused because
+    guessing its zone would silently shift purge dates by hours.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} given to the index; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class JSONText(sa.TypeDecorator[Any]):
+    """JSON as plain text, so SQLite and PostgreSQL store byte-identical values."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+def _col(name: str, type_: Any, *args: Any, null: bool = True, **kw: Any) -> sa.Column[Any]:
+    return sa.Column(name, type_, *args, nullable=null, **kw)
+
+
+Str, Txt, Int, Bool = sa.String, sa.Text, sa.Integer, sa.Boolean
+metadata = sa.MetaData()
+meta = sa.Table(
+    "meta", metadata, _col("key", Str(64), primary_key=True), _col("value", Txt, null=False)
+)
+scans = sa.Table(
+    "scans", metadata,
+    _col("id", Int, primary_key=True, autoincrement=True),
+    _col("provider", Str, null=False), _col("account", Str, null=False),
+    _col("started", UTCDateTime, null=False), _col("finished", UTCDateTime),
+    _col("status", Str(16), null=False), _col("error", Txt), _col("complete_listing", Bool),
+    # First scan of a listing that resumed interrupted scans; the sweep spares what they saw.
+    _col("listing_from", Int),
+    sa.Index("ix_scans_account", "provider", "account", "id"),
+)  # fmt: skip
+items = sa.Table(
+    "items", metadata,
+    _col("provider", Str, primary_key=True), _col("account", Str, primary_key=True),
+    _col("item_id", Str, primary_key=True), _col("ref", Str(40), null=False),
+    _col("name", Str, null=False), _col("path", Str), _col("kind", Str(16), null=False),
+    _col("mime_type", Str), _col("size", sa.BigInteger),
+    _col("deleted_at", UTCDateTime), _col("deleted_at_source", Str(16), null=False),
+    _col("purge_at", UTCDateTime), _col("purge_is_estimate", Bool, null=False),
+    _col("restorable", Bool, null=False), _col("not_restorable_reason", Txt),
+    _col("restore_handle", JSONText, null=False), _col("thumbnail_url", Txt),
+    _col("first_seen", UTCDateTime, null=False), _col("last_seen", UTCDateTime, null=False),
+    _col("last_scan_id", Int), _col("state", Str(16), null=False),
+    sa.Index("ix_items_ref", "ref", unique=True),
+    sa.Index("ix_items_state_purge", "state", "purge_at"),
+)  # fmt: skip
+account_state = sa.Table(
+    "account_state", metadata,
+    _col("provider", Str, primary_key=True), _col("account", Str, primary_key=True),
+    _col("state", JSONText), _col("checkpoint", JSONText), _col("checkpoint_scan_id", Int),
+    _col("updated_at", UTCDateTime, null=False),
+)  # fmt: skip
+restore_log_table = sa.Table(
+    "restore_log", metadata,
+    _col("id", Int, primary_key=True, autoincrement=True), _col("ref", Str(40), null=False),
+    _col("provider", Str, null=False), _col("account", Str, null=False),
+    _col("item_id", Str, null=False), _col("name", Str, null=False),
+    _col("attempted_at", UTCDateTime, null=False), _col("actor", Str, null=False),
+    _col("outcome", Str(32), null=False), _col("detail", Txt), _col("restored_path", Txt),
+    _col("dry_run", Bool, null=False),
+)  # fmt: skip
+alerts = sa.Table(
+    "alerts", metadata,
+    _col("ref", Str(40), primary_key=True), _col("threshold", Str(16), primary_key=True),
+    _col("channel", Str(64), primary_key=True), _col("sent_at", UTCDateTime, null=False),
+)  # fmt: skip
+
+
+def _v1_initial(conn: Connection) -> None:
+    # Safe while v1 is the newest schema; once a v2 alters a table, freeze v1's DDL here.
+    metadata.create_all(conn, checkfirst=True)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+"""``MIGRATIONS[n]`` upgrades schema version n to n + 1; version 0 is an empty database."""
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class ScanStatus(enum.StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    started: datetime
+    finished: datetime | None
+    status: ScanStatus
+    error: str | None
+    scan_id: int
+    complete_listing: bool | None
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What ``list``/``restore`` select; ``deleted_since``/``deleted_until`` are half-open."""
+
+    accounts: tuple[tuple[str, str], ...] | None = None  # (provider, account); None = all
+    provider: str | None = None
+    kinds: frozenset[Kind] = frozenset({Kind.PHOTO, Kind.VIDEO})
+    states: frozenset[ItemState] = frozenset({ItemState.TRASHED})
+    expiring_within: timedelta | None = None  # excludes items without a purge date
+    deleted_since: datetime | None = None
+    deleted_until: datetime | None = None
+    name_glob: str | None = None  # case-insensitive; '*' and '?' only ('[' is literal)
+    sort: str = "purge"  # purge | deleted | name | size
+    refs: tuple[str, ...] | None = None  # full refs
+
+
+def _insert(conn: Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """The dialect's INSERT, the only one that knows ON CONFLICT; the rest of the SQL is generic."""
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    raise IndexStoreError(f"unsupported index database {conn.dialect.name!r}", hint="use SQLite")
+
+
+def _of(table: sa.Table, provider: str, account: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return (table.c.provider == provider, table.c.account == account)
+
+
+def _glob_to_like(glob: str) -> str:
+    special = {"*": "%", "?": "_", "%": "\\%", "_": "\\_", "\\": "\\\\"}
+    return "".join(special.get(ch, ch) for ch in glob)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _sqlite_hooks(engine: Engine) -> None:
+    """Explicit BEGIN (IMMEDIATE for writers) instead of pysqlite's implicit transactions.
+
+    pysqlite would start transactions lazily and run DDL outside them; taking the write lock up
+    front also lets busy_timeout work instead of failing on a read-to-write upgrade.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("trashscan_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+_ITEM_FIELDS = tuple(f.name for f in fields(IndexedItem))
+
+
+def _to_item(row: RowMapping) -> IndexedItem:
+    values = {name: row[name] for name in _ITEM_FIELDS}
+    values.update(
+        kind=Kind(row["kind"]), deleted_at_source=DeletedAtSource(row["deleted_at_source"]),
+        state=ItemState(row["state"]), purge_is_estimate=bool(row["purge_is_estimate"]),
+        restorable=bool(row["restorable"]), restore_handle=row["restore_handle"] or {},
+    )  # fmt: skip
+    return IndexedItem(**values)
+
+
+def _item_row(scan_id: int, provider: str, account: str, item: TrashItem, now: datetime) -> dict:
+    row = {f.name: getattr(item, f.name) for f in fields(TrashItem)}
+    row.update(
+        provider=provider, account=account, ref=item_ref(provider, account, item.item_id),
+        kind=(item.kind or classify(item.name, item.mime_type)).value,
+        deleted_at_source=DeletedAtSource(item.deleted_at_source).value,
+        restore_handle=item.restore_handle or {}, first_seen=now, last_seen=now,
+        last_scan_id=scan_id, state=_TRASHED,
+    )  # fmt: skip
+    return row
+
+
+class Index:
+    """One index per install; the scanner is its single writer, readers may run alongside."""
+
+    def __init__(self, engine: Engine, where: str) -> None:
+        self._engine = engine
+        self._where = where
+        self.schema_version = 0
+
+    @classmethod
+    def open(cls, url: str) -> Index:
+        """Open (creating and migrating as needed); any failure is one IndexStoreError line."""
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError as error:
+            raise IndexStoreError(f"bad index URL: {_one_line(error)}") from None
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        db = parsed.database or ""
+        on_disk = is_sqlite and db not in ("", ":memory:") and not db.startswith("file:")
+        where = db if on_disk else parsed.render_as_string(hide_password=True)
+        try:
+            if on_disk:
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(parsed)
+        except (OSError, ImportError, sa.exc.SQLAlchemyError) as error:
+            raise IndexStoreError(f"cannot open index {where}: {_one_line(error)}") from error
+        if is_sqlite:
+            _sqlite_hooks(engine)
+        index = cls(engine, where)
+        try:
+            index.schema_version = index._migrate()
+        except BaseException:
+            engine.dispose()
+            raise
+        return index
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[Connection]:
+        """One transaction; database failures surface as IndexStoreError, never a traceback."""
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(trashscan_write=write)
+                with conn.begin():
+                    yield conn
+        except sa.exc.DBAPIError as error:  # bugs in our own SQL or arguments stay tracebacks
+            reason = _one_line(error)
+            hint = REBUILD_HINT if re.search("not a database|malformed", reason) else None
+            hint = "another trashscan may be writing; retry" if "locked" in reason else hint
+            raise IndexStoreError(f"index {self._where}: {reason}", hint=hint) from error
+
+    def _read_version(self, conn: Connection) -> int:
+        if not sa.inspect(conn).has_table("meta"):
+            return 0
+        value = conn.scalar(sa.select(meta.c.value).where(meta.c.key == "schema_version"))
+        if not re.fullmatch(r"\d+", value or "0"):
+            message = f"index {self._where} has a bad schema version {value!r}"
+            raise IndexStoreError(message, hint=REBUILD_HINT)
+        version = int(value or 0)
+        if version > SCHEMA_VERSION:
+            raise IndexStoreError(
+                f"index {self._where} has schema version {version}, newer than this trashscan"
+                f" understands ({SCHEMA_VERSION})",
+                hint="upgrade trashscan, or " + REBUILD_HINT,
+            )
+        return version
+
+    def _migrate(self) -> int:
+        with self._tx() as conn:
+            if self._read_version(conn) == SCHEMA_VERSION:
+                return SCHEMA_VERSION
+        with self._tx(write=True) as conn:  # re-read: another process may have migrated meanwhile
+            for step in MIGRATIONS[self._read_version(conn) :]:
+                step(conn)
+            stmt = _insert(conn, meta).values(key="schema_version", value=str(SCHEMA_VERSION))
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["key"], set_={"value": stmt.excluded.value}
+                )
+            )
+        return SCHEMA_VERSION
+
+    # --- scans -----------------------------------------------------------------------------------
+
+    def begin_scan(
+        self, provider: str, account: str, now: datetime, *, resume: bool = False
+    ) -> int:
+        """Start a scan; ``resume`` means it continues from :meth:`checkpoint`.
+
+        A resumed scan does not re-list the pages its interrupted predecessors committed, so its
+        sweep must spare what they saw: it inherits their ``listing_from``.
+        """
+        with self._tx(write=True) as conn:
+            listing_from = None
+            if resume:
+                listing_from = conn.scalar(
+                    sa.select(scans.c.listing_from)
+                    .join(account_state, account_state.c.checkpoint_scan_id == scans.c.id)
+                    .where(*_of(account_state, provider, account))
+                )
+            values = {"provider": provider, "account": account, "started": now}
+            values["status"] = ScanStatus.RUNNING.value
+            scan_id = conn.execute(sa.insert(scans).values(values)).inserted_primary_key[0]
+            mark = sa.update(scans).where(scans.c.id == scan_id)
+            conn.execute(mark.values(listing_from=listing_from or scan_id))
+            return int(scan_id)
+
+    def write_page(
+        self, scan_id: int, provider: str, account: str, page: Page, now: datetime
+    ) -> None:
+        """Commit one page atomically: removals first, so an id both removed and listed stays."""
+        with self._tx(write=True) as conn:
+            for start in range(0, len(page.removed), _CHUNK):
+                chunk = page.removed[start : start + _CHUNK]
+                self._leave_trash(conn, provider, account, items.c.item_id.in_(chunk), now)
+            # Deduplicated: PostgreSQL refuses to upsert the same row twice in one statement.
+            rows = {it.item_id: _item_row(scan_id, provider, account, it, now) for it in page.items}
+            if rows:
+                conn.execute(self._upsert_items(conn), list(rows.values()))
+            if page.checkpoint is not None:
+                checkpoint = {"checkpoint": page.checkpoint, "checkpoint_scan_id": scan_id}
+                self._put_account_state(conn, provider, account, now, checkpoint)
+
+    @staticmethod
+    def _upsert_items(conn: Connection) -> Any:
+        """A re-sighting with only an 'observed' time keeps the first sighting: the better bound.
+
+        That holds only while the row is still trashed; an item trashed again after a restore
+        starts a new deletion, so its old times no longer apply.
+        """
+        stmt = _insert(conn, items)
+        new = stmt.excluded
+        keep_times = sa.and_(
+            new.deleted_at_source == DeletedAtSource.OBSERVED.value,
+            items.c.deleted_at.is_not(None),
+            items.c.state == _TRASHED,
+        )
+        fixed = {"provider", "account", "item_id", "ref", "first_seen"}
+        set_: dict[str, Any] = {c.name: new[c.name] for c in items.c if c.name not in fixed}
+        for name in ("deleted_at", "deleted_at_source", "purge_at", "purge_is_estimate"):
+            set_[name] = sa.case((keep_times, items.c[name]), else_=new[name])
+        return stmt.on_conflict_do_update(
+            index_elements=["provider", "account", "item_id"], set_=set_
+        )
+
+    @staticmethod
+    def _leave_trash(
+        conn: Connection, provider: str, account: str, condition: Any, now: datetime
+    ) -> int:
+        """One UPDATE: past its purge date it was purged, else restored elsewhere or emptied."""
+        left = sa.case(
+            (items.c.purge_at <= now, ItemState.PURGED.value), else_=ItemState.GONE.value
+        )
+        where = (*_of(items, provider, account), items.c.state == _TRASHED, condition)
+        return conn.execute(sa.update(items).where(*where).values(state=left)).rowcount
+
+    @staticmethod
+    def _put_account_state(
+        conn: Connection, provider: str, account: str, now: datetime, values: dict[str, Any]
+    ) -> None:
+        values = {**values, "updated_at": now}
+        stmt = _insert(conn, account_state).values(provider=provider, account=account, **values)
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["provider", "account"], set_=values)
+        )
+
+    def finish_scan(self, scan_id: int, outcome: ScanOutcome, now: datetime) -> int:
+        """Commit the new state and, for a complete listing, sweep what the scan did not see."""
+        with self._tx(write=True) as conn:
+            scan = conn.execute(sa.select(scans).where(scans.c.id == scan_id)).mappings().first()
+            if scan is None:
+                raise ValueError(f"no scan {scan_id} in index {self._where}")
+            provider, account = scan["provider"], scan["account"]
+            new_state = {"state": outcome.state, "checkpoint": None, "checkpoint_scan_id": None}
+            self._put_account_state(conn, provider, account, now, new_state)
+            swept = 0
+            if outcome.complete_listing:
+                seen_from = scan["listing_from"] or scan_id
+                unseen = sa.or_(items.c.last_scan_id.is_(None), items.c.last_scan_id < seen_from)
+                swept = self._leave_trash(conn, provider, account, unseen, now)
+            done = {"finished": now, "status": ScanStatus.OK.value}
+            done["complete_listing"] = outcome.complete_listing
+            conn.execute(sa.update(scans).where(scans.c.id == scan_id).values(done))
+            return swept
+
+    def fail_scan(self, scan_id: int, error: str, now: datetime) -> None:
+        """Leave state and checkpoint alone: the next scan must not trust a partial listing."""
+        failed = {"finished": now, "status": ScanStatus.FAILED.value, "error": error}
+        with self._tx(write=True) as conn:
+            conn.execute(sa.update(scans).where(scans.c.id == scan_id).values(failed))
+
+    def _account_value(self, provider: str, account: str, column: str) -> dict | None:
+        stmt = sa.select(account_state.c[column]).where(*_of(account_state, provider, account))
+        with self._tx() as conn:
+            return conn.scalar(stmt)
+
+    def scan_state(self, provider: str, account: str) -> dict | None:
+        return self._account_value(provider, account, "state")
+
+    def checkpoint(self, provider: str, account: str) -> dict | None:
+        return self._account_value(provider, account, "checkpoint")
+
+    def last_scan(self, provider: str, account: str) -> ScanRecord | None:
+        stmt = sa.select(scans).where(*_of(scans, provider, account)).order_by(scans.c.id.desc())
+        with self._tx() as conn:
+            row = conn.execute(stmt.limit(1)).mappings().first()
+        if row is None:
+            return None
+        return ScanRecord(
+            started=row["started"], finished=row["finished"], status=ScanStatus(row["status"]),
+            error=row["error"], scan_id=row["id"], complete_listing=row["complete_listing"],
+        )  # fmt: skip
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    def items(self, f: ItemFilter, now: datetime) -> list[IndexedItem]:
+        c = items.c
+        where: list[Any] = [
+            c.kind.in_([k.value for k in f.kinds]),
+            c.state.in_([s.value for s in f.states]),
+        ]
+        if f.accounts is not None:
+            pairs = [sa.and_(c.provider == p, c.account == a) for p, a in f.accounts]
+            where.append(sa.or_(*pairs) if pairs else sa.false())
+        if f.provider is not None:
+            where.append(c.provider == f.provider)
+        if f.expiring_within is not None:
+            where.append(sa.and_(c.purge_at.is_not(None), c.purge_at <= now + f.expiring_within))
+        if f.deleted_since is not None:
+            where.append(c.deleted_at >= f.deleted_since)
+        if f.deleted_until is not None:
+            where.append(c.deleted_at < f.deleted_until)
+        if f.name_glob is not None:
+            pattern = sa.func.lower(sa.literal(_glob_to_like(f.name_glob)))
+            where.append(sa.func.lower(c.name).like(pattern, escape="\\"))
+        if f.refs is not None:
+            where.append(c.ref.in_(list(f.refs)))
+
+        def nulls_last(col: Any) -> Any:  # portable: NULLS LAST is not in every dialect
+            return sa.case((col.is_(None), 1), else_=0)
+
+        orders = {
+            "purge": [nulls_last(c.purge_at), c.purge_at, c.name],
+            "deleted": [nulls_last(c.deleted_at), c.deleted_at.desc(), c.name],
+            "name": [sa.func.lower(c.name), c.name],
+            "size": [nulls_last(c.size), c.size.desc(), c.name],
+        }
+        if f.sort not in orders:
+            raise UsageError(f"unknown sort {f.sort!r}", hint="use " + ", ".join(orders))
+        stmt = (
+            sa.select(items).where(*where).order_by(*orders[f.sort], c.provider, c.account, c.ref)
+        )
+        with self._tx() as conn:
+            return [_to_item(row) for row in conn.execute(stmt).mappings()]
+
+    def resolve_ref(self, ref: str) -> IndexedItem:
+        """Git-style: any unambiguous prefix of at least 4 hex characters names an item."""
+        prefix = ref.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{4,40}", prefix):
+            message = f"bad ref {ref!r}: a ref is at least 4 hexadecimal characters"
+            raise UsageError(message, hint=REFS_HINT)
+        matching = items.c.ref.like(prefix + "%")
+        with self._tx() as conn:
+            count = conn.scalar(sa.select(sa.func.count()).select_from(items).where(matching))
+            row = conn.execute(sa.select(items).where(matching).limit(1)).mappings().first()
+        if row is None:
+            raise UsageError(f"unknown ref {ref!r}", hint=REFS_HINT)
+        if count and count > 1:
+            raise UsageError(f"ambiguous ref {ref!r}: {count} items match", hint="type more of it")
+        return _to_item(row)
+
+    def get(self, provider: str, account: str, item_id: str) -> IndexedItem | None:
+        stmt = sa.select(items).where(*_of(items, provider, account), items.c.item_id == item_id)
+        with self._tx() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return None if row is None else _to_item(row)
+
+    def counts_by_account(self, kinds: frozenset[Kind] | None = None) -> dict[tuple[str, str], int]:
+        """Trashed items per (provider, account), of every kind unless ``kinds`` narrows it."""
+        stmt = sa.select(items.c.provider, items.c.account, sa.func.count())
+        stmt = stmt.where(items.c.state == _TRASHED).group_by(items.c.provider, items.c.account)
+        if kinds is not None:
+            stmt = stmt.where(items.c.kind.in_([k.value for k in kinds]))
+        with self._tx() as conn:
+            return {(p, a): n for p, a, n in conn.execute(stmt)}
+
+    # --- restores and alerts ---------------------------------------------------------------------
+
+    def record_restore(
+        self, item: IndexedItem, result: RestoreResult, actor: str, dry_run: bool, now: datetime
+    ) -> None:
+        """Audit every attempt; only a real, successful one changes the item's state."""
+        entry = {
+            "ref": item.ref, "provider": item.provider, "account": item.account,
+            "item_id": item.item_id, "name": item.name, "attempted_at": now, "actor": actor,
+            "outcome": result.outcome.value, "detail": result.detail,
+            "restored_path": result.restored_path, "dry_run": dry_run,
+        }  # fmt: skip
+        with self._tx(write=True) as conn:
+            conn.execute(sa.insert(restore_log_table).values(entry))
+            if result.ok and not dry_run:
+                key = (*_of(items, item.provider, item.account), items.c.item_id == item.item_id)
+                conn.execute(sa.update(items).where(*key).values(state=ItemState.RESTORED.value))
+
+    def restore_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first."""
+        stmt = sa.select(restore_log_table).order_by(restore_log_table.c.id.desc()).limit(limit)
+        with self._tx() as conn:
+            rows = conn.execute(stmt).mappings()
+            return [{**row, "dry_run": bool(row["dry_run"])} for row in rows]
+
+    def alerts_sent(self, ref: str) -> set[str]:
+        with self._tx() as conn:
+            return set(conn.scalars(sa.select(alerts.c.threshold).where(alerts.c.ref == ref)))
+
+    def record_alert(self, ref: str, threshold: str, channel: str, now: datetime) -> None:
+        """Idempotent, so a re-run check never notifies twice for the same threshold."""
+        with self._tx(write=True) as conn:
+            stmt = _insert(conn, alerts).values(
+                ref=ref, threshold=threshold, channel=channel, sent_at=now
+            )
+            conn.execute(
+                stmt.on_conflict_do_nothing(index_elements=["ref", "threshold", "channel"])
+            )
+
+    def forget_account(self, provider: str, account: str) -> None:
+        """Local bookkeeping only; the restore log is kept as an audit trail."""
+        with self._tx(write=True) as conn:
+            refs = sa.select(items.c.ref).where(*_of(items, provider, account))
+            conn.execute(sa.delete(alerts).where(alerts.c.ref.in_(refs)))
+            for table in (items, account_state, scans):
+                conn.execute(sa.delete(table).where(*_of(table, provider, account)))

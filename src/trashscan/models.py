@@ -1,0 +1,171 @@
+"""The vocabulary shared by the core and every provider plugin.
+
+Plugins produce :class:`TrashItem` pages and :class:`RestoreResult` values; the core stores them in
+the index and renders them. Keeping these plain dataclasses (no SDK types) is what lets a plugin be
+written, and tested, without knowing anything about SQL or the CLI.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Kind(enum.StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    OTHER = "other"
+
+
+class DeletedAtSource(enum.StrEnum):
+    """Where a deletion time came from; anything but ``api`` makes the purge date an estimate."""
+
+    API = "api"  # the provider states it (shared-drive trashedTime, Graph deletedDateTime, ...)
+    ACTIVITY = "activity"  # an activity/audit log entry
+    CHANGES = "changes"  # observed between two reads of a change feed
+    OBSERVED = "observed"  # the first time trashscan saw it in the trash (a lower bound)
+
+
+class ItemState(enum.StrEnum):
+    TRASHED = "trashed"
+    RESTORED = "restored"
+    PURGED = "purged"  # left the trash after its purge date
+    GONE = "gone"  # left the trash before its purge date (restored elsewhere or emptied)
+
+
+class RestoreOutcome(enum.StrEnum):
+    RESTORED = "restored"
+    ALREADY_RESTORED = "already_restored"
+    CONFLICT_RESOLVED = "conflict_resolved"  # restored, but under another name/path (reported)
+    SKIPPED = (
+        "skipped"  # deliberately not done (e.g. the original path is taken and no safe path exists)
+    )
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One configured account. ``options`` are the provider's own non-secret settings."""
+
+    name: str
+    provider: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    endpoint: str | None = None  # national clouds, or the sandbox
+    ca_bundle: str | None = None
+    retention_days: int | None = None  # user override of the provider's retention rule
+
+    @property
+    def secret_service(self) -> str:
+        """The keyring service name under which this account's secrets live."""
+        return f"trashscan:{self.provider}:{self.name}"
+
+
+@dataclass(slots=True)
+class TrashItem:
+    """One trashed or recently deleted item as a provider reports it.
+
+    ``purge_at`` may be left ``None``: the core then derives it from ``deleted_at`` and the
+    provider's retention rule (or the account's override), marked as an estimate.
+    """
+
+    item_id: str
+    name: str
+    path: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    deleted_at: datetime | None = None
+    deleted_at_source: DeletedAtSource = DeletedAtSource.OBSERVED
+    purge_at: datetime | None = None
+    purge_is_estimate: bool = True
+    restorable: bool = True
+    not_restorable_reason: str | None = None
+    restore_handle: dict[str, Any] = field(default_factory=dict)
+    thumbnail_url: str | None = None
+    kind: Kind | None = None  # None: the core classifies from mime type / extension
+
+
+@dataclass(slots=True)
+class Page:
+    """A batch of scan results, committed to the index in one transaction.
+
+    ``removed`` lists item ids the provider knows have left the trash (an incremental feed's
+    deletions). ``checkpoint``, when set, is a resumable scan state stored with the page.
+    """
+
+    items: list[TrashItem] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    checkpoint: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    """What a finished scan returns: the state for the next scan, and whether it saw everything.
+
+    ``complete_listing`` means the pages covered the whole trash, so items of this account that the
+    index holds as trashed but this scan did not report have left the trash.
+    """
+
+    state: dict[str, Any] | None
+    complete_listing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedItem:
+    """A row of the unified index, as the CLI and ``restore`` see it."""
+
+    ref: str
+    provider: str
+    account: str
+    item_id: str
+    name: str
+    path: str | None
+    kind: Kind
+    mime_type: str | None
+    size: int | None
+    deleted_at: datetime | None
+    deleted_at_source: DeletedAtSource
+    purge_at: datetime | None
+    purge_is_estimate: bool
+    restorable: bool
+    not_restorable_reason: str | None
+    restore_handle: dict[str, Any]
+    thumbnail_url: str | None
+    first_seen: datetime
+    last_seen: datetime
+    state: ItemState
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    item_id: str
+    outcome: RestoreOutcome
+    detail: str | None = None
+    restored_path: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in {
+            RestoreOutcome.RESTORED,
+            RestoreOutcome.ALREADY_RESTORED,
+            RestoreOutcome.CONFLICT_RESOLVED,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuthStatus:
+    ok: bool
+    detail: str = ""
+    hint: str | None = None  # what the user should run to fix it
+
+
+def item_ref(provider: str, account: str, item_id: str) -> str:
+    """The full stable reference of an item; the CLI shows a short prefix, like git."""
+    digest = hashlib.sha1(f"{provider}\0{account}\0{item_id}".encode(), usedforsecurity=False)
+    return digest.hexdigest()
+
+
+SHORT_REF_LEN = 8

@@ -1,0 +1,134 @@
+"""Rendering index items as a table (people) or JSON/CSV (programs), always to stdout."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import IO, Any
+
+from trashscan.models import SHORT_REF_LEN, IndexedItem
+from trashscan.timeparse import iso
+
+COLUMNS = (
+    "ref",
+    "provider",
+    "account",
+    "item_id",
+    "name",
+    "path",
+    "kind",
+    "mime_type",
+    "size",
+    "deleted_at",
+    "deleted_at_source",
+    "purge_at",
+    "purge_is_estimate",
+    "days_left",
+    "restorable",
+    "state",
+)
+
+
+def days_left(item: IndexedItem, now: datetime) -> float | None:
+    if item.purge_at is None:
+        return None
+    return round((item.purge_at - now).total_seconds() / 86400, 1)
+
+
+def as_record(item: IndexedItem, now: datetime) -> dict[str, Any]:
+    return {
+        "ref": item.ref[:SHORT_REF_LEN],
+        "provider": item.provider,
+        "account": item.account,
+        "item_id": item.item_id,
+        "name": item.name,
+        "path": item.path,
+        "kind": str(item.kind),
+        "mime_type": item.mime_type,
+        "size": item.size,
+        "deleted_at": iso(item.deleted_at),
+        "deleted_at_source": str(item.deleted_at_source),
+        "purge_at": iso(item.purge_at),
+        "purge_is_estimate": item.purge_is_estimate,
+        "days_left": days_left(item, now),
+        "restorable": item.restorable,
+        "state": str(item.state),
+    }
+
+
+def write_json(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
+    out.write("[")
+    for position, item in enumerate(items):
+        out.write(",\n " if position else "\n ")
+        out.write(json.dumps(as_record(item, now), ensure_ascii=False))
+    out.write("\n]\n" if items else "]\n")
+
+
+def write_csv(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for item in items:
+        writer.writerow(as_record(item, now))
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def purge_cell(item: IndexedItem, now: datetime) -> tuple[str, str]:
+    """The purge date and days-left cells; estimates carry a ``~``."""
+    if item.purge_at is None:
+        return "never", "-"
+    mark = "~" if item.purge_is_estimate else ""
+    left = days_left(item, now)
+    assert left is not None
+    days = "purged?" if left < 0 else f"{mark}{math.floor(left)}d"
+    return f"{mark}{item.purge_at:%Y-%m-%d}", days
+
+
+def write_table(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in (
+        "ref",
+        "provider",
+        "account",
+        "name",
+        "kind",
+        "size",
+        "deleted",
+        "purge",
+        "left",
+    ):
+        table.add_column(column, justify="right" if column in {"size", "left"} else "left")
+    for item in items:
+        purge, left = purge_cell(item, now)
+        deleted = f"{item.deleted_at:%Y-%m-%d}" if item.deleted_at else "?"
+        if item.deleted_at_source.value != "api":
+            deleted = f"~{deleted}"
+        name = item.name if item.restorable else f"{item.name} (not restorable)"
+        table.add_row(
+            item.ref[:SHORT_REF_LEN],
+            item.provider,
+            item.account,
+            name,
+            str(item.kind),
+            human_size(item.size),
+            deleted,
+            purge,
+            left,
+        )
+    console = Console(file=out, soft_wrap=True, width=max(100, Console(file=out).width))
+    console.print(table)

@@ -1,0 +1,121 @@
+"""The provider plugin interface.
+
+Modelled on rclone's backends: a few required operations plus declared capabilities. The CLI reads
+:class:`Capabilities` to print "restore: not supported (reason)" instead of failing, the way rclone
+checks for optional interfaces such as ``CleanUpper``.
+
+A plugin is a :class:`Provider` subclass exposed through the ``trashscan.providers`` entry-point
+group. It receives a :class:`ProviderContext` holding everything it may touch outside its own
+API: the secret store, the shared retry policy, the clock and a private data directory.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from trashscan.errors import NotSupportedError
+from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
+
+if TYPE_CHECKING:
+    from trashscan.retry import RetryPolicy
+    from trashscan.secrets import SecretStore
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    list: bool = True
+    restore: bool = True
+    exact_deletion_times: bool = False
+    incremental: bool = False
+    restore_experimental: bool = False
+    # Why list/restore is unavailable, or what a user must know (e.g. "needs enrolment").
+    notes: tuple[str, ...] = ()
+    unsupported_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long the provider keeps deleted items.
+
+    ``default_days`` None means "kept until the user empties the trash". ``per_plan`` maps a plan
+    name (as the plugin detects it, stored in the account options as ``plan``) to days.
+    """
+
+    default_days: int | None
+    per_plan: dict[str, int] = field(default_factory=dict)
+    description: str = ""
+
+    def days_for(self, account: Account) -> int | None:
+        if account.retention_days is not None:
+            return account.retention_days
+        plan = account.options.get("plan")
+        if isinstance(plan, str) and plan in self.per_plan:
+            return self.per_plan[plan]
+        return self.default_days
+
+    def purge_date(self, account: Account, deleted_at: datetime | None) -> datetime | None:
+        days = self.days_for(account)
+        if days is None or deleted_at is None:
+            return None
+        return deleted_at + timedelta(days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContext:
+    secrets: SecretStore
+    retry: RetryPolicy
+    clock: Callable[[], datetime]
+    data_dir: Path  # private per-install directory; plugins make a subfolder per account
+
+    def account_dir(self, account: Account) -> Path:
+        """A private (0700) directory for one account's session files."""
+        path = self.data_dir / "accounts" / account.provider / account.name
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.chmod(0o700)
+        return path
+
+
+class Provider(abc.ABC):
+    """Base class of every provider plugin."""
+
+    name: ClassVar[str]  # the entry-point name, e.g. "local-trash"
+    display_name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    retention: ClassVar[Retention] = Retention(default_days=None)
+    # Option keys `accounts add` accepts, with one line of help each (`trashscan providers`).
+    options_help: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+
+    @abc.abstractmethod
+    def scan(self, account: Account, state: dict | None) -> Generator[Page, None, ScanOutcome]:
+        """Yield pages of trash items; return the state for the next (incremental) scan.
+
+        ``state`` is what the previous completed scan returned, or None for a full scan. Pages are
+        committed as they arrive, so a plugin must never collect the whole trash in memory.
+        """
+
+    def restore(self, account: Account, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
+        """Yield one result per item, in any order. Must never overwrite or delete anything."""
+        raise NotSupportedError(
+            f"{self.display_name} cannot restore items"
+            + (
+                f": {self.capabilities.unsupported_reason}"
+                if self.capabilities.unsupported_reason
+                else ""
+            )
+        )
+
+    def login(self, account: Account, interactive: bool) -> dict[str, object]:
+        """Obtain and store credentials; return non-secret options to save in the config."""
+        return {}
+
+    def check_auth(self, account: Account) -> AuthStatus:
+        """A cheap check that stored credentials still work, without prompting (for cron)."""
+        return AuthStatus(ok=True, detail="no credentials needed")

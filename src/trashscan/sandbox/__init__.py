@@ -1,0 +1,1 @@
+"""Local fake provider servers that real SDK clients talk to over loopback."""

@@ -1,0 +1,160 @@
+"""Scanning many accounts at once into the index.
+
+Workers (one thread per account, bounded) run each provider's ``scan`` generator and hand pages
+to a bounded queue; the calling thread is the only writer to the index. That keeps SQLite free of
+write contention, keeps memory flat (at most ``2 x concurrency`` pages in flight), and lets one
+account fail without disturbing the others.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from trashscan.errors import TrashscanError
+from trashscan.index import Index
+from trashscan.kinds import classify
+from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome
+from trashscan.plugins import load_provider_class
+from trashscan.provider import Provider, ProviderContext
+
+
+@dataclass(slots=True)
+class AccountScanResult:
+    account: Account
+    ok: bool = True
+    items: int = 0
+    swept: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _PageEvent:
+    account: Account
+    page: Page
+
+
+@dataclass(frozen=True, slots=True)
+class _DoneEvent:
+    account: Account
+    outcome: ScanOutcome | None
+    error: str | None
+
+
+ProgressCallback = Callable[[Account, int, bool], None]  # account, items so far, finished
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user. Our errors carry their hint; anything else gets its type name."""
+    if isinstance(exc, TrashscanError):
+        return exc.one_line()
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def complete_item_fields(provider: Provider, account: Account, page: Page, now: datetime) -> None:
+    """Fill what the core derives: kind, the observed deletion time, the purge date."""
+    for item in page.items:
+        if item.kind is None:
+            item.kind = classify(item.name, item.mime_type)
+        if item.deleted_at is None:
+            item.deleted_at = now
+            item.deleted_at_source = DeletedAtSource.OBSERVED
+        if item.purge_at is None:
+            item.purge_at = provider.retention.purge_date(account, item.deleted_at)
+            if item.deleted_at_source is not DeletedAtSource.API:
+                item.purge_is_estimate = True
+
+
+class Scanner:
+    def __init__(
+        self,
+        index: Index,
+        context: ProviderContext,
+        concurrency: int = 4,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.index = index
+        self.context = context
+        self.concurrency = max(1, concurrency)
+        self.progress = progress
+
+    def scan(self, accounts: Sequence[Account]) -> list[AccountScanResult]:
+        results = {account.name: AccountScanResult(account) for account in accounts}
+        if not accounts:
+            return []
+        events: queue.Queue[_PageEvent | _DoneEvent] = queue.Queue(maxsize=2 * self.concurrency)
+        stop = threading.Event()
+        scan_ids: dict[str, int] = {}
+        providers: dict[str, Provider] = {}
+        states: dict[str, dict | None] = {}
+        for account in accounts:
+            try:
+                providers[account.name] = load_provider_class(account.provider)(self.context)
+            except TrashscanError as exc:
+                results[account.name].ok = False
+                results[account.name].error = exc.one_line()
+        runnable = [a for a in accounts if a.name in providers]
+        for account in runnable:
+            # Read here, on the writer thread; workers never touch the index.
+            states[account.name] = self.index.scan_state(account.provider, account.name)
+            scan_ids[account.name] = self.index.begin_scan(
+                account.provider, account.name, self.context.clock()
+            )
+
+        def work(account: Account) -> None:
+            provider = providers[account.name]
+            generator = provider.scan(account, states[account.name])
+            try:
+                while not stop.is_set():
+                    try:
+                        page = next(generator)
+                    except StopIteration as finished:
+                        events.put(_DoneEvent(account, finished.value, None))
+                        return
+                    events.put(_PageEvent(account, page))
+                generator.close()
+                events.put(_DoneEvent(account, None, "interrupted"))
+            except BaseException as exc:  # reported per account, never fatal for the others
+                events.put(_DoneEvent(account, None, describe_error(exc)))
+
+        pending = len(runnable)
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan") as pool:
+            for account in runnable:
+                pool.submit(work, account)
+            try:
+                while pending:
+                    event = events.get()
+                    result = results[event.account.name]
+                    scan_id = scan_ids[event.account.name]
+                    now = self.context.clock()
+                    if isinstance(event, _PageEvent):
+                        provider = providers[event.account.name]
+                        complete_item_fields(provider, event.account, event.page, now)
+                        self.index.write_page(
+                            scan_id, event.account.provider, event.account.name, event.page, now
+                        )
+                        result.items += len(event.page.items)
+                        self._report(event.account, result.items, False)
+                        continue
+                    pending -= 1
+                    if event.error is None and event.outcome is not None:
+                        result.swept = self.index.finish_scan(scan_id, event.outcome, now)
+                    else:
+                        result.ok = False
+                        result.error = event.error or "scan returned no outcome"
+                        self.index.fail_scan(scan_id, result.error, now)
+                    self._report(event.account, result.items, True)
+            finally:
+                stop.set()
+                while not events.empty():  # unblock workers stuck on a full queue
+                    events.get_nowait()
+        return [results[account.name] for account in accounts]
+
+    def _report(self, account: Account, items: int, finished: bool) -> None:
+        if self.progress is not None:
+            self.progress(account, items, finished)

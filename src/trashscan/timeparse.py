@@ -1,0 +1,49 @@
+"""Parsing the durations and dates users type (``7d``, ``36h``, ``2026-11-01``)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from trashscan.errors import UsageError
+
+_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``7d``, ``36h``, ``1w2d``, or a bare number of days."""
+    value = text.strip().lower()
+    if value.isdigit():
+        return timedelta(days=int(value))
+    matches = list(_DURATION.finditer(value))
+    if not value or not matches or "".join(m.group(0) for m in matches) != value.replace(" ", ""):
+        raise UsageError(
+            f"bad duration {text!r}", hint="use a number and a unit: 30m, 12h, 7d, 2w, or 1w2d"
+        )
+    total = timedelta()
+    for match in matches:
+        total += timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    return total
+
+
+def parse_date(text: str) -> datetime:
+    """An ISO date or datetime; a date means its start, a naive time is taken as UTC."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"bad date {text!r}", hint="use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z, the form every machine-readable output uses."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,449 @@
+"""The unified index against real SQLite files, including processes killed mid-scan."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql
+
+from trashscan.errors import IndexStoreError, UsageError
+from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus, metadata
+from trashscan.models import (
+    DeletedAtSource,
+    ItemState,
+    Kind,
+    Page,
+    RestoreOutcome,
+    RestoreResult,
+    ScanOutcome,
+    TrashItem,
+    item_ref,
+)
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+P, A = "fake", "acct"
+NINE_DAYS = timedelta(days=9)
+EVERYTHING = ItemFilter(kinds=frozenset(Kind), states=frozenset(ItemState))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "index.db"
+
+
+PG_URL = os.environ.get("TRASHSCAN_TEST_PG_URL")  # e.g. postgresql+psycopg://u@/db?host=/run
+
+
+@pytest.fixture(params=["sqlite", "postgresql"] if PG_URL else ["sqlite"])
+def index(request: pytest.FixtureRequest, db_path: Path):
+    """SQLite always; the same tests on PostgreSQL when TRASHSCAN_TEST_PG_URL names a scratch db."""
+    url = f"sqlite:///{db_path}"
+    if request.param == "postgresql":
+        url = str(PG_URL)
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            metadata.drop_all(conn)
+        engine.dispose()
+    ix = Index.open(url)
+    yield ix
+    ix.close()
+
+
+def item(item_id: str, name: str | None = None, **kw) -> TrashItem:
+    return TrashItem(item_id=item_id, name=name or f"{item_id}.jpg", **kw)
+
+
+def scan(ix: Index, *pages: Page, complete: bool = True, now: datetime = T0, state=None) -> int:
+    """A whole scan as the scanner drives it; returns how many items were swept."""
+    scan_id = ix.begin_scan(P, A, now)
+    for page in pages:
+        ix.write_page(scan_id, P, A, page, now)
+    return ix.finish_scan(scan_id, ScanOutcome(state=state, complete_listing=complete), now)
+
+
+def states(ix: Index) -> dict[str, ItemState]:
+    return {it.item_id: it.state for it in ix.items(EVERYTHING, T0)}
+
+
+# --- opening, schema, migrations -----------------------------------------------------------------
+
+
+def test_open_creates_parent_dir_schema_and_wal(db_path: Path) -> None:
+    with Index.open(f"sqlite:///{db_path}") as ix:
+        assert ix.schema_version == SCHEMA_VERSION
+    assert db_path.exists()
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    version = raw.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert int(version) == SCHEMA_VERSION
+    raw.close()
+
+
+def test_empty_file_and_version_zero_are_migrated(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with Index.open(f"sqlite:///{empty}") as ix:
+        assert ix.schema_version == SCHEMA_VERSION
+    v0 = tmp_path / "v0.db"
+    raw = sqlite3.connect(v0)
+    raw.execute("CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)")
+    raw.execute("INSERT INTO meta VALUES ('schema_version', '0')")
+    raw.commit()
+    raw.close()
+    with Index.open(f"sqlite:///{v0}") as ix:
+        assert ix.schema_version == SCHEMA_VERSION
+        scan(ix, Page(items=[item("a")]))
+        assert ix.get(P, A, "a") is not None
+
+
+def test_newer_schema_is_refused(db_path: Path) -> None:
+    Index.open(f"sqlite:///{db_path}").close()
+    raw = sqlite3.connect(db_path)
+    raw.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION + 1,))
+    raw.commit()
+    raw.close()
+    with pytest.raises(IndexStoreError, match="newer") as caught:
+        Index.open(f"sqlite:///{db_path}")
+    assert str(db_path) in str(caught.value)
+    assert "\n" not in caught.value.one_line()
+
+
+def test_corrupt_file_is_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "index.db"
+    bad.write_bytes(b"not a database" * 100)
+    with pytest.raises(IndexStoreError) as caught:
+        Index.open(f"sqlite:///{bad}")
+    line = caught.value.one_line()
+    assert "\n" not in line
+    assert str(bad) in line
+    assert "move it aside" in line
+
+
+def test_naive_datetimes_are_refused(index: Index) -> None:
+    with pytest.raises(sa_exc.StatementError, match="naive"):
+        index.begin_scan(P, A, datetime(2024, 1, 1))
+
+
+def test_upsert_compiles_for_postgresql() -> None:
+    pg = SimpleNamespace(dialect=postgresql.dialect())
+    sql = str(Index._upsert_items(pg).compile(dialect=postgresql.dialect()))
+    assert "ON CONFLICT (provider, account, item_id) DO UPDATE" in sql
+    assert "first_seen = " not in sql.split("DO UPDATE", 1)[1]
+
+
+# --- upserts and removals ------------------------------------------------------------------------
+
+
+def test_rescan_updates_fields_but_keeps_first_seen(index: Index) -> None:
+    scan(index, Page(items=[item("a", "old.jpg", size=10, restore_handle={"parent": "x"})]))
+    later = T0 + timedelta(hours=5)
+    scan(index, Page(items=[item("a", "new.jpg", size=20)]), now=later)
+    got = index.get(P, A, "a")
+    assert got is not None
+    assert (got.name, got.size, got.restore_handle) == ("new.jpg", 20, {})
+    assert got.first_seen == T0 and got.last_seen == later
+    assert got.ref == item_ref(P, A, "a") and got.kind is Kind.PHOTO
+    assert got.first_seen.tzinfo is UTC
+
+
+def test_observed_deleted_at_kept_on_resighting_but_api_overrides(index: Index) -> None:
+    first = item("a", deleted_at=T0, purge_at=T0 + timedelta(days=30))
+    scan(index, Page(items=[first]))
+    later = T0 + timedelta(days=2)
+    resight = item("a", deleted_at=later, purge_at=later + timedelta(days=30))
+    scan(index, Page(items=[resight]), now=later)
+    got = index.get(P, A, "a")
+    assert got and got.deleted_at == T0 and got.purge_at == T0 + timedelta(days=30)
+
+    exact = T0 - timedelta(days=1)
+    api = item(
+        "a", deleted_at=exact, deleted_at_source=DeletedAtSource.API,
+        purge_at=exact + timedelta(days=30), purge_is_estimate=False,
+    )  # fmt: skip
+    scan(index, Page(items=[api]), now=later)
+    got = index.get(P, A, "a")
+    assert got and got.deleted_at == exact and got.deleted_at_source is DeletedAtSource.API
+    assert got.purge_is_estimate is False
+
+    scan(index, Page(items=[resight]), now=later)  # an observed sighting never downgrades it
+    got = index.get(P, A, "a")
+    assert got and got.deleted_at == exact and got.deleted_at_source is DeletedAtSource.API
+
+
+def test_removed_ids_become_purged_or_gone_by_purge_date(index: Index) -> None:
+    due, early = (
+        item("due", purge_at=T0 - timedelta(days=1)),
+        item("early", purge_at=T0 + NINE_DAYS),
+    )
+    scan(index, Page(items=[due, early, item("forever"), item("kept")]))
+    scan(index, Page(removed=["due", "early", "forever", "unknown"]), complete=False)
+    assert states(index) == {
+        "due": ItemState.PURGED, "early": ItemState.GONE,
+        "forever": ItemState.GONE, "kept": ItemState.TRASHED,
+    }  # fmt: skip
+
+
+def test_complete_listing_sweeps_and_incremental_does_not(index: Index) -> None:
+    scan(index, Page(items=[item("a"), item("b", purge_at=T0), item("c")]))
+    assert scan(index, Page(items=[item("a")]), complete=False) == 0
+    assert set(states(index).values()) == {ItemState.TRASHED}
+    assert scan(index, Page(items=[item("a")]), Page(items=[])) == 2
+    assert states(index) == {"a": ItemState.TRASHED, "b": ItemState.PURGED, "c": ItemState.GONE}
+
+
+def test_item_back_in_trash_after_restore_is_trashed_with_new_times(index: Index) -> None:
+    scan(index, Page(items=[item("a", deleted_at=T0)]))
+    got = index.get(P, A, "a")
+    assert got
+    index.record_restore(got, RestoreResult("a", RestoreOutcome.RESTORED), "me", False, T0)
+    later = T0 + timedelta(days=3)
+    scan(index, Page(items=[item("a", deleted_at=later)]), now=later)
+    got = index.get(P, A, "a")
+    assert got and got.state is ItemState.TRASHED and got.deleted_at == later
+
+
+def test_page_with_duplicates_and_removed_listed_item(index: Index) -> None:
+    page = Page(items=[item("a", "one.jpg"), item("a", "two.jpg"), item("b")], removed=["b"])
+    scan(index, page)
+    assert states(index) == {"a": ItemState.TRASHED, "b": ItemState.TRASHED}
+    got = index.get(P, A, "a")
+    assert got and got.name == "two.jpg"
+
+
+def test_scan_bookkeeping(index: Index) -> None:
+    assert index.last_scan(P, A) is None and index.scan_state(P, A) is None
+    scan_id = index.begin_scan(P, A, T0)
+    index.write_page(scan_id, P, A, Page(items=[item("a")], checkpoint={"page": 1}), T0)
+    assert index.checkpoint(P, A) == {"page": 1}
+    index.fail_scan(scan_id, "boom", T0 + timedelta(minutes=1))
+    record = index.last_scan(P, A)
+    assert record and record.status is ScanStatus.FAILED and record.error == "boom"
+    assert index.checkpoint(P, A) == {"page": 1} and index.scan_state(P, A) is None
+    scan(index, Page(items=[item("a")]), state={"cursor": "x"})
+    assert index.scan_state(P, A) == {"cursor": "x"} and index.checkpoint(P, A) is None
+    record = index.last_scan(P, A)
+    assert record and record.status is ScanStatus.OK and record.complete_listing is True
+
+
+def test_resumed_scan_spares_items_of_the_interrupted_one(index: Index) -> None:
+    first = index.begin_scan(P, A, T0)
+    index.write_page(first, P, A, Page(items=[item("a")], checkpoint={"page": 1}), T0)
+    resumed = index.begin_scan(P, A, T0, resume=True)
+    index.write_page(resumed, P, A, Page(items=[item("b")]), T0)
+    assert index.finish_scan(resumed, ScanOutcome(None, True), T0) == 0
+    assert scan(index, Page(items=[item("b")])) == 1  # a fresh full scan does sweep it
+
+
+# --- crash consistency ---------------------------------------------------------------------------
+
+CRASHING_SCAN = textwrap.dedent(
+    """
+    import os, signal, sys
+    from datetime import datetime, UTC
+    from sqlalchemy import event
+    from trashscan.index import Index
+    from trashscan.models import Page, TrashItem
+
+    url, kill_at = sys.argv[1], sys.argv[2]
+    now = datetime(2024, 5, 2, tzinfo=UTC)
+    ix = Index.open(url)
+    scan_id = ix.begin_scan("fake", "acct", now)
+    done = 0
+
+    @event.listens_for(ix._engine, "after_cursor_execute")
+    def die_inside_page_3(conn, cursor, statement, *args):
+        if kill_at == "mid_page" and done == 2 and statement.startswith("INSERT INTO items"):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    for n in (1, 2, 3):
+        if kill_at == "between" and n == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        page = Page(
+            items=[TrashItem(f"p{n}-{i}", f"img{n}-{i}.jpg") for i in range(50)],
+            removed=["old"] if n == 3 else [],
+            checkpoint={"page": n},
+        )
+        ix.write_page(scan_id, "fake", "acct", page, now)
+        done = n
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.parametrize("kill_at", ["between", "mid_page", "before_finish"])
+def test_killed_scan_leaves_whole_pages_and_previous_state(db_path: Path, kill_at: str) -> None:
+    url = f"sqlite:///{db_path}"
+    with Index.open(url) as ix:
+        scan(ix, Page(items=[item("old"), item("p1-0", "stale.jpg")]), state={"cursor": "prev"})
+
+    proc = subprocess.run([sys.executable, "-c", CRASHING_SCAN, url, kill_at], check=False)
+    assert proc.returncode == -9
+
+    with Index.open(url) as ix:
+        ids = set(states(ix))
+        pages_committed = 3 if kill_at == "before_finish" else 2
+        for n in (1, 2, 3):
+            page_ids = {f"p{n}-{i}" for i in range(50)}
+            assert page_ids <= ids if n <= pages_committed else not page_ids & ids
+        assert ix.scan_state(P, A) == {"cursor": "prev"}
+        assert ix.checkpoint(P, A) == {"page": pages_committed}
+        last = ix.last_scan(P, A)
+        assert last and last.status is ScanStatus.RUNNING
+        old = ix.get(P, A, "old")
+        assert old and old.state is (ItemState.GONE if pages_committed == 3 else ItemState.TRASHED)
+        stale = ix.get(P, A, "p1-0")
+        assert stale and stale.name == "img1-0.jpg" and stale.first_seen == T0
+
+        later = T0 + timedelta(days=2)
+        survivors = Page(items=[item(f"p1-{i}", f"img1-{i}.jpg") for i in range(50)])
+        swept = scan(ix, survivors, state={"cursor": "next"}, now=later)
+        assert swept == 50 * (pages_committed - 1) + (0 if pages_committed == 3 else 1)
+        assert ix.counts_by_account() == {(P, A): 50}
+        assert ix.scan_state(P, A) == {"cursor": "next"} and ix.checkpoint(P, A) is None
+
+
+# --- refs ----------------------------------------------------------------------------------------
+
+
+def test_resolve_ref_by_prefix(index: Index) -> None:
+    scan(index, Page(items=[item("a"), item("b")]))
+    ref = item_ref(P, A, "a")
+    assert index.resolve_ref(ref[:8]).item_id == "a"
+    assert ref[:4] != item_ref(P, A, "b")[:4]
+    assert index.resolve_ref(ref[:4].upper()).item_id == "a"
+    assert index.resolve_ref(ref).item_id == "a"
+    with pytest.raises(UsageError, match="unknown ref") as caught:
+        index.resolve_ref("0000000000")
+    assert caught.value.hint == "run `trashscan list` to see refs"
+    for bad in ("xyz1", "ab", "12345g", ""):
+        with pytest.raises(UsageError, match="hexadecimal"):
+            index.resolve_ref(bad)
+
+
+def test_ambiguous_ref_prefix(index: Index) -> None:
+    seen: dict[str, str] = {}
+    for n in range(100_000):
+        prefix = item_ref(P, A, f"id{n}")[:4]
+        if prefix in seen:
+            pair = (seen[prefix], f"id{n}")
+            break
+        seen[prefix] = f"id{n}"
+    scan(index, Page(items=[item(pair[0]), item(pair[1])]))
+    with pytest.raises(UsageError, match="2 items match"):
+        index.resolve_ref(prefix)
+    full = item_ref(P, A, pair[1])
+    assert index.resolve_ref(full[:12]).item_id == pair[1]
+
+
+# --- filters and sorting -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def catalogue(index: Index) -> Index:
+    day = timedelta(days=1)
+    scan(
+        index,
+        Page(items=[
+            item("p1", "IMG_0001.JPG", size=300, deleted_at=T0 - 5 * day, purge_at=T0 + 2 * day),
+            item("p2", "100%_done.png", size=100, deleted_at=T0 - 1 * day, purge_at=T0 + 20 * day),
+            item("v1", "clip.mov", size=900, deleted_at=T0 - 3 * day),
+            item("v2", "a_b.bin", mime_type="video/mp4", size=None, deleted_at=None),
+            item("d1", "notes.txt", size=5, deleted_at=T0 - 2 * day, purge_at=T0 + day),
+            item("p3", "axb.jpg", size=50, deleted_at=T0 - 4 * day, purge_at=T0 + 2 * day),
+        ]),
+    )  # fmt: skip
+    index.write_page(
+        index.begin_scan("other", "x", T0), "other", "x", Page(items=[item("o1", "o.jpg")]), T0
+    )
+    return index
+
+
+def ids(ix: Index, **kw) -> list[str]:
+    return [it.item_id for it in ix.items(ItemFilter(**kw), T0)]
+
+
+def test_filters(catalogue: Index) -> None:
+    assert set(ids(catalogue)) == {"p1", "p2", "v1", "v2", "p3", "o1"}
+    assert set(ids(catalogue, kinds=frozenset({Kind.VIDEO}))) == {"v1", "v2"}
+    assert ids(catalogue, kinds=frozenset({Kind.OTHER})) == ["d1"]
+    assert set(ids(catalogue, expiring_within=timedelta(days=3))) == {"p1", "p3"}
+    assert set(ids(catalogue, deleted_since=T0 - timedelta(days=4))) == {"p2", "v1", "p3"}
+    until = T0 - timedelta(days=3)
+    assert set(ids(catalogue, deleted_until=until)) == {"p1", "p3"}
+    assert ids(catalogue, provider="other") == ["o1"]
+    assert ids(catalogue, accounts=(("other", "x"),)) == ["o1"]
+    assert ids(catalogue, accounts=()) == []
+    assert ids(catalogue, refs=(item_ref(P, A, "v1"),)) == ["v1"]
+    assert ids(catalogue, states=frozenset({ItemState.GONE})) == []
+
+
+def test_name_glob_escapes_like_wildcards(catalogue: Index) -> None:
+    assert ids(catalogue, name_glob="100%*") == ["p2"]
+    assert ids(catalogue, name_glob="1_0*") == []
+    assert ids(catalogue, name_glob="a_b.*") == ["v2"]
+    assert ids(catalogue, name_glob="a?b.*", sort="name") == ["v2", "p3"]
+    assert ids(catalogue, name_glob="img_*.jpg") == ["p1"]
+
+
+def test_sort_orders(catalogue: Index) -> None:
+    assert ids(catalogue, provider=P) == ["p1", "p3", "p2", "v2", "v1"]
+    assert ids(catalogue, provider=P, sort="deleted") == ["p2", "v1", "p3", "p1", "v2"]
+    assert ids(catalogue, provider=P, sort="name") == ["p2", "v2", "p3", "v1", "p1"]
+    assert ids(catalogue, provider=P, sort="size") == ["v1", "p1", "p2", "p3", "v2"]
+    with pytest.raises(UsageError, match="unknown sort"):
+        ids(catalogue, sort="random")
+
+
+# --- restores, alerts, accounts ------------------------------------------------------------------
+
+
+def test_restore_log_and_state(catalogue: Index) -> None:
+    p1 = catalogue.resolve_ref(item_ref(P, A, "p1"))
+    p2 = catalogue.resolve_ref(item_ref(P, A, "p2"))
+    catalogue.record_restore(p1, RestoreResult("p1", RestoreOutcome.RESTORED), "cli", True, T0)
+    assert catalogue.resolve_ref(p1.ref).state is ItemState.TRASHED
+    failed = RestoreResult("p2", RestoreOutcome.FAILED, detail="quota")
+    catalogue.record_restore(p2, failed, "cli", False, T0)
+    assert catalogue.resolve_ref(p2.ref).state is ItemState.TRASHED
+    done = RestoreResult("p1", RestoreOutcome.CONFLICT_RESOLVED, restored_path="/a (1).jpg")
+    catalogue.record_restore(p1, done, "cli", False, T0 + timedelta(minutes=1))
+    assert catalogue.resolve_ref(p1.ref).state is ItemState.RESTORED
+    assert "p1" not in ids(catalogue)
+
+    log = catalogue.restore_log()
+    assert [(e["item_id"], e["outcome"], e["dry_run"]) for e in log] == [
+        ("p1", "conflict_resolved", False), ("p2", "failed", False), ("p1", "restored", True),
+    ]  # fmt: skip
+    assert log[0]["restored_path"] == "/a (1).jpg" and log[0]["attempted_at"].tzinfo is UTC
+    assert log[1]["detail"] == "quota" and log[1]["ref"] == p2.ref
+    assert len(catalogue.restore_log(limit=1)) == 1
+
+
+def test_alerts_are_recorded_once(index: Index) -> None:
+    ref = item_ref(P, A, "a")
+    assert index.alerts_sent(ref) == set()
+    index.record_alert(ref, "7d", "email", T0)
+    index.record_alert(ref, "7d", "email", T0 + timedelta(hours=1))
+    index.record_alert(ref, "3d", "desktop", T0)
+    assert index.alerts_sent(ref) == {"7d", "3d"}
+
+
+def test_counts_and_forget_account(catalogue: Index) -> None:
+    assert catalogue.counts_by_account() == {(P, A): 6, ("other", "x"): 1}
+    assert catalogue.counts_by_account(frozenset({Kind.VIDEO})) == {(P, A): 2}
+    ref = item_ref(P, A, "p1")
+    catalogue.record_alert(ref, "7d", "email", T0)
+    catalogue.forget_account(P, A)
+    assert catalogue.counts_by_account() == {("other", "x"): 1}
+    assert catalogue.alerts_sent(ref) == set()
+    assert catalogue.last_scan(P, A) is None and catalogue.scan_state(P, A) is None
