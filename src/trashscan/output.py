@@ -92,7 +92,8 @@ def purge_cell(item: IndexedItem, now: datetime) -> tuple[str, str]:
     mark = "~" if item.purge_is_estimate else ""
     left = days_left(item, now)
     assert left is not None
-    days = "purged?" if left < 0 else f"{mark}{math.floor(left)}d"
+    # Past an estimated date the item may still be there (it is listed, after all): overdue.
+    days = "overdue" if left < 0 else f"{mark}{math.floor(left)}d"
     return f"{mark}{item.purge_at:%Y-%m-%d}", days
 
 

@@ -54,13 +54,18 @@ def run_demo(run: Runner) -> int:
             click.echo(f"(temporary config {box.config_path}; nothing outside it is touched)")
             codes = [_show(run, [*config, "list", "--all-accounts"])]
             items = _capture_json(run, [*config, "list", "--cached", "--format", "json"])
-            candidates = [i for i in items if i["restorable"]]
+            candidates = [
+                i
+                for i in items
+                if i["restorable"] and (i["days_left"] is None or i["days_left"] >= 0)
+            ]
             if not candidates:
                 click.echo("nothing restorable was listed; the demo cannot go on")
                 return 1
             chosen = candidates[0]
             click.echo(
-                f"\nRestoring the item closest to its purge: {chosen['name']} ({chosen['ref']})"
+                f"\nRestoring the item closest to its purge date: "
+                f"{chosen['name']} ({chosen['ref']})"
             )
             codes.append(_show(run, [*config, "restore", chosen["ref"], "--yes"]))
             codes.append(_show(run, [*config, "list", "--all-accounts"]))

@@ -9,8 +9,10 @@ itself. The contract a fake implements:
     False for fakes that only prepare local data (local-trash); True for HTTP(S) fakes;
 ``seed(workdir, now)`` or, for HTTP fakes, ``seed(workdir, now, server=FakeServer, ca_bundle=Path)``
     registers routes on ``server.router`` (HTTP fakes), creates seeded data, and returns account
-    tables for the config. A table may carry ``"secrets": {key: value}``: the session puts those
-    fake credentials in the sandbox's file-backed secret store, never in the config.
+    tables for the config. Each HTTP fake gets a server of its own (its own port, all under one
+    throwaway CA), so providers never compete for paths and faults can target one provider.
+    A table may carry ``"secrets": {key: value}``: the session puts those fake credentials in
+    the sandbox's file-backed secret store, never in the config.
 
 The generated config marks its secret store ``insecure_for_testing``: that store is plaintext and
 only exists so that separate ``trashscan`` processes can use the running sandbox.
@@ -39,10 +41,12 @@ class Sandbox:
     config_path: Path | None = None
     only: frozenset[str] | None = None  # provider names to include; None = every installed fake
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    server: Any = None
+    latency: float = 0.0  # seconds added to every fake response (benchmarks, demos)
+    servers: dict[str, Any] = field(default_factory=dict)  # provider name -> FakeServer
     ca_bundle: Path | None = None
     accounts: list[dict[str, Any]] = field(default_factory=list)
     _stack: ExitStack = field(default_factory=ExitStack)
+    _ca: Any = None
 
     def __enter__(self) -> Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -51,13 +55,12 @@ class Sandbox:
             for name, entry in sorted(sandbox_fakes().items())
             if self.only is None or name in self.only
         ]
-        if any(getattr(fake, "needs_server", False) for fake in fakes):
-            self._start_server()
         secrets: dict[str, dict[str, str]] = {}
         for fake in fakes:
             fake_dir = self.workdir / fake.name
             if getattr(fake, "needs_server", False):
-                tables = fake.seed(fake_dir, self.now, server=self.server, ca_bundle=self.ca_bundle)
+                server = self._start_server(fake.name)
+                tables = fake.seed(fake_dir, self.now, server=server, ca_bundle=self.ca_bundle)
             else:
                 tables = fake.seed(fake_dir, self.now)
             for table in tables:
@@ -77,15 +80,21 @@ class Sandbox:
     ) -> None:
         self._stack.close()
 
-    def _start_server(self) -> None:
+    def _start_server(self, name: str) -> Any:
         from trashscan.sandbox.server import FakeServer, Router
         from trashscan.sandbox.tls import SandboxCA
 
-        ca = SandboxCA()
-        self.ca_bundle = ca.write_ca_bundle(self.workdir / "sandbox-ca.pem")
-        self.server = FakeServer(Router(), tls=ca.issue_server_context(), port=self.port)
-        self.server.start()
-        self._stack.callback(self.server.stop)
+        if self._ca is None:
+            self._ca = SandboxCA()
+            self.ca_bundle = self._ca.write_ca_bundle(self.workdir / "sandbox-ca.pem")
+        port = self.port + len(self.servers) if self.port else 0
+        server = FakeServer(
+            Router(), tls=self._ca.issue_server_context(), port=port, latency=self.latency
+        )
+        server.start()
+        self._stack.callback(server.stop)
+        self.servers[name] = server
+        return server
 
     def _write_config(self, secrets: dict[str, dict[str, str]]) -> None:
         import tomlkit
@@ -120,16 +129,21 @@ class Sandbox:
         self.config_path.chmod(0o600)
 
 
-def serve_forever(port: int, config_path: Path | None, workdir: str | None) -> None:
+def serve_forever(
+    port: int, config_path: Path | None, workdir: str | None, latency: float = 0.0
+) -> None:
     """`trashscan sandbox serve`: seed, write the config, and keep the fakes up until Ctrl-C."""
     import click
 
     with ExitStack() as stack:
         if workdir is None:
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="trashscan-sandbox-"))
-        sandbox = stack.enter_context(Sandbox(Path(workdir), port=port, config_path=config_path))
-        where = sandbox.server.base_url if sandbox.server is not None else "no HTTP fakes installed"
-        click.echo(f"sandbox running ({where}); data in {sandbox.workdir}")
+        sandbox = stack.enter_context(
+            Sandbox(Path(workdir), port=port, config_path=config_path, latency=latency)
+        )
+        for name, server in sandbox.servers.items():
+            click.echo(f"{name}: {server.base_url}")
+        click.echo(f"sandbox running; data in {sandbox.workdir}")
         click.echo(f"config: {sandbox.config_path}")
         click.echo(f"try:    TRASHSCAN_CONFIG={sandbox.config_path} trashscan list --all-accounts")
         click.echo("stop with Ctrl-C")
