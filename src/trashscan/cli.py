@@ -198,6 +198,9 @@ def run_scan(app: App, accounts: Sequence[Account]) -> list[AccountScanResult]:
     else:
         results = Scanner(app.index, app.context, concurrency).scan(accounts)
     for result in results:
+        if result.notice:
+            account = result.account
+            err(f"trashscan: note: {account.name} ({account.provider}): {result.notice}")
         if not result.ok:
             err(
                 f"trashscan: account {result.account.name!r} ({result.account.provider}) failed: "
@@ -287,25 +290,33 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
 @click.option("--option", "-o", "option_pairs", multiple=True, metavar="KEY=VALUE")
 @pass_app
 def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ...]) -> None:
-    """Run the provider's login, store secrets in the keyring, add the account to the config."""
-    from trashscan.config import add_account
+    """Sign in (secrets go to the keyring) and add the account to the config.
+
+    Re-running it for an existing account signs in again, keeping the account's options.
+    """
+    from trashscan.config import add_account, remove_account
     from trashscan.models import Account
     from trashscan.plugins import load_provider_class
 
     cls = load_provider_class(provider)
     config = app.config_if_any
-    if any(a.name == name for a in config.accounts):
-        raise UsageError(f"account {name!r} already exists in {config.path}")
-    options = parse_options(option_pairs)
+    existing = next((a for a in config.accounts if a.name == name), None)
+    if existing is not None and existing.provider != provider:
+        raise UsageError(
+            f"account {name!r} already exists in {config.path} for {existing.provider}",
+            hint="pick another name, or `trashscan accounts remove` it first",
+        )
+    # Re-adding an existing account signs in again (an expired grant) and keeps its options.
+    options = {**(existing.options if existing else {}), **parse_options(option_pairs)}
     for secret_key in ("password", "token", "secret", "client_secret", "refresh_token"):
         if secret_key in options:
             raise UsageError(
                 f"--option {secret_key} is not accepted: "
                 "secrets are asked for and kept in the keyring"
             )
-    endpoint = options.pop("endpoint", None)
-    ca_bundle = options.pop("ca_bundle", None)
-    retention = options.pop("retention_days", None)
+    endpoint = options.pop("endpoint", existing.endpoint if existing else None)
+    ca_bundle = options.pop("ca_bundle", existing.ca_bundle if existing else None)
+    retention = options.pop("retention_days", existing.retention_days if existing else None)
     account = Account(name, provider, options, endpoint, ca_bundle, retention)
     saved = cls(app.context).login(account, interactive=sys.stdin.isatty())
     table: dict[str, Any] = {"name": name, "provider": provider, **options, **saved}
@@ -316,8 +327,11 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
     ):
         if value is not None:
             table[key] = value
+    if existing is not None:
+        remove_account(app.config_path, name)
     add_account(app.config_path, table)
-    click.echo(f"added {provider} account {name!r} to {app.config_path}")
+    verb = "signed in again to" if existing else "added"
+    click.echo(f"{verb} {provider} account {name!r} in {app.config_path}")
 
 
 @accounts.command("list")

@@ -30,6 +30,7 @@ class AccountScanResult:
     items: int = 0
     swept: int = 0
     error: str | None = None
+    notice: str | None = None  # e.g. "this provider's API cannot list the trash: look at URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +99,11 @@ class Scanner:
             except TrashscanError as exc:
                 results[account.name].ok = False
                 results[account.name].error = exc.one_line()
+        for name, provider in list(providers.items()):
+            if not provider.capabilities.list:
+                # Reported, not failed: the provider says honestly it cannot list (Google Photos).
+                results[name].notice = provider.capabilities.unsupported_reason or "cannot list"
+                del providers[name]
         runnable = [a for a in accounts if a.name in providers]
         for account in runnable:
             # Read here, on the writer thread; workers never touch the index.

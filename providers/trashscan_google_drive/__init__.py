@@ -1,0 +1,1 @@
+"""Google Drive as a trashscan provider: trashed photos and videos with their purge dates."""
