@@ -32,6 +32,7 @@ def test_a_broken_plugin_is_reported_and_the_others_work(tmp_path, sandbox):
     )
     (dist / "entry_points.txt").write_text(
         "[trashscan.providers]\nbroken-cloud = trashscan_broken_plugin:Provider\n"
+        "[trashscan.sandbox]\nbroken-cloud = trashscan_broken_plugin:Fake\n"
     )
     (site / "trashscan_broken_plugin.py").write_text("import no_such_sdk_module\n")
     env = {**os.environ, "PYTHONPATH": str(site)}
@@ -48,6 +49,8 @@ def test_a_broken_plugin_is_reported_and_the_others_work(tmp_path, sandbox):
     )
     assert listed.returncode == 0, listed.stderr
     assert len(json.loads(listed.stdout)) == 13
+    demo = subprocess.run([*TRASHSCAN, "demo"], env=env, capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
 
 
 def test_help_imports_no_heavy_module():

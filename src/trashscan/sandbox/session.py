@@ -20,6 +20,7 @@ only exists so that separate ``trashscan`` processes can use the running sandbox
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from contextlib import ExitStack
@@ -30,6 +31,8 @@ from types import TracebackType
 from typing import Any
 
 from trashscan.plugins import sandbox_fakes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,24 +48,22 @@ class Sandbox:
     servers: dict[str, Any] = field(default_factory=dict)  # provider name -> FakeServer
     ca_bundle: Path | None = None
     accounts: list[dict[str, Any]] = field(default_factory=list)
+    broken: dict[str, str] = field(default_factory=dict)  # fake name -> why it could not start
     _stack: ExitStack = field(default_factory=ExitStack)
     _ca: Any = None
 
     def __enter__(self) -> Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fakes = [
-            entry.load()()
-            for name, entry in sorted(sandbox_fakes().items())
-            if self.only is None or name in self.only
-        ]
         secrets: dict[str, dict[str, str]] = {}
-        for fake in fakes:
-            fake_dir = self.workdir / fake.name
-            if getattr(fake, "needs_server", False):
-                server = self._start_server(fake.name)
-                tables = fake.seed(fake_dir, self.now, server=server, ca_bundle=self.ca_bundle)
-            else:
-                tables = fake.seed(fake_dir, self.now)
+        for name, entry in sorted(sandbox_fakes().items()):
+            if self.only is not None and name not in self.only:
+                continue
+            try:
+                tables = self._seed(entry.load()())
+            except Exception as exc:  # one broken fake must not take the sandbox down
+                self.broken[name] = f"{type(exc).__name__}: {exc}"
+                log.warning("sandbox fake %s failed: %s", name, self.broken[name])
+                continue
             for table in tables:
                 account_secrets = table.pop("secrets", None)
                 if account_secrets:
@@ -79,6 +80,13 @@ class Sandbox:
         tb: TracebackType | None,
     ) -> None:
         self._stack.close()
+
+    def _seed(self, fake: Any) -> list[dict[str, Any]]:
+        fake_dir = self.workdir / fake.name
+        if getattr(fake, "needs_server", False):
+            server = self._start_server(fake.name)
+            return fake.seed(fake_dir, self.now, server=server, ca_bundle=self.ca_bundle)
+        return fake.seed(fake_dir, self.now)
 
     def _start_server(self, name: str) -> Any:
         from trashscan.sandbox.server import FakeServer, Router
@@ -143,6 +151,8 @@ def serve_forever(
         )
         for name, server in sandbox.servers.items():
             click.echo(f"{name}: {server.base_url}")
+        for name, error in sandbox.broken.items():
+            click.echo(f"{name}: not started ({error})", err=True)
         click.echo(f"sandbox running; data in {sandbox.workdir}")
         click.echo(f"config: {sandbox.config_path}")
         click.echo(f"try:    TRASHSCAN_CONFIG={sandbox.config_path} trashscan list --all-accounts")
