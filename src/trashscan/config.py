@@ -9,10 +9,8 @@ a hand-edited file survive ``trashscan accounts add``/``remove``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from trashscan.errors import ConfigError, UsageError
+from trashscan.files import atomic_write
 from trashscan.models import Account
 
 ENV_CONFIG = "TRASHSCAN_CONFIG"
@@ -336,21 +335,7 @@ def _write_document(path: Path, document: Any) -> None:
     text = tomlkit.dumps(document)
     _parse(path, text)
     target = path.resolve() if path.is_symlink() else path
-    parent = target.parent
-    if not parent.exists():
-        parent.mkdir(parents=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, text.encode("utf-8"))
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:

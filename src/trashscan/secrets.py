@@ -18,12 +18,12 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from trashscan.errors import ConfigError, SecretStoreError
+from trashscan.files import atomic_write
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -218,7 +218,7 @@ class KeyringSecretStore:
         token = Fernet(blob_key.encode("ascii")).encrypt(data)
         self._blob_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._blob_dir.chmod(0o700)
-        _atomic_write(self._blob_path(service, key), token)
+        atomic_write(self._blob_path(service, key), token)
         self._set_raw(service, key, _FILE_MARKER)
 
     def _read_file_value(self, service: str, key: str) -> bytes:
@@ -344,7 +344,7 @@ class FileSecretStore:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             data = self._load()
             yield data
-            _atomic_write(self._path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+            atomic_write(self._path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
     def _lookup(self, section: str, service: str, key: str) -> str | None:
         return self._load()[section].get(service, {}).get(key)
@@ -381,25 +381,6 @@ class FileSecretStore:
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Temp file in the same (0700) directory, mode 0600, then ``os.replace``."""
-    parent = path.parent
-    if not parent.exists():
-        parent.mkdir(parents=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def open_secret_store(config: SecretsConfig, data_dir: Path) -> SecretStore:
