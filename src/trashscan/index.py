@@ -376,17 +376,25 @@ class Index:
 
     @staticmethod
     def _upsert_items(conn: Connection) -> Any:
-        """A re-sighting with only an 'observed' time keeps the first sighting: the better bound.
+        """An estimated time never replaces an exact one or an earlier estimate.
 
-        That holds only while the row is still trashed; an item trashed again after a restore
-        starts a new deletion, so its old times no longer apply.
+        Estimates (first sighting, change feeds, activity logs) can only move later as an item
+        is seen again or touched, while the purge clock started at the real deletion: the
+        earliest estimate gives the earliest plausible purge, which alerts must use. That holds
+        only while the row is still trashed; an item trashed again after a restore starts a new
+        deletion, so its old times no longer apply.
         """
         stmt = _insert(conn, items)
         new = stmt.excluded
         keep_times = sa.and_(
-            new.deleted_at_source == DeletedAtSource.OBSERVED.value,
-            items.c.deleted_at.is_not(None),
             items.c.state == _TRASHED,
+            items.c.deleted_at.is_not(None),
+            new.deleted_at_source != DeletedAtSource.API.value,
+            sa.or_(
+                items.c.deleted_at_source == DeletedAtSource.API.value,
+                new.deleted_at.is_(None),
+                items.c.deleted_at <= new.deleted_at,
+            ),
         )
         fixed = {"provider", "account", "item_id", "ref", "first_seen"}
         set_: dict[str, Any] = {c.name: new[c.name] for c in items.c if c.name not in fixed}

@@ -180,6 +180,21 @@ def test_observed_deleted_at_kept_on_resighting_but_api_overrides(index: Index) 
     assert got and got.deleted_at == exact and got.deleted_at_source is DeletedAtSource.API
 
 
+def test_estimates_keep_the_earliest_time_so_alerts_use_the_earliest_purge(index: Index) -> None:
+    changed = T0 + timedelta(days=1)
+    first = item("a", deleted_at=changed, deleted_at_source=DeletedAtSource.CHANGES)
+    scan(index, Page(items=[first]))
+    touched_again = item("a", deleted_at=changed + timedelta(days=3),
+                         deleted_at_source=DeletedAtSource.CHANGES)  # fmt: skip
+    scan(index, Page(items=[touched_again]))
+    got = index.get(P, A, "a")
+    assert got and got.deleted_at == changed  # a later touch does not push the purge later
+    activity = item("a", deleted_at=T0, deleted_at_source=DeletedAtSource.ACTIVITY)
+    scan(index, Page(items=[activity]))
+    got = index.get(P, A, "a")
+    assert got and got.deleted_at == T0 and got.deleted_at_source is DeletedAtSource.ACTIVITY
+
+
 def test_removed_ids_become_purged_or_gone_by_purge_date(index: Index) -> None:
     due, early = (
         item("due", purge_at=T0 - timedelta(days=1)),
