@@ -596,3 +596,9 @@ def run(args: Sequence[str]) -> int:
 
 def main() -> None:
     sys.exit(run(sys.argv[1:]))
+
+
+from trashscan.cli_check import check, schedule  # noqa: E402
+
+cli.add_command(check)
+cli.add_command(schedule)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -570,9 +570,19 @@ class Index:
             rows = conn.execute(stmt).mappings()
             return [{**row, "dry_run": bool(row["dry_run"])} for row in rows]
 
-    def alerts_sent(self, ref: str) -> set[str]:
+    def alerts_sent(self, refs: Sequence[str]) -> dict[str, dict[str, set[str]]]:
+        """ref -> channel -> thresholds already delivered, for many refs in few queries.
+
+        Per channel, so a channel that failed is retried next run even when another delivered.
+        """
+        sent: dict[str, dict[str, set[str]]] = {}
         with self._tx() as conn:
-            return set(conn.scalars(sa.select(alerts.c.threshold).where(alerts.c.ref == ref)))
+            for start in range(0, len(refs), _CHUNK):
+                chunk = list(refs[start : start + _CHUNK])
+                query = sa.select(alerts.c.ref, alerts.c.channel, alerts.c.threshold)
+                for ref, channel, threshold in conn.execute(query.where(alerts.c.ref.in_(chunk))):
+                    sent.setdefault(ref, {}).setdefault(channel, set()).add(threshold)
+        return sent
 
     def record_alert(self, ref: str, threshold: str, channel: str, now: datetime) -> None:
         """Idempotent, so a re-run check never notifies twice for the same threshold."""

@@ -4,12 +4,17 @@ Workers (one thread per account, bounded) run each provider's ``scan`` generator
 to a bounded queue; the calling thread is the only writer to the index. That keeps SQLite free of
 write contention, keeps memory flat (at most ``2 x concurrency`` pages in flight), and lets one
 account fail without disturbing the others.
+
+Each account is scanned under its file lock (:mod:`trashscan.lock`), so a cron run and a manual
+one never scan the same account at once. Free accounts start at once; a busy one is retried while
+the others run, and fails as "another trashscan run is scanning this account" after ``lock_wait``.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +23,7 @@ from datetime import datetime
 from trashscan.errors import TrashscanError
 from trashscan.index import Index
 from trashscan.kinds import classify
+from trashscan.lock import POLL_INTERVAL, FileLock, default_wait, lock_path, released_at_exit
 from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome
 from trashscan.plugins import load_provider_class
 from trashscan.provider import Provider, ProviderContext
@@ -78,11 +84,14 @@ class Scanner:
         context: ProviderContext,
         concurrency: int = 4,
         progress: ProgressCallback | None = None,
+        lock_wait: float | None = None,
     ) -> None:
         self.index = index
         self.context = context
         self.concurrency = max(1, concurrency)
         self.progress = progress
+        # Seconds a busy account is waited for; None: $TRASHSCAN_LOCK_WAIT or 10.
+        self.lock_wait = default_wait() if lock_wait is None else max(0.0, lock_wait)
 
     def scan(self, accounts: Sequence[Account]) -> list[AccountScanResult]:
         results = {account.name: AccountScanResult(account) for account in accounts}
@@ -105,12 +114,7 @@ class Scanner:
                 results[name].notice = provider.capabilities.unsupported_reason or "cannot list"
                 del providers[name]
         runnable = [a for a in accounts if a.name in providers]
-        for account in runnable:
-            # Read here, on the writer thread; workers never touch the index.
-            states[account.name] = self.index.scan_state(account.provider, account.name)
-            scan_ids[account.name] = self.index.begin_scan(
-                account.provider, account.name, self.context.clock()
-            )
+        locks = {a.name: FileLock(lock_path(self.context.data_dir, a)) for a in runnable}
 
         def work(account: Account) -> None:
             provider = providers[account.name]
@@ -128,13 +132,55 @@ class Scanner:
             except BaseException as exc:  # reported per account, never fatal for the others
                 events.put(_DoneEvent(account, None, describe_error(exc)))
 
-        pending = len(runnable)
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan") as pool:
-            for account in runnable:
+        def start_locked(pool: ThreadPoolExecutor, waiting: list[Account]) -> list[Account]:
+            """Start the accounts whose lock is free now; return those still waiting.
+
+            Past the deadline the rest fail with the busy message and none is left waiting.
+            """
+            still_waiting = []
+            for account in waiting:
+                try:
+                    taken = locks[account.name].try_acquire()
+                except OSError as exc:  # e.g. a read-only data dir: this account fails, not all
+                    results[account.name].ok = False
+                    results[account.name].error = f"cannot create its lock file: {exc.strerror}"
+                    self._report(account, 0, True)
+                    continue
+                if not taken:
+                    still_waiting.append(account)
+                    continue
+                # Read under the lock, on the writer thread; workers never touch the index.
+                states[account.name] = self.index.scan_state(account.provider, account.name)
+                scan_ids[account.name] = self.index.begin_scan(
+                    account.provider, account.name, self.context.clock()
+                )
                 pool.submit(work, account)
+            if still_waiting and time.monotonic() < deadline:
+                return still_waiting
+            for account in still_waiting:
+                results[account.name].ok = False
+                results[account.name].error = locks[account.name].busy_message()
+                self._report(account, 0, True)
+            return []
+
+        waiting = list(runnable)
+        deadline = time.monotonic() + self.lock_wait
+        # Locks are released after the pool has shut down, when no worker scans any more.
+        with (
+            released_at_exit(locks.values()),
+            ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan") as pool,
+        ):
             try:
-                while pending:
-                    event = events.get()
+                while True:
+                    if waiting:
+                        waiting = start_locked(pool, waiting)
+                    pending = sum(1 for a in runnable if locks[a.name].held)
+                    if not (pending or waiting):
+                        break
+                    try:
+                        event = events.get(timeout=POLL_INTERVAL if waiting else None)
+                    except queue.Empty:
+                        continue
                     result = results[event.account.name]
                     scan_id = scan_ids[event.account.name]
                     now = self.context.clock()
@@ -147,13 +193,13 @@ class Scanner:
                         result.items += len(event.page.items)
                         self._report(event.account, result.items, False)
                         continue
-                    pending -= 1
                     if event.error is None and event.outcome is not None:
                         result.swept = self.index.finish_scan(scan_id, event.outcome, now)
                     else:
                         result.ok = False
                         result.error = event.error or "scan returned no outcome"
                         self.index.fail_scan(scan_id, result.error, now)
+                    locks[event.account.name].release()
                     self._report(event.account, result.items, True)
             finally:
                 stop.set()

@@ -446,11 +446,11 @@ def test_restore_log_and_state(catalogue: Index) -> None:
 
 def test_alerts_are_recorded_once(index: Index) -> None:
     ref = item_ref(P, A, "a")
-    assert index.alerts_sent(ref) == set()
+    assert index.alerts_sent([ref]) == {}
     index.record_alert(ref, "7d", "email", T0)
     index.record_alert(ref, "7d", "email", T0 + timedelta(hours=1))
     index.record_alert(ref, "3d", "desktop", T0)
-    assert index.alerts_sent(ref) == {"7d", "3d"}
+    assert index.alerts_sent([ref, "0" * 40]) == {ref: {"email": {"7d"}, "desktop": {"3d"}}}
 
 
 def test_counts_and_forget_account(catalogue: Index) -> None:
@@ -460,5 +460,5 @@ def test_counts_and_forget_account(catalogue: Index) -> None:
     catalogue.record_alert(ref, "7d", "email", T0)
     catalogue.forget_account(P, A)
     assert catalogue.counts_by_account() == {("other", "x"): 1}
-    assert catalogue.alerts_sent(ref) == set()
+    assert catalogue.alerts_sent([ref]) == {}
     assert catalogue.last_scan(P, A) is None and catalogue.scan_state(P, A) is None

@@ -1,0 +1,403 @@
+"""``trashscan check``: scan, then judge what is about to be purged and who has to hear about it.
+
+The verdict follows the monitoring-plugin convention (Nagios, Icinga, Sensu) so that cron, systemd
+and any monitoring system understand it without glue: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+
+* CRITICAL: an item's purge falls within ``--critical``;
+* WARNING: an item's purge falls within ``--within``, or an account failed or needs attention
+  (an account nobody can scan is an account whose purges nobody sees);
+* UNKNOWN: the check itself could not run: bad config, or no account could be scanned.
+
+The purge date used is the index's, which for estimates is already the earliest plausible one.
+Items of an account that failed this time still count, from its earlier scans: a stale warning
+beats silence.
+
+Notifications are independent of ``--within``: the ``[alerts] thresholds`` (7d, 3d, 1d) decide
+when each item is announced, once per threshold and channel, recorded in the index's alerts table
+only after that channel delivered. A channel that failed therefore tries again next run, without
+repeating what the others already delivered. Account problems are announced at most once a day.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from trashscan.config import Config
+from trashscan.errors import TrashscanError
+from trashscan.index import Index, ItemFilter
+from trashscan.lock import FileLock, default_wait, is_busy_message
+from trashscan.models import SHORT_REF_LEN, Account, AuthStatus, IndexedItem, Kind
+from trashscan.notify import AlertItem, AlertProblem, AlertsConfig, Message, Notifier, NotifyError
+from trashscan.output import as_record, purge_cell
+from trashscan.plugins import load_provider_class
+from trashscan.provider import ProviderContext
+from trashscan.scanner import AccountScanResult, Scanner, describe_error
+from trashscan.timeparse import iso
+
+MAX_ITEM_LINES = 25  # in the text summary; the rest is one "... and N more" line
+NOTIFY_BUSY = "skipped: another trashscan run is sending them"
+
+
+class Status(enum.IntEnum):
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    within: timedelta
+    critical: timedelta
+    kinds: frozenset[Kind]
+    notify: bool = True
+    within_text: str = "3d"  # as the user typed them, for the summary
+    critical_text: str = "1d"
+
+
+@dataclass(frozen=True)
+class AccountCheck:
+    scan: AccountScanResult
+    auth: AuthStatus | None  # None: the provider could not even be loaded
+
+    @property
+    def account(self) -> Account:
+        return self.scan.account
+
+    @property
+    def failed(self) -> bool:
+        return not self.scan.ok
+
+    @property
+    def lock_busy(self) -> bool:
+        """Failed only because another run is scanning it: reported, never notified."""
+        return self.failed and is_busy_message(self.scan.error)
+
+    @property
+    def auth_attention(self) -> bool:
+        """``ok`` with a hint is a warning ahead of time (a token that expires in two days)."""
+        return self.auth is not None and (not self.auth.ok or self.auth.hint is not None)
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.failed or self.auth_attention
+
+    def problem(self) -> AlertProblem | None:
+        parts = []
+        if self.failed:
+            parts.append(f"scan failed: {self.scan.error}")
+        if self.auth_attention and self.auth is not None:
+            detail = self.auth.detail or ("they do not work" if not self.auth.ok else "act soon")
+            if not parts or detail not in parts[0]:
+                parts.append(f"credentials: {detail}")
+        if not parts:
+            return None
+        detail = "; ".join(parts)
+        hint = self.auth.hint if self.auth is not None else None
+        if hint and hint in detail:  # our errors' one-line form already carries their hint
+            hint = None
+        return AlertProblem(self.account.provider, self.account.name, detail, hint)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    label: str
+    items: int = 0
+    accounts: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class CheckReport:
+    now: datetime
+    options: CheckOptions
+    accounts: list[AccountCheck]
+    items: list[IndexedItem]  # trashed, purge within options.within, soonest first
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def is_critical(self, item: IndexedItem) -> bool:
+        return item.purge_at is not None and item.purge_at <= self.now + self.options.critical
+
+    @property
+    def critical_items(self) -> list[IndexedItem]:
+        return [item for item in self.items if self.is_critical(item)]
+
+    @property
+    def status(self) -> Status:
+        listable = [a for a in self.accounts if a.scan.notice is None or a.failed]
+        if listable and all(a.failed for a in listable):
+            return Status.UNKNOWN
+        if self.critical_items:
+            return Status.CRITICAL
+        if self.items or any(a.needs_attention for a in self.accounts):
+            return Status.WARNING
+        return Status.OK
+
+
+# ------------------------------------------------------------------------------------ running
+
+
+def check_auths(
+    context: ProviderContext, accounts: Sequence[Account], concurrency: int
+) -> list[AuthStatus | None]:
+    """Every account's cheap, non-prompting credential check, a few at a time."""
+
+    def one(account: Account) -> AuthStatus | None:
+        try:
+            provider = load_provider_class(account.provider)(context)
+        except TrashscanError:
+            return None  # the scan already reported it
+        try:
+            return provider.check_auth(account)
+        except Exception as exc:  # a plugin bug must not stop the check of the others
+            return AuthStatus(ok=False, detail=describe_error(exc))
+
+    if not accounts:
+        return []
+    with ThreadPoolExecutor(max(1, min(concurrency, len(accounts))), "auth") as pool:
+        return list(pool.map(one, accounts))
+
+
+def run_check(
+    index: Index,
+    context: ProviderContext,
+    config: Config,
+    accounts: Sequence[Account],
+    options: CheckOptions,
+    alerts: AlertsConfig,
+    notifiers: Sequence[Notifier] = (),
+    lock_wait: float | None = None,
+) -> CheckReport:
+    """Scan first (the verdict must be about today's trash), then ask each provider about its
+    credentials, which catches what a successful scan cannot: a token about to expire."""
+    results = Scanner(index, context, config.concurrency, lock_wait=lock_wait).scan(accounts)
+    auths = check_auths(context, accounts, config.concurrency)
+    now = context.clock()
+    item_filter = ItemFilter(
+        accounts=tuple((a.provider, a.name) for a in accounts),
+        kinds=options.kinds,
+        expiring_within=options.within,
+    )
+    report = CheckReport(
+        now=now,
+        options=options,
+        accounts=[AccountCheck(r, a) for r, a in zip(results, auths, strict=True)],
+        items=index.items(item_filter, now),
+    )
+    if options.notify and notifiers:
+        wait = default_wait() if lock_wait is None else lock_wait
+        report.deliveries = notify(index, context.data_dir, report, alerts, notifiers, wait)
+    return report
+
+
+# ------------------------------------------------------------------------------ notifications
+
+
+def problem_ref(account: Account) -> str:
+    """A key in the alerts table for an account, which can never equal an item's ref."""
+    key = f"account-problem\0{account.provider}\0{account.name}"
+    return hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+
+
+def smallest_crossed(item: IndexedItem, alerts: AlertsConfig, now: datetime) -> str | None:
+    """The smallest threshold the item is within: first seen 2 days out, it gets "3d" only."""
+    if item.purge_at is None:
+        return None
+    crossed = [t.label for t in alerts.thresholds if item.purge_at <= now + t.span]
+    return crossed[-1] if crossed else None  # thresholds run largest first
+
+
+def notify(
+    index: Index,
+    data_dir: Path,
+    report: CheckReport,
+    alerts: AlertsConfig,
+    notifiers: Sequence[Notifier],
+    lock_wait: float,
+) -> list[Delivery]:
+    """Send each channel what it has not had yet, one message per channel, then record it.
+
+    Under a lock, so a cron run and a manual check running together never both send the same
+    news: the second one sees the first one's records.
+    """
+    lock = FileLock(Path(data_dir) / "locks" / "notify.lock")
+    if not lock.acquire(lock_wait):
+        return [Delivery("notifications", error=NOTIFY_BUSY)]
+    try:
+        return _notify_locked(index, report, alerts, notifiers)
+    finally:
+        lock.release()
+
+
+def _notify_locked(
+    index: Index, report: CheckReport, alerts: AlertsConfig, notifiers: Sequence[Notifier]
+) -> list[Delivery]:
+    now = report.now
+    candidates: list[IndexedItem] = []
+    if alerts.thresholds:
+        item_filter = ItemFilter(
+            accounts=tuple((a.account.provider, a.account.name) for a in report.accounts),
+            kinds=report.options.kinds,
+            expiring_within=alerts.largest,
+        )
+        candidates = index.items(item_filter, now)
+    due = [(item, smallest_crossed(item, alerts, now)) for item in candidates]
+    due_items = [(item, label) for item, label in due if label is not None]
+    problems = [
+        (problem_ref(a.account), problem)
+        for a in report.accounts
+        if not a.lock_busy and (problem := a.problem()) is not None
+    ]
+    day = f"acct:{now:%Y-%m-%d}"  # account problems: at most once a day per channel
+    sent = index.alerts_sent([i.ref for i, _ in due_items] + [r for r, _ in problems])
+    deliveries = []
+    for notifier in notifiers:
+        new_items = [
+            AlertItem(item, label)
+            for item, label in due_items
+            if label not in sent.get(item.ref, {}).get(notifier.channel, set())
+        ]
+        new_problems = [
+            (r, p) for r, p in problems if day not in sent.get(r, {}).get(notifier.channel, set())
+        ]
+        if not new_items and not new_problems:
+            continue
+        message = Message(
+            items=tuple(new_items),
+            problems=tuple(p for _, p in new_problems),
+            now=now,
+            urgent=any(report.is_critical(alert.item) for alert in new_items),
+        )
+        try:
+            notifier.send(message)
+        except NotifyError as exc:
+            deliveries.append(Delivery(notifier.label, error=exc.one_line()))
+            continue
+        except Exception as exc:  # never let one channel's bug hide the verdict
+            error = f"{notifier.label}: unexpected {type(exc).__name__}"
+            deliveries.append(Delivery(notifier.label, error=error))
+            continue
+        for alert in new_items:
+            index.record_alert(alert.item.ref, alert.threshold, notifier.channel, now)
+        for ref, _ in new_problems:
+            index.record_alert(ref, day, notifier.channel, now)
+        deliveries.append(Delivery(notifier.label, len(new_items), len(new_problems)))
+    return deliveries
+
+
+# ---------------------------------------------------------------------------------- rendering
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def summary_line(report: CheckReport) -> str:
+    """The first line, the one a cron mail subject or a monitoring dashboard shows."""
+    status = report.status
+    options = report.options
+    failed = sum(1 for a in report.accounts if a.failed)
+    attention = sum(1 for a in report.accounts if a.auth_attention and not a.failed)
+    scope = f"{_plural(len(report.accounts), 'account')} checked"
+    if failed:
+        scope += f", {failed} failed"
+    if attention:
+        scope += f", {attention} {'needs' if attention == 1 else 'need'} attention"
+    count = len(report.items)
+    if count:
+        head = f"{_plural(count, 'trashed item')} will be purged within {options.within_text}"
+        critical = len(report.critical_items)
+        if critical:
+            which = "all" if critical == count else f"{critical} of them"
+            head += f", {which} within {options.critical_text}"
+    else:
+        head = f"nothing will be purged within {options.within_text}"
+    if status is Status.UNKNOWN:
+        known = f"; from earlier scans, {head}" if count else ""
+        return f"UNKNOWN: no account could be scanned ({scope}){known}"
+    return f"{status.name}: {head}; {scope}"
+
+
+def render_text(report: CheckReport, out: IO[str], quiet: bool = False) -> None:
+    """Compact, so that cron's mail of it is useful by itself; ``quiet``: nothing when OK."""
+    if quiet and report.status is Status.OK:
+        return
+    lines = [summary_line(report)]
+    for item in report.items[:MAX_ITEM_LINES]:
+        purge, left = purge_cell(item, report.now)
+        level = "crit" if report.is_critical(item) else "warn"
+        where = f"({item.account}, {item.provider})"
+        lines.append(
+            f"  {level}  {left:>8}  {purge:<11}  {item.ref[:SHORT_REF_LEN]}  {item.name} {where}"
+        )
+    if len(report.items) > MAX_ITEM_LINES:
+        more = len(report.items) - MAX_ITEM_LINES
+        within = report.options.within_text
+        lines.append(f"  ... and {more} more: trashscan list --expiring-within {within}")
+    for check in report.accounts:
+        name = f"{check.account.name} ({check.account.provider})"
+        problem = check.problem()
+        if problem is not None:
+            label = "failed" if check.failed else "attention"
+            hint = f" -> {problem.hint}" if problem.hint else ""
+            lines.append(f"  {label:<9} {name}: {problem.detail}{hint}")
+        if check.scan.notice:
+            lines.append(f"  {'note':<9} {name}: {check.scan.notice}")
+    for delivery in report.deliveries:
+        if delivery.ok:
+            news = [_plural(delivery.items, "item")] if delivery.items else []
+            news += [_plural(delivery.accounts, "account problem")] if delivery.accounts else []
+            lines.append(f"  {'notified':<9} {delivery.label}: {', '.join(news)}")
+    if report.items:
+        lines.append("~ marks an estimate. Restore with `trashscan restore REF`.")
+    out.write("\n".join(lines) + "\n")
+
+
+def report_json(report: CheckReport) -> dict[str, Any]:
+    def account(check: AccountCheck) -> dict[str, Any]:
+        auth = check.auth
+        return {
+            "account": check.account.name,
+            "provider": check.account.provider,
+            "scanned": check.scan.ok and check.scan.notice is None,
+            "items_scanned": check.scan.items,
+            "error": check.scan.error,
+            "notice": check.scan.notice,
+            "auth_ok": None if auth is None else auth.ok,
+            "auth_detail": None if auth is None else auth.detail,
+            "hint": None if auth is None else auth.hint,
+            "needs_attention": check.needs_attention,
+        }
+
+    return {
+        "status": report.status.name.lower(),
+        "exit_code": int(report.status),
+        "checked_at": iso(report.now),
+        "within": report.options.within_text,
+        "critical": report.options.critical_text,
+        "items": [
+            {**as_record(item, report.now), "critical": report.is_critical(item)}
+            for item in report.items
+        ],
+        "accounts": [account(check) for check in report.accounts],
+        "notifications": [
+            {"channel": d.label, "items": d.items, "accounts": d.accounts, "error": d.error}
+            for d in report.deliveries
+        ],
+    }
+
+
+def render_json(report: CheckReport, out: IO[str]) -> None:
+    out.write(json.dumps(report_json(report), ensure_ascii=False, indent=1) + "\n")

@@ -1,0 +1,647 @@
+"""Telling the user, outside the terminal, that trashed items are about to be purged.
+
+Channels: a webhook (one JSON or text POST, shaped for Slack, Discord or ntfy if asked), e-mail
+over SMTP, and Apprise for the long tail of services. Each channel gets at most one message per
+run, batching everything new, so a cron job never fires a request per item.
+
+Secrets stay secret: the SMTP password and the Apprise URLs (which embed tokens) live in the
+keyring under :data:`ALERTS_SERVICE`, and because webhook URLs can embed tokens too (Slack's do),
+no error, log line or label ever shows more of a URL than its host. A channel that fails raises
+:class:`NotifyError` with one such safe line; the caller reports it and carries on.
+
+``requests``, ``smtplib`` and ``apprise`` are imported inside the functions that use them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import math
+import re
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from trashscan.errors import ConfigError, TrashscanError
+from trashscan.models import SHORT_REF_LEN, IndexedItem
+from trashscan.timeparse import iso, parse_duration
+
+if TYPE_CHECKING:
+    from trashscan.retry import RetryPolicy
+    from trashscan.secrets import SecretStore
+
+ALERTS_SERVICE = "trashscan:alerts"
+SMTP_PASSWORD_KEY = "smtp_password"
+APPRISE_URLS_KEY = "apprise_urls"
+DEFAULT_THRESHOLDS = ("7d", "3d", "1d")
+WEBHOOK_FORMATS = ("json", "slack", "discord", "ntfy")
+HTTP_TIMEOUT = (5.0, 15.0)  # connect, read: a notifier must never stall a cron run for long
+SMTP_TIMEOUT = 20.0
+MAX_ITEMS_IN_MESSAGE = 50
+DISCORD_LIMIT = 2000  # characters of "content"
+NTFY_LIMIT = 4000  # bytes; ntfy turns longer bodies into attachments
+
+_ALERT_KEYS = frozenset(
+    {
+        "thresholds",
+        "webhook_url",
+        "webhook_format",
+        "smtp_host",
+        "smtp_port",
+        "smtp_user",
+        "smtp_starttls",
+        "smtp_ssl",
+        "email_from",
+        "email_to",
+        "apprise",
+        "healthcheck_url",
+    }
+)
+# Keys someone might try; refused with a pointer to where the secret belongs, value never echoed.
+_SECRET_ALERT_KEYS = {
+    "smtp_password": "run `trashscan check --set-smtp-password`",
+    "password": "run `trashscan check --set-smtp-password`",
+    "apprise_urls": "run `trashscan check --set-apprise-urls` and set `apprise = true`",
+}
+
+
+class NotifyError(TrashscanError):
+    """A channel could not deliver; the message is safe to show (no secret, no full URL)."""
+
+    exit_code = 1
+
+
+# ------------------------------------------------------------------------------ configuration
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A point before the purge at which to warn; ``label`` is its bookkeeping key ("3d")."""
+
+    label: str
+    span: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    host: str
+    port: int
+    user: str | None
+    starttls: bool
+    ssl: bool
+    sender: str
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsConfig:
+    thresholds: tuple[Threshold, ...] = ()  # largest span first
+    webhook_url: str | None = None
+    webhook_format: str = "json"
+    smtp: SmtpSettings | None = None
+    apprise: bool = False
+    healthcheck_url: str | None = None
+
+    @property
+    def largest(self) -> timedelta:
+        return self.thresholds[0].span if self.thresholds else timedelta(0)
+
+
+def canonical_label(span: timedelta) -> str:
+    """One label per span, so ``"168h"`` and ``"7d"`` share their bookkeeping."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _http_url(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def parse_alerts(path: Path, table: Mapping[str, Any]) -> AlertsConfig:
+    """Validate ``[alerts]``; every problem is one :class:`ConfigError` line naming the file.
+
+    Never echoes a value: a URL may carry a token.
+    """
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"{path}: [alerts] {message}")
+
+    for key in table:
+        if key.lower() in _SECRET_ALERT_KEYS:
+            raise fail(
+                f"{key!r}: secrets belong in the keyring, not the config file "
+                f"({_SECRET_ALERT_KEYS[key.lower()]})"
+            )
+        if key not in _ALERT_KEYS:
+            raise fail(f"unknown key {key!r} (expected: {', '.join(sorted(_ALERT_KEYS))})")
+
+    raw_thresholds = table.get("thresholds", list(DEFAULT_THRESHOLDS))
+    if not isinstance(raw_thresholds, list) or not all(isinstance(t, str) for t in raw_thresholds):
+        raise fail('thresholds must be a list of durations such as ["7d", "3d", "1d"]')
+    spans: dict[str, timedelta] = {}
+    for text in raw_thresholds:
+        try:
+            span = parse_duration(text)
+        except TrashscanError:
+            raise fail(f"thresholds: bad duration {text!r} (use e.g. 7d, 36h)") from None
+        if span <= timedelta(0):
+            raise fail(f"thresholds: {text!r} must be longer than zero")
+        spans[canonical_label(span)] = span
+    thresholds = tuple(
+        Threshold(label, span) for label, span in sorted(spans.items(), key=lambda kv: -kv[1])
+    )
+
+    webhook_url = table.get("webhook_url")
+    if webhook_url is not None and not _http_url(webhook_url):
+        raise fail("webhook_url must be an http:// or https:// URL")
+    webhook_format = table.get("webhook_format", "json")
+    if webhook_format not in WEBHOOK_FORMATS:
+        raise fail(f"webhook_format must be one of: {', '.join(WEBHOOK_FORMATS)}")
+
+    healthcheck_url = table.get("healthcheck_url")
+    if healthcheck_url is not None and not _http_url(healthcheck_url):
+        raise fail("healthcheck_url must be an http:// or https:// URL")
+
+    apprise = table.get("apprise", False)
+    if not isinstance(apprise, bool):
+        raise fail("apprise must be true or false")
+
+    return AlertsConfig(
+        thresholds=thresholds,
+        webhook_url=webhook_url,
+        webhook_format=webhook_format,
+        smtp=_parse_smtp(table, fail),
+        apprise=apprise,
+        healthcheck_url=healthcheck_url.rstrip("/") if healthcheck_url else None,
+    )
+
+
+def _parse_smtp(table: Mapping[str, Any], fail: Any) -> SmtpSettings | None:
+    smtp_keys = [k for k in table if k.startswith(("smtp_", "email_"))]
+    host = table.get("smtp_host")
+    if host is None:
+        if smtp_keys:
+            raise fail(f"{smtp_keys[0]} is set but smtp_host is not")
+        return None
+    if not isinstance(host, str) or not host.strip():
+        raise fail("smtp_host must be a host name")
+    for flag in ("smtp_starttls", "smtp_ssl"):
+        if not isinstance(table.get(flag, False), bool):
+            raise fail(f"{flag} must be true or false")
+    use_ssl = table.get("smtp_ssl", False)
+    starttls = table.get("smtp_starttls", not use_ssl)
+    if use_ssl and starttls:
+        raise fail("smtp_ssl and smtp_starttls exclude each other (ssl: port 465, starttls: 587)")
+    port = table.get("smtp_port", 465 if use_ssl else 587 if starttls else 25)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise fail("smtp_port must be a port number")
+    user = table.get("smtp_user")
+    if user is not None and (not isinstance(user, str) or not user):
+        raise fail("smtp_user must be a non-empty string")
+    recipients = table.get("email_to")
+    if isinstance(recipients, str):
+        recipients = [recipients]
+    if (
+        not isinstance(recipients, list)
+        or not recipients
+        or not all(isinstance(r, str) and "@" in r for r in recipients)
+    ):
+        raise fail('email_to must be an address or a list of addresses (["me@example.org"])')
+    sender = table.get("email_from", user)
+    if not isinstance(sender, str) or "@" not in sender:
+        raise fail("email_from must be an address (needed unless smtp_user is one)")
+    return SmtpSettings(host.strip(), port, user, starttls, use_ssl, sender, tuple(recipients))
+
+
+# ------------------------------------------------------------------------------------ message
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    item: IndexedItem
+    threshold: str  # the label of the threshold this alert is for
+
+
+@dataclass(frozen=True, slots=True)
+class AlertProblem:
+    provider: str
+    account: str
+    detail: str
+    hint: str | None = None
+
+
+def days_left_text(item: IndexedItem, now: datetime) -> str:
+    if item.purge_at is None:
+        return "no purge date"
+    days = (item.purge_at - now).total_seconds() / 86400
+    if days < 0:
+        return "overdue (its estimated purge date has passed)"
+    if days < 1:
+        return "less than a day left"
+    whole = math.floor(days)
+    return f"{whole} day left" if whole == 1 else f"{whole} days left"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One run's news for one channel; ``subject`` is ASCII (it may end up in an HTTP header)."""
+
+    items: tuple[AlertItem, ...]
+    problems: tuple[AlertProblem, ...]
+    now: datetime
+    urgent: bool  # an item is within the check's --critical window
+    host: str = field(default_factory=socket.gethostname)
+
+    @property
+    def subject(self) -> str:
+        parts = []
+        if self.items:
+            parts.append(f"{_plural(len(self.items), 'trashed item')} will be purged soon")
+        if self.problems:
+            verb = "needs" if len(self.problems) == 1 else "need"
+            parts.append(f"{_plural(len(self.problems), 'account')} {verb} attention")
+        subject = "trashscan: " + "; ".join(parts)
+        return subject.encode("ascii", "replace").decode("ascii")
+
+    def item_line(self, alert: AlertItem) -> str:
+        item = alert.item
+        mark = "~" if item.purge_is_estimate else ""
+        purge = f"{mark}{item.purge_at:%Y-%m-%d %H:%M} UTC" if item.purge_at else "never"
+        return (
+            f"- {item.name} ({item.account}, {item.provider}): "
+            f"{days_left_text(item, self.now)}, purged {purge} [ref {item.ref[:SHORT_REF_LEN]}]"
+        )
+
+    @property
+    def text(self) -> str:
+        lines = [f"{self.subject} (on {self.host})."]
+        if self.items:
+            lines += ["", "Restore them with `trashscan restore REF` before they are gone:"]
+            shown = self.items[:MAX_ITEMS_IN_MESSAGE]
+            lines += [self.item_line(alert) for alert in shown]
+            if len(self.items) > len(shown):
+                more = len(self.items) - len(shown)
+                lines.append(f"- ... and {more} more (see `trashscan list`)")
+        if self.problems:
+            lines += ["", "Accounts that need attention:"]
+            for problem in self.problems:
+                hint = f" Fix: {problem.hint}" if problem.hint else ""
+                detail = problem.detail.rstrip(".")
+                lines.append(f"- {problem.account} ({problem.provider}): {detail}.{hint}")
+        if any(alert.item.purge_is_estimate for alert in self.items):
+            lines += ["", "~ marks an estimated date."]
+        return "\n".join(lines) + "\n"
+
+    def payload(self) -> dict[str, Any]:
+        """The generic JSON webhook body: the text for humans plus structured fields."""
+        return {
+            "title": self.subject,
+            "text": self.text,
+            "status": "critical" if self.urgent else "warning",
+            "host": self.host,
+            "checked_at": iso(self.now),
+            "items": [
+                {
+                    "ref": a.item.ref[:SHORT_REF_LEN],
+                    "name": a.item.name,
+                    "provider": a.item.provider,
+                    "account": a.item.account,
+                    "path": a.item.path,
+                    "kind": str(a.item.kind),
+                    "purge_at": iso(a.item.purge_at),
+                    "purge_is_estimate": a.item.purge_is_estimate,
+                    "days_left": None
+                    if a.item.purge_at is None
+                    else round((a.item.purge_at - self.now).total_seconds() / 86400, 1),
+                    "threshold": a.threshold,
+                }
+                for a in self.items
+            ],
+            "accounts": [
+                {"account": p.account, "provider": p.provider, "detail": p.detail, "hint": p.hint}
+                for p in self.problems
+            ],
+        }
+
+
+# ---------------------------------------------------------------------------------- channels
+
+
+class Notifier(Protocol):
+    channel: str  # the bookkeeping key in the index's alerts table
+    label: str  # what the user sees; never a secret
+
+    def send(self, message: Message) -> None: ...
+
+
+def notifier_retry() -> RetryPolicy:
+    """Short: a notifier gets a couple of quick retries, the next run retries the rest."""
+    from trashscan.retry import RetryPolicy
+
+    return RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=5.0, max_total_wait=10.0)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "?"
+
+
+def _session() -> Any:
+    import requests
+
+    from trashscan import __version__
+
+    session = requests.Session()
+    session.headers["User-Agent"] = f"trashscan/{__version__}"
+    return session
+
+
+def http_call(retry: RetryPolicy, method: str, url: str, what: str, **kwargs: Any) -> None:
+    """One request through the shared retry policy; any failure is a host-only NotifyError."""
+    import requests
+
+    host = _host(url)
+    try:
+        with _session() as session:
+            response = retry.request(session, method, url, timeout=HTTP_TIMEOUT, **kwargs)
+            status = response.status_code
+            response.close()
+    except TrashscanError as exc:  # the retry policy's messages name the host only
+        raise NotifyError(f"{what}: {exc}") from None
+    except requests.RequestException as exc:  # str(exc) would contain the whole URL
+        raise NotifyError(f"{what}: {type(exc).__name__} talking to {host}") from None
+    if status >= 400:
+        raise NotifyError(f"{what}: HTTP {status} from {host}")
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class WebhookNotifier:
+    channel = "webhook"
+
+    def __init__(self, url: str, fmt: str = "json", retry: RetryPolicy | None = None) -> None:
+        self._url = url
+        self._format = fmt
+        self._retry = retry or notifier_retry()
+        self.label = f"webhook ({_host(url)})"
+
+    def request_args(self, message: Message) -> dict[str, Any]:
+        if self._format == "slack":
+            return {"json": {"text": message.text}}
+        if self._format == "discord":
+            return {"json": {"content": _truncate(message.text, DISCORD_LIMIT)}}
+        if self._format == "ntfy":
+            body = message.text.encode("utf-8")
+            if len(body) > NTFY_LIMIT:
+                body = body[: NTFY_LIMIT - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
+            headers = {
+                "Title": message.subject,
+                "Priority": "high" if message.urgent else "default",
+                "Tags": "wastebasket",
+                "Content-Type": "text/plain; charset=utf-8",
+            }
+            return {"data": body, "headers": headers}
+        return {"json": message.payload()}
+
+    def send(self, message: Message) -> None:
+        http_call(self._retry, "POST", self._url, self.label, **self.request_args(message))
+
+
+class EmailNotifier:
+    channel = "email"
+
+    def __init__(self, settings: SmtpSettings, secrets: SecretStore) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self.label = f"email ({settings.host})"
+
+    def build(self, message: Message) -> Any:
+        from email.message import EmailMessage
+        from email.utils import format_datetime, make_msgid
+
+        mail = EmailMessage()
+        mail["Subject"] = message.subject
+        mail["From"] = self._settings.sender
+        mail["To"] = ", ".join(self._settings.recipients)
+        mail["Date"] = format_datetime(message.now)
+        mail["Message-ID"] = make_msgid("trashscan", domain="trashscan.invalid")
+        mail["Auto-Submitted"] = "auto-generated"
+        mail.set_content(message.text)
+        return mail
+
+    def _password(self) -> str:
+        try:
+            password = self._secrets.get(ALERTS_SERVICE, SMTP_PASSWORD_KEY)
+        except TrashscanError as exc:
+            raise NotifyError(f"{self.label}: cannot read the SMTP password: {exc}") from None
+        if not password:
+            raise NotifyError(
+                f"{self.label}: smtp_user is set but no SMTP password is stored",
+                hint="run `trashscan check --set-smtp-password`",
+            )
+        return password
+
+    def send(self, message: Message) -> None:
+        import smtplib
+        import ssl
+
+        s = self._settings
+        if s.user and not (s.ssl or s.starttls) and not _is_loopback(s.host):
+            raise NotifyError(
+                f"{self.label}: refusing to send the SMTP password without TLS",
+                hint="set smtp_starttls = true or smtp_ssl = true under [alerts]",
+            )
+        password = self._password() if s.user else None
+        mail = self.build(message)
+        where = f"{s.host}:{s.port}"
+        try:
+            context = ssl.create_default_context()
+            smtp_class = smtplib.SMTP_SSL if s.ssl else smtplib.SMTP
+            kwargs: dict[str, Any] = {"context": context} if s.ssl else {}
+            with smtp_class(s.host, s.port, timeout=SMTP_TIMEOUT, **kwargs) as smtp:
+                if s.starttls:
+                    smtp.starttls(context=context)
+                if s.user and password is not None:
+                    smtp.login(s.user, password)
+                smtp.send_message(mail)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise NotifyError(
+                f"{self.label}: {where} refused the login of {s.user!r} ({exc.smtp_code})",
+                hint="check smtp_user, or store the password again with "
+                "`trashscan check --set-smtp-password`",
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise NotifyError(f"{self.label}: {where} answered {exc.smtp_code}") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = ", ".join(sorted(exc.recipients))
+            raise NotifyError(f"{self.label}: {where} refused the recipients {refused}") from None
+        except smtplib.SMTPNotSupportedError:
+            raise NotifyError(f"{self.label}: {where} does not support STARTTLS") from None
+        except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise NotifyError(f"{self.label}: cannot deliver via {where}: {reason}") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def apprise_channel(url: str) -> tuple[str, str]:
+    """A stable bookkeeping key and a safe label for one Apprise URL (scheme plus a digest)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else "?"
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:10]
+    return f"apprise:{scheme}:{digest}", f"apprise ({scheme}://)"
+
+
+@contextlib.contextmanager
+def _apprise_logs_silenced() -> Iterator[None]:
+    """Apprise may log a URL (with its token) when a delivery fails: keep its logs off stderr."""
+    import logging
+
+    logger = logging.getLogger("apprise")
+    previous = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
+
+
+class AppriseNotifier:
+    """One Apprise URL; each is its own channel, so one broken service never re-sends the rest."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self.channel, self.label = apprise_channel(url)
+
+    def send(self, message: Message) -> None:
+        try:
+            import apprise
+        except ImportError:
+            raise NotifyError(
+                f"{self.label}: Apprise is not installed",
+                hint="pip install 'trashscan[apprise]'",
+            ) from None
+        with _apprise_logs_silenced():
+            service = apprise.Apprise()
+            if not service.add(self._url):
+                raise NotifyError(f"{self.label}: not a valid Apprise URL (or its plugin is off)")
+            kind = apprise.NotifyType.FAILURE if message.urgent else apprise.NotifyType.WARNING
+            delivered = service.notify(body=message.text, title=message.subject, notify_type=kind)
+        if not delivered:
+            raise NotifyError(f"{self.label}: delivery failed")
+
+
+class BrokenNotifier:
+    """A channel that could not even be set up (e.g. the keyring is locked): fails when used."""
+
+    def __init__(self, channel: str, label: str, error: str, hint: str | None = None) -> None:
+        self.channel = channel
+        self.label = label
+        self._error = error
+        self._hint = hint
+
+    def send(self, message: Message) -> None:
+        raise NotifyError(f"{self.label}: {self._error}", hint=self._hint)
+
+
+def read_apprise_urls(secrets: SecretStore) -> list[str]:
+    raw = secrets.get(ALERTS_SERVICE, APPRISE_URLS_KEY) or ""
+    return parse_apprise_urls(raw)
+
+
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+def parse_apprise_urls(text: str) -> list[str]:
+    """One URL per line, blank lines and ``#`` comments skipped; errors name line numbers only."""
+    urls = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not _SCHEME_RE.match(line):
+            raise TrashscanError(f"line {number} is not a URL (expected scheme://...)")
+        urls.append(line)
+    return urls
+
+
+def build_notifiers(alerts: AlertsConfig, secrets: SecretStore) -> list[Notifier]:
+    """The configured channels, in a fixed order; nothing is contacted here."""
+    notifiers: list[Notifier] = []
+    if alerts.webhook_url:
+        notifiers.append(WebhookNotifier(alerts.webhook_url, alerts.webhook_format))
+    if alerts.smtp is not None:
+        notifiers.append(EmailNotifier(alerts.smtp, secrets))
+    if alerts.apprise:
+        try:
+            urls = read_apprise_urls(secrets)
+        except TrashscanError as exc:
+            notifiers.append(
+                BrokenNotifier("apprise", "apprise", f"cannot read the Apprise URLs: {exc}")
+            )
+        else:
+            if not urls:
+                notifiers.append(
+                    BrokenNotifier(
+                        "apprise",
+                        "apprise",
+                        "apprise = true but no Apprise URLs are stored",
+                        hint="run `trashscan check --set-apprise-urls`",
+                    )
+                )
+            notifiers.extend(AppriseNotifier(url) for url in urls)
+    return notifiers
+
+
+# -------------------------------------------------------------------------------- healthcheck
+
+
+class Healthcheck:
+    """healthchecks.io-style pings: ``/start``, then the URL itself on success, ``/fail`` on 3.
+
+    The pings carry no data (no file names leave the machine through a monitoring service).
+    """
+
+    def __init__(self, url: str, retry: RetryPolicy | None = None) -> None:
+        self._url = url.rstrip("/")
+        self._retry = retry or notifier_retry()
+        self.label = f"healthcheck ping ({_host(url)})"
+
+    def ping(self, suffix: str = "") -> str | None:
+        """Ping ``url + suffix``; return a safe error line instead of raising."""
+        try:
+            http_call(self._retry, "GET", self._url + suffix, self.label)
+        except NotifyError as exc:
+            return exc.one_line()
+        return None
+
+    def start(self) -> str | None:
+        return self.ping("/start")
+
+    def finish(self, exit_code: int) -> str | None:
+        return self.ping("/fail" if exit_code >= 3 else "")

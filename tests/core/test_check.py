@@ -1,0 +1,213 @@
+"""The check's verdict and its notification bookkeeping, against a real index and fake channels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from trashscan.check import (
+    NOTIFY_BUSY,
+    AccountCheck,
+    CheckOptions,
+    CheckReport,
+    Status,
+    notify,
+    problem_ref,
+    smallest_crossed,
+    summary_line,
+)
+from trashscan.index import Index, ItemFilter
+from trashscan.lock import BUSY_MESSAGE, FileLock
+from trashscan.models import (
+    Account,
+    AuthStatus,
+    DeletedAtSource,
+    Kind,
+    Page,
+    ScanOutcome,
+    TrashItem,
+)
+from trashscan.notify import Message, NotifyError, parse_alerts
+from trashscan.scanner import AccountScanResult
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+LAPTOP = Account("laptop", "fake")
+PHONE = Account("phone", "fake")
+OPTIONS = CheckOptions(within=timedelta(days=3), critical=timedelta(days=1), kinds=frozenset(Kind))
+ALERTS = parse_alerts(Path("c.toml"), {})
+
+
+class FakeChannel:
+    def __init__(self, channel: str, fail: bool = False) -> None:
+        self.channel = channel
+        self.label = f"fake ({channel})"
+        self.fail = fail
+        self.sent: list[Message] = []
+
+    def send(self, message: Message) -> None:
+        if self.fail:
+            raise NotifyError(f"{self.label}: HTTP 500 from example.org")
+        self.sent.append(message)
+
+
+@pytest.fixture
+def index(tmp_path: Path):
+    ix = Index.open(f"sqlite:///{tmp_path / 'index.db'}")
+    yield ix
+    ix.close()
+
+
+def seed(index: Index, account: Account, days_left: dict[str, float | None]) -> None:
+    scan_id = index.begin_scan(account.provider, account.name, NOW)
+    items = [
+        TrashItem(
+            item_id=name, name=name, deleted_at=NOW - timedelta(days=1),
+            deleted_at_source=DeletedAtSource.API,
+            purge_at=None if left is None else NOW + timedelta(days=left),
+            purge_is_estimate=False, kind=Kind.PHOTO,
+        )
+        for name, left in days_left.items()
+    ]  # fmt: skip
+    index.write_page(scan_id, account.provider, account.name, Page(items=items), NOW)
+    index.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), NOW)
+
+
+def ok(account: Account, auth: AuthStatus | None = None) -> AccountCheck:
+    return AccountCheck(AccountScanResult(account), auth or AuthStatus(ok=True))
+
+
+def failed(account: Account, error: str = "HTTP 503 from example.org") -> AccountCheck:
+    return AccountCheck(AccountScanResult(account, ok=False, error=error), AuthStatus(ok=True))
+
+
+def report(index: Index, *checks: AccountCheck, now: datetime = NOW) -> CheckReport:
+    accounts = tuple((c.account.provider, c.account.name) for c in checks)
+    f = ItemFilter(accounts=accounts, kinds=frozenset(Kind), expiring_within=OPTIONS.within)
+    return CheckReport(now, OPTIONS, list(checks), index.items(f, now))
+
+
+# --- the verdict ---------------------------------------------------------------------------------
+
+
+def test_status_levels(index: Index) -> None:
+    seed(index, LAPTOP, {"far.jpg": 20, "never.jpg": None})
+    assert report(index, ok(LAPTOP)).status is Status.OK
+    seed(index, PHONE, {"soon.jpg": 2.5})
+    assert report(index, ok(LAPTOP), ok(PHONE)).status is Status.WARNING
+    seed(index, PHONE, {"soon.jpg": 2.5, "overdue.jpg": -1})
+    both = report(index, ok(LAPTOP), ok(PHONE))
+    assert both.status is Status.CRITICAL
+    assert [i.name for i in both.critical_items] == ["overdue.jpg"]
+    assert summary_line(both) == (
+        "CRITICAL: 2 trashed items will be purged within 3d, 1 of them within 1d; "
+        "2 accounts checked"
+    )
+
+
+def test_an_account_problem_alone_is_a_warning(index: Index) -> None:
+    seed(index, LAPTOP, {"far.jpg": 20})
+    assert report(index, ok(LAPTOP), failed(PHONE)).status is Status.WARNING
+    soon = AuthStatus(ok=True, detail="token expires in 2 days", hint="trashscan accounts add")
+    expiring = report(index, ok(LAPTOP, soon))
+    assert expiring.status is Status.WARNING
+    assert "1 needs attention" in summary_line(expiring)
+
+
+def test_every_account_failed_is_unknown_even_with_items_due(index: Index) -> None:
+    seed(index, LAPTOP, {"overdue.jpg": -1})
+    verdict = report(index, failed(LAPTOP), failed(PHONE))
+    assert verdict.status is Status.UNKNOWN
+    assert summary_line(verdict).startswith("UNKNOWN: no account could be scanned")
+    assert "from earlier scans, 1 trashed item" in summary_line(verdict)
+
+
+def test_providers_that_cannot_list_are_notes_not_failures(index: Index) -> None:
+    photos = Account("photos", "google-photos")
+    note = AccountCheck(AccountScanResult(photos, notice="cannot list"), AuthStatus(ok=True))
+    assert report(index, note).status is Status.OK
+    assert report(index, note, failed(LAPTOP)).status is Status.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("days_left", "expected"),
+    [(8, None), (7, "7d"), (6.9, "7d"), (3, "3d"), (2, "3d"), (0.5, "1d"), (-4, "1d")],
+)
+def test_smallest_crossed_threshold(index: Index, days_left: float, expected: str | None) -> None:
+    seed(index, LAPTOP, {"x.jpg": days_left})
+    item = index.items(ItemFilter(kinds=frozenset(Kind)), NOW)[0]
+    assert smallest_crossed(item, ALERTS, NOW) == expected
+
+
+# --- notifying -----------------------------------------------------------------------------------
+
+
+def test_each_threshold_once_per_channel_and_a_failed_channel_retries(index, tmp_path) -> None:
+    seed(index, LAPTOP, {"a.jpg": 5, "b.jpg": 2, "far.jpg": 20})
+    web, mail = FakeChannel("webhook", fail=True), FakeChannel("email")
+    first = notify(index, tmp_path, report(index, ok(LAPTOP)), ALERTS, [web, mail], 1)
+    assert [d.ok for d in first] == [False, True]
+    assert first[0].error == "fake (webhook): HTTP 500 from example.org"
+    assert len(mail.sent) == 1
+    assert {(a.item.name, a.threshold) for a in mail.sent[0].items} == {
+        ("a.jpg", "7d"),
+        ("b.jpg", "3d"),
+    }
+    web.fail = False
+    again = notify(index, tmp_path, report(index, ok(LAPTOP)), ALERTS, [web, mail], 1)
+    assert [(d.label, d.items) for d in again] == [("fake (webhook)", 2)]
+    assert len(web.sent) == 1 and len(mail.sent) == 1
+    assert notify(index, tmp_path, report(index, ok(LAPTOP)), ALERTS, [web, mail], 1) == []
+    # two days later a.jpg crosses 3d and b.jpg 1d: one more message each, nothing repeated
+    later = NOW + timedelta(days=2, hours=1)
+    notify(index, tmp_path, report(index, ok(LAPTOP), now=later), ALERTS, [web, mail], 1)
+    for channel in (web, mail):
+        assert len(channel.sent) == 2
+        assert {(a.item.name, a.threshold) for a in channel.sent[1].items} == {
+            ("a.jpg", "3d"),
+            ("b.jpg", "1d"),
+        }
+
+
+def test_account_problems_at_most_once_a_day(index, tmp_path) -> None:
+    mail = FakeChannel("email")
+    expired = AuthStatus(ok=False, detail="grant expired", hint="trashscan accounts add x phone")
+    checks = (ok(LAPTOP), AccountCheck(AccountScanResult(PHONE), expired))
+    notify(index, tmp_path, report(index, *checks), ALERTS, [mail], 1)
+    notify(index, tmp_path, report(index, *checks, now=NOW + timedelta(hours=6)), ALERTS, [mail], 1)
+    assert len(mail.sent) == 1
+    problem = mail.sent[0].problems[0]
+    assert (problem.account, problem.detail) == ("phone", "credentials: grant expired")
+    assert problem.hint == "trashscan accounts add x phone"
+    notify(index, tmp_path, report(index, *checks, now=NOW + timedelta(days=1)), ALERTS, [mail], 1)
+    assert len(mail.sent) == 2
+    assert problem_ref(PHONE) != problem_ref(LAPTOP)
+
+
+def test_a_busy_lock_is_reported_but_not_notified(index, tmp_path) -> None:
+    mail = FakeChannel("email")
+    busy = failed(PHONE, BUSY_MESSAGE)
+    assert busy.lock_busy
+    assert notify(index, tmp_path, report(index, ok(LAPTOP), busy), ALERTS, [mail], 1) == []
+
+
+def test_notifications_are_serialised_between_runs(index, tmp_path) -> None:
+    seed(index, LAPTOP, {"a.jpg": 0.5})
+    holder = FileLock(tmp_path / "locks" / "notify.lock")
+    assert holder.try_acquire()
+    mail = FakeChannel("email")
+    skipped = notify(index, tmp_path, report(index, ok(LAPTOP)), ALERTS, [mail], 0)
+    holder.release()
+    assert [d.error for d in skipped] == [NOTIFY_BUSY] and mail.sent == []
+
+
+def test_a_channel_bug_never_escapes(index, tmp_path) -> None:
+    seed(index, LAPTOP, {"a.jpg": 0.5})
+
+    class Buggy(FakeChannel):
+        def send(self, message: Message) -> None:
+            raise KeyError("https://secret.example.org/TOKEN")
+
+    deliveries = notify(index, tmp_path, report(index, ok(LAPTOP)), ALERTS, [Buggy("x")], 1)
+    assert deliveries[0].error == "fake (x): unexpected KeyError"

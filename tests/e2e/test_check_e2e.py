@@ -1,0 +1,566 @@
+"""`trashscan check` through the real CLI against the sandbox, with a pinned clock, a real local
+HTTP server (webhook, Apprise, healthcheck pings) and a real local SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trashscan.cli import run
+from trashscan.config import add_account, set_table
+from trashscan.sandbox.session import Sandbox
+
+FIXED = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+PASSWORD = "s3cret-pw-XYZ"
+TOKEN = "SECRETTOKEN123"
+# The sandbox laptop (purge_after_days = 30): days left at FIXED for the photos and videos.
+OVERDUE = {"old scan.png", "cover.jpg"}  # deleted 40 and 33 days ago
+FIVE_DAYS = "IMG_0004.heic"  # deleted 25 days ago
+TEN_DAYS = "holiday clip.mov"  # deleted 20 days ago
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stdout.splitlines()
+
+
+class Clock:
+    """What `trashscan.cli.utcnow` returns: the CLI's one clock."""
+
+    def __init__(self) -> None:
+        self.now = FIXED
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    pinned = Clock()
+    monkeypatch.setattr("trashscan.cli.utcnow", pinned)
+    return pinned
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[Sandbox]:
+    with Sandbox(tmp_path / "sandbox", now=FIXED, only=frozenset({"local-trash"})) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], box: Sandbox, clock: Clock) -> Callable[..., Result]:
+    def call(*args: str, stdin: str | None = None) -> Result:
+        capsys.readouterr()
+        if stdin is not None:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr("sys.stdin", io.StringIO(stdin))
+                code = run(["--config", str(box.config_path), *args])
+        else:
+            code = run(["--config", str(box.config_path), *args])
+        out = capsys.readouterr()
+        return Result(code, out.out, out.err)
+
+    return call
+
+
+def alerts(box: Sandbox, **values: Any) -> None:
+    set_table(box.config_path, "alerts", values)
+
+
+def add_broken_account(box: Sandbox, tmp_path: Path) -> None:
+    add_account(
+        box.config_path,
+        {
+            "name": "broken-disk",
+            "provider": "local-trash",
+            "trash_dirs": [str(tmp_path / "no-such-trash")],
+            "include_volumes": False,
+        },
+    )
+
+
+# --- a local HTTP server recording every request ----------------------------------------------
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Recorder:
+    status: int = 200
+    requests: list[Request] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def to(self, prefix: str, method: str = "POST") -> list[Request]:
+        return [r for r in self.requests if r.path.startswith(prefix) and r.method == method]
+
+
+@pytest.fixture
+def http() -> Iterator[Recorder]:
+    recorder = Recorder()
+
+    class Handler(BaseHTTPRequestHandler):
+        def handle_any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            recorder.requests.append(Request(self.command, self.path, dict(self.headers), body))
+            self.send_response(recorder.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST = handle_any
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    recorder.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=recorder.server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield recorder
+    recorder.server.shutdown()
+    recorder.server.server_close()
+
+
+# --- a local SMTP server (aiosmtpd) -----------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
+    logins: list[tuple[str, bool]] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    controller_module = pytest.importorskip("aiosmtpd.controller")
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    box = Mailbox(free_port())
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            box.raw.append(envelope.content)
+            box.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        good = isinstance(auth_data, LoginPassword) and auth_data.password == PASSWORD.encode()
+        box.logins.append((auth_data.login.decode(), good))
+        return AuthResult(success=good)
+
+    controller = controller_module.Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=box.port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield box
+    controller.stop()
+
+
+def smtp_alerts(mailbox: Mailbox) -> dict[str, Any]:
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailbox.port,
+        "smtp_starttls": False,  # a loopback test server; real hosts get TLS or no password
+        "smtp_user": "me@example.org",
+        "email_to": ["me@example.org"],
+    }
+
+
+def names(lines: list[str]) -> set[str]:
+    found = set()
+    for name in OVERDUE | {FIVE_DAYS, TEN_DAYS}:
+        if any(name in line for line in lines):
+            found.add(name)
+    return found
+
+
+# --- exit codes ---------------------------------------------------------------------------------
+
+
+def test_exit_codes_0_1_2(cli) -> None:
+    due = cli("check")
+    assert due.exit_code == 2, due
+    assert due.lines[0] == (
+        "CRITICAL: 2 trashed items will be purged within 3d, all within 1d; 2 accounts checked"
+    )
+    assert names(due.lines) == OVERDUE
+    assert all("overdue" in line for line in due.lines[1:3])
+    assert due.stderr == ""
+
+    usb = cli("check", "--account", "usb-stick")  # no purge rule: nothing is ever due
+    assert (usb.exit_code, usb.stdout) == (
+        0,
+        "OK: nothing will be purged within 3d; 1 account checked\n",
+    )
+    quiet = cli("check", "--account", "usb-stick", "--quiet")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+
+    listed = {
+        item["name"]: item["ref"] for item in json.loads(cli("list", "--format", "json").stdout)
+    }
+    for name in sorted(OVERDUE):
+        assert cli("restore", listed[name], "--yes").exit_code == 0
+    warning = cli("check", "--within", "7d")
+    assert warning.exit_code == 1, warning
+    assert warning.lines[0].startswith("WARNING: 1 trashed item will be purged within 7d")
+    assert FIVE_DAYS in warning.lines[1] and "~5d" in warning.lines[1]
+    assert cli("check").exit_code == 0
+
+
+def test_exit_3_when_every_account_failed_and_partial_failures_are_shown(
+    cli, box, tmp_path
+) -> None:
+    add_broken_account(box, tmp_path)
+    unknown = cli("check", "--account", "broken-disk")
+    assert unknown.exit_code == 3, unknown
+    assert unknown.lines[0] == "UNKNOWN: no account could be scanned (1 account checked, 1 failed)"
+    assert unknown.lines[1].startswith("  failed    broken-disk (local-trash): scan failed: ")
+    assert "Traceback" not in unknown.stdout + unknown.stderr
+
+    partial = cli("check")  # items due elsewhere: their code, and the failure is printed
+    assert partial.exit_code == 2
+    assert partial.lines[0].endswith("3 accounts checked, 1 failed")
+    assert any(line.startswith("  failed    broken-disk") for line in partial.lines)
+
+    nothing_due = cli("check", "--account", "usb-stick", "--account", "broken-disk")
+    assert nothing_due.exit_code == 1
+    assert nothing_due.lines[0].startswith("WARNING: nothing will be purged within 3d")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--within", "soon"], "bad duration 'soon'"),
+        (["--no-such-option"], "No such option"),
+        (["--kind", "music"], "'music' is not one of"),
+        (["--within", "1d", "--critical", "3d"], "--critical 3d is longer than --within 1d"),
+        (["--account", "nobody"], "unknown account 'nobody'"),
+    ],
+)
+def test_usage_errors_exit_3_not_2(cli, args, needle) -> None:
+    result = cli("check", *args)
+    assert result.exit_code == 3, result
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+
+
+def test_config_errors_exit_3(cli, box, capsys) -> None:
+    alerts(box, webhook_url=f"ftp://hooks.example.org/{TOKEN}")
+    bad = cli("check")
+    assert bad.exit_code == 3
+    assert bad.stderr.strip() == (
+        f"trashscan: error: {box.config_path}: [alerts] webhook_url must be an http:// or "
+        "https:// URL"
+    )
+    assert TOKEN not in bad.stderr
+    capsys.readouterr()
+    missing = run(["--config", str(box.workdir / "missing.toml"), "check"])
+    assert missing == 3
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_json_report(cli, box, tmp_path) -> None:
+    add_broken_account(box, tmp_path)
+    result = cli("check", "--format", "json", "--within", "7d")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert (report["status"], report["exit_code"], report["within"]) == ("critical", 2, "7d")
+    assert report["checked_at"] == "2026-03-02T12:00:00Z"
+    assert {i["name"]: i["critical"] for i in report["items"]} == {
+        "old scan.png": True, "cover.jpg": True, FIVE_DAYS: False,
+    }  # fmt: skip
+    accounts = {a["account"]: a for a in report["accounts"]}
+    assert accounts["laptop"]["scanned"] and not accounts["laptop"]["needs_attention"]
+    assert accounts["broken-disk"]["error"] and accounts["broken-disk"]["needs_attention"]
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+def test_webhook_once_per_threshold_across_runs(cli, box, clock, http) -> None:
+    alerts(box, webhook_url=f"{http.url}/hook/{TOKEN}")
+
+    def sent() -> list[set[tuple[str, str]]]:
+        return [{(i["name"], i["threshold"]) for i in r.json()["items"]} for r in http.to("/hook")]
+
+    assert cli("check").exit_code == 2
+    first = {("old scan.png", "1d"), ("cover.jpg", "1d"), (FIVE_DAYS, "7d")}  # smallest crossed
+    assert sent() == [first]
+    payload = http.to("/hook")[0].json()
+    assert payload["title"] == "trashscan: 3 trashed items will be purged soon"
+    assert payload["status"] == "critical"
+    assert "5 days left" in payload["text"]
+
+    assert cli("check").exit_code == 2  # same clock: nothing new, no request at all
+    assert len(sent()) == 1
+
+    clock.now = FIXED + timedelta(days=2, hours=1)  # IMG_0004 now has < 3 days
+    cli("check")
+    cli("check")
+    assert sent()[1:] == [{(FIVE_DAYS, "3d")}]
+
+    clock.now = FIXED + timedelta(days=4, hours=12)  # IMG_0004 < 1 day; the clip crosses 7d
+    cli("check")
+    assert sent()[2:] == [{(FIVE_DAYS, "1d"), (TEN_DAYS, "7d")}]
+
+    clock.now = FIXED + timedelta(days=6)  # everything due has had its alert
+    cli("check")
+    assert len(sent()) == 3
+    every = [pair for batch in sent() for pair in batch]
+    assert len(every) == len(set(every))  # each (item, threshold) exactly once
+
+
+def test_webhook_formats_reach_the_server(cli, box, http) -> None:
+    alerts(box, webhook_url=f"{http.url}/ntfy/topic", webhook_format="ntfy")
+    cli("check")
+    (request,) = http.to("/ntfy")
+    assert request.headers["Title"] == "trashscan: 3 trashed items will be purged soon"
+    assert request.headers["Priority"] == "high"
+    assert "cover.jpg" in request.body.decode("utf-8")
+
+
+def test_smtp_delivery_content_and_no_secret(cli, box, smtp) -> None:
+    stored = cli("check", "--set-smtp-password", stdin=PASSWORD + "\n")
+    assert stored.exit_code == 0 and "stored the SMTP password" in stored.stdout
+    assert PASSWORD not in stored.stdout + stored.stderr
+    assert PASSWORD not in box.config_path.read_text()
+    alerts(box, **smtp_alerts(smtp))
+
+    result = cli("check")
+    assert result.exit_code == 2, result
+    assert smtp.logins == [("me@example.org", True)]
+    (mail,) = smtp.messages
+    assert mail["Subject"] == "trashscan: 3 trashed items will be purged soon"
+    assert mail["To"] == "me@example.org" and mail["From"] == "me@example.org"
+    body = mail.get_payload(decode=True).decode("utf-8")
+    assert "old scan.png (laptop, local-trash): overdue" in body
+    assert f"{FIVE_DAYS} (laptop, local-trash): 5 days left" in body
+    assert "trashscan restore REF" in body
+    assert PASSWORD.encode() not in smtp.raw[0]
+    assert PASSWORD not in result.stdout + result.stderr
+    assert "notified  email (127.0.0.1): 3 items" in result.stdout
+
+    cli("check")  # dedupe across runs
+    assert len(smtp.messages) == 1
+
+
+def test_a_failing_notifier_is_reported_and_never_hides_the_exit_code(cli, box, http, smtp) -> None:
+    cli("check", "--set-smtp-password", stdin=PASSWORD)
+    alerts(box, webhook_url=f"{http.url}/services/{TOKEN}", **smtp_alerts(smtp))
+    http.status = 500
+    broken = cli("check")
+    assert broken.exit_code == 2
+    assert broken.stderr.splitlines() == [
+        "trashscan: notification failed: webhook (127.0.0.1): HTTP 500 from 127.0.0.1 "
+        "(retried next run)"
+    ]
+    assert TOKEN not in broken.stdout + broken.stderr
+    assert len(smtp.messages) == 1  # the other channel delivered anyway
+
+    http.status = 200
+    fixed = cli("check")
+    assert fixed.exit_code == 2 and fixed.stderr == ""
+    delivered = [r for r in http.to("/services") if r.json()]
+    assert len(delivered) == 2  # the failed POST, then the retry with the same three items
+    assert len(delivered[1].json()["items"]) == 3
+    assert len(smtp.messages) == 1  # email already had them: not sent again
+
+
+def test_apprise_urls_from_the_secret_store(cli, box, http) -> None:
+    pytest.importorskip("apprise")
+    url = f"json://127.0.0.1:{http.url.rsplit(':', 1)[1]}/apprise/{TOKEN}"
+    stored = cli("check", "--set-apprise-urls", stdin=f"# mine\n{url}\n")
+    assert stored.exit_code == 0 and "stored 1 Apprise URL(s)" in stored.stdout
+    assert TOKEN not in box.config_path.read_text()
+    alerts(box, apprise=True)
+    result = cli("check")
+    assert result.exit_code == 2
+    (request,) = http.to("/apprise")
+    body = request.json()
+    assert body["title"] == "trashscan: 3 trashed items will be purged soon"
+    assert "cover.jpg" in body["message"]
+    assert "notified  apprise (json://): 3 items" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr
+    cli("check")
+    assert len(http.to("/apprise")) == 1
+
+
+def test_healthcheck_pings_start_and_end(cli, box, http, tmp_path) -> None:
+    alerts(box, healthcheck_url=f"{http.url}/ping/abc")
+    assert cli("check").exit_code == 2
+    assert [r.path for r in http.requests] == ["/ping/abc/start", "/ping/abc"]
+    add_broken_account(box, tmp_path)
+    assert cli("check", "--account", "broken-disk").exit_code == 3
+    assert [r.path for r in http.requests[2:]] == ["/ping/abc/start", "/ping/abc/fail"]
+    assert all(r.method == "GET" and r.body == b"" for r in http.requests)  # no data leaves
+
+
+def test_no_notify_sends_nothing(cli, box, http) -> None:
+    alerts(box, webhook_url=f"{http.url}/hook")
+    assert cli("check", "--no-notify").exit_code == 2
+    assert http.requests == []
+    cli("check")
+    assert len(http.to("/hook")) == 1  # nothing was recorded as sent by the --no-notify run
+
+
+# --- two runs at once ----------------------------------------------------------------------------
+
+
+def test_an_account_being_scanned_elsewhere_is_reported_and_the_others_go_on(
+    cli, box, monkeypatch
+) -> None:
+    from trashscan.lock import lock_path
+    from trashscan.models import Account
+
+    monkeypatch.setenv("TRASHSCAN_LOCK_WAIT", "0.3")
+    path = lock_path(Path(os.environ["TRASHSCAN_HOME"]), Account("laptop", "local-trash"))
+    holder_code = textwrap.dedent(
+        f"""
+        import time
+        from trashscan.lock import FileLock
+        lock = FileLock({str(path)!r})
+        assert lock.try_acquire()
+        print("scanning", flush=True)
+        time.sleep(60)
+        """
+    )
+    other_run = subprocess.Popen(
+        [sys.executable, "-c", holder_code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert other_run.stdout is not None and other_run.stdout.readline() == "scanning\n"
+        busy = f"another trashscan run (pid {other_run.pid}) is scanning this account"
+        checked = cli("check")
+        assert checked.exit_code == 1, checked  # laptop unknown this time, usb-stick fine
+        assert checked.lines[0] == (
+            "WARNING: nothing will be purged within 3d; 2 accounts checked, 1 failed"
+        )
+        assert f"  failed    laptop (local-trash): scan failed: {busy}" in checked.lines
+        listed = cli("list", "--format", "json")
+        assert listed.exit_code == 1
+        assert len(json.loads(listed.stdout)) == 3  # the usb stick's items
+        assert busy in listed.stderr
+    finally:
+        other_run.kill()
+        other_run.wait()
+    assert cli("check").exit_code == 2  # lock gone with its process: laptop scanned again
+
+
+# --- credentials that need attention, from any provider plugin ----------------------------------
+
+DEMO_PLUGIN = """
+from trashscan.errors import AuthError
+from trashscan.models import AuthStatus, ScanOutcome
+from trashscan.provider import Provider
+
+
+class DemoProvider(Provider):
+    name = "auth-demo"
+    display_name = "Auth demo"
+
+    def fix(self, account):
+        return f"trashscan accounts add auth-demo {account.name}"
+
+    def scan(self, account, state):
+        if account.options.get("expired"):
+            raise AuthError("the grant has expired or was revoked", hint=self.fix(account))
+        return ScanOutcome(state=None, complete_listing=True)
+        yield
+
+    def check_auth(self, account):
+        if account.options.get("expired"):
+            return AuthStatus(False, "the grant has expired or was revoked", self.fix(account))
+        # works today, but a testing-mode OAuth app's token dies in two days: warn ahead
+        return AuthStatus(True, "token expires in 2 days (testing-mode app)", self.fix(account))
+"""
+
+
+def test_accounts_whose_credentials_need_attention(box, http, tmp_path) -> None:
+    site = tmp_path / "site"
+    dist = site / "trashscan_auth_demo-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: trashscan-auth-demo\nVersion: 1.0\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[trashscan.providers]\nauth-demo = trashscan_auth_demo:DemoProvider\n"
+    )
+    (site / "trashscan_auth_demo.py").write_text(DEMO_PLUGIN)
+    add_account(box.config_path, {"name": "expiring", "provider": "auth-demo"})
+    add_account(box.config_path, {"name": "revoked", "provider": "auth-demo", "expired": True})
+    alerts(box, webhook_url=f"{http.url}/hook")
+    command = [
+        sys.executable, "-m", "trashscan", "--config", str(box.config_path), "check",
+        "--account", "usb-stick", "--account", "expiring", "--account", "revoked",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    first = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert first.returncode == 1, first.stdout + first.stderr  # WARNING: someone must act
+    lines = first.stdout.splitlines()
+    assert lines[0] == (
+        "WARNING: nothing will be purged within 3d; 3 accounts checked, 1 failed, 1 needs attention"
+    )
+    assert (
+        "  attention expiring (auth-demo): credentials: token expires in 2 days "
+        "(testing-mode app) -> trashscan accounts add auth-demo expiring"
+    ) in lines
+    assert (
+        "  failed    revoked (auth-demo): scan failed: the grant has expired or was revoked "
+        "(trashscan accounts add auth-demo revoked)"
+    ) in lines
+    (posted,) = http.to("/hook")
+    problems = {a["account"]: a for a in posted.json()["accounts"]}
+    assert set(problems) == {"expiring", "revoked"}
+    assert problems["expiring"]["hint"] == "trashscan accounts add auth-demo expiring"
+    assert posted.json()["title"] == "trashscan: 2 accounts need attention"
+    again = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert again.returncode == 1
+    assert len(http.to("/hook")) == 1  # account problems: at most once a day per channel
