@@ -157,3 +157,19 @@ def test_accounts_without_secrets_work_when_the_keyring_is_unusable(cli, bare_cl
     result = bare_cli("--config", str(config), "list", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert result.json() == []
+
+
+def test_config_example_is_valid_and_documents_every_alert_key():
+    """config.example.toml is what users copy: it must load, alerts section included."""
+    from trashscan.notify import parse_alerts
+
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    config = load_config(example, required=True)
+    assert [a.provider for a in config.accounts] == ["local-trash"]
+    parse_alerts(example, config.alerts)
+    text = example.read_text()
+    for key in ("webhook_url", "webhook_format", "smtp_host", "smtp_port", "smtp_user",
+                "smtp_starttls", "smtp_ssl", "email_from", "email_to", "apprise",
+                "healthcheck_url", "thresholds", "allow_insecure_keyring", "concurrency",
+                "purge_after_days", "trash_dirs", "include_volumes"):  # fmt: skip
+        assert key in text, key
