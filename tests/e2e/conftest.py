@@ -40,7 +40,8 @@ class Cli:
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox") as box:
+    """The local-trash accounts only; cloud providers have e2e tests of their own."""
+    with Sandbox(tmp_path / "sandbox", only=frozenset({"local-trash"})) as box:
         yield box
 
 

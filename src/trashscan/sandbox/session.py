@@ -46,6 +46,7 @@ class Sandbox:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     latency: float = 0.0  # seconds added to every fake response (benchmarks, demos)
     servers: dict[str, Any] = field(default_factory=dict)  # provider name -> FakeServer
+    fakes: dict[str, Any] = field(default_factory=dict)  # provider name -> its fake (test seams)
     ca_bundle: Path | None = None
     accounts: list[dict[str, Any]] = field(default_factory=list)
     broken: dict[str, str] = field(default_factory=dict)  # fake name -> why it could not start
@@ -59,8 +60,10 @@ class Sandbox:
             if self.only is not None and name not in self.only:
                 continue
             try:
-                tables = self._seed(entry.load()())
+                fake = self.fakes[name] = entry.load()()
+                tables = self._seed(fake)
             except Exception as exc:  # one broken fake must not take the sandbox down
+                self.fakes.pop(name, None)
                 self.broken[name] = f"{type(exc).__name__}: {exc}"
                 log.warning("sandbox fake %s failed: %s", name, self.broken[name])
                 continue

@@ -1,0 +1,311 @@
+"""One account's authorised Drive clients, with trashscan's retry policy and error mapping.
+
+Why not the SDK's own machinery:
+
+* ``execute(num_retries=N)`` ignores ``Retry-After``, so every request goes through the core
+  :class:`~trashscan.retry.RetryPolicy` instead (429, 5xx and 403 rate-limit reasons are retried).
+* ``service.new_batch_http_request()`` ignores ``client_options.api_endpoint`` and always targets
+  www.googleapis.com, so batches are built with an explicit ``batch_uri`` derived from the
+  account's endpoint, and per-part failures (which the SDK never retries) are re-batched here.
+* httplib2 is not thread-safe: a :class:`DriveSession` is built per scan/restore call, which the
+  core runs on one thread per account, and never shared.
+
+Every request this plugin sends is safe to repeat (reads, ``activity:query`` which only reads, and
+``{"trashed": false}`` which is idempotent), so connection failures are retried too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import google_auth_httplib2
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build
+from googleapiclient.errors import BatchError, HttpError
+from googleapiclient.http import BatchHttpRequest, HttpRequest
+
+from trashscan.errors import AccountError, AuthError
+from trashscan.models import Account
+from trashscan.retry import Classification, parse_retry_after
+
+if TYPE_CHECKING:
+    from trashscan.provider import ProviderContext
+
+log = logging.getLogger(__name__)
+
+PROVIDER = "google-drive"
+SECRET_KEY = "authorized_user"
+BATCH_LIMIT = 100  # Drive's documented maximum of calls per batch (the SDK allows 1000)
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+HTTP_TIMEOUT = 120  # seconds; httplib2 has none by default and a dead peer would hang a scan
+
+GOOGLE_ROOT = "https://www.googleapis.com/"
+ACTIVITY_ROOT = "https://driveactivity.googleapis.com/"
+
+
+def relogin_hint(account: Account) -> str:
+    return f"re-run `trashscan accounts add {PROVIDER} {account.name}`"
+
+
+class GrantError(AuthError):
+    """The refresh token no longer works (``invalid_grant``): only a new sign-in helps."""
+
+
+def grant_error(account: Account) -> GrantError:
+    return GrantError(
+        f"Google grant of account {account.name!r} expired or was revoked",
+        hint=relogin_hint(account),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    """Where requests go: Google's hosts, or everything under one ``account.endpoint``."""
+
+    drive: str  # client_options.api_endpoint of drive v3 (it replaces rootUrl + servicePath)
+    batch: str
+    activity: str  # client_options.api_endpoint of driveactivity v2 (servicePath is empty)
+    token: str | None  # None: keep google-auth's default token URI
+
+    @classmethod
+    def for_account(cls, account: Account) -> Endpoints:
+        if not account.endpoint:
+            root = GOOGLE_ROOT
+            return cls(f"{root}drive/v3/", f"{root}batch/drive/v3", ACTIVITY_ROOT, None)
+        root = account.endpoint if account.endpoint.endswith("/") else account.endpoint + "/"
+        return cls(f"{root}drive/v3/", f"{root}batch/drive/v3", root, f"{root}token")
+
+
+class DriveApiError(AccountError):
+    """A request Drive refused for good (not a throttle); callers branch on ``status``."""
+
+    def __init__(self, what: str, status: int, reasons: frozenset[str]) -> None:
+        message = f"Google Drive refused {what}: HTTP {status}"
+        if reasons:
+            message += f" ({', '.join(sorted(reasons))})"
+        super().__init__(message)
+        self.status = status
+        self.reasons = reasons
+
+
+class _PartsFailed(Exception):
+    """Some parts of a batch were throttled; carries the longest ``Retry-After`` they gave."""
+
+    def __init__(self, count: int, retry_after: float | None) -> None:
+        super().__init__(f"{count} batch parts throttled")
+        self.retry_after = retry_after
+
+
+def error_reasons(exc: HttpError) -> frozenset[str]:
+    """The ``reason`` strings of a Google error body.
+
+    Read from the body rather than ``exc.error_details``, which holds ``details`` instead of
+    ``errors`` whenever Google sends both.
+    """
+    try:
+        error = json.loads(exc.content.decode("utf-8"))["error"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return frozenset()
+    if not isinstance(error, dict):
+        return frozenset()
+    found = set()
+    for key in ("errors", "details"):
+        for entry in error.get(key) or ():
+            if isinstance(entry, dict) and isinstance(entry.get("reason"), str):
+                found.add(entry["reason"])
+    return frozenset(found)
+
+
+def classify(exc: BaseException) -> Classification:
+    """The retry decision for one failure (see :data:`trashscan.retry.Classification`)."""
+    if isinstance(exc, _PartsFailed):
+        return exc.retry_after
+    if isinstance(exc, HttpError):
+        status = exc.status_code
+        throttled = status == 403 and bool(error_reasons(exc) & RATE_LIMIT_REASONS)
+        if status == 429 or status >= 500 or throttled:
+            return parse_retry_after(exc.resp.get("retry-after"))
+        return False
+    if isinstance(exc, RefreshError):
+        return None if exc.retryable else False
+    if isinstance(exc, ssl.SSLError):  # before OSError: a TLS problem is configuration
+        return False
+    if isinstance(exc, TransportError | httplib2.HttpLib2Error | OSError | BatchError):
+        return None
+    return False
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC 3339 time as Google writes it (``Z``, up to nanoseconds) in UTC, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def load_credentials(context: ProviderContext, account: Account) -> Credentials:
+    raw = context.secrets.get(account.secret_service, SECRET_KEY)
+    if raw is None:
+        raise AuthError(
+            f"no stored Google credentials for {account.name}",
+            hint=f"run `trashscan accounts add {PROVIDER} {account.name} "
+            "--option client_secrets=PATH`",
+        )
+    try:
+        credentials = Credentials.from_authorized_user_info(json.loads(raw))
+    except (ValueError, TypeError):
+        raise AuthError(
+            f"the stored Google credentials of {account.name} are unreadable",
+            hint=relogin_hint(account),
+        ) from None
+    token_uri = Endpoints.for_account(account).token
+    # from_authorized_user_info always resets token_uri to Google's.
+    return credentials.with_token_uri(token_uri) if token_uri else credentials
+
+
+def make_http(account: Account) -> httplib2.Http:
+    """The transport; token refreshes use it too (AuthorizedHttp refreshes through it)."""
+    return httplib2.Http(ca_certs=account.ca_bundle, timeout=HTTP_TIMEOUT)
+
+
+class DriveSession:
+    """Drive (and, on demand, Drive Activity) clients of one account, for one thread."""
+
+    def __init__(self, context: ProviderContext, account: Account, http: Any) -> None:
+        self.context = context
+        self.account = account
+        self.endpoints = Endpoints.for_account(account)
+        self.credentials = load_credentials(context, account)
+        self._saved_token = self.credentials.token
+        self.http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=http)
+        self.drive = build(
+            "drive",
+            "v3",
+            http=self.http,
+            client_options={"api_endpoint": self.endpoints.drive},
+            static_discovery=True,
+        )
+        self._activity: Any = None
+
+    @property
+    def activity(self) -> Any:
+        if self._activity is None:
+            self._activity = build(
+                "driveactivity",
+                "v2",
+                http=self.http,
+                client_options={"api_endpoint": self.endpoints.activity},
+                static_discovery=True,
+            )
+        return self._activity
+
+    def call(self, request: HttpRequest, what: str) -> dict[str, Any]:
+        """Execute one request under the retry policy; failures become trashscan errors."""
+        return self._guarded(lambda: request.execute(), what)
+
+    def batch(
+        self, ids: Iterable[str], make: Callable[[str], HttpRequest], what: str
+    ) -> dict[str, dict[str, Any] | AccountError]:
+        """Run ``make(id)`` for every id in batches of 100; one answer or error per id.
+
+        Throttled parts are re-sent (only they) after the wait the policy picks, honouring the
+        longest ``Retry-After`` among them; parts that fail for good get a :class:`DriveApiError`.
+        """
+        results: dict[str, dict[str, Any] | AccountError] = {}
+        ordered = list(dict.fromkeys(ids))
+        for start in range(0, len(ordered), BATCH_LIMIT):
+            pending = ordered[start : start + BATCH_LIMIT]
+
+            def attempt(pending: list[str] = pending) -> None:
+                pending[:], wait = self._send_batch(pending, make, what, results)
+                if pending:
+                    raise _PartsFailed(len(pending), wait)
+
+            try:
+                self._guarded(attempt, what)
+            except AuthError:
+                raise
+            except AccountError as exc:  # throttled beyond the budget, or the batch refused
+                for file_id in pending:
+                    results.setdefault(file_id, exc)
+        return results
+
+    def _send_batch(
+        self,
+        ids: list[str],
+        make: Callable[[str], HttpRequest],
+        what: str,
+        results: dict[str, dict[str, Any] | AccountError],
+    ) -> tuple[list[str], float | None]:
+        """Send one batch and record final answers; return the throttled ids and their wait."""
+        answers: dict[str, tuple[Any, HttpError | None]] = {}
+
+        def collect(request_id: str, response: Any, exc: HttpError | None) -> None:
+            answers[request_id] = (response, exc)
+
+        batch = BatchHttpRequest(callback=collect, batch_uri=self.endpoints.batch)
+        for file_id in ids:
+            batch.add(make(file_id), request_id=file_id)
+        try:
+            batch.execute()
+        except KeyError as exc:  # the SDK's way of saying a part had no answer
+            raise BatchError(f"batch answer lacks part {exc}") from None
+        retry: list[str] = []
+        waits: list[float] = []
+        for file_id in ids:
+            response, exc = answers[file_id]
+            if exc is None:
+                results[file_id] = response if isinstance(response, dict) else {}
+                continue
+            verdict = classify(exc)
+            if verdict is False:
+                if exc.status_code == 401:
+                    raise grant_error(self.account)
+                results[file_id] = DriveApiError(what, exc.status_code, error_reasons(exc))
+                continue
+            retry.append(file_id)
+            if verdict is not None:
+                waits.append(verdict)
+        return retry, max(waits) if waits else None
+
+    def _guarded(self, fn: Callable[[], Any], what: str) -> Any:
+        try:
+            return self.context.retry.call(fn, classify, what=what)
+        except RefreshError:
+            raise grant_error(self.account) from None
+        except HttpError as exc:
+            if exc.status_code == 401:
+                raise grant_error(self.account) from None
+            raise DriveApiError(what, exc.status_code, error_reasons(exc)) from None
+        except ssl.SSLError as exc:
+            raise AccountError(
+                f"TLS verification failed talking to Google Drive ({type(exc).__name__})",
+                hint="check the system certificates, or the account's ca_bundle",
+            ) from None
+        finally:
+            self._save_refreshed_token()
+
+    def _save_refreshed_token(self) -> None:
+        """Store a refreshed access token so that the next run need not refresh again."""
+        if self.credentials.token and self.credentials.token != self._saved_token:
+            self.context.secrets.set(
+                self.account.secret_service, SECRET_KEY, self.credentials.to_json()
+            )
+            self._saved_token = self.credentials.token

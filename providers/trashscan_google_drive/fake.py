@@ -1,0 +1,423 @@
+"""Sandbox fake of Google Drive (v3), Drive Activity (v2) and Google's OAuth token endpoint.
+
+The real ``google-api-python-client``/``google-auth`` stack talks to this over loopback HTTPS:
+the client is built with ``client_options={"api_endpoint": base + "/drive/v3/"}``, batches go to
+``BatchHttpRequest(batch_uri=base + "/batch/drive/v3")``, credentials refresh against
+``base + "/token"`` (``Credentials.with_token_uri``) and Drive Activity is
+``POST base + "/v2/activity:query"``. Behaviour is taken from Google's documentation and the
+discovery documents, never from what a plugin sends; each module cites its sources:
+
+* :mod:`~trashscan_google_drive.fake_model`: files, shared drives, trash, changes and activity logs;
+* :mod:`~trashscan_google_drive.fake_api`: files.list/get/update, drives, changes, about;
+* :mod:`~trashscan_google_drive.fake_query` and ``fake_fields``: the ``q`` and ``fields`` syntaxes;
+* :mod:`~trashscan_google_drive.fake_batch`: multipart/mixed batches with per-part faults;
+* :mod:`~trashscan_google_drive.fake_activity`: Drive Activity ``activity:query``;
+* :mod:`~trashscan_google_drive.fake_auth`: tokens, scopes, enabled APIs;
+* :mod:`~trashscan_google_drive.fake_seed`: the accounts ``seed`` creates.
+
+Test seams (all thread-safe; times default to the fake's clock, see :attr:`GoogleDriveFake.clock`):
+``add_account``, ``add_shared_drive``, ``add_file``, ``trash``, ``untrash``, ``purge``,
+``trash_bulk``, ``expire_tokens``, ``revoke``, ``fail_next_part``, ``http_fault``, ``find``,
+plus ``state``, ``server``, ``batch_log`` and ``refused_calls`` to inspect.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from trashscan.sandbox.faults import FaultInjector, HttpFault
+from trashscan.sandbox.server import FakeServer, Request, Response
+from trashscan_google_drive.fake_activity import ActivityApi
+from trashscan_google_drive.fake_api import DriveApi, RefusedCall
+from trashscan_google_drive.fake_auth import (
+    ACTIVITY_SERVICE,
+    DEFAULT_SCOPES,
+    DRIVE_SERVICE,
+    AccessToken,
+    AuthState,
+    Grant,
+    OAuthClient,
+)
+from trashscan_google_drive.fake_batch import (
+    BatchEndpoint,
+    BatchPartRecord,
+    PartFault,
+    rate_limit_error,
+)
+from trashscan_google_drive.fake_model import (
+    FOLDER_MIME,
+    DriveFile,
+    DriveState,
+    Person,
+    SharedDrive,
+)
+
+__all__ = ["FakeAccount", "GoogleDriveFake"]
+
+_THUMBNAIL = bytes.fromhex(  # a 1x1 JPEG; thumbnailLink points at the fake itself
+    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b"
+    "0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ff"
+    "c0000b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708090a0b"
+    "ffc400b5100002010303020403050504040000017d01020300041105122131410613516107227114328191a108"
+    "2342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a53545556"
+    "5758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9"
+    "aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7"
+    "f8f9faffda0008010100003f00fbd3ffd9"
+)
+
+
+@dataclass
+class FakeAccount:
+    """A Google account of the fake: a person with an OAuth client and a consent (grant)."""
+
+    name: str
+    person: Person
+    client: OAuthClient
+    grant: Grant
+    token: AccessToken  # the access token stored in the account's secrets
+    activity: bool
+
+    @property
+    def email(self) -> str:
+        return self.person.email
+
+
+class GoogleDriveFake:
+    """The Google Drive provider's sandbox fake (see the module docstring)."""
+
+    name = "google-drive"
+    needs_server = True
+
+    def __init__(self) -> None:
+        self.state = DriveState()
+        self.auth = AuthState()
+        self.accounts: dict[str, FakeAccount] = {}
+        self.server: FakeServer | None = None
+        self._anchor = datetime.now(UTC)
+        self._started = time.monotonic()
+        # The fake's "now": the seed time plus real elapsed time, so seeded trash ages stay
+        # consistent with API-made changes. Tests may replace it (``fake.clock = lambda: t``).
+        self.clock: Callable[[], datetime] = self._elapsed_clock
+        self._batch: BatchEndpoint | None = None
+        self._drive_api = DriveApi(self.state, self.auth, lambda: self.clock(), self._base_url)
+
+    # -- sandbox contract ---------------------------------------------------------------------
+
+    def seed(
+        self, workdir: Path, now: datetime, *, server: FakeServer, ca_bundle: Path | None
+    ) -> list[dict[str, Any]]:
+        """Register the routes on ``server``, create the seeded accounts, return their tables.
+
+        ``workdir`` is unused: the fake keeps its state in memory only.
+        """
+        from trashscan_google_drive.fake_seed import seed_accounts
+
+        self.attach(server, now)
+        names = seed_accounts(self, now)
+        return [self.account_table(name, ca_bundle) for name in names]
+
+    def attach(self, server: FakeServer, now: datetime | None = None) -> None:
+        """Register every route on ``server.router`` (and give the server a fault injector)."""
+        if self.server is not None:
+            raise RuntimeError("this fake is already attached to a server")
+        self.server = server
+        if now is not None:
+            self._anchor = now if now.tzinfo else now.replace(tzinfo=UTC)
+            self._started = time.monotonic()
+        if server.faults is None:
+            server.faults = FaultInjector()
+        router = server.router
+        self._drive_api.register(router)
+        self._batch = BatchEndpoint(router)
+        self._batch.register()
+        ActivityApi(self.state, self.auth, lambda: self.clock()).register(router)
+        router.add("POST", r"/token", lambda req, m: self.auth.token_endpoint(req, self.clock()))
+        router.add("GET", r"/thumbnails/(?P<file_id>[A-Za-z0-9_-]+)(?:=[^/]*)?", self._thumbnail)
+
+    def account_table(self, name: str, ca_bundle: Path | None) -> dict[str, Any]:
+        """The config table of account ``name``, its OAuth credentials in ``secrets``."""
+        account = self.accounts[name]
+        table: dict[str, Any] = {
+            "name": name,
+            "provider": self.name,
+            "endpoint": self._base_url() + "/",
+        }
+        if ca_bundle is not None:
+            table["ca_bundle"] = str(ca_bundle)
+        table["activity"] = account.activity
+        table["secrets"] = {"authorized_user": json.dumps(self.authorized_user_info(name))}
+        return table
+
+    def authorized_user_info(self, name: str) -> dict[str, Any]:
+        """The ``authorized_user`` JSON google-auth reads (``Credentials.to_json`` shape)."""
+        account = self.accounts[name]
+        expiry = account.token.expires_at.astimezone(UTC).replace(tzinfo=None)
+        return {
+            "type": "authorized_user",
+            "client_id": account.client.client_id,
+            "client_secret": account.client.client_secret,
+            "refresh_token": account.grant.refresh_token,
+            "token": account.token.value,
+            "token_uri": self._base_url() + "/token",
+            "scopes": sorted(account.grant.scopes),
+            "expiry": expiry.isoformat() + "Z",
+        }
+
+    # -- building state (seams) -----------------------------------------------------------------
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        email: str | None = None,
+        display_name: str | None = None,
+        activity: bool = False,
+        scopes: frozenset[str] = DEFAULT_SCOPES,
+        created: datetime | None = None,
+        token_expired: bool = False,
+    ) -> FakeAccount:
+        """A Google account with its My Drive, its own OAuth client (Cloud project) and a stored
+        access token; ``activity`` enables the Drive Activity API in that project."""
+        if name in self.accounts:
+            raise ValueError(f"account {name!r} exists")
+        now = self.clock()
+        with self.state.lock:
+            person = self.state.add_person(
+                email or f"{name}@example.com", display_name or name.title()
+            )
+            self.state.add_my_drive(person.email, created or now - timedelta(days=2000))
+        services = {DRIVE_SERVICE} | ({ACTIVITY_SERVICE} if activity else set())
+        client = self.auth.register_client(services)
+        grant = self.auth.grant(client, person.email, scopes)
+        token = self.auth.issue(grant, now - timedelta(hours=3) if token_expired else now)
+        account = FakeAccount(name, person, client, grant, token, activity)
+        self.accounts[name] = account
+        return account
+
+    def add_person(self, email: str, display_name: str) -> Person:
+        """Someone without credentials in the fake (a shared-drive co-member)."""
+        with self.state.lock:
+            return self.state.add_person(email, display_name)
+
+    def add_shared_drive(
+        self, name: str, members: dict[str, str], *, created: datetime | None = None
+    ) -> SharedDrive:
+        """A shared drive; ``members`` maps account names or emails to roles."""
+        with self.state.lock:
+            return self.state.add_shared_drive(
+                name,
+                {self._email(who): role for who, role in members.items()},
+                created or self.clock() - timedelta(days=900),
+            )
+
+    def add_file(
+        self,
+        where: str,
+        name: str,
+        mime_type: str,
+        *,
+        parent: str | None = None,
+        by: str | None = None,
+        created: datetime | None = None,
+        size: int | None = None,
+        image: dict[str, object] | None = None,
+        video: dict[str, object] | None = None,
+    ) -> DriveFile:
+        """Create a file in ``where`` (an account's My Drive, or a shared drive's ID or name),
+        under folder ``parent`` (default: the top level), uploaded by ``by``."""
+        with self.state.lock:
+            if where in self.accounts:
+                root = self.state.roots[self.accounts[where].email]
+                creator = self._email(by or where)
+            else:
+                drive = self._drive(where)
+                root = drive.id
+                creator = self._email(by) if by else next(iter(drive.members))
+            return self.state.create_file(
+                name=name,
+                mime_type=mime_type,
+                parent_id=parent or root,
+                created_by=creator,
+                at=created or self.clock(),
+                size=size,
+                image=image,
+                video=video,
+            )
+
+    def add_folder(self, where: str, name: str, **kwargs: Any) -> DriveFile:
+        return self.add_file(where, name, FOLDER_MIME, **kwargs)
+
+    def trash(self, account: str, file_id: str, at: datetime | None = None) -> None:
+        """Move a file to the trash as ``account`` (an account name or email) did at ``at``.
+
+        Feeds the changes log (the file and any descendants) and the activity log."""
+        with self.state.lock:
+            item = self.state.files[file_id]
+            self.state.set_trashed(item, True, self._email(account), at or self.clock())
+
+    def untrash(self, account: str, file_id: str, at: datetime | None = None) -> None:
+        with self.state.lock:
+            item = self.state.files[file_id]
+            self.state.set_trashed(item, False, self._email(account), at or self.clock())
+
+    def purge(self, account: str, file_id: str, at: datetime | None = None) -> list[str]:
+        """Delete a file (and its descendants) forever, e.g. "Delete forever" in the web UI;
+        ``changes.list`` then reports ``removed: true`` and ``files.get`` a 404."""
+        with self.state.lock:
+            item = self.state.files[file_id]
+            return self.state.purge(item, self._email(account), at or self.clock())
+
+    def trash_bulk(
+        self,
+        account: str,
+        n_items: int,
+        now: datetime | None = None,
+        *,
+        drive: str | None = None,
+        seed: int = 0,
+    ) -> list[str]:
+        """Create and trash ``n_items`` photos/videos in ``account``'s My Drive (or in shared
+        drive ``drive``), trashed at times spread over the 29 days before ``now``; returns IDs.
+
+        Built for benchmarks (10,000 items take well under a few seconds); changes and
+        activity are logged in time order, as if the trashing had really happened."""
+        from trashscan_google_drive.fake_seed import random_media
+
+        now = now or self.clock()
+        rng = random.Random(seed)
+        where = drive or account
+        by = self._email(account)
+        specs = [
+            (trashed_at, *random_media(rng, trashed_at, index))
+            for index, trashed_at in enumerate(
+                sorted(now - timedelta(seconds=rng.uniform(60, 29 * 86400)) for _ in range(n_items))
+            )
+        ]
+        pairs: list[tuple[datetime, DriveFile]] = []
+        with self.state.lock:
+            for trashed_at, name, mime, size, image, video, taken in sorted(
+                specs, key=lambda spec: spec[6]
+            ):  # uploads in time order, then trashing in time order: a chronological log
+                item = self.add_file(
+                    where, name, mime, by=by, created=taken, size=size, image=image, video=video
+                )
+                pairs.append((trashed_at, item))
+            pairs.sort(key=lambda pair: pair[0])
+            for trashed_at, item in pairs:
+                self.state.set_trashed(item, True, by, trashed_at)
+        return [item.id for _, item in pairs]
+
+    # -- credentials (seams) --------------------------------------------------------------------
+
+    def expire_tokens(self, account: str) -> int:
+        """Expire ``account``'s access tokens: the next call gets Google's 401 and the client
+        must refresh through ``/token``. Returns how many tokens were live."""
+        return self.auth.expire_tokens(self.accounts[account].email, self.clock())
+
+    def revoke(self, account: str) -> None:
+        """Revoke ``account``'s refresh token too: refreshing then fails with ``invalid_grant``
+        (``google.auth.exceptions.RefreshError`` in the client)."""
+        self.auth.revoke(self.accounts[account].email)
+
+    def issue_token(self, account: str) -> str:
+        """A fresh valid access token for ``account``, bypassing the token endpoint."""
+        return self.auth.issue(self.accounts[account].grant, self.clock()).value
+
+    # -- faults (seams) -------------------------------------------------------------------------
+
+    def fail_next_part(
+        self,
+        status: int = 403,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        file_id: str | None = None,
+        *,
+        times: int = 1,
+        message: str | None = None,
+    ) -> None:
+        """Make the next batch part (the next one addressing ``file_id``, if given) fail with
+        Drive's throttling error; the other parts of the batch still succeed.
+
+        ``reason`` defaults to ``userRateLimitExceeded`` for 403, ``rateLimitExceeded`` else.
+        """
+        if self._batch is None:
+            raise RuntimeError("attach the fake to a server first")
+        reason = reason or ("userRateLimitExceeded" if status == 403 else "rateLimitExceeded")
+        response = rate_limit_error(status, reason, retry_after, message)
+        self._batch.add_fault(PartFault(response, file_id, times))
+
+    @staticmethod
+    def http_fault(
+        status: int = 429, reason: str | None = None, retry_after: float | None = 1
+    ) -> HttpFault:
+        """A Drive-shaped throttling fault for ``server.faults.add(...)`` (the framework's
+        default fault body is not Drive's, so googleapiclient would not find a ``reason``)."""
+        reason = reason or ("userRateLimitExceeded" if status == 403 else "rateLimitExceeded")
+        response = rate_limit_error(status, reason, retry_after)
+        return HttpFault(response.status, response.body, dict(response.headers))
+
+    # -- inspection ------------------------------------------------------------------------------
+
+    @property
+    def batch_log(self) -> list[BatchPartRecord]:
+        """Every inner call of every batch (the server's request log shows one POST each)."""
+        return self._batch.log if self._batch else []
+
+    @property
+    def refused_calls(self) -> list[RefusedCall]:
+        """Destructive calls (files.delete, files.emptyTrash) the fake refused."""
+        return self._drive_api.refused
+
+    def find(self, name: str, *, account: str | None = None, drive: str | None = None) -> DriveFile:
+        """The unique live item called ``name`` (in ``account``'s My Drive or ``drive``)."""
+        with self.state.lock:
+            owner = self.accounts[account].email if account else None
+            drive_id = self._drive(drive).id if drive else None
+            found = [
+                f
+                for f in self.state.files.values()
+                if f.name == name
+                and (owner is None or f.owner == owner)
+                and (drive_id is None or f.drive_id == drive_id)
+            ]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} items named {name!r}")
+        return found[0]
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _elapsed_clock(self) -> datetime:
+        return self._anchor + timedelta(seconds=time.monotonic() - self._started)
+
+    def _base_url(self) -> str:
+        if self.server is None:
+            return "https://127.0.0.1"
+        return self.server.base_url
+
+    def _email(self, who: str) -> str:
+        if who in self.accounts:
+            return self.accounts[who].email
+        if "@" in who:
+            if who not in self.state.people:
+                self.state.add_person(who, who.split("@")[0].title())
+            return who
+        raise KeyError(f"unknown account {who!r}")
+
+    def _drive(self, key: str) -> SharedDrive:
+        for drive in self.state.drives.values():
+            if key in {drive.id, drive.name}:
+                return drive
+        raise KeyError(f"unknown shared drive {key!r}")
+
+    def _thumbnail(self, request: Request, match: Any) -> Response:
+        item = self.state.files.get(match["file_id"])
+        if item is None or (item.image is None and item.video is None):
+            return Response(404, b"", {"Content-Type": "text/html; charset=UTF-8"})
+        return Response(200, _THUMBNAIL, {"Content-Type": "image/jpeg"})

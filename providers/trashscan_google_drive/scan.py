@@ -1,0 +1,406 @@
+"""Listing trashed photos and videos: one full listing, then only the changes feeds.
+
+Drive keeps one change log per user and one per shared drive; seeing everything means replaying
+the user's log and the log of every shared drive the user is a member of. So the state holds a
+start page token for "user" and one per shared drive. A first scan takes all of them *before*
+listing anything, so an item trashed while the listing runs shows up in the next feed read.
+
+Deletion times: shared drives state ``trashedTime`` (exact). My Drive states none, so the scan
+uses, in order: the Drive Activity API's TRASH events (``activity=true``), the ``time`` of the
+change that reported the item, or nothing (the core then records the first sighting).
+
+An item trashed only because its folder was trashed (``explicitlyTrashed`` false) is listed with
+that folder named; its restore handle points at the folder, since untrashing the folder is the
+documented way to bring its contents back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+from trashscan.errors import AccountError
+from trashscan.models import DeletedAtSource, Page, ScanOutcome, TrashItem
+from trashscan_google_drive.auth import ACTIVITY_SCOPE
+from trashscan_google_drive.client import (
+    DriveApiError,
+    DriveSession,
+    GrantError,
+    parse_time,
+    rfc3339,
+)
+
+log = logging.getLogger(__name__)
+
+FOLDER_MIME = "application/vnd.google-apps.folder"
+MEDIA_QUERY = "trashed = true and (mimeType contains 'image/' or mimeType contains 'video/')"
+FILE_FIELDS = (
+    "id,name,mimeType,size,parents,driveId,trashed,explicitlyTrashed,trashedTime,"
+    "capabilities(canUntrash)"
+)
+FOLDER_FIELDS = "id,name,parents,trashed,explicitlyTrashed,trashedTime"
+LIST_FIELDS = f"nextPageToken,incompleteSearch,files({FILE_FIELDS})"
+CHANGES_FIELDS = (
+    "nextPageToken,newStartPageToken,"
+    f"changes(changeType,removed,fileId,driveId,time,drive(id,name),file({FILE_FIELDS}))"
+)
+PAGE_SIZE = 1000  # the largest Drive accepts
+DRIVES_PAGE_SIZE = 100
+ACTIVITY_WINDOW = timedelta(days=31)  # one day more than the retention: older items are gone
+ACTIVITY_MARGIN = timedelta(minutes=5)  # overlap with the previous scan, against clock skew
+MAX_FOLDER_DEPTH = 64
+STATE_VERSION = 1
+NOT_UNTRASHABLE = (
+    "Google Drive does not let this account restore it (only the owner, or a content manager "
+    "of the shared drive, can)"
+)
+
+
+class Restart(Exception):
+    """The stored state can no longer be trusted: do a full listing instead."""
+
+
+def is_media(mime_type: object) -> bool:
+    return isinstance(mime_type, str) and mime_type.split("/", 1)[0] in {"image", "video"}
+
+
+def valid_state(state: object) -> bool:
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        return False
+    drives = state.get("drives")
+    return (
+        isinstance(state.get("user"), str)
+        and isinstance(drives, dict)
+        and all(isinstance(d, dict) and isinstance(d.get("token"), str) for d in drives.values())
+        and parse_time(state.get("scanned_at")) is not None
+    )
+
+
+class DriveScan:
+    """One scan of one account; built per call, like the session it uses."""
+
+    def __init__(self, session: DriveSession, now: datetime, activity: bool) -> None:
+        self.session = session
+        self.files = session.drive.files()
+        self.changes = session.drive.changes()
+        self.now = now
+        self.activity = activity
+        self.activity_since = now - ACTIVITY_WINDOW
+        self.drive_names: dict[str, str] = {}
+        self.incomplete = False
+        self._folders: dict[str, dict[str, Any] | None] = {}
+        self._folder_change_times: dict[str, datetime] = {}
+        self._relist: set[str | None] = set()  # corpora (None: My Drive) where a folder was trashed
+        self._trash_times: dict[str, datetime] | None = None
+
+    def run(self, state: dict | None) -> Generator[Page, None, ScanOutcome]:
+        if state is not None and valid_state(state):
+            try:
+                return (yield from self._incremental(state))
+            except Restart as why:
+                log.info("%s: full listing (%s)", self.session.account.name, why)
+        return (yield from self._full())
+
+    # ------------------------------------------------------------------ full listing
+
+    def _full(self) -> Generator[Page, None, ScanOutcome]:
+        self.activity_since = self.now - ACTIVITY_WINDOW
+        user_token = self._start_token(None)
+        self.drive_names = self._list_drives()
+        names = self.drive_names.items()
+        drives = {d: {"name": n, "token": self._start_token(d)} for d, n in names}
+        yield from self._list_corpus(None)
+        for drive_id in drives:
+            yield from self._list_corpus(drive_id)
+        return self._outcome(user_token, drives, complete=True)
+
+    def _start_token(self, drive_id: str | None) -> str:
+        params: dict[str, Any] = {"supportsAllDrives": True}
+        if drive_id:
+            params["driveId"] = drive_id
+        answer = self.session.call(
+            self.changes.getStartPageToken(**params), "changes.getStartPageToken"
+        )
+        token = answer.get("startPageToken")
+        if not isinstance(token, str) or not token:
+            raise AccountError("Google Drive gave no start page token for its changes feed")
+        return token
+
+    def _list_drives(self) -> dict[str, str]:
+        drives: dict[str, str] = {}
+        params: dict[str, Any] = {
+            "pageSize": DRIVES_PAGE_SIZE,
+            "fields": "nextPageToken,drives(id,name)",
+        }
+        while True:
+            answer = self.session.call(self.session.drive.drives().list(**params), "drives.list")
+            for drive in answer.get("drives") or ():
+                if drive.get("id"):
+                    drives[drive["id"]] = drive.get("name") or drive["id"]
+            if not answer.get("nextPageToken"):
+                return drives
+            params["pageToken"] = answer["nextPageToken"]
+
+    def _list_corpus(self, drive_id: str | None) -> Generator[Page, None, None]:
+        """Trashed media of My Drive (``corpora=user``) or of one shared drive."""
+        params: dict[str, Any] = {
+            "q": MEDIA_QUERY,
+            "pageSize": PAGE_SIZE,
+            "fields": LIST_FIELDS,
+            "supportsAllDrives": True,
+        }
+        if drive_id:
+            params.update(corpora="drive", driveId=drive_id, includeItemsFromAllDrives=True)
+        else:
+            params["corpora"] = "user"
+        while True:
+            answer = self.session.call(self.files.list(**params), "files.list")
+            if answer.get("incompleteSearch"):
+                self.incomplete = True
+            items = [item for f in answer.get("files") or () if (item := self._item(f, None))]
+            if items:
+                yield Page(items=items)
+            if not answer.get("nextPageToken"):
+                return
+            params["pageToken"] = answer["nextPageToken"]
+
+    # ------------------------------------------------------------------ changes feeds
+
+    def _incremental(self, state: dict[str, Any]) -> Generator[Page, None, ScanOutcome]:
+        since = parse_time(state["scanned_at"])
+        assert since is not None  # checked by valid_state
+        self.activity_since = max(since - ACTIVITY_MARGIN, self.now - ACTIVITY_WINDOW)
+        drives = {d: dict(info) for d, info in state["drives"].items()}
+        self.drive_names = {d: str(info.get("name") or d) for d, info in drives.items()}
+        user_token, drive_changes = yield from self._feed(None, state["user"])
+        fresh: set[str] = set()
+        for change in drive_changes:
+            drive_id = change.get("driveId")
+            if not isinstance(drive_id, str):
+                continue
+            if change.get("removed"):
+                if drive_id in drives:  # left or deleted: a full listing sweeps its items
+                    raise Restart(f"no longer a member of shared drive {drive_id}")
+                continue
+            name = (change.get("drive") or {}).get("name") or drive_id
+            self.drive_names[drive_id] = name
+            if drive_id in drives:
+                drives[drive_id]["name"] = name
+                continue
+            drives[drive_id] = {"name": name, "token": self._start_token(drive_id)}
+            fresh.add(drive_id)
+            yield from self._list_corpus(drive_id)
+        for drive_id, info in drives.items():
+            if drive_id not in fresh:
+                info["token"], _ = yield from self._feed(drive_id, info["token"])
+        # A folder was trashed: list that trash so that every photo inside it is seen even if
+        # Drive logged no change for the children themselves (one request per 1000 items).
+        for corpus in (None, *drives):
+            if corpus in self._relist and corpus not in fresh:
+                yield from self._list_corpus(corpus)
+        return self._outcome(user_token, drives, complete=False)
+
+    def _feed(
+        self, drive_id: str | None, token: str
+    ) -> Generator[Page, None, tuple[str, list[dict[str, Any]]]]:
+        """Read one change log to its end; return its new start token and any drive changes."""
+        params: dict[str, Any] = {
+            "pageSize": PAGE_SIZE,
+            "includeRemoved": True,
+            "includeItemsFromAllDrives": True,
+            "supportsAllDrives": True,
+            "fields": CHANGES_FIELDS,
+        }
+        if drive_id:
+            params["driveId"] = drive_id
+        drive_changes: list[dict[str, Any]] = []
+        while True:
+            try:
+                request = self.changes.list(pageToken=token, **params)
+                answer = self.session.call(request, "changes.list")
+            except DriveApiError as exc:  # a bad token, or a shared drive gone: start afresh
+                raise Restart(f"changes feed refused (HTTP {exc.status})") from exc
+            page = Page()
+            for change in answer.get("changes") or ():
+                if change.get("changeType") == "drive":
+                    drive_changes.append(change)
+                    continue
+                self._apply(change, page)
+            if page.items or page.removed:
+                yield page
+            if answer.get("newStartPageToken"):
+                break
+            token = answer.get("nextPageToken")
+            if not token:
+                raise Restart("changes feed ended without a new start page token")
+        return answer["newStartPageToken"], drive_changes
+
+    def _apply(self, change: dict[str, Any], page: Page) -> None:
+        """Add one file change to ``page`` (or note a trashed folder for a relisting)."""
+        file_id, file = change.get("fileId"), change.get("file")
+        if change.get("removed") or not isinstance(file, dict):
+            if isinstance(file_id, str):
+                page.removed.append(file_id)  # purged, emptied, or access lost
+            return
+        changed_at = parse_time(change.get("time"))
+        if file.get("mimeType") == FOLDER_MIME:
+            self._folders[file["id"]] = file  # its current state: spares a files.get later
+            if file.get("trashed") and file.get("explicitlyTrashed"):
+                self._relist.add(file.get("driveId"))
+                if changed_at is not None:
+                    self._folder_change_times[file["id"]] = changed_at
+        elif not is_media(file.get("mimeType")):
+            return
+        elif not file.get("trashed"):
+            page.removed.append(file["id"])  # restored elsewhere
+        elif item := self._item(file, changed_at):
+            page.items.append(item)
+
+    def _outcome(self, user_token: str, drives: dict[str, Any], complete: bool) -> ScanOutcome:
+        if self.incomplete:
+            # Drive said it did not search everything: claim nothing, and list in full next time.
+            log.warning(
+                "%s: Google Drive reported an incomplete search; listing everything again next "
+                "scan",
+                self.session.account.name,
+            )
+            return ScanOutcome(state=None, complete_listing=False)
+        state = {
+            "version": STATE_VERSION,
+            "user": user_token,
+            "drives": drives,
+            "scanned_at": rfc3339(self.now),
+        }
+        return ScanOutcome(state=state, complete_listing=complete)
+
+    # ------------------------------------------------------------------ items
+
+    def _item(self, file: dict[str, Any], changed_at: datetime | None) -> TrashItem | None:
+        mime_type, file_id = file.get("mimeType"), file.get("id")
+        if not is_media(mime_type) or not file.get("trashed") or not isinstance(file_id, str):
+            return None
+        name = str(file.get("name") or file_id)
+        via, chain = (None, [])
+        if file.get("explicitlyTrashed") is False:
+            via, chain = self._trashed_ancestor(file)
+        deleted_at, source = self._deletion_time(file, via, changed_at)
+        handle: dict[str, Any] = {"untrash": (via or file)["id"]}
+        if via is not None:
+            handle["folder"] = via.get("name") or via["id"]
+        drive_name = self.drive_names.get(file.get("driveId") or "")
+        parts = [*([drive_name] if drive_name else []), *chain, name]
+        size = file.get("size")
+        can_untrash = (file.get("capabilities") or {}).get("canUntrash") is not False
+        return TrashItem(
+            item_id=file_id,
+            name=name,
+            path="/".join(parts) if len(parts) > 1 else None,
+            mime_type=str(mime_type),
+            size=int(size) if isinstance(size, str) and size.isdigit() else None,
+            deleted_at=deleted_at,
+            deleted_at_source=source,
+            purge_is_estimate=source is not DeletedAtSource.API,
+            restorable=can_untrash,
+            not_restorable_reason=None if can_untrash else NOT_UNTRASHABLE,
+            restore_handle=handle,
+        )
+
+    def _trashed_ancestor(self, file: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+        """The explicitly trashed folder above ``file``, and the folder names down to it."""
+        chain: list[str] = []
+        parents = file.get("parents") or []
+        for _ in range(MAX_FOLDER_DEPTH):
+            if not parents:
+                break
+            folder = self._folder(parents[0])
+            if folder is None or not folder.get("trashed"):
+                break
+            chain.insert(0, str(folder.get("name") or folder["id"]))
+            if folder.get("explicitlyTrashed"):
+                return folder, chain
+            parents = folder.get("parents") or []
+        return None, []
+
+    def _folder(self, folder_id: str) -> dict[str, Any] | None:
+        if folder_id not in self._folders:
+            request = self.files.get(fileId=folder_id, fields=FOLDER_FIELDS, supportsAllDrives=True)
+            try:
+                self._folders[folder_id] = self.session.call(request, "files.get")
+            except DriveApiError:  # gone or not readable: restore the item itself
+                self._folders[folder_id] = None
+        return self._folders[folder_id]
+
+    def _deletion_time(
+        self, file: dict[str, Any], via: dict[str, Any] | None, changed_at: datetime | None
+    ) -> tuple[datetime | None, DeletedAtSource]:
+        exact = parse_time(file.get("trashedTime")) or parse_time((via or {}).get("trashedTime"))
+        if exact is not None:
+            return exact, DeletedAtSource.API
+        trashed_id = (via or file)["id"]
+        if self.activity:
+            when = self._activity_trash_times().get(trashed_id)
+            if when is not None:
+                return when, DeletedAtSource.ACTIVITY
+        changed_at = changed_at or self._folder_change_times.get(trashed_id)
+        if changed_at is not None:
+            return changed_at, DeletedAtSource.CHANGES
+        return None, DeletedAtSource.OBSERVED
+
+    # ------------------------------------------------------------------ Drive Activity
+
+    def _activity_trash_times(self) -> dict[str, datetime]:
+        """Item id -> latest TRASH event since ``activity_since``; queried once per scan."""
+        if self._trash_times is None:
+            self._trash_times = {}
+            granted = self.session.credentials.scopes
+            if granted and not {ACTIVITY_SCOPE, ACTIVITY_SCOPE.removesuffix(".readonly")} & set(
+                granted
+            ):
+                log.warning(
+                    "%s: activity=true but the grant lacks the Drive Activity scope; %s to "
+                    "grant it",
+                    self.session.account.name,
+                    f"re-run `trashscan accounts add google-drive {self.session.account.name}`",
+                )
+                return self._trash_times
+            try:
+                self._trash_times = self._query_activity()
+            except GrantError:
+                raise
+            except AccountError as exc:  # API not enabled, throttled, ...: estimate instead
+                log.warning(
+                    "%s: Drive Activity API unavailable (%s); using estimated deletion times",
+                    self.session.account.name,
+                    exc,
+                )
+        return self._trash_times
+
+    def _query_activity(self) -> dict[str, datetime]:
+        body: dict[str, Any] = {
+            "ancestorName": "items/root",
+            "filter": (
+                f'time >= "{rfc3339(self.activity_since)}" AND detail.action_detail_case:DELETE'
+            ),
+        }
+        times: dict[str, datetime] = {}
+        while True:
+            request = self.session.activity.activity().query(body=body)
+            answer = self.session.call(request, "activity:query")
+            for activity in answer.get("activities") or ():
+                details = [activity.get("primaryActionDetail") or {}]
+                details += [a.get("detail") or {} for a in activity.get("actions") or ()]
+                if not any((d.get("delete") or {}).get("type") == "TRASH" for d in details):
+                    continue
+                when = parse_time(activity.get("timestamp")) or parse_time(
+                    (activity.get("timeRange") or {}).get("endTime")
+                )
+                for target in activity.get("targets") or ():
+                    name = (target.get("driveItem") or {}).get("name")
+                    if when and isinstance(name, str) and name.startswith("items/"):
+                        item_id = name.removeprefix("items/")
+                        times[item_id] = max(when, times.get(item_id, when))
+            if not answer.get("nextPageToken"):
+                return times
+            body = {**body, "pageToken": answer["nextPageToken"]}

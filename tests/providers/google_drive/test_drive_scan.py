@@ -1,0 +1,478 @@
+"""Listing the Drive trash: the exact requests of full and incremental scans."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from trashscan.models import DeletedAtSource, ScanOutcome
+
+from .conftest import (
+    CREDENTIALS,
+    SERVICE,
+    Harness,
+    Req,
+    account,
+    error,
+    get,
+    items_of,
+    ok,
+    removed_of,
+)
+
+MEDIA = "trashed = true and (mimeType contains 'image/' or mimeType contains 'video/')"
+FILE = (
+    "id,name,mimeType,size,parents,driveId,trashed,explicitlyTrashed,trashedTime,"
+    "capabilities(canUntrash)"
+)
+LIST = f"nextPageToken,incompleteSearch,files({FILE})"
+CHANGES = (
+    "nextPageToken,newStartPageToken,"
+    f"changes(changeType,removed,fileId,driveId,time,drive(id,name),file({FILE}))"
+)
+FOLDER = "id,name,parents,trashed,explicitlyTrashed,trashedTime"
+ACTIVITY_SCOPE = "https://www.googleapis.com/auth/drive.activity.readonly"
+
+
+def photo(file_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": file_id,
+        "name": f"{file_id}.jpg",
+        "mimeType": "image/jpeg",
+        "size": "2048",
+        "parents": ["root"],
+        "trashed": True,
+        "explicitlyTrashed": True,
+        "capabilities": {"canUntrash": True},
+        **extra,
+    }
+
+
+def video(file_id: str, **extra: Any) -> dict[str, Any]:
+    return photo(file_id, name=f"{file_id}.mp4", mimeType="video/mp4", **extra)
+
+
+def folder(file_id: str, name: str, parent: str, explicit: bool) -> dict[str, Any]:
+    return {
+        "id": file_id,
+        "name": name,
+        "mimeType": "application/vnd.google-apps.folder",
+        "parents": [parent],
+        "trashed": True,
+        "explicitlyTrashed": explicit,
+    }
+
+
+def list_user(**extra: Any) -> Req:
+    params = dict(q=MEDIA, pageSize=1000, fields=LIST, supportsAllDrives=True, corpora="user")
+    return get("files", **params, **extra)
+
+
+def list_drive(drive_id: str) -> Req:
+    return get(
+        "files",
+        q=MEDIA,
+        pageSize=1000,
+        fields=LIST,
+        supportsAllDrives=True,
+        corpora="drive",
+        driveId=drive_id,
+        includeItemsFromAllDrives=True,
+    )
+
+
+def changes(token: str, **extra: Any) -> Req:
+    params = dict(
+        pageToken=token,
+        pageSize=1000,
+        includeRemoved=True,
+        includeItemsFromAllDrives=True,
+        supportsAllDrives=True,
+        fields=CHANGES,
+    )
+    return get("changes", **params, **extra)
+
+
+def change(file_id: str, time: str, file: dict | None = None, **extra: Any) -> dict[str, Any]:
+    entry = {"changeType": "file", "fileId": file_id, "time": time, "removed": file is None}
+    return {**entry, **({"file": file} if file else {}), **extra}
+
+
+def feed(*entries: dict[str, Any], next_page: str = "", new_start: str = "") -> Any:
+    body: dict[str, Any] = {"changes": list(entries)}
+    if next_page:
+        body["nextPageToken"] = next_page
+    if new_start:
+        body["newStartPageToken"] = new_start
+    return ok(body)
+
+
+START = get("changes/startPageToken", supportsAllDrives=True)
+DRIVES = get("drives", pageSize=100, fields="nextPageToken,drives(id,name)")
+
+
+def state(user: str = "100", drives: dict[str, Any] | None = None, at: str = "") -> dict:
+    return {
+        "version": 1,
+        "user": user,
+        "drives": drives if drives is not None else {"D1": {"name": "Team", "token": "7"}},
+        "scanned_at": at or "2024-05-31T12:00:00Z",
+    }
+
+
+# ---------------------------------------------------------------------------- full listing
+
+
+def test_first_scan_takes_tokens_first_then_lists_my_drive_and_each_shared_drive(
+    gd: Harness,
+) -> None:
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({"drives": [{"id": "D1", "name": "Team"}]}),
+        ok({"startPageToken": "7"}),
+        ok({"files": [photo("a")], "nextPageToken": "p2", "incompleteSearch": False}),
+        ok({"files": [video("b")], "incompleteSearch": False}),
+        ok({"files": [photo("s", driveId="D1", trashedTime="2024-05-20T08:00:00.123456789Z")]}),
+    )
+
+    pages, outcome = gd.scan()
+
+    assert gd.requests == [
+        START,
+        DRIVES,
+        get("changes/startPageToken", supportsAllDrives=True, driveId="D1"),
+        list_user(),
+        list_user(pageToken="p2"),
+        list_drive("D1"),
+    ]
+    assert outcome == ScanOutcome(
+        state={
+            "version": 1,
+            "user": "100",
+            "drives": {"D1": {"name": "Team", "token": "7"}},
+            "scanned_at": "2024-06-01T12:00:00Z",
+        },
+        complete_listing=True,
+    )
+    assert [[i.item_id for i in p.items] for p in pages] == [["a"], ["b"], ["s"]]
+    items = items_of(pages)
+    mine = items["a"]
+    assert (mine.name, mine.path, mine.mime_type, mine.size) == ("a.jpg", None, "image/jpeg", 2048)
+    assert (mine.deleted_at, mine.deleted_at_source) == (None, DeletedAtSource.OBSERVED)
+    assert mine.purge_is_estimate and mine.restorable
+    assert mine.restore_handle == {"untrash": "a"}
+    shared = items["s"]
+    assert shared.deleted_at == datetime(2024, 5, 20, 8, 0, 0, 123456, tzinfo=UTC)
+    assert shared.deleted_at_source is DeletedAtSource.API
+    assert not shared.purge_is_estimate
+    assert shared.path == "Team/s.jpg"
+    assert gd.provider.retention.purge_date(account(), shared.deleted_at) == datetime(
+        2024, 6, 19, 8, 0, 0, 123456, tzinfo=UTC
+    )
+
+
+def test_incomplete_search_claims_nothing_and_lists_everything_next_time(gd: Harness) -> None:
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok({"files": [photo("a")], "incompleteSearch": True}),
+    )
+
+    pages, outcome = gd.scan()
+
+    assert [r.path for r in gd.requests][-1] == "/drive/v3/files"
+    assert list(items_of(pages)) == ["a"]  # what was found is still indexed
+    assert outcome == ScanOutcome(state=None, complete_listing=False)
+
+
+def test_not_untrashable_items_are_listed_as_not_restorable(gd: Harness) -> None:
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok({"files": [photo("a", capabilities={"canUntrash": False})]}),
+    )
+
+    item = items_of(gd.scan()[0])["a"]
+
+    assert not item.restorable
+    assert "owner" in (item.not_restorable_reason or "")
+
+
+# ---------------------------------------------------------------------------- changes feeds
+
+
+def test_unchanged_rescan_costs_one_request_per_change_log(gd: Harness) -> None:
+    gd.respond(
+        feed(new_start="100"),
+        feed(new_start="7"),
+    )
+
+    pages, outcome = gd.scan(state=state())
+
+    assert gd.requests == [changes("100"), changes("7", driveId="D1")]
+    assert pages == []
+    assert outcome == ScanOutcome(state=state(at="2024-06-01T12:00:00Z"), complete_listing=False)
+
+
+def test_unchanged_rescan_without_shared_drives_is_one_request(gd: Harness) -> None:
+    gd.respond(feed(new_start="100"))
+
+    pages, outcome = gd.scan(state=state(drives={}))
+
+    assert gd.requests == [changes("100")]
+    assert (pages, outcome.complete_listing) == ([], False)
+
+
+def test_changes_report_trashed_untrashed_and_removed_items(gd: Harness) -> None:
+    untrashed = photo("b", trashed=False, explicitlyTrashed=False)
+    document = photo("d", name="d.pdf", mimeType="application/pdf")
+    gd.respond(
+        feed(
+            change("a", "2024-06-01T10:00:00Z", photo("a")),
+            change("b", "2024-06-01T10:05:00Z", untrashed),
+            change("c", "2024-06-01T10:06:00Z"),  # removed: purged, emptied or access lost
+            change("d", "2024-06-01T10:07:00Z", document),
+            next_page="101",
+        ),
+        feed(change("e", "2024-06-01T11:00:00Z", video("e")), new_start="105"),
+    )
+
+    pages, outcome = gd.scan(state=state(drives={}))
+
+    assert gd.requests == [changes("100"), changes("101")]
+    assert [[i.item_id for i in p.items] for p in pages] == [["a"], ["e"]]
+    assert removed_of(pages) == ["b", "c"]
+    a = items_of(pages)["a"]
+    assert a.deleted_at == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
+    assert (a.deleted_at_source, a.purge_is_estimate) == (DeletedAtSource.CHANGES, True)
+    assert outcome.state is not None and outcome.state["user"] == "105"
+    assert not outcome.complete_listing
+
+
+def test_shared_drive_changes_carry_the_exact_trash_time(gd: Harness) -> None:
+    trashed = photo("s", driveId="D1", trashedTime="2024-06-01T09:00:00Z")
+    gd.respond(
+        feed(new_start="100"),
+        feed(change("s", "2024-06-01T09:00:01Z", trashed, driveId="D1"), new_start="8"),
+    )
+
+    pages, outcome = gd.scan(state=state())
+
+    item = items_of(pages)["s"]
+    assert (item.deleted_at_source, item.purge_is_estimate) == (DeletedAtSource.API, False)
+    assert item.path == "Team/s.jpg"
+    assert outcome.state is not None and outcome.state["drives"]["D1"]["token"] == "8"
+
+
+def test_rejected_token_falls_back_to_a_full_listing(gd: Harness) -> None:
+    gd.respond(
+        error(400, "invalid", "Invalid Value"),
+        ok({"startPageToken": "200"}),
+        ok({}),
+        ok({"files": [photo("a")]}),
+    )
+
+    pages, outcome = gd.scan(state=state(drives={}))
+
+    assert gd.requests == [changes("100"), START, DRIVES, list_user()]
+    assert list(items_of(pages)) == ["a"]
+    assert outcome.complete_listing
+    assert outcome.state is not None and outcome.state["user"] == "200"
+
+
+def test_a_shared_drive_joined_since_is_listed_and_tracked(gd: Harness) -> None:
+    joined = {"changeType": "drive", "driveId": "D2", "drive": {"id": "D2", "name": "New"}}
+    gd.respond(
+        feed(joined, new_start="101"),
+        ok({"startPageToken": "1"}),
+        ok({"files": [photo("n", driveId="D2", trashedTime="2024-05-30T00:00:00Z")]}),
+    )
+
+    pages, outcome = gd.scan(state=state(drives={}))
+
+    assert gd.requests == [
+        changes("100"),
+        get("changes/startPageToken", supportsAllDrives=True, driveId="D2"),
+        list_drive("D2"),
+    ]
+    assert items_of(pages)["n"].path == "New/n.jpg"
+    assert outcome.state is not None
+    assert outcome.state["drives"] == {"D2": {"name": "New", "token": "1"}}
+
+
+def test_leaving_a_shared_drive_triggers_a_full_listing(gd: Harness) -> None:
+    left = {"changeType": "drive", "driveId": "D1", "removed": True}
+    gd.respond(
+        feed(left, new_start="101"),
+        ok({"startPageToken": "200"}),
+        ok({}),
+        ok({"files": []}),
+    )
+
+    _, outcome = gd.scan(state=state())
+
+    assert gd.requests == [changes("100"), START, DRIVES, list_user()]
+    assert outcome.complete_listing
+
+
+# ---------------------------------------------------------------------------- trashed folders
+
+
+def test_item_trashed_with_its_folder_names_the_folder(gd: Harness) -> None:
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok(
+            {
+                "files": [
+                    photo("x", explicitlyTrashed=False, parents=["F2"]),
+                    photo("y", explicitlyTrashed=False, parents=["F2"]),
+                ]
+            }
+        ),
+        ok(folder("F2", "sub", parent="F1", explicit=False)),
+        ok(folder("F1", "Album", parent="root", explicit=True)),
+    )
+
+    items = items_of(gd.scan()[0])
+
+    assert gd.requests[3:] == [
+        get("files/F2", fields=FOLDER, supportsAllDrives=True),
+        get("files/F1", fields=FOLDER, supportsAllDrives=True),
+    ]  # one read per folder, however many items it holds
+    assert items["x"].path == "Album/sub/x.jpg"
+    assert items["x"].restore_handle == {"untrash": "F1", "folder": "Album"}
+    assert items["y"].restore_handle == {"untrash": "F1", "folder": "Album"}
+
+
+def test_a_folder_trashed_since_the_last_scan_relists_that_trash(gd: Harness) -> None:
+    album = folder("F1", "Album", parent="root", explicit=True)
+    gd.respond(
+        feed(change("F1", "2024-06-01T07:00:00Z", album), new_start="101"),
+        ok({"files": [photo("x", explicitlyTrashed=False, parents=["F1"])]}),
+    )
+
+    pages, _ = gd.scan(state=state(drives={}))
+
+    assert gd.requests == [changes("100"), list_user()]  # the folder itself needs no files.get
+    item = items_of(pages)["x"]
+    assert item.restore_handle == {"untrash": "F1", "folder": "Album"}
+    assert item.deleted_at == datetime(2024, 6, 1, 7, 0, tzinfo=UTC)
+    assert item.deleted_at_source is DeletedAtSource.CHANGES
+
+
+# ---------------------------------------------------------------------------- Drive Activity
+
+
+def _with_activity_scope(gd: Harness) -> None:
+    scopes = ["https://www.googleapis.com/auth/drive", ACTIVITY_SCOPE]
+    gd.secrets.set(SERVICE, "authorized_user", json.dumps({**CREDENTIALS, "scopes": scopes}))
+
+
+def _trash(target: str, type_: str = "TRASH", **when: Any) -> dict[str, Any]:
+    return {
+        "primaryActionDetail": {"delete": {"type": type_}},
+        "actions": [{"detail": {"delete": {"type": type_}}}],
+        "targets": [{"driveItem": {"name": f"items/{target}", "title": f"{target}.jpg"}}],
+        **when,
+    }
+
+
+def test_activity_api_dates_my_drive_items(gd: Harness) -> None:
+    _with_activity_scope(gd)
+    span = {"startTime": "2024-05-01T00:00:00Z", "endTime": "2024-05-02T00:00:00Z"}
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok({"files": [photo("a"), photo("b"), photo("c")]}),
+        ok(
+            {
+                "activities": [
+                    _trash("a", timestamp="2024-05-25T09:30:00.500Z"),
+                    _trash("b", "PERMANENT_DELETE", timestamp="2024-05-26T00:00:00Z"),
+                ],
+                "nextPageToken": "act2",
+            }
+        ),
+        ok({"activities": [_trash("c", timeRange=span)]}),
+    )
+
+    pages, outcome = gd.scan(account("https://127.0.0.1:8443", activity=True))
+
+    reqs = gd.requests
+    assert {r.host for r in reqs} == {"127.0.0.1:8443"}
+    assert [(r.method, r.path) for r in reqs] == [
+        ("GET", "/drive/v3/changes/startPageToken"),
+        ("GET", "/drive/v3/drives"),
+        ("GET", "/drive/v3/files"),
+        ("POST", "/v2/activity:query"),
+        ("POST", "/v2/activity:query"),
+    ]
+    wanted = {
+        "ancestorName": "items/root",
+        "filter": 'time >= "2024-05-01T12:00:00Z" AND detail.action_detail_case:DELETE',
+    }
+    assert reqs[3].json == wanted
+    assert reqs[4].json == {**wanted, "pageToken": "act2"}
+    items = items_of(pages)
+    assert items["a"].deleted_at == datetime(2024, 5, 25, 9, 30, 0, 500000, tzinfo=UTC)
+    assert items["a"].deleted_at_source is DeletedAtSource.ACTIVITY
+    assert items["a"].purge_is_estimate
+    assert items["b"].deleted_at_source is DeletedAtSource.OBSERVED  # not a trash event
+    assert items["c"].deleted_at == datetime(2024, 5, 2, tzinfo=UTC)
+    assert outcome.complete_listing
+
+
+def test_activity_window_of_an_incremental_scan_starts_at_the_previous_scan(
+    gd: Harness,
+) -> None:
+    _with_activity_scope(gd)
+    gd.respond(
+        feed(change("a", "2024-06-01T10:00:00Z", photo("a")), new_start="101"),
+        ok({"activities": [_trash("a", timestamp="2024-06-01T09:59:58Z")]}),
+    )
+
+    pages, _ = gd.scan(account(activity=True), state(drives={}))
+
+    assert gd.requests[1].json["filter"].startswith('time >= "2024-05-31T11:55:00Z"')
+    item = items_of(pages)["a"]
+    assert (item.deleted_at, item.deleted_at_source) == (
+        datetime(2024, 6, 1, 9, 59, 58, tzinfo=UTC),
+        DeletedAtSource.ACTIVITY,
+    )
+
+
+def test_activity_api_refusal_falls_back_to_estimates(
+    gd: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    _with_activity_scope(gd)
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok({"files": [photo("a"), photo("b")]}),
+        error(403, "accessNotConfigured", "Drive Activity API has not been used in project"),
+    )
+
+    with caplog.at_level(logging.WARNING):
+        pages, outcome = gd.scan(account(activity=True))
+
+    assert len(gd.requests) == 4  # asked once, not once per item
+    assert {i.deleted_at_source for i in items_of(pages).values()} == {DeletedAtSource.OBSERVED}
+    assert outcome.complete_listing
+    assert "Drive Activity API unavailable" in caplog.text
+
+
+def test_activity_without_its_scope_is_not_queried(
+    gd: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    gd.respond(ok({"startPageToken": "100"}), ok({}), ok({"files": [photo("a")]}))
+
+    with caplog.at_level(logging.WARNING):
+        gd.scan(account(activity=True))
+
+    assert len(gd.requests) == 3
+    assert "trashscan accounts add google-drive alice" in caplog.text
