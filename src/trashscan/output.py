@@ -98,38 +98,35 @@ def purge_cell(item: IndexedItem, now: datetime) -> tuple[str, str]:
 
 
 def write_table(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
+    """A table sized to its content; on a terminal, long names are cut, never wrapped."""
     from rich.console import Console
     from rich.table import Table
 
+    console = Console(file=out, highlight=False)
+    if not console.is_terminal:
+        console = Console(file=out, highlight=False, width=1000)  # a pipe or a file: no wrapping
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in (
-        "ref",
-        "provider",
-        "account",
-        "name",
-        "kind",
-        "size",
-        "deleted",
-        "purge",
-        "left",
-    ):
-        table.add_column(column, justify="right" if column in {"size", "left"} else "left")
+    for column in ("ref", "provider", "account", "name", "kind", "size", "deleted", "purge"):
+        table.add_column(column, no_wrap=True, overflow="ellipsis", justify="left")
+    table.columns[3].min_width = 12
+    table.columns[5].justify = "right"
+    table.add_column("left", no_wrap=True, justify="right")
+    table.add_column("restorable", no_wrap=True)
     for item in items:
         purge, left = purge_cell(item, now)
         deleted = f"{item.deleted_at:%Y-%m-%d}" if item.deleted_at else "?"
         if item.deleted_at_source.value != "api":
             deleted = f"~{deleted}"
-        name = item.name if item.restorable else f"{item.name} (not restorable)"
         table.add_row(
             item.ref[:SHORT_REF_LEN],
             item.provider,
             item.account,
-            name,
+            item.name,
             str(item.kind),
             human_size(item.size),
             deleted,
             purge,
             left,
+            "yes" if item.restorable else "no",
         )
-    console = Console(file=out, soft_wrap=True, width=max(100, Console(file=out).width))
     console.print(table)
