@@ -52,7 +52,13 @@ def run_demo(run: Runner) -> int:
             config = ["--config", str(box.config_path)]
             click.echo("trashscan demo: local fake accounts seeded with deleted photos and videos.")
             click.echo(f"(temporary config {box.config_path}; nothing outside it is touched)")
-            codes = [_show(run, [*config, "list", "--all-accounts"])]
+            codes = [_show(run, [*config, "scan", "--all-accounts"])]
+            click.echo(
+                "\n(First scan done: accounts whose provider cannot list its recycle bin are now"
+                " enrolled.\n Meanwhile, in the clouds, a few more photos get deleted...)"
+            )
+            box.between_scans()
+            codes.append(_show(run, [*config, "list", "--all-accounts"]))
             items = _capture_json(run, [*config, "list", "--cached", "--format", "json"])
             candidates = [
                 i

@@ -11,7 +11,8 @@ itself. The contract a fake implements:
     registers routes on ``server.router`` (HTTP fakes), creates seeded data, and returns account
     tables for the config. Each HTTP fake gets a server of its own (its own port, all under one
     throwaway CA), so providers never compete for paths and faults can target one provider.
-    A table may carry ``"secrets": {key: value}``: the session puts those fake credentials in
+    A table may carry ``"secrets": {key: value}`` (strings) and ``"secret_blobs": {key: bytes}``
+    (e.g. an msal token cache): the session puts those fake credentials in
     the sandbox's file-backed secret store, never in the config.
 
 The generated config marks its secret store ``insecure_for_testing``: that store is plaintext and
@@ -55,7 +56,7 @@ class Sandbox:
 
     def __enter__(self) -> Sandbox:
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        secrets: dict[str, dict[str, str]] = {}
+        secrets: dict[str, dict[str, str | bytes]] = {}
         for name, entry in sorted(sandbox_fakes().items()):
             if self.only is not None and name not in self.only:
                 continue
@@ -68,7 +69,7 @@ class Sandbox:
                 log.warning("sandbox fake %s failed: %s", name, self.broken[name])
                 continue
             for table in tables:
-                account_secrets = table.pop("secrets", None)
+                account_secrets = {**table.pop("secrets", {}), **table.pop("secret_blobs", {})}
                 if account_secrets:
                     secrets[f"trashscan:{table['provider']}:{table['name']}"] = account_secrets
                 self.accounts.append(table)
@@ -107,7 +108,15 @@ class Sandbox:
         self.servers[name] = server
         return server
 
-    def _write_config(self, secrets: dict[str, dict[str, str]]) -> None:
+    def between_scans(self) -> None:
+        """Let fakes change the cloud after a first scan (OneDrive personal needs an enrolment
+        scan before deletions can be seen, so the demo deletes something in between)."""
+        for fake in self.fakes.values():
+            hook = getattr(fake, "between_scans", None)
+            if hook is not None:
+                hook()
+
+    def _write_config(self, secrets: dict[str, dict[str, str | bytes]]) -> None:
         import tomlkit
 
         from trashscan.secrets import FileSecretStore
@@ -116,7 +125,10 @@ class Sandbox:
         store = FileSecretStore(secrets_path, insecure_for_testing=True)
         for service, values in secrets.items():
             for key, value in values.items():
-                store.set(service, key, value)
+                if isinstance(value, bytes):
+                    store.set_blob(service, key, value)
+                else:
+                    store.set(service, key, value)
         document = tomlkit.document()
         document.add(
             tomlkit.comment(
