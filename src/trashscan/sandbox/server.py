@@ -241,6 +241,9 @@ class _HTTPServer(ThreadingHTTPServer):
         self.server_name, self.server_port = self.server_address[:2]
 
     def finish_request(self, request: Any, client_address: Any) -> None:
+        # Headers and body leave in separate writes; with Nagle on, each response would wait for
+        # the client's delayed ACK (tens of ms), dwarfing the latency a benchmark injects.
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # TLS is wrapped here, on the per-connection thread, not on the listening socket, so a
         # slow or failing handshake (a client that rejects our CA) never blocks accept().
         if self.fake.tls is not None:
