@@ -2,22 +2,33 @@
 
 Dropbox has no trash listing. A recursive ``list_folder`` with ``include_deleted`` returns live and
 deleted entries together, and a deleted entry (``DeletedMetadata``) has no id, no time, no size and
-no revision. So each deleted photo or video costs one ``list_revisions(path, mode=path, limit=1)``,
-which gives the deletion time (``server_deleted``) and the revision to restore (``entries[0]``).
-There is no batch form; the calls of one listing page run on a small pool (``revision_workers``),
-and the page is yielded once they are done, so memory holds one page at a time.
+no revision. So each deleted photo or video costs a ``list_revisions(path, mode=path, limit=1)``,
+which gives the deletion time (``server_deleted``) and the revision to restore (``entries[0]``),
+and, when that answer looks like a deletion, a second ``list_revisions(id, mode=id, limit=1)`` on
+the file's id (``entries[0].id``) to tell a deletion from a move (below): two requests per deleted
+photo or video. There is no batch form; each entry's one or two calls are one task on a small pool
+(``revision_workers``), the page is yielded once its tasks are done, so memory holds one page at a
+time.
 
 The listing's cursor is the state: a later scan calls ``list_folder/continue`` and gets only what
-changed. An unchanged account costs that one request, and only new deleted entries cost a
+changed. An unchanged account costs that one request, and only new deleted entries cost
 ``list_revisions``. A live file at a path the index holds as deleted (restored, or re-created)
 goes to ``Page.removed``. A ``reset`` answer starts a full listing again.
 
 Not every deleted entry is a lost file:
 
-* A moved or renamed file leaves a ``DeletedMetadata`` at its old path. ``list_revisions`` then
-  reports ``is_deleted`` (the spec: "either deleted or moved") but no ``server_deleted`` ("the time
-  of deletion if the file was deleted"), or a newest revision that lives at another path. Either
-  sign means the content lives elsewhere, and the entry is skipped.
+* A moved or renamed file leaves a ``DeletedMetadata`` at its old path, and ``list_revisions`` of
+  that path reports ``is_deleted`` (the spec: "If the file identified by the latest revision in
+  the response is either deleted or moved"), possibly with a ``server_deleted`` date too. So the
+  path's answer cannot prove a loss; the file's id can: ``list_revisions`` in ``id`` mode follows
+  a file "across moves or renames", and ``is_deleted`` false there means the file lives on at
+  another path, and the entry is skipped. Two signs in the path's answer already show a move and
+  spare that call: no ``server_deleted`` ("the time of deletion if the file was deleted"), or a
+  newest revision that lives at another path. An id Dropbox does not know (``not_found``), or one
+  whose file is deleted too, is a real deletion. So is an id call that fails with another route
+  error: the entry is listed, dated by the path's answer, rather than hidden, since hiding a lost
+  photo costs more than listing a moved one (whose restore would only put a copy back at the old
+  path). A file moved and then deleted at its new path is listed at both paths.
 * ``is_deleted`` false means a file is back at that path: nothing is lost.
 * A deleted folder answers ``not_file``. A full listing shows the files that were inside it as
   deleted entries of their own, so the folder entry itself is skipped. The change feed, though,
@@ -64,7 +75,7 @@ class _Reset(Exception):
 class Revision:
     """What ``list_revisions`` said about one deleted entry."""
 
-    kind: str  # "ok", "folder" (not_file), "gone" (not_found), "error"
+    kind: str  # "ok", "moved" (its id lives on), "folder" (not_file), "gone" (not_found), "error"
     result: files.ListRevisionsResult | None = None
     detail: str | None = None
 
@@ -82,6 +93,18 @@ def parent_of(path_lower: str) -> str:
     """The folder holding a path, as list_folder wants it (the root is ``""``)."""
     parent = str(PurePosixPath(path_lower).parent)
     return "" if parent == "/" else parent
+
+
+def looks_deleted(result: files.ListRevisionsResult, path: str) -> bool:
+    """A path's ``list_revisions`` that shows no move by itself: deleted, dated, and its newest
+    revision at that path. Only its file's id can tell whether it was deleted or moved."""
+    newest = result.entries[0] if result.entries else None
+    return (
+        result.is_deleted
+        and result.server_deleted is not None
+        and newest is not None
+        and newest.path_lower == path
+    )
 
 
 def as_utc(when: datetime) -> datetime:
@@ -239,13 +262,17 @@ class DropboxScan:
                 removed.append(entry.path_lower)
         return Page(items=items, removed=removed)
 
-    def _revisions(self, entries: Sequence[files.DeletedMetadata]) -> list[Revision]:
+    def _revisions(
+        self, entries: Sequence[files.DeletedMetadata], identity: bool = True
+    ) -> list[Revision]:
+        """``list_revisions`` of each entry, on the pool; ``identity`` adds the move check."""
         if not entries:
             return []
         assert self._pool is not None
-        return list(self._pool.map(self._revision, entries))
+        return list(self._pool.map(lambda entry: self._revision(entry, identity), entries))
 
-    def _revision(self, entry: files.DeletedMetadata) -> Revision:
+    def _revision(self, entry: files.DeletedMetadata, identity: bool = True) -> Revision:
+        """The path's ``list_revisions``, then, if it looks like a deletion, the id's (one task)."""
         path = entry.path_lower
         try:
             result = self.session.read(
@@ -263,7 +290,40 @@ class DropboxScan:
                 if lookup.is_not_found():
                     return Revision("gone")
             return Revision("error", detail=error_tag(exc))
+        if identity and looks_deleted(result, path):
+            moved_to = self._lives_on(path, result.entries[0].id)
+            if moved_to is not None:
+                return Revision("moved", result, detail=moved_to)
         return Revision("ok", result)
+
+    def _lives_on(self, path: str, file_id: str) -> str | None:
+        """Where the file last at ``path`` lives now, if ``list_revisions`` of its id says it is
+        not deleted; None for a real deletion, or when Dropbox will not say (listed, see above)."""
+        try:
+            result = self.session.read(
+                lambda: self.client.files_list_revisions(
+                    file_id, mode=files.ListRevisionsMode.id, limit=1
+                ),
+                "files/list_revisions",
+            )
+        except dbx.ApiError as exc:
+            error = exc.error
+            not_found = (
+                isinstance(error, files.ListRevisionsError)
+                and error.is_path()
+                and error.get_path().is_not_found()
+            )
+            if not not_found:
+                log.info(
+                    "could not tell whether %s was moved (%s): listing it as deleted",
+                    path,
+                    error_tag(exc),
+                )
+            return None
+        if result.is_deleted:
+            return None
+        newest = result.entries[0] if result.entries else None
+        return (newest and (newest.path_display or newest.path_lower)) or "an unnamed path"
 
     def _item(self, entry: files.DeletedMetadata, revision: Revision) -> TrashItem | None:
         """The trash item of a deleted entry, or None when nothing is lost (or nothing is left)."""
@@ -271,6 +331,9 @@ class DropboxScan:
         shown = entry.path_display or path
         if revision.kind in {"folder", "gone"}:
             log.debug("skipping %s: %s", path, revision.kind)
+            return None
+        if revision.kind == "moved":
+            log.debug("skipping %s: moved, the file lives on at %s", path, revision.detail)
             return None
         if revision.kind == "error" or revision.result is None:
             # Listed without a date (the core records when it was first seen) rather than hidden.
@@ -334,7 +397,8 @@ class DropboxScan:
         media = [e for e in unchecked if self.settings.is_media(e.name)]  # already known folders
         others = [e for e in unchecked if not self.settings.is_media(e.name)]
         folders = {e.path_lower for e in media}
-        for entry, revision in zip(others, self._revisions(others), strict=True):
+        checked = self._revisions(others, identity=False)  # only folder or not
+        for entry, revision in zip(others, checked, strict=True):
             if revision.kind == "folder":
                 folders.add(entry.path_lower)
         by_parent: dict[str, list[str]] = {}

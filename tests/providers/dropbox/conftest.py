@@ -166,6 +166,13 @@ class Harness:
         answer = {"error_summary": summary(error), "error": error}
         self.rpc(route, body, answer, status=409, **kwargs)
 
+    def lost(self, path: str, **kwargs: Any) -> None:
+        """A really deleted file at ``path``: its path's ``list_revisions`` (dated, newest
+        revision there), then its id's, which says deleted too (not moved)."""
+        answer = revisions([revision(path, **kwargs)])
+        self.rpc("files/list_revisions", revisions_body(path.lower()), answer)
+        self.rpc("files/list_revisions", id_revisions_body(path), answer)
+
     def token_endpoint(
         self, answer: Any, *, status: int = 200, base: str = API, refresh: str = REFRESH_TOKEN
     ) -> None:
@@ -296,13 +303,22 @@ def deleted(path: str, restorable: bool | None = True) -> dict[str, Any]:
     return entry
 
 
+def file_id(path: str) -> str:
+    """The id ``file_md`` gives the file at ``path`` unless told another (``ident``)."""
+    return "id:" + path.lower().replace("/", "_")
+
+
 def file_md(
-    path: str, rev: str = "015f0a1b2c3d4e5f", size: int = 1234, content_hash: str = "ab" * 32
+    path: str,
+    rev: str = "015f0a1b2c3d4e5f",
+    size: int = 1234,
+    content_hash: str = "ab" * 32,
+    ident: str | None = None,  # the file id, to keep one across a move
 ) -> dict[str, Any]:
     return {
         ".tag": "file",
         "name": path.rsplit("/", 1)[-1],
-        "id": "id:" + path.lower().replace("/", "_"),
+        "id": ident or file_id(path),
         "client_modified": "2024-04-01T10:00:00Z",
         "server_modified": "2024-04-01T10:00:01Z",
         "rev": rev,
@@ -331,6 +347,17 @@ def listing(entries: list[dict[str, Any]], cursor: str, has_more: bool = False) 
 def revisions_body(path: str) -> dict[str, Any]:
     """Exactly what ``files_list_revisions(path, mode=path, limit=1)`` sends."""
     return {"path": path, "mode": {".tag": "path"}, "limit": 1, "include_restorable_info": False}
+
+
+def id_revisions_body(path: str) -> dict[str, Any]:
+    """Exactly what ``files_list_revisions(<id>, mode=id, limit=1)`` sends for the file whose
+    newest revision ``revision(path)`` is (its id: ``file_id(path)``)."""
+    return {
+        "path": file_id(path),
+        "mode": {".tag": "id"},
+        "limit": 1,
+        "include_restorable_info": False,
+    }
 
 
 def revisions(

@@ -1,4 +1,9 @@
-"""Scanning: the exact requests of a first scan and of re-scans, and what becomes an item."""
+"""Scanning: the exact requests of a first scan and of re-scans, and what becomes an item.
+
+A deleted photo or video costs its path's ``list_revisions`` and, when that answer looks like a
+deletion (dated, newest revision at that path), its id's (``Harness.lost`` registers both for a
+real deletion), which tells a deletion from a move.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +21,11 @@ from .conftest import (
     Harness,
     account,
     deleted,
+    file_id,
     file_md,
     folder_md,
     full_account,
+    id_revisions_body,
     items_of,
     listing,
     lookup_error,
@@ -42,6 +49,7 @@ def first_scan_answers(dbx: Harness, account_type: str = "basic") -> None:
                 deleted("/Photos/report.pdf"),  # a document: no revisions call
                 deleted("/Photos/moved.jpg"),  # moved away: no server_deleted
                 deleted("/Photos/renamed.mp4"),  # newest revision lives elsewhere
+                deleted("/Photos/a.jpg"),  # moved to /Archive: only its id tells
             ],
             cursor="c1",
             has_more=True,
@@ -60,11 +68,7 @@ def first_scan_answers(dbx: Harness, account_type: str = "basic") -> None:
             cursor="c2",
         ),
     )
-    dbx.rpc(
-        "files/list_revisions",
-        revisions_body("/photos/beach.jpg"),
-        revisions([revision("/Photos/Beach.JPG", rev="0a1b2c3d4e", size=2048)]),
-    )
+    dbx.lost("/Photos/Beach.JPG", rev="0a1b2c3d4e", size=2048)  # path, then id: deleted
     dbx.rpc(
         "files/list_revisions",
         revisions_body("/photos/moved.jpg"),
@@ -75,11 +79,32 @@ def first_scan_answers(dbx: Harness, account_type: str = "basic") -> None:
         revisions_body("/photos/renamed.mp4"),
         revisions([revision("/Elsewhere/renamed.mp4")]),
     )
+    # dated and last at its path like a deletion, but its id lives on at the new path
+    dbx.rpc(
+        "files/list_revisions",
+        revisions_body("/photos/a.jpg"),
+        revisions([revision("/Photos/a.jpg")]),
+    )
+    dbx.rpc(
+        "files/list_revisions",
+        id_revisions_body("/Photos/a.jpg"),
+        revisions(
+            [revision("/Archive/a.jpg", ident=file_id("/Photos/a.jpg"))],
+            deleted_at=None,
+            is_deleted=False,
+        ),
+    )
     dbx.error("files/list_revisions", revisions_body("/trip.jpg"), lookup_error("not_file"))
     dbx.rpc(
         "files/list_revisions",
         revisions_body("/trip.jpg/inside.heic"),
         revisions([revision("/Trip.jpg/inside.heic", rev="0b1b2c3d4e")]),
+    )
+    # an id Dropbox no longer knows: a real deletion
+    dbx.error(
+        "files/list_revisions",
+        id_revisions_body("/Trip.jpg/inside.heic"),
+        lookup_error("not_found"),
     )
     dbx.rpc("files/list_revisions", revisions_body("/videos/clip.mov"), revisions([]))
     dbx.rpc(
@@ -96,15 +121,23 @@ def test_first_scan_requests_and_items(dbx: Harness) -> None:
     # Order: the account type, the listing pages; revisions of one page in any order.
     routes = dbx.routes
     assert routes[:2] == ["users/get_current_account", "files/list_folder"]
-    assert routes.index("files/list_folder/continue") == 5  # after the 3 revisions of page 1
+    # after page 1's 4 path calls and the id calls of beach.jpg and a.jpg
+    assert routes.index("files/list_folder/continue") == 8
     assert Counter(routes) == {
         "users/get_current_account": 1,
         "files/list_folder": 1,
         "files/list_folder/continue": 1,
-        "files/list_revisions": 7,
+        "files/list_revisions": 11,  # 8 paths + 3 ids
     }
-    revised = {s.body["path"] for s in dbx.sent if s.route == "files/list_revisions"}
-    assert "/photos/report.pdf" not in revised
+    revised = [s.body for s in dbx.sent if s.route == "files/list_revisions"]
+    by_path = {b["path"] for b in revised if b["mode"] == {".tag": "path"}}
+    assert len(by_path) == 8
+    assert "/photos/report.pdf" not in by_path
+    # only answers that look like a deletion get the id check; each id once, in id mode
+    by_id = [b["path"] for b in revised if b["mode"] == {".tag": "id"}]
+    assert sorted(by_id) == sorted(
+        file_id(p) for p in ("/Photos/Beach.JPG", "/Photos/a.jpg", "/Trip.jpg/inside.heic")
+    )
     for sent in dbx.sent:
         assert sent.host == "api.dropboxapi.com"
         assert sent.headers["Authorization"] == "Bearer sl.cached"
@@ -112,6 +145,7 @@ def test_first_scan_requests_and_items(dbx: Harness) -> None:
 
     assert len(pages) == 2  # one per listing page, yielded as it is read
     items = items_of(pages)
+    # not moved.jpg, renamed.mp4 nor a.jpg (moved), trip.jpg (a folder), back.png (back)
     assert set(items) == {"/photos/beach.jpg", "/trip.jpg/inside.heic", "/videos/clip.mov"}
     beach = items["/photos/beach.jpg"]
     assert beach.name == "Beach.JPG"
@@ -129,6 +163,7 @@ def test_first_scan_requests_and_items(dbx: Harness) -> None:
         "content_hash": "ab" * 32,
     }
     inside = items["/trip.jpg/inside.heic"]
+    assert inside.deleted_at == DELETED_AT_DT
     assert inside.restorable is False
     assert inside.not_restorable_reason == NOT_RESTORABLE
     clip = items["/videos/clip.mov"]
@@ -157,7 +192,7 @@ def test_purge_date_follows_account_type_or_config(
 ) -> None:
     dbx.rpc("users/get_current_account", None, full_account(account_type))
     dbx.rpc("files/list_folder", LIST_BODY, listing([deleted("/a.jpg")], cursor="c1"))
-    dbx.rpc("files/list_revisions", revisions_body("/a.jpg"), revisions([revision("/a.jpg")]))
+    dbx.lost("/a.jpg")
     pages, outcome = dbx.scan(account(retention_days=retention_days))
     item = items_of(pages)["/a.jpg"]
     assert item.purge_at == DELETED_AT_DT + timedelta(days=days)
@@ -188,9 +223,9 @@ def test_incremental_scan_asks_revisions_only_for_new_deleted_media(dbx: Harness
             cursor="c2",
         ),
     )
-    dbx.rpc("files/list_revisions", revisions_body("/new.jpg"), revisions([revision("/New.jpg")]))
+    dbx.lost("/New.jpg")
     pages, outcome = dbx.scan(state={"cursor": "c1", "account_type": "business"})
-    assert dbx.routes == ["files/list_folder/continue", "files/list_revisions"]
+    assert dbx.routes == ["files/list_folder/continue", *["files/list_revisions"] * 2]
     item = items_of(pages)["/new.jpg"]
     assert item.purge_at == DELETED_AT_DT + timedelta(days=180)
     assert removed_of(pages) == ["/back.heic"]
@@ -210,20 +245,103 @@ def test_incremental_moved_file_is_reported_gone_not_lost(dbx: Harness) -> None:
         revisions([revision("/old.jpg")], deleted_at=None),
     )
     pages, _ = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
+    assert len(dbx.sent) == 2  # no server_deleted: no id check needed
     assert items_of(pages) == {}
     assert sorted(removed_of(pages)) == ["/album/old.jpg", "/old.jpg"]
+
+
+def test_moved_file_whose_path_answer_looks_deleted_is_told_by_its_id(dbx: Harness) -> None:
+    # What Dropbox's spec allows and the sandbox fake answers: the old path is_deleted, dated,
+    # newest revision there; the id (entries[0].id) says the file lives at /Archive/a.jpg.
+    dbx.rpc(
+        "files/list_folder/continue",
+        {"cursor": "c1"},
+        listing([deleted("/Photos/a.jpg"), file_md("/Archive/a.jpg")], cursor="c2"),
+    )
+    dbx.rpc(
+        "files/list_revisions",
+        revisions_body("/photos/a.jpg"),
+        revisions([revision("/Photos/a.jpg")]),
+    )
+    dbx.rpc(
+        "files/list_revisions",
+        id_revisions_body("/Photos/a.jpg"),
+        revisions(
+            [revision("/Archive/a.jpg", rev="016f0a1b2c3d4e5f", ident=file_id("/Photos/a.jpg"))],
+            deleted_at=None,
+            is_deleted=False,
+        ),
+    )
+    pages, outcome = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
+    assert [s.call for s in dbx.sent] == [
+        ("files/list_folder/continue", {"cursor": "c1"}),
+        ("files/list_revisions", revisions_body("/photos/a.jpg")),
+        ("files/list_revisions", id_revisions_body("/Photos/a.jpg")),
+    ]
+    assert items_of(pages) == {}
+    # the old path leaves the index (it may hold it from an earlier scan), like the new one
+    assert sorted(removed_of(pages)) == ["/archive/a.jpg", "/photos/a.jpg"]
+    assert outcome.state == {"cursor": "c2", "account_type": "basic"}
+
+
+def test_real_deletion_is_listed_when_its_id_says_deleted_too(dbx: Harness) -> None:
+    dbx.rpc(
+        "files/list_folder/continue", {"cursor": "c1"}, listing([deleted("/Photos/a.jpg")], "c2")
+    )
+    dbx.rpc(
+        "files/list_revisions",
+        revisions_body("/photos/a.jpg"),
+        revisions([revision("/Photos/a.jpg", rev="0c1b2c3d4e")]),
+    )
+    # id mode follows the file across moves: here it was never moved, and is deleted
+    dbx.rpc(
+        "files/list_revisions",
+        id_revisions_body("/Photos/a.jpg"),
+        revisions([revision("/Photos/a.jpg", rev="0c1b2c3d4e")]),
+    )
+    pages, _ = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
+    assert [s.call for s in dbx.sent] == [
+        ("files/list_folder/continue", {"cursor": "c1"}),
+        ("files/list_revisions", revisions_body("/photos/a.jpg")),
+        ("files/list_revisions", id_revisions_body("/Photos/a.jpg")),
+    ]
+    item = items_of(pages)["/photos/a.jpg"]
+    assert item.deleted_at == DELETED_AT_DT  # from the path's answer
+    assert item.restorable is True
+    assert item.restore_handle == {
+        "path": "/Photos/a.jpg",
+        "rev": "0c1b2c3d4e",
+        "content_hash": "ab" * 32,
+    }
+    assert removed_of(pages) == []
+
+
+def test_id_check_refused_lists_the_file_as_deleted(dbx: Harness) -> None:
+    # Conservative: a move Dropbox will not confirm is listed (dated, restorable), not hidden.
+    dbx.rpc("files/list_folder/continue", {"cursor": "c1"}, listing([deleted("/x.jpg")], "c2"))
+    dbx.rpc("files/list_revisions", revisions_body("/x.jpg"), revisions([revision("/x.jpg")]))
+    dbx.error(
+        "files/list_revisions", id_revisions_body("/x.jpg"), lookup_error("restricted_content")
+    )
+    pages, _ = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
+    assert dbx.routes == ["files/list_folder/continue", *["files/list_revisions"] * 2]
+    item = items_of(pages)["/x.jpg"]
+    assert item.deleted_at == DELETED_AT_DT
+    assert item.restorable is True
+    assert removed_of(pages) == []
 
 
 def test_reset_cursor_starts_a_full_listing(dbx: Harness) -> None:
     dbx.error("files/list_folder/continue", {"cursor": "stale"}, {".tag": "reset"})
     dbx.rpc("users/get_current_account", None, full_account("pro"))
     dbx.rpc("files/list_folder", LIST_BODY, listing([deleted("/a.jpg")], cursor="fresh"))
-    dbx.rpc("files/list_revisions", revisions_body("/a.jpg"), revisions([revision("/a.jpg")]))
+    dbx.lost("/a.jpg")
     pages, outcome = dbx.scan(state={"cursor": "stale", "account_type": "basic"})
     assert dbx.routes == [
         "files/list_folder/continue",
         "users/get_current_account",
         "files/list_folder",
+        "files/list_revisions",
         "files/list_revisions",
     ]
     assert set(items_of(pages)) == {"/a.jpg"}
@@ -245,7 +363,7 @@ def test_extensions_option_replaces_the_media_list(dbx: Harness) -> None:
         LIST_BODY,
         listing([deleted("/a.jpg"), deleted("/scan.PDF")], cursor="c1"),
     )
-    dbx.rpc("files/list_revisions", revisions_body("/scan.pdf"), revisions([revision("/scan.PDF")]))
+    dbx.lost("/scan.PDF")
     pages, _ = dbx.scan(account(extensions=["pdf", ".tiff"]))
     assert set(items_of(pages)) == {"/scan.pdf"}
 
@@ -260,6 +378,7 @@ def test_folder_deleted_as_a_whole_in_the_feed_is_listed_through_its_parent(
         listing([deleted("/Albums/2019"), deleted("/notes.txt")], cursor="c2"),
     )
     dbx.error("files/list_revisions", revisions_body("/albums/2019"), lookup_error("not_file"))
+    # a document: asked only whether it is a folder, so no id check
     dbx.rpc(
         "files/list_revisions", revisions_body("/notes.txt"), revisions([revision("/notes.txt")])
     )
@@ -276,12 +395,13 @@ def test_folder_deleted_as_a_whole_in_the_feed_is_listed_through_its_parent(
             cursor="sub",
         ),
     )
-    dbx.rpc(
-        "files/list_revisions",
-        revisions_body("/albums/2019/a.jpg"),
-        revisions([revision("/Albums/2019/a.jpg")]),
-    )
+    dbx.lost("/Albums/2019/a.jpg")
     pages, outcome = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
+    assert Counter(dbx.routes) == {
+        "files/list_folder/continue": 1,
+        "files/list_revisions": 4,  # the folder, the document, a.jpg's path and id
+        "files/list_folder": 1,
+    }
     assert set(items_of(pages)) == {"/albums/2019/a.jpg"}
     assert outcome.state == {"cursor": "c2", "account_type": "basic"}
     assert outcome.complete_listing is False
@@ -293,14 +413,10 @@ def test_feed_that_lists_a_deleted_folders_files_costs_no_extra_request(dbx: Har
         {"cursor": "c1"},
         listing([deleted("/Albums/2019"), deleted("/Albums/2019/a.jpg")], cursor="c2"),
     )
-    dbx.rpc(
-        "files/list_revisions",
-        revisions_body("/albums/2019/a.jpg"),
-        revisions([revision("/Albums/2019/a.jpg")]),
-    )
+    dbx.lost("/Albums/2019/a.jpg")
     pages, _ = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
     assert set(items_of(pages)) == {"/albums/2019/a.jpg"}
-    assert len(dbx.sent) == 2
+    assert len(dbx.sent) == 3  # the feed, a.jpg's path and id: no relisting
 
 
 def test_purged_entry_in_feed_leaves_the_index(dbx: Harness) -> None:
@@ -321,17 +437,18 @@ def test_revisions_refused_lists_the_item_undated_and_not_restorable(dbx: Harnes
 
 
 def test_revision_calls_run_concurrently_within_the_pool(dbx: Harness) -> None:
+    import functools
     import threading
 
     lock = threading.Lock()
     state = {"now": 0, "peak": 0}
-    release = threading.Barrier(3, timeout=5)
+    barriers = {mode: threading.Barrier(3, timeout=5) for mode in ("path", "id")}
 
-    def in_flight() -> None:
+    def in_flight(mode: str) -> None:
         with lock:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])
-        release.wait()  # all three calls must be in flight at once to pass
+        barriers[mode].wait()  # all three calls of a mode must be in flight at once to pass
         with lock:
             state["now"] -= 1
 
@@ -340,14 +457,17 @@ def test_revision_calls_run_concurrently_within_the_pool(dbx: Harness) -> None:
         "files/list_folder/continue", {"cursor": "c1"}, listing([deleted(n) for n in names], "c2")
     )
     for name in names:
-        dbx.rpc(
-            "files/list_revisions",
-            revisions_body(name),
-            revisions([revision(name)]),
-            callback=in_flight,
-        )
+        for body, mode in ((revisions_body(name), "path"), (id_revisions_body(name), "id")):
+            dbx.rpc(
+                "files/list_revisions",
+                body,
+                revisions([revision(name)]),
+                callback=functools.partial(in_flight, mode),
+            )
     pages, _ = dbx.scan(
         account(revision_workers=3), state={"cursor": "c1", "account_type": "basic"}
     )
+    # each file's path call then id call, in one task: the id calls overlap across files too
     assert state["peak"] == 3
+    assert dbx.routes.count("files/list_revisions") == 6
     assert set(items_of(pages)) == set(names)
