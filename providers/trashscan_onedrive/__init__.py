@@ -1,0 +1,1 @@
+"""OneDrive (personal and business) as a trashscan provider."""

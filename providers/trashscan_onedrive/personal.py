@@ -1,0 +1,232 @@
+"""OneDrive personal: enrolment (a full delta pass into the mirror), then only the delta.
+
+No Graph endpoint lists a personal recycle bin. The delta feed reports items deleted *after* a
+stored cursor, with a ``deleted`` facet and no time. So:
+
+* The first scan enrols: ``GET /me/drive/root/delta`` page by page (``@odata.nextLink``) into the
+  mirror, ending with an ``@odata.deltaLink``. Nothing deleted can be seen yet, so it reports no
+  items; items deleted before enrolment can never be found.
+* Each later scan follows the stored delta link. A photo or video that comes back with the
+  ``deleted`` facet and is in the mirror becomes a trash item; a deleted folder takes every photo
+  the mirror holds below it (the feed may report the folder alone). An item that is live again
+  (restored elsewhere) goes to ``Page.removed``.
+* Deletion time: the feed says only "since the cursor". The previous scan's start time is the
+  earliest plausible deletion, so it is stored (source ``changes``) and the purge date, 30 days
+  later, is the earliest plausible purge: an estimate, and OneDrive purges sooner when the bin
+  exceeds 10% of the storage.
+* ``410 Gone`` (the cursor is too old, or the service needs a resync) restarts a full pass from the
+  ``Location`` Graph gives; the result is compared with the mirror, and photos that vanished are
+  reported as deleted since the previous scan.
+
+``$select`` keeps pages small; it must name ``deleted``, or Graph strips the facet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+from trashscan.errors import AccountError
+from trashscan.kinds import guess_mime_type
+from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome, TrashItem
+from trashscan_onedrive.client import GraphSession, error_of, json_of, query
+from trashscan_onedrive.mirror import Entry, Gone, Mirror
+from trashscan_onedrive.times import iso, parse_iso
+
+log = logging.getLogger(__name__)
+
+DELTA_SELECT = "id,name,size,eTag,file,folder,package,root,parentReference,deleted,remoteItem"
+DELTA_TOP = 1000  # the largest page OneDrive serves (not in Graph's reference; see README)
+MIRROR_VERSION = 1
+RETENTION_DAYS = 30
+FORGET_AFTER = timedelta(days=93)  # mirror rows of deletions older than any retention
+
+
+class Resync(Exception):
+    """Graph answered 410: the cursor is void; ``location`` restarts the enumeration."""
+
+    def __init__(self, location: str | None, code: str | None) -> None:
+        super().__init__(code or "410 Gone")
+        self.location = location
+
+
+def delta_url(session: GraphSession) -> str:
+    base = session.settings.v1("me/drive/root/delta")
+    return base + "?" + query({"$select": DELTA_SELECT, "$top": DELTA_TOP})
+
+
+def entry_of(raw: Any, session: GraphSession) -> Entry | None:
+    """A delta record as the mirror wants it; None for what the mirror never tracks."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return None
+    if raw.get("remoteItem") is not None:
+        return None  # a shortcut to someone else's drive: not this drive's to restore
+    name = raw.get("name") if isinstance(raw.get("name"), str) else ""
+    parent = raw.get("parentReference") if isinstance(raw.get("parentReference"), dict) else {}
+    parent_id = parent.get("id") if isinstance(parent.get("id"), str) else None
+    is_root = raw.get("root") is not None
+    folder = is_root or raw.get("folder") is not None or raw.get("package") is not None
+    file = raw.get("file") if isinstance(raw.get("file"), dict) else None
+    mime = file.get("mimeType") if file and isinstance(file.get("mimeType"), str) else None
+    size = raw.get("size") if isinstance(raw.get("size"), int) else None
+    etag = raw.get("eTag") if isinstance(raw.get("eTag"), str) else None
+    return Entry(
+        id=raw["id"],
+        name="" if is_root else name,
+        parent_id=None if is_root else parent_id,
+        folder=folder,
+        media=file is not None and not folder and session.settings.is_media(name, mime),
+        deleted=raw.get("deleted") is not None,
+        size=size,
+        mime=mime,
+        etag=etag,
+    )
+
+
+def valid_state(state: object, mirror: Mirror) -> dict[str, Any] | None:
+    """The previous state if it matches this mirror; otherwise the account must enrol again."""
+    if not isinstance(state, dict) or state.get("drive_type") != "personal":
+        return None
+    if state.get("mirror_version") != MIRROR_VERSION or not isinstance(
+        state.get("delta_link"), str
+    ):
+        return None
+    if parse_iso(state.get("scanned_at")) is None:
+        return None
+    if state.get("mirror_id") != mirror.mirror_id or mirror.enrolled_at is None:
+        log.warning("OneDrive mirror missing or replaced: enrolling the account again")
+        return None
+    return state
+
+
+class PersonalScan:
+    def __init__(
+        self, session: GraphSession, mirror: Mirror, account: Account, now: datetime
+    ) -> None:
+        self.session = session
+        self.mirror = mirror
+        self.account = account
+        self.now = now
+        self.days = account.retention_days or RETENTION_DAYS
+
+    def run(self, state: dict | None) -> Generator[Page, None, ScanOutcome]:
+        previous = valid_state(state, self.mirror)
+        if previous is None:
+            link = yield from self._full(delta_url(self.session), compare=False, since=None)
+            return self._outcome(link)
+        since = parse_iso(previous["scanned_at"])
+        assert since is not None  # checked by valid_state
+        try:
+            link = yield from self._follow(previous["delta_link"], since)
+        except Resync as why:
+            log.warning(
+                "%s: OneDrive needs a full resync (%s): listing the whole drive again and "
+                "comparing it with the mirror",
+                self.account.name,
+                why,
+            )
+            start = why.location or delta_url(self.session)
+            link = yield from self._full(start, compare=True, since=since)
+        return self._outcome(link)
+
+    def _outcome(self, link: str) -> ScanOutcome:
+        state = {
+            "drive_type": "personal",
+            "delta_link": link,
+            "mirror_version": MIRROR_VERSION,
+            "mirror_id": self.mirror.mirror_id,
+            "scanned_at": iso(self.now),
+        }
+        return ScanOutcome(state, complete_listing=False)
+
+    # ------------------------------------------------------------------ reading the feed
+
+    def _page(self, url: str) -> dict[str, Any]:
+        response = self.session.send("GET", url)
+        if response.status_code == 410:
+            code, _ = error_of(response)
+            location = response.headers.get("Location")
+            raise Resync(urljoin(url, location) if location else None, code)
+        self.session.check(response, "the drive's delta feed")
+        return json_of(response, "the drive's delta feed")
+
+    def _entries(self, data: dict[str, Any]) -> Iterable[Entry]:
+        for raw in data.get("value") or ():
+            entry = entry_of(raw, self.session)
+            if entry is not None:
+                yield entry
+
+    def _walk(self, url: str) -> Generator[Page, None, str]:
+        """Apply every page from ``url`` to the mirror; return the new delta link."""
+        while True:
+            data = self._page(url)
+            back = self.mirror.apply(self._entries(data))
+            if back:
+                yield Page(removed=back)
+            next_link, delta_link = data.get("@odata.nextLink"), data.get("@odata.deltaLink")
+            if isinstance(next_link, str) and next_link:
+                url = next_link
+            elif isinstance(delta_link, str) and delta_link:
+                return delta_link
+            else:
+                raise AccountError("OneDrive's delta feed ended without a next or delta link")
+
+    def _full(
+        self, start: str, *, compare: bool, since: datetime | None
+    ) -> Generator[Page, None, str]:
+        if compare:
+            self.mirror.start_resync()
+        else:
+            self.mirror.start_enrolment()
+            log.info("%s: enrolling: reading the whole drive once", self.account.name)
+        try:
+            link = yield from self._walk(start)
+        except Resync as why:
+            raise AccountError(
+                f"OneDrive refused the full listing of the drive ({why}); the next scan tries again"
+            ) from None
+        self.mirror.finish_full_pass(iso(self.now), compare)
+        if compare and since is not None:
+            yield from self._report(since)
+        return link
+
+    def _follow(self, link: str, since: datetime) -> Generator[Page, None, str]:
+        new_link = yield from self._walk(link)
+        yield from self._report(since)
+        return new_link
+
+    # ------------------------------------------------------------------ reporting
+
+    def _report(self, since: datetime) -> Generator[Page, None, None]:
+        """Pending deletions as trash items, dated at the previous scan, then settled."""
+        when = iso(since)
+        self.mirror.expand_pending()
+        for chunk in self.mirror.pending_media():
+            yield Page(items=[self._item(gone, since) for gone in chunk])
+            self.mirror.settle(chunk, when)
+        self.mirror.settle_rest(when)
+        self.mirror.prune(iso(self.now - FORGET_AFTER))
+
+    def _item(self, gone: Gone, since: datetime) -> TrashItem:
+        handle: dict[str, Any] = {"id": gone.id, "parent_id": gone.parent_id, "name": gone.name}
+        if gone.via_id is not None:
+            handle.update(
+                folder_id=gone.via_id,
+                folder_name=gone.via_name,
+                folder_parent_id=gone.via_parent_id,
+            )
+        return TrashItem(
+            item_id=gone.id,
+            name=gone.name,
+            path=gone.path,
+            mime_type=gone.mime or guess_mime_type(gone.name),
+            size=gone.size,
+            deleted_at=since,
+            deleted_at_source=DeletedAtSource.CHANGES,
+            purge_at=since + timedelta(days=self.days),
+            purge_is_estimate=True,
+            restore_handle=handle,
+        )

@@ -1,0 +1,124 @@
+"""OneDrive (personal, and work or school) as a trashscan provider.
+
+The two kinds share nothing but sign-in and Graph plumbing:
+
+* personal: no API lists the recycle bin; the account is enrolled (a metadata mirror of its photos
+  and videos, then the delta feed), see :mod:`.personal`; restore is ``driveItem: restore``, see
+  :mod:`.restore_personal`;
+* business: the recycle bin of the user's OneDrive site is listed in full, with exact times, see
+  :mod:`.business`; restore is the site recycle bin's (beta) restore action, see
+  :mod:`.restore_business`.
+
+The kind is detected at ``accounts add`` (``drive_type`` in the config); an account without it is
+detected with one ``/me/drive`` call on its first scan and the result kept in the scan state. A
+session is built per call: the core runs each account on its own thread.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator, Iterator, Sequence
+from typing import ClassVar
+
+from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
+from trashscan.provider import Capabilities, Provider, Retention
+from trashscan_onedrive import auth
+from trashscan_onedrive.business import BusinessScan
+from trashscan_onedrive.client import GraphSession
+from trashscan_onedrive.drive import DriveInfo, read_drive
+from trashscan_onedrive.mirror import open_mirror
+from trashscan_onedrive.options import Settings
+from trashscan_onedrive.personal import PersonalScan
+from trashscan_onedrive.restore_business import BusinessRestorer
+from trashscan_onedrive.restore_personal import PersonalRestorer
+
+
+class OneDriveProvider(Provider):
+    name = "onedrive"
+    display_name = "OneDrive"
+    capabilities = Capabilities(
+        list=True,
+        restore=True,
+        exact_deletion_times=False,  # exact for work or school accounts only
+        incremental=True,
+        restore_experimental=True,  # the business restore action is beta and undocumented
+        notes=(
+            "personal: no API lists the recycle bin; the first scan enrols the account and "
+            "only items deleted after it are found",
+            "personal: deletion time = the scan before the deletion was seen, purge = +30 days "
+            "(estimate; sooner when the bin exceeds 10% of the storage)",
+            "work or school: the OneDrive site's recycle bin, exact times, purge = +93 days",
+            "a restore onto a taken name goes to 'name (restored).ext'; a vanished folder "
+            "restores to the root folder",
+        ),
+    )
+    retention = Retention(
+        default_days=30,
+        description=(
+            "personal: 30 days, sooner when the recycle bin exceeds 10% of the storage; work or "
+            "school: 93 days from the deletion, across both recycle-bin stages"
+        ),
+    )
+    options_help: ClassVar[dict[str, str]] = {
+        "client_id": "application (client) id of your own Entra app (public client flows on)",
+        "authority": "sign-in authority (default https://login.microsoftonline.com/common)",
+        "scopes": "override the delegated scopes (default Files.ReadWrite.All Sites.ReadWrite.All)",
+        "media_extensions": "file extensions to list (repeat; default: photo and video types)",
+        "drive_type": "personal or business (written by `accounts add`)",
+    }
+
+    def session(self, account: Account) -> GraphSession:
+        return GraphSession(self.context, account, Settings.from_account(account))
+
+    def echo(self, text: str) -> None:
+        """Sign-in instructions go to stderr (stdout is for data); tests replace this."""
+        sys.stderr.write(text.rstrip("\n") + "\n")
+        sys.stderr.flush()
+
+    def scan(self, account: Account, state: dict | None) -> Generator[Page, None, ScanOutcome]:
+        session = self.session(account)
+        try:
+            kind, known = self._kind(session, state)
+            now = self.context.clock()
+            if kind == "business":
+                previous = state if (state or {}).get("drive_type") == "business" else None
+                return (yield from BusinessScan(session, account, now).run(previous, known))
+            mirror = open_mirror(self.context.account_dir(account))
+            try:
+                previous = state if (state or {}).get("drive_type") == "personal" else None
+                return (yield from PersonalScan(session, mirror, account, now).run(previous))
+            finally:
+                mirror.close()
+        finally:
+            session.close()
+
+    @staticmethod
+    def _kind(session: GraphSession, state: dict | None) -> tuple[str, DriveInfo | None]:
+        """The configured kind, else the one in the scan state, else one ``/me/drive`` call."""
+        configured = session.settings.drive_type
+        if configured:
+            return configured, None
+        remembered = (state or {}).get("drive_type")
+        if remembered in {"personal", "business"}:
+            return remembered, None
+        info = read_drive(session)
+        return info.drive_type, info
+
+    def restore(self, account: Account, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
+        business = [i for i in items if "site_id" in (i.restore_handle or {})]
+        personal = [i for i in items if "site_id" not in (i.restore_handle or {})]
+        session = self.session(account)
+        try:
+            if business:
+                yield from BusinessRestorer(session).restore(business)
+            if personal:
+                yield from PersonalRestorer(session).restore(personal)
+        finally:
+            session.close()
+
+    def login(self, account: Account, interactive: bool) -> dict[str, object]:
+        # The device code flow needs no browser here: it works the same without a terminal.
+        return auth.login(self.context, account, self.echo)
+
+    def check_auth(self, account: Account) -> AuthStatus:
+        return auth.check_auth(self.context, account)

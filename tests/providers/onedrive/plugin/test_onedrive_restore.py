@@ -1,0 +1,288 @@
+"""Restores: personal (free name, taken name, vanished folder, via folder) and business chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from trashscan.errors import AuthError
+from trashscan.models import RestoreOutcome, RestoreResult
+from trashscan_onedrive import restore_business
+
+from .harness import BETA, SITE, V1, Harness, account, indexed
+
+PERSONAL = account(drive_type="personal")
+BUSINESS = account(drive_type="business")
+ITEMS = f"{V1}me/drive/items/"
+SELECT = "?$select=id,name,parentReference,deleted"
+CAT = indexed(
+    "D1!110",
+    "cat.jpg",
+    {"id": "D1!110", "parent_id": "D1!102", "name": "cat.jpg"},
+    path="/Pictures/cat.jpg",
+)
+
+
+def live(item_id: str, name: str, folder: str) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "name": name,
+        "parentReference": {"driveId": "d1", "id": "D1!102", "path": f"/drive/root:{folder}"},
+    }
+
+
+NOT_FOUND = {"error": {"code": "itemNotFound", "message": "Item does not exist"}}
+
+
+# ------------------------------------------------------------------------------------ personal
+
+
+def test_restore_to_a_free_name_in_the_original_folder(od: Harness) -> None:
+    od.signed_in()
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", NOT_FOUND, status=404)  # in the bin
+    od.graph("GET", f"{ITEMS}D1!102{SELECT}", live("D1!102", "Pictures", ""))  # folder there
+    od.graph("GET", f"{ITEMS}D1!102:/cat.jpg", NOT_FOUND, status=404)  # name free
+    od.graph("POST", f"{ITEMS}D1!110/restore", live("D1!110", "cat.jpg", "/Pictures"), body={})
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", live("D1!110", "cat.jpg", "/Pictures"))
+    assert od.restore(CAT, acct=PERSONAL) == [
+        RestoreResult("D1!110", RestoreOutcome.RESTORED, None, "/Pictures/cat.jpg")
+    ]
+    assert od.sent_to() == [
+        ("GET", f"{ITEMS}D1!110{SELECT}"),
+        ("GET", f"{ITEMS}D1!102{SELECT}"),
+        ("GET", f"{ITEMS}D1!102:/cat.jpg"),
+        ("POST", f"{ITEMS}D1!110/restore"),
+        ("GET", f"{ITEMS}D1!110{SELECT}"),
+    ]
+    assert od.bodies()[3] == {}
+    assert od.rsps.calls[-2].request.headers["Content-Type"] == "application/json"
+
+
+def test_a_taken_name_restores_as_name_restored(od: Harness) -> None:
+    od.signed_in()
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102{SELECT}", live("D1!102", "Pictures", ""))
+    od.graph("GET", f"{ITEMS}D1!102:/cat.jpg", live("D1!999", "cat.jpg", "/Pictures"))  # taken
+    od.graph("GET", f"{ITEMS}D1!102:/cat%20%28restored%29.jpg", NOT_FOUND, status=404)
+    renamed = {"name": "cat (restored).jpg"}
+    od.graph("POST", f"{ITEMS}D1!110/restore", live("D1!110", "x", "/"), body=renamed)
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", live("D1!110", "cat (restored).jpg", "/Pictures"))
+    [result] = od.restore(CAT, acct=PERSONAL)
+    assert result == RestoreResult(
+        "D1!110",
+        RestoreOutcome.CONFLICT_RESOLVED,
+        "cat.jpg was taken: restored as cat (restored).jpg (/Pictures/cat (restored).jpg)",
+        "/Pictures/cat (restored).jpg",
+    )
+    assert od.bodies()[4] == renamed
+
+
+def test_a_vanished_folder_restores_into_the_root_folder(od: Harness) -> None:
+    od.signed_in()
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102{SELECT}", NOT_FOUND, status=404)  # Pictures is gone
+    od.graph("GET", f"{V1}me/drive/root?$select=id", {"id": "D1!101"})
+    od.graph("GET", f"{ITEMS}D1!101:/cat.jpg", NOT_FOUND, status=404)
+    moved = {"parentReference": {"id": "D1!101"}}
+    od.graph("POST", f"{ITEMS}D1!110/restore", live("D1!110", "cat.jpg", ""), body=moved)
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", live("D1!110", "cat.jpg", ""))
+    [result] = od.restore(CAT, acct=PERSONAL)
+    assert result.outcome is RestoreOutcome.CONFLICT_RESOLVED
+    assert result.restored_path == "/cat.jpg"
+    assert "original folder is gone" in (result.detail or "")
+    assert od.sent_to()[2] == ("GET", f"{V1}me/drive/root?$select=id")
+    assert od.bodies()[4] == moved
+
+
+def test_photos_deleted_with_their_folder_restore_the_folder_once(od: Harness) -> None:
+    od.signed_in()
+    trip = {"folder_id": "D1!103", "folder_name": "Trip 2024", "folder_parent_id": "D1!102"}
+    beach = indexed("D1!112", "beach.heic", {"id": "D1!112", "parent_id": "D1!103",
+                                             "name": "beach.heic", **trip})  # fmt: skip
+    clip = indexed("D1!113", "clip.mov", {"id": "D1!113", "parent_id": "D1!103",
+                                          "name": "clip.mov", **trip})  # fmt: skip
+    od.graph("GET", f"{ITEMS}D1!103{SELECT}", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102{SELECT}", live("D1!102", "Pictures", ""))
+    od.graph("GET", f"{ITEMS}D1!102:/Trip%202024", NOT_FOUND, status=404)
+    od.graph("POST", f"{ITEMS}D1!103/restore", live("D1!103", "Trip 2024", "/Pictures"), body={})
+    od.graph("GET", f"{ITEMS}D1!112{SELECT}", live("D1!112", "beach.heic", "/Pictures/Trip 2024"))
+    od.graph("GET", f"{ITEMS}D1!113{SELECT}", live("D1!113", "clip.mov", "/Pictures/Trip 2024"))
+    results = od.restore(beach, clip, acct=PERSONAL)
+    assert [(r.item_id, r.outcome, r.restored_path) for r in results] == [
+        ("D1!112", RestoreOutcome.RESTORED, "/Pictures/Trip 2024/beach.heic"),
+        ("D1!113", RestoreOutcome.RESTORED, "/Pictures/Trip 2024/clip.mov"),
+    ]
+    assert results[0].detail == (
+        "restored with its folder Trip 2024 (/Pictures/Trip 2024/beach.heic)"
+    )
+    assert [m for m, _ in od.sent_to()].count("POST") == 1
+
+
+def test_an_item_already_back_is_reported_not_restored(od: Harness) -> None:
+    od.signed_in()
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", live("D1!110", "cat.jpg", "/Pictures"))
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", live("D1!110", "cat.jpg", "/Pictures"))
+    [result] = od.restore(CAT, acct=PERSONAL)
+    assert result.outcome is RestoreOutcome.ALREADY_RESTORED
+    assert [m for m, _ in od.sent_to()] == ["GET", "GET"]
+
+
+def test_a_purged_item_fails_and_a_name_taken_meanwhile_is_skipped(od: Harness) -> None:
+    od.signed_in()
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102{SELECT}", live("D1!102", "Pictures", ""))
+    od.graph("GET", f"{ITEMS}D1!102:/cat.jpg", NOT_FOUND, status=404)
+    od.graph("POST", f"{ITEMS}D1!110/restore", {"error": {"code": "nameAlreadyExists"}},
+             status=409, body={})  # fmt: skip
+    [result] = od.restore(CAT, acct=PERSONAL)
+    assert result.outcome is RestoreOutcome.SKIPPED
+    assert "nothing was overwritten" in (result.detail or "")
+    od.restart()
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102{SELECT}", live("D1!102", "Pictures", ""))
+    od.graph("GET", f"{ITEMS}D1!102:/cat.jpg", NOT_FOUND, status=404)
+    od.graph("POST", f"{ITEMS}D1!110/restore", NOT_FOUND, status=404, body={})
+    [result] = od.restore(CAT, acct=PERSONAL)
+    assert result.outcome is RestoreOutcome.FAILED
+    assert "purged" in (result.detail or "")
+
+
+def test_a_personal_403_names_files_readwrite_all(od: Harness) -> None:
+    od.sign_in(scopes=["Files.ReadWrite"])
+    od.discovery()
+    acct = account(drive_type="personal", scopes="Files.ReadWrite")
+    od.graph("GET", f"{ITEMS}D1!110{SELECT}", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102{SELECT}", live("D1!102", "Pictures", ""))
+    od.graph("GET", f"{ITEMS}D1!102:/cat.jpg", NOT_FOUND, status=404)
+    od.graph("POST", f"{ITEMS}D1!110/restore", {"error": {"code": "accessDenied"}}, status=403,
+             body={})  # fmt: skip
+    [result] = od.restore(CAT, acct=acct)
+    assert result.outcome is RestoreOutcome.FAILED
+    assert "needs the delegated permission Files.ReadWrite.All" in (result.detail or "")
+
+
+# ------------------------------------------------------------------------------------ business
+
+BIN = f"{BETA}sites/{SITE}/recycleBin/items"
+
+
+def bin_indexed(n: int) -> Any:
+    bin_id = f"0000000{n}-aaaa-4bbb-8ccc-dddddddddddd"
+    path = f"/Pictures/IMG_{n}.JPG"
+    return indexed(bin_id, f"IMG_{n}.JPG", {"site_id": SITE, "id": bin_id, "path": path}, path)
+
+
+def test_business_restore_200_then_each_id_left_the_bin(od: Harness) -> None:
+    od.signed_in()
+    one, two = bin_indexed(1), bin_indexed(2)
+    ids = [one.item_id, two.item_id]
+    od.graph("POST", f"{BIN}/restore", {"value": [{"id": i} for i in ids]}, body={"ids": ids})
+    od.graph("GET", f"{BIN}/{ids[0]}", NOT_FOUND, status=404)
+    od.graph("GET", f"{BIN}/{ids[1]}", NOT_FOUND, status=404)
+    results = od.restore(one, two, acct=BUSINESS)
+    assert results == [
+        RestoreResult(ids[0], RestoreOutcome.RESTORED, None, "/Pictures/IMG_1.JPG"),
+        RestoreResult(ids[1], RestoreOutcome.RESTORED, None, "/Pictures/IMG_2.JPG"),
+    ]
+    assert od.sent_to() == [
+        ("POST", f"{BIN}/restore"),
+        ("GET", f"{BIN}/{ids[0]}"),
+        ("GET", f"{BIN}/{ids[1]}"),
+    ]
+
+
+def test_business_restore_207_partial(od: Harness) -> None:
+    od.signed_in()
+    one, two, three = bin_indexed(1), bin_indexed(2), bin_indexed(3)
+    ids = [one.item_id, two.item_id, three.item_id]
+    answer = {
+        "value": [
+            {"id": ids[0]},
+            {"id": ids[2], "error": {"code": "nameAlreadyExists", "message": "name taken"}},
+        ]
+    }
+    od.graph("POST", f"{BIN}/restore", answer, status=207, body={"ids": ids})
+    od.graph("GET", f"{BIN}/{ids[0]}", NOT_FOUND, status=404)
+    results = {r.item_id: r for r in od.restore(one, two, three, acct=BUSINESS)}
+    assert results[ids[0]].outcome is RestoreOutcome.RESTORED
+    assert results[ids[1]].outcome is RestoreOutcome.FAILED
+    assert "did not report it restored" in (results[ids[1]].detail or "")
+    assert results[ids[2]].outcome is RestoreOutcome.FAILED
+    assert "name taken" in (results[ids[2]].detail or "")
+    assert od.sent_to() == [("POST", f"{BIN}/restore"), ("GET", f"{BIN}/{ids[0]}")]
+
+
+def test_business_restore_still_in_the_bin_is_a_failure(od: Harness) -> None:
+    od.signed_in()
+    one = bin_indexed(1)
+    od.graph("POST", f"{BIN}/restore", {}, body={"ids": [one.item_id]})
+    od.graph("GET", f"{BIN}/{one.item_id}", {"id": one.item_id, "name": "IMG_1.JPG"})
+    [result] = od.restore(one, acct=BUSINESS)
+    assert result.outcome is RestoreOutcome.FAILED
+    assert "still in the recycle bin" in (result.detail or "")
+
+
+def test_business_restore_403_names_the_missing_permission(od: Harness) -> None:
+    od.sign_in(scopes=["Files.ReadWrite.All"])
+    od.discovery()
+    acct = account(drive_type="business", scopes="Files.ReadWrite.All")
+    one = bin_indexed(1)
+    od.graph("POST", f"{BIN}/restore", {"error": {"code": "accessDenied", "message": "denied"}},
+             status=403, body={"ids": [one.item_id]})  # fmt: skip
+    [result] = od.restore(one, acct=acct)
+    assert result.outcome is RestoreOutcome.FAILED
+    assert result.detail == (
+        "OneDrive refused the recycle-bin restore (HTTP 403): it needs the delegated permission "
+        "Sites.ReadWrite.All, which this sign-in does not hold; add it to your app registration, "
+        "then re-run `trashscan accounts add onedrive alice`"
+    )
+    # Only Graph was asked: no token for the SharePoint host, no other API tried.
+    assert od.sent_to() == [("POST", f"{BIN}/restore")]
+    assert [u for _, u in od.sent if "sharepoint.com/_api" in u] == []
+
+
+def test_business_restore_403_with_the_permission_held(od: Harness) -> None:
+    od.signed_in()
+    one = bin_indexed(1)
+    od.graph("POST", f"{BIN}/restore", {"error": {"code": "accessDenied"}}, status=403,
+             body={"ids": [one.item_id]})  # fmt: skip
+    [result] = od.restore(one, acct=BUSINESS)
+    assert "although the sign-in holds Sites.ReadWrite.All" in (result.detail or "")
+
+
+def test_business_restore_goes_in_chunks(od: Harness) -> None:
+    od.signed_in()
+    items = [bin_indexed(n) for n in range(restore_business.CHUNK + 1)]
+    ids = [i.item_id for i in items]
+    first, rest = ids[: restore_business.CHUNK], ids[restore_business.CHUNK :]
+    od.graph("POST", f"{BIN}/restore", {}, body={"ids": first})
+    od.graph("POST", f"{BIN}/restore", {}, body={"ids": rest})
+    for bin_id in ids:
+        od.graph("GET", f"{BIN}/{bin_id}", NOT_FOUND, status=404)
+    results = od.restore(*items, acct=BUSINESS)
+    assert all(r.outcome is RestoreOutcome.RESTORED for r in results)
+    assert od.bodies()[0] == {"ids": first}
+    assert od.bodies()[restore_business.CHUNK + 1] == {"ids": rest}
+
+
+def test_a_restore_with_no_sign_in_raises_for_the_account(od: Harness) -> None:
+    with pytest.raises(AuthError):
+        od.restore(CAT, acct=PERSONAL)
+    assert od.sent == []
+
+
+def test_a_failure_mid_chunk_gives_each_item_exactly_one_result(od: Harness) -> None:
+    od.signed_in()
+    one, two = bin_indexed(1), bin_indexed(2)
+    ids = [one.item_id, two.item_id]
+    od.graph("POST", f"{BIN}/restore", {}, body={"ids": ids})
+    od.graph("GET", f"{BIN}/{ids[0]}", NOT_FOUND, status=404)
+    od.graph("GET", f"{BIN}/{ids[1]}", {}, status=503)  # every attempt: the budget runs out
+    results = od.restore(one, two, acct=BUSINESS)
+    assert [(r.item_id, r.outcome) for r in results] == [
+        (ids[0], RestoreOutcome.RESTORED),
+        (ids[1], RestoreOutcome.FAILED),
+    ]
+    assert "HTTP 503" in (results[1].detail or "")
+    assert len(od.sleeps) == 4  # five attempts of the read-back, then this item fails alone
