@@ -176,8 +176,13 @@ def load_credentials(context: ProviderContext, account: Account) -> Credentials:
             hint=relogin_hint(account),
         ) from None
     token_uri = Endpoints.for_account(account).token
-    # from_authorized_user_info always resets token_uri to Google's.
-    return credentials.with_token_uri(token_uri) if token_uri else credentials
+    if not token_uri:
+        return credentials
+    # from_authorized_user_info always resets token_uri to Google's, and with_token_uri's copy
+    # drops the expiry (the token would look valid forever and every run would start with a 401).
+    moved = credentials.with_token_uri(token_uri)
+    moved.expiry = credentials.expiry
+    return moved
 
 
 def make_http(account: Account) -> httplib2.Http:
@@ -260,6 +265,10 @@ class DriveSession:
         def collect(request_id: str, response: Any, exc: HttpError | None) -> None:
             answers[request_id] = (response, exc)
 
+        if not self.credentials.valid:
+            # BatchHttpRequest would refresh through a bare httplib2.Http(), which ignores the
+            # account's ca_bundle; refresh through this session's own transport instead.
+            self.credentials.refresh(google_auth_httplib2.Request(self.http.http))
         batch = BatchHttpRequest(callback=collect, batch_uri=self.endpoints.batch)
         for file_id in ids:
             batch.add(make(file_id), request_id=file_id)

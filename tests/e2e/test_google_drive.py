@@ -1,0 +1,482 @@
+"""The real CLI against the sandbox's Google Drive fake (alice, bob) and Google Photos account.
+
+Seed (see ``trashscan_google_drive.fake_seed``): alice has 8 trashed photos/videos in My Drive
+(3 of them trashed only through the folder "Holiday 2025"), 4 in the shared drive "Family" and 1
+in "Running Club" that she may not untrash, with Drive Activity on; bob has 5 in My Drive, no
+Activity API and an expired stored access token. Both have trashed documents that must never be
+listed. The Google Photos account has no API and only gets a notice.
+
+Throttling faults carry ``Retry-After: 1``, so a test waits at most that second; nothing else
+sleeps and no timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trashscan.config import load_config
+from trashscan.index import Index
+from trashscan.models import ItemState, RestoreOutcome
+from trashscan.sandbox.session import Sandbox
+from trashscan.timeparse import iso
+from trashscan_google_drive.fake import GoogleDriveFake
+from trashscan_google_drive.scan import NOT_UNTRASHABLE
+
+ALICE_MY_DRIVE = 8
+ALICE_FAMILY = 4
+ALICE_RUNNING_CLUB = 1
+ALICE = ALICE_MY_DRIVE + ALICE_FAMILY + ALICE_RUNNING_CLUB
+BOB = 5
+HOLIDAY = "Holiday 2025"
+RETENTION = timedelta(days=30)
+PROVIDER = "google-drive"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
+    with Sandbox(tmp_path / "sandbox", only=frozenset({"google-drive", "google-photos"})) as box:
+        assert box.broken == {}
+        yield box
+
+
+@pytest.fixture
+def fake(sandbox: Sandbox) -> GoogleDriveFake:
+    return sandbox.fakes[PROVIDER]
+
+
+@pytest.fixture
+def log(fake: GoogleDriveFake) -> RequestLog:
+    assert fake.server is not None
+    return RequestLog(fake.server)
+
+
+class RequestLog:
+    """The fake server's request log, read from a mark on (``mark()`` then ``since()``)."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self._mark = 0
+
+    def mark(self) -> None:
+        self._mark = len(self.server.request_log)
+
+    def since(self) -> list[Any]:
+        return self.server.request_log[self._mark :]
+
+    def calls(self) -> list[tuple[str, str, int | None]]:
+        return [(r.method, r.path, r.status) for r in self.since()]
+
+
+def _secrets(sandbox: Sandbox, account: str) -> dict[str, str]:
+    stored = json.loads((sandbox.workdir / "sandbox-secrets.json").read_text())
+    return json.loads(stored["secrets"][f"trashscan:{PROVIDER}:{account}"]["authorized_user"])
+
+
+def _by_account(items: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for item in items:
+        grouped.setdefault(item["account"], []).append(item)
+    return grouped
+
+
+def _problems(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if not line.startswith("trashscan: note:")]
+
+
+def _photos_notices(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "photos-alice" in line]
+
+
+def _trashed_ids(fake: GoogleDriveFake) -> set[str]:
+    """The photos and videos in every trash of the fake (the seed's and any the test made)."""
+    return {
+        f.id
+        for f in fake.state.files.values()
+        if fake.state.is_trashed(f) and f.mime_type.split("/")[0] in {"image", "video"}
+    }
+
+
+def _kept_photo(fake: GoogleDriveFake, account: str) -> Any:
+    email = fake.accounts[account].email
+    return next(
+        f
+        for f in fake.state.files.values()
+        if f.owner == email and f.mime_type.startswith("image/") and not fake.state.is_trashed(f)
+    )
+
+
+def _outcome_lines(stdout: str) -> list[str]:
+    """The per-item result lines of `restore` (not its "Will restore" table)."""
+    words = {outcome.value for outcome in RestoreOutcome}
+    return [line for line in stdout.splitlines() if line.split(" ", 1)[0] in words]
+
+
+def _pick(items: list[dict], **where: Any) -> dict:
+    return next(i for i in items if all(i[k] == v for k, v in where.items()))
+
+
+# ----------------------------------------------------------------------------------- listing
+
+
+def test_list_all_accounts_has_both_drive_accounts_with_their_sources_and_purge_dates(
+    cli, sandbox, fake
+):
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = cli("list", "--all-accounts", "--format", "json")
+    after = datetime.now(UTC)
+    assert result.exit_code == 0, result.stderr
+    items = result.json()
+    accounts = _by_account(items)
+    assert set(accounts) == {"alice", "bob"}  # nothing from the Google Photos account
+    assert len(accounts["alice"]) == ALICE and len(accounts["bob"]) == BOB
+    assert {item["provider"] for item in items} == {PROVIDER}
+    # exactly the fake's trashed media, documents never: no PDF, no Google Doc
+    assert {i["item_id"] for i in items} == _trashed_ids(fake)
+    assert {i["kind"] for i in items} == {"photo", "video"}
+    assert all(i["mime_type"].split("/")[0] in {"image", "video"} for i in items)
+    assert not any(i["name"].endswith(".pdf") for i in items)
+    assert not {"Budget 2025", "Packing list", "Tax return 2024.pdf"} & {i["name"] for i in items}
+    for item in items:  # every purge date is the deletion time plus Drive's 30 days
+        deleted, purge = (datetime.fromisoformat(item[k]) for k in ("deleted_at", "purge_at"))
+        assert purge - deleted == RETENTION, item
+
+    # shared drives: Drive states trashedTime, so the dates are exact
+    shared = [i for i in accounts["alice"] if i["path"] and i["path"].split("/")[0] != HOLIDAY]
+    assert Counter(i["path"].split("/")[0] for i in shared) == {
+        "Family": ALICE_FAMILY,
+        "Running Club": ALICE_RUNNING_CLUB,
+    }
+    for item in shared:
+        source = fake.state.files[item["item_id"]]
+        assert item["path"] == f"{fake.state.drives[source.drive_id].name}/{item['name']}"
+        assert item["deleted_at_source"] == "api"
+        assert item["purge_is_estimate"] is False
+        assert item["deleted_at"] == iso(source.trashed_time)
+        assert item["purge_at"] == iso(source.trashed_time + RETENTION)
+    # the Family video dad uploaded is listed too (corpora=drive finds it, corpora=user would not)
+    creators = {fake.state.files[i["item_id"]].created_by for i in shared}
+    assert "dad@example.com" in creators
+
+    # alice's My Drive: dated by her Drive Activity TRASH events, an estimate all the same
+    my_drive = [i for i in accounts["alice"] if i not in shared]
+    assert len(my_drive) == ALICE_MY_DRIVE
+    holiday = fake.find(HOLIDAY, account="alice")
+    for item in my_drive:
+        source = fake.state.files[item["item_id"]]
+        assert item["deleted_at_source"] == "activity"
+        assert item["purge_is_estimate"] is True
+        trashed = source if source.explicitly_trashed else holiday
+        assert item["deleted_at"] == iso(trashed.trashed_time)
+    # the three photos trashed only through their folder name it in their path
+    in_folder = [i for i in my_drive if not fake.state.files[i["item_id"]].explicitly_trashed]
+    assert len(in_folder) == 3
+    assert all(i["path"] == f"{HOLIDAY}/{i['name']}" for i in in_folder)
+    assert all(i["restorable"] for i in in_folder)
+
+    # bob: no Activity API and a first scan, so the time trashscan first saw them
+    for item in accounts["bob"]:
+        assert item["deleted_at_source"] == "observed"
+        assert item["purge_is_estimate"] is True
+        assert before <= datetime.fromisoformat(item["deleted_at"]) <= after
+
+    # the Running Club photo alice may not untrash is listed, marked not restorable
+    race = next(i for i in shared if i["path"].startswith("Running Club/"))
+    assert [i for i in items if not i["restorable"]] == [race]
+
+    # Google Photos: one notice line for its one account, and the run still succeeds
+    notices = _photos_notices(result.stderr)
+    assert len(notices) == 1
+    assert notices[0].startswith("trashscan: note: photos-alice (google-photos):")
+    assert "https://photos.google.com/trash" in notices[0]
+    assert _problems(result.stderr) == []
+
+
+def test_table_shows_the_photos_notice_once_and_exits_0(cli):
+    result = cli("list")
+    assert result.exit_code == 0, result.stderr
+    assert len(_photos_notices(result.stderr)) == 1
+    assert f"{ALICE + BOB} item(s)" in result.stderr
+    assert "Budget 2025" not in result.stdout and ".pdf" not in result.stdout
+
+
+# ----------------------------------------------------------------------------------- restore
+
+
+def test_restore_a_photo_a_video_and_an_item_of_the_trashed_folder(cli, sandbox, fake, log):
+    items = cli("list", "--all-accounts", "--format", "json").json()
+    alice = [i for i in items if i["account"] == "alice"]
+    photo = _pick(alice, path=None, kind="photo")
+    video = _pick(alice, path=None, kind="video")
+    in_folder = [i for i in alice if (i["path"] or "").startswith(f"{HOLIDAY}/")]
+    chosen, siblings = in_folder[0], in_folder[1:]
+    log.mark()
+
+    result = cli("restore", photo["ref"], video["ref"], chosen["ref"], "--yes")
+
+    assert result.exit_code == 0, result.stderr
+    outcomes = {line.split()[1]: line for line in _outcome_lines(result.stdout)}
+    assert outcomes == {
+        photo["ref"]: f"restored           {photo['ref']} alice: {photo['name']}",
+        video["ref"]: f"restored           {video['ref']} alice: {video['name']}",
+        # the folder was untrashed (the documented way), and the output says so
+        chosen["ref"]: f"restored           {chosen['ref']} alice: {chosen['name']} "
+        f"(restored with its folder {HOLIDAY})",
+    }
+    assert "3 restored, 0 not restored" in result.stdout
+    # one batch per phase (check, untrash, read back), 3 parts each: photo, video, the folder
+    assert log.calls() == [("POST", "/batch/drive/v3", 200)] * 3
+    holiday = fake.find(HOLIDAY, account="alice")
+    patched = [r.path for r in fake.batch_log if r.method == "PATCH"]
+    assert sorted(patched) == sorted(
+        f"/drive/v3/files/{file_id}" for file_id in (photo["item_id"], video["item_id"], holiday.id)
+    )
+    # the fake: all three, the folder and so the folder's other photos are out of the trash
+    for file_id in (photo["item_id"], video["item_id"], chosen["item_id"], holiday.id):
+        assert not fake.state.is_trashed(fake.state.files[file_id])
+    for sibling in siblings:
+        assert not fake.state.is_trashed(fake.state.files[sibling["item_id"]])
+    assert fake.refused_calls == []
+
+    after = cli("list", "--all-accounts", "--format", "json")
+    assert after.exit_code == 0, after.stderr
+    left = {i["item_id"] for i in after.json()}
+    gone = {i["item_id"] for i in (photo, video, *in_folder)}
+    assert not left & gone
+    assert left == {i["item_id"] for i in items} - gone
+    assert len(left) == ALICE + BOB - 5
+    # the index: the restored ones are "restored"; the siblings left through the changes feed
+    # (the folder's untrash) and are "gone", i.e. out of the trash before their purge date
+    index = Index.open(load_config(sandbox.config_path).index_url)
+    for item in (photo, video, chosen):
+        assert index.get(PROVIDER, "alice", item["item_id"]).state is ItemState.RESTORED
+    for sibling in siblings:
+        assert index.get(PROVIDER, "alice", sibling["item_id"]).state is ItemState.GONE
+    audit = {entry["item_id"]: entry for entry in index.restore_log()}
+    assert audit[chosen["item_id"]]["outcome"] == "restored"
+    assert fake.refused_calls == []
+
+
+def test_an_item_this_account_may_not_untrash_is_skipped_with_the_reason(cli, fake, log):
+    items = cli("list", "--account", "alice", "--format", "json").json()
+    race = _pick(items, restorable=False)
+    assert race["path"].startswith("Running Club/")
+    log.mark()
+
+    result = cli("restore", race["ref"], "--yes")
+
+    assert result.exit_code == 1
+    assert f"skipped            {race['ref']} alice: {race['name']} ({NOT_UNTRASHABLE})" in (
+        result.stdout
+    )
+    assert "0 restored, 1 not restored" in result.stdout
+    assert log.since() == []  # decided from the index: nothing was sent to Drive
+    assert fake.state.is_trashed(fake.state.files[race["item_id"]])
+    assert fake.refused_calls == []
+
+
+def test_restore_refreshes_an_expired_stored_token_first(cli, sandbox, fake, log):
+    """An hour after the last scan the stored access token has expired: the restore's first
+    batch needs a fresh one, fetched through the account's transport (its sandbox CA bundle)."""
+    secrets = sandbox.workdir / "sandbox-secrets.json"
+    seeded = secrets.read_text()  # bob's seeded access token expired two hours ago
+    items = cli("list", "--account", "bob", "--format", "json").json()
+    secrets.write_text(seeded)
+    log.mark()
+
+    result = cli("restore", items[0]["ref"], "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "1 restored, 0 not restored" in result.stdout
+    assert log.calls()[0] == ("POST", "/token", 200)
+    assert [s for _, _, s in log.calls()] == [200] * 4
+    assert not fake.state.is_trashed(fake.state.files[items[0]["item_id"]])
+
+
+# ----------------------------------------------------------------------------------- throttling
+
+
+def test_a_throttled_list_page_is_retried_and_nothing_is_missing(cli, fake, log):
+    assert fake.server is not None and fake.server.faults is not None
+    fake.server.faults.add(
+        GoogleDriveFake.http_fault(429, retry_after=1), path=r"/drive/v3/files$", times=1
+    )
+
+    result = cli("list", "--all-accounts", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert len(result.json()) == ALICE + BOB
+    assert {i["item_id"] for i in result.json()} == _trashed_ids(fake)
+    assert fake.server.faults.pending() == 0
+    listings = [r for r in log.since() if r.path == "/drive/v3/files"]
+    throttled = [n for n, r in enumerate(listings) if r.status == 429]
+    assert len(throttled) == 1
+    refused = listings[throttled[0]]
+    # the very same page was asked again, and answered
+    assert any(
+        r.status == 200 and r.method == refused.method and r.query == refused.query
+        for r in listings[throttled[0] + 1 :]
+    )
+    assert all(r.status == 200 for n, r in enumerate(listings) if n != throttled[0])
+
+
+def test_a_throttled_batch_part_is_sent_again_and_the_item_restored(cli, fake, log):
+    items = cli("list", "--account", "bob", "--format", "json").json()
+    target = _pick(items, kind="photo")
+    fake.fail_next_part(status=429, reason="rateLimitExceeded", retry_after=1)
+    log.mark()
+
+    result = cli("restore", target["ref"], "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"restored           {target['ref']} bob: {target['name']}" in result.stdout
+    parts = [(r.method, r.path, r.status) for r in fake.batch_log]
+    path = f"/drive/v3/files/{target['item_id']}"
+    assert parts == [
+        ("GET", path, 429),
+        ("GET", path, 200),
+        ("PATCH", path, 200),
+        ("GET", path, 200),
+    ]
+    assert log.calls() == [("POST", "/batch/drive/v3", 200)] * 4
+    assert not fake.state.is_trashed(fake.state.files[target["item_id"]])
+    assert fake.refused_calls == []
+
+
+# ----------------------------------------------------------------------------------- credentials
+
+
+def test_an_expired_access_token_is_refreshed_on_the_fly(cli, sandbox, fake, log):
+    seeded_token = _secrets(sandbox, "bob")["token"]
+
+    first = cli("list", "--account", "bob", "--format", "json")
+
+    assert first.exit_code == 0, first.stderr
+    assert len(first.json()) == BOB
+    # the stored token had expired: refreshed before the first Drive call, not after a 401
+    assert log.calls()[0] == ("POST", "/token", 200)
+    assert 401 not in [status for _, _, status in log.calls()]
+    refreshed = _secrets(sandbox, "bob")["token"]
+    assert refreshed != seeded_token  # kept for the next run
+
+    log.mark()
+    again = cli("list", "--account", "bob", "--format", "json")
+    assert again.exit_code == 0, again.stderr
+    assert ("POST", "/token", 200) not in log.calls()  # the stored token is still good
+
+    assert fake.expire_tokens("bob") >= 1  # Google invalidates it before its expiry
+    log.mark()
+    third = cli("list", "--account", "bob", "--format", "json")
+    assert third.exit_code == 0, third.stderr
+    assert {i["item_id"] for i in third.json()} == {i["item_id"] for i in first.json()}
+    calls = log.calls()
+    assert calls[:3] == [
+        ("GET", "/drive/v3/changes", 401),
+        ("POST", "/token", 200),
+        ("GET", "/drive/v3/changes", 200),
+    ]
+    assert _secrets(sandbox, "bob")["token"] not in {seeded_token, refreshed}
+
+
+@pytest.mark.parametrize("scanned_before", [False, True], ids=["first-scan", "after-a-scan"])
+def test_a_revoked_grant_fails_that_account_only_and_leaks_no_secret(
+    cli, sandbox, fake, scanned_before
+):
+    if scanned_before:
+        assert cli("list", "--all-accounts", "--format", "json").exit_code == 0
+    credentials = _secrets(sandbox, "bob")
+    fake.revoke("bob")
+
+    result = cli("list", "--all-accounts", "--format", "json")
+
+    assert result.exit_code == 1
+    problems = _problems(result.stderr)
+    assert len(problems) == 1
+    assert "'bob'" in problems[0] and "expired or was revoked" in problems[0]
+    assert "re-run `trashscan accounts add google-drive bob`" in problems[0]
+    assert "Traceback" not in result.stderr
+    assert len(_photos_notices(result.stderr)) == 1
+    items = _by_account(result.json())
+    assert len(items["alice"]) == ALICE  # the other account is listed all the same
+    assert len(items.get("bob", [])) == (BOB if scanned_before else 0)  # kept from the index
+    for key in ("refresh_token", "token", "client_secret"):
+        assert credentials[key] not in result.stdout + result.stderr, key
+    assert "ya29." not in result.stderr and "1//" not in result.stderr
+
+
+# ----------------------------------------------------------------------------------- incremental
+
+
+def test_an_unchanged_rescan_reads_only_the_changes_feeds(cli, fake, log):
+    assert cli("list", "--all-accounts", "--format", "json").exit_code == 0
+    shared_drives = {d.id for d in fake.state.drives.values()}
+    for account, drives in (("alice", len(shared_drives)), ("bob", 0)):
+        log.mark()
+        result = cli("list", "--account", account, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        requests = log.since()
+        # My Drive: at most 2 (here the user's changes feed, one page); 1 per shared drive
+        assert len(requests) <= 2 + drives, [(r.method, r.path, r.query) for r in requests]
+        assert {(r.method, r.path, r.status) for r in requests} == {
+            ("GET", "/drive/v3/changes", 200)
+        }
+        per_drive = Counter(r.query.get("driveId", [None])[0] for r in requests)
+        assert per_drive[None] <= 2
+        assert set(per_drive) - {None} == (shared_drives if drives else set())
+        assert all(per_drive[d] == 1 for d in shared_drives if drives)
+
+
+def test_an_item_trashed_between_two_scans_shows_up_dated(cli, fake, log):
+    first = cli("list", "--all-accounts", "--format", "json")
+    assert first.exit_code == 0
+    trashed = {account: _kept_photo(fake, account) for account in ("alice", "bob")}
+    at = fake.clock() - timedelta(seconds=5)
+    for account, photo in trashed.items():
+        fake.trash(account, photo.id, at)
+    log.mark()
+
+    second = cli("list", "--all-accounts", "--format", "json")
+
+    assert second.exit_code == 0, second.stderr
+    items = {i["item_id"]: i for i in second.json()}
+    assert len(items) == ALICE + BOB + 2
+    alice, bob = items[trashed["alice"].id], items[trashed["bob"].id]
+    # alice has Drive Activity (its TRASH event dates it), bob only has the change's time
+    assert (alice["deleted_at_source"], bob["deleted_at_source"]) == ("activity", "changes")
+    for item in (alice, bob):
+        assert item["deleted_at"] == iso(at)
+        assert item["purge_at"] == iso(at + RETENTION)
+        assert item["purge_is_estimate"] is True
+    paths = Counter(r.path for r in log.since())
+    assert paths["/drive/v3/files"] == 0  # no full listing: the feeds were enough
+    assert paths["/v2/activity:query"] == 1  # alice's only
+    # the items listed before keep their dates
+    before = {i["item_id"]: i for i in first.json()}
+    assert all(items[k]["deleted_at"] == v["deleted_at"] for k, v in before.items())
+
+
+# ----------------------------------------------------------------------------------- demo
+
+
+def test_demo_still_runs_with_drive_and_photos():
+    result = subprocess.run(
+        [sys.executable, "-m", "trashscan", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    drive_rows = [line for line in result.stdout.splitlines() if " google-drive " in line]
+    assert {"alice", "bob"} <= {word for row in drive_rows for word in row.split()}
+    assert "https://photos.google.com/trash" in result.stderr
+    assert "no longer in the trash." in result.stdout
