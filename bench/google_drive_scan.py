@@ -277,8 +277,8 @@ def report(result: dict[str, Any]) -> bool:
     activity = first["requests"].get("activity:query", 0)
     print()
     print(
-        f"activity:query: {activity} page(s) to date alice's My Drive deletions (the plugin sends "
-        "no pageSize; the fake, like the API, then uses its default page size)"
+        f"activity:query: {activity} page(s) to date alice's My Drive deletions (the plugin asks "
+        "for pageSize=1000; the API documents no maximum, so a real server may send fewer)"
     )
     print()
     ok = True

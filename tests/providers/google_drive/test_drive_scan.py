@@ -414,6 +414,7 @@ def test_activity_api_dates_my_drive_items(gd: Harness) -> None:
     ]
     wanted = {
         "ancestorName": "items/root",
+        "pageSize": 1000,
         "filter": 'time >= "2024-05-01T12:00:00Z" AND detail.action_detail_case:DELETE',
     }
     assert reqs[3].json == wanted
