@@ -14,7 +14,7 @@ from typing import ClassVar
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 from trashscan.provider import Capabilities, Provider, Retention
 from trashscan_dropbox import auth
-from trashscan_dropbox.client import DropboxSession
+from trashscan_dropbox.client import ACCESS_KEY, REFRESH_KEY, DropboxSession
 from trashscan_dropbox.options import PLAN_DAYS, UNKNOWN_PLAN_DAYS, Settings
 from trashscan_dropbox.restore import Restorer
 from trashscan_dropbox.scan import DropboxScan
@@ -23,6 +23,7 @@ from trashscan_dropbox.scan import DropboxScan
 class DropboxProvider(Provider):
     name = "dropbox"
     display_name = "Dropbox"
+    secret_keys = (REFRESH_KEY, ACCESS_KEY)
     capabilities = Capabilities(
         list=True,
         restore=True,

@@ -14,12 +14,13 @@ from typing import Any, ClassVar
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 from trashscan.provider import Capabilities, Provider, Retention
 from trashscan_google_drive import auth, restore, scan
-from trashscan_google_drive.client import DriveSession, make_http
+from trashscan_google_drive.client import SECRET_KEY, DriveSession, make_http
 
 
 class GoogleDriveProvider(Provider):
     name = "google-drive"
     display_name = "Google Drive"
+    secret_keys = (SECRET_KEY,)
     capabilities = Capabilities(
         list=True,
         restore=True,

@@ -31,11 +31,13 @@ from trashscan_onedrive.options import Settings
 from trashscan_onedrive.personal import PersonalScan
 from trashscan_onedrive.restore_business import BusinessRestorer
 from trashscan_onedrive.restore_personal import PersonalRestorer
+from trashscan_onedrive.tokens import CACHE_KEY
 
 
 class OneDriveProvider(Provider):
     name = "onedrive"
     display_name = "OneDrive"
+    secret_blob_keys = (CACHE_KEY,)
     capabilities = Capabilities(
         list=True,
         restore=True,

@@ -370,14 +370,23 @@ def accounts_test(app: App, name: str) -> None:
 @click.argument("name")
 @pass_app
 def accounts_remove(app: App, name: str) -> None:
-    """Forget an account locally. Nothing in the cloud is touched."""
+    """Forget an account locally: config entry, index rows, stored credentials.
+
+    Nothing in the cloud is touched.
+    """
     from trashscan.config import remove_account
+    from trashscan.plugins import load_provider_class
 
     account = app.config.account(name)
+    forgotten = "its stored credentials were deleted"
+    try:
+        load_provider_class(account.provider)(app.context).forget(account)
+    except TrashscanError as exc:  # a broken plugin or locked keyring must not block removal
+        forgotten = f"its stored credentials could not be deleted ({exc.one_line()})"
     remove_account(app.config_path, name)
     app.index.forget_account(account.provider, account.name)
     click.echo(
-        f"removed account {name!r} from {app.config_path} and the index; "
+        f"removed account {name!r} from {app.config_path} and the index; {forgotten}; "
         "nothing in the cloud was touched"
     )
 

@@ -12,6 +12,7 @@ API: the secret store, the shared retry policy, the clock and a private data dir
 from __future__ import annotations
 
 import abc
+import shutil
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -89,6 +90,10 @@ class Provider(abc.ABC):
     retention: ClassVar[Retention] = Retention(default_days=None)
     # Option keys `accounts add` accepts, with one line of help each (`trashscan providers`).
     options_help: ClassVar[dict[str, str]] = {}
+    # Keys this plugin stores under ``account.secret_service``, so that `accounts remove` can
+    # forget them (secret strings, and blobs stored with ``set_blob``).
+    secret_keys: ClassVar[tuple[str, ...]] = ()
+    secret_blob_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: ProviderContext) -> None:
         self.context = context
@@ -115,6 +120,19 @@ class Provider(abc.ABC):
     def login(self, account: Account, interactive: bool) -> dict[str, object]:
         """Obtain and store credentials; return non-secret options to save in the config."""
         return {}
+
+    def forget(self, account: Account) -> None:
+        """Delete this account's local credentials: its secrets and its private directory.
+
+        Local bookkeeping only (what `accounts add` created); nothing in the cloud is touched.
+        """
+        for key in self.secret_keys:
+            self.context.secrets.delete(account.secret_service, key)
+        for key in self.secret_blob_keys:
+            self.context.secrets.delete_blob(account.secret_service, key)
+        private = self.context.data_dir / "accounts" / account.provider / account.name
+        if private.is_dir() and not private.is_symlink():
+            shutil.rmtree(private)
 
     def check_auth(self, account: Account) -> AuthStatus:
         """A cheap check that stored credentials still work, without prompting (for cron)."""

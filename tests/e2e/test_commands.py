@@ -173,3 +173,29 @@ def test_config_example_is_valid_and_documents_every_alert_key():
                 "healthcheck_url", "thresholds", "allow_insecure_keyring", "concurrency",
                 "purge_after_days", "trash_dirs", "include_volumes"):  # fmt: skip
         assert key in text, key
+
+
+def test_accounts_remove_forgets_local_credentials_but_not_the_cloud(tmp_path, bare_cli):
+    """Secrets and the private account directory go; other accounts and the cloud stay."""
+    from trashscan.sandbox.session import Sandbox
+    from trashscan.secrets import FileSecretStore
+
+    with Sandbox(tmp_path / "box", only=frozenset({"dropbox"})) as box:
+
+        def cli(*args: str):
+            return bare_cli("--config", str(box.config_path), *args)
+
+        assert cli("list", "--format", "json").exit_code == 0
+        store = FileSecretStore(box.workdir / "sandbox-secrets.json", insecure_for_testing=True)
+        assert store.get("trashscan:dropbox:carol", "refresh_token")
+        private = tmp_path / "trashscan-home" / "accounts" / "dropbox" / "carol"
+        private.mkdir(parents=True, exist_ok=True)
+        requests_before = len(box.servers["dropbox"].request_log)
+        removed = cli("accounts", "remove", "carol")
+        assert removed.exit_code == 0, removed.stderr
+        assert "credentials were deleted" in removed.stdout
+        assert store.get("trashscan:dropbox:carol", "refresh_token") is None
+        assert store.get("trashscan:dropbox:carol", "access_token") is None
+        assert store.get("trashscan:dropbox:dave", "refresh_token")
+        assert not private.exists()
+        assert len(box.servers["dropbox"].request_log) == requests_before  # no cloud call at all
