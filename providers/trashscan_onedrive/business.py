@@ -55,10 +55,18 @@ def valid_state(state: object) -> DriveInfo | None:
 
 
 def display_path(location: object, library: str | None, name: str) -> str:
-    """``/Photos/a.jpg`` from ``personal/alice_contoso_com/Documents/Photos`` and the name."""
+    """``/Photos/a.jpg`` from ``personal/alice_contoso_com/Documents/Photos`` and the name.
+
+    "Relative URL" is not pinned down by Graph: the server-relative form (as above) and the
+    site-relative one (``Documents/Photos``, SharePoint's ``DirName`` wording) both lose the
+    library, whose site-relative name is the last segment of its server-relative path.
+    """
     folder = unquote(location).strip("/") if isinstance(location, str) else ""
-    if library and (folder == library or folder.startswith(library + "/")):
-        folder = folder[len(library) :].strip("/")
+    library = (library or "").strip("/")
+    for prefix in (library, library.rsplit("/", 1)[-1]):
+        if prefix and (folder == prefix or folder.startswith(prefix + "/")):
+            folder = folder[len(prefix) :].strip("/")
+            break
     return "/" + "/".join(part for part in (folder, name) if part)
 
 

@@ -152,8 +152,9 @@ def _seed_erin(fake: OneDriveFake, now: datetime) -> Manifest:
 
 
 def between_scans(fake: OneDriveFake, manifest: Manifest, now: datetime) -> None:
-    """Apply ``erin``'s change set (module docstring), one deletion a second, ending at
-    ``now``."""
+    """Apply ``erin``'s change set (module docstring), one deletion a millisecond, ending at
+    ``now``: the deletions must come after the scan the caller just ran (a first scan that saw
+    these files live), so they are not spread back over whole seconds."""
     targets = [
         p
         for p in (
@@ -164,7 +165,7 @@ def between_scans(fake: OneDriveFake, manifest: Manifest, now: datetime) -> None
         if p is not None
     ]
     for offset, path in enumerate(targets):
-        at = now - timedelta(seconds=len(targets) - offset)
+        at = now - timedelta(milliseconds=len(targets) - offset)
         fake.delete(manifest.account, path, at=at)
         manifest.deleted_at[path] = at
     if manifest.reused_name is not None:
