@@ -1,0 +1,1 @@
+"""iCloud Photos "Recently Deleted" and iCloud Drive trash as a trashscan provider."""

@@ -1,0 +1,247 @@
+"""pyicloud's ``PyiCloudService``, adjusted for trashscan in one small subclass.
+
+What is changed, and why (pyicloud ``>=2026.10,<2027`` is pinned because this touches private
+names that a minor release may move):
+
+* **Hosts.** pyicloud hard-codes its roots in ``_setup_endpoints``. With ``account.endpoint``
+  set (the sandbox), each root is replaced per :data:`SANDBOX_ROOTS`. Everything else (CloudKit,
+  Drive) comes from the ``webservices`` map that sign-in returns, so nothing more is redirected.
+* **TLS.** pyicloud's ``PyiCloudSession`` is a ``requests.Session`` whose requests pass no
+  ``verify``; requests then lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` replace the session's
+  own ``verify``, silently dropping an account's ``ca_bundle``. :class:`_PinnedSession` makes the
+  session's ``verify`` win (and gives every request a timeout: pyicloud passes none for setup and
+  Drive calls, so a stalled connection could hang a cron run forever).
+* **Never pyicloud's keyring.** The service is always built with ``authenticate=False`` (which
+  skips pyicloud's own ``pyicloud://icloud-password`` keyring lookup) and the password trashscan
+  keeps is passed explicitly.
+* **No 2FA code delivery unless asked.** A scheduled run that finds the trust expired must not
+  text the user or pop up prompts every few hours: :meth:`request_2fa_code` delivers nothing
+  unless the service was built for an interactive sign-in.
+* **Bounded PCS wait.** With Advanced Data Protection on, pyicloud asks a trusted device for
+  consent and then polls ``requestPCS`` up to 10 x 5 s each (about 100 s) before failing. Here
+  the whole handshake is bounded by ``pcs_wait`` seconds, the device prompt is only sent when the
+  caller allows it (interactive sign-in), and web access being off is detected up front.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from pyicloud import PyiCloudService
+from pyicloud.session import PyiCloudSession
+
+from trashscan.errors import AccountError
+
+# Each of pyicloud's hard-coded roots, as a path under ``account.endpoint`` (which ends with "/").
+# The real roots are https://idmsa.apple.com, https://idmsa.apple.com/appleauth/auth,
+# https://www.icloud.com[.cn] and https://setup.icloud.com[.cn]/setup/ws/1: every real URL keeps
+# its path, its host becomes a prefix (idmsa.apple.com -> /idmsa, www.icloud.com -> /home). The
+# setup host is the one exception: its paths already start with /setup, so they are served as they
+# are (/setup/ws/1/...) rather than doubled (/setup/setup/ws/1/...). The three prefixes never
+# overlap. ``_home_endpoint`` is only sent in Origin/Referer headers and the OAuth redirect URI;
+# nothing is requested from it.
+SANDBOX_ROOTS: Mapping[str, str] = MappingProxyType(
+    {
+        "_idmsa_endpoint": "idmsa",
+        "_auth_endpoint": "idmsa/appleauth/auth",
+        "_home_endpoint": "home",
+        "_setup_endpoint": "setup/ws/1",
+    }
+)
+
+REQUEST_TIMEOUT = (10.0, 100.0)  # connect, read: for the calls pyicloud sends without one
+PCS_STEP = 5.0  # seconds between two looks at the PCS state (pyicloud's own interval)
+# requestPCS answers that mean "not yet, ask again shortly" (pyicloud base.py).
+PCS_PENDING = frozenset(
+    {"Requested the device to upload cookies.", "Cookies not available yet on server."}
+)
+
+
+class WebAccessOff(Exception):
+    """``requestWebAccessState`` says iCloud data is not reachable from the web for this account."""
+
+
+class MissingPassword(Exception):
+    """A password sign-in (SRP) is needed and no password is stored."""
+
+
+class PcsNotGranted(Exception):
+    """Advanced Data Protection is on and web access (PCS cookies) was not granted in time."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def sandbox_roots(endpoint: str, account_name: str) -> dict[str, str]:
+    """The four root URLs of pyicloud for an ``account.endpoint`` such as https://127.0.0.1:8443/."""
+    parts = urlsplit(endpoint)
+    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
+        raise AccountError(
+            f"endpoint {endpoint!r} of iCloud account {account_name!r} must be "
+            "https://HOST[:PORT]/ (pyicloud accepts only HTTPS web services)"
+        )
+    base = endpoint if endpoint.endswith("/") else endpoint + "/"
+    return {attribute: base + suffix for attribute, suffix in SANDBOX_ROOTS.items()}
+
+
+class _PinnedSession(PyiCloudSession):
+    """pyicloud's session whose own ``verify`` beats REQUESTS_CA_BUNDLE, with default timeouts.
+
+    Only methods are added, no state, so an existing ``PyiCloudSession`` can take this class.
+    """
+
+    def merge_environment_settings(  # type: ignore[override]
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        if verify is None and self.verify is not True:
+            verify = self.verify
+        return super().merge_environment_settings(url, proxies, stream, verify, cert)
+
+    def request(self, method: Any, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = REQUEST_TIMEOUT
+        return super().request(method, url, **kwargs)
+
+    def request_raw(self, method: str, url: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = REQUEST_TIMEOUT
+        return super().request_raw(method, url, **kwargs)
+
+
+class TrashscanICloudService(PyiCloudService):
+    """One account's pyicloud service; built unauthenticated, see :meth:`authenticate`."""
+
+    def __init__(
+        self,
+        apple_id: str,
+        password: str | None,
+        *,
+        password_source: Callable[[], str | None] | None = None,
+        cookie_directory: Path,
+        china_mainland: bool,
+        ca_bundle: str | None = None,
+        roots: Mapping[str, str] | None = None,
+        deliver_codes: bool = False,
+        pcs_wait: float = 10.0,
+        sleep: Callable[[float], None] = time.sleep,
+        allow_consent_request: bool = False,
+    ) -> None:
+        self._password_source = password_source
+        # Read by _setup_endpoints, which the parent constructor calls first.
+        self._roots = dict(roots) if roots else None
+        self._deliver_codes = deliver_codes
+        self.pcs_wait = pcs_wait
+        self.allow_consent_request = allow_consent_request
+        self._sleep = sleep
+        self.web_access_state: dict[str, Any] | None = None
+        super().__init__(
+            apple_id,
+            password,
+            cookie_directory=str(cookie_directory),
+            verify=ca_bundle or True,  # type: ignore[arg-type]  # requests takes a CA path too
+            china_mainland=china_mainland,
+            with_family=False,
+            refresh_interval=None,
+            authenticate=False,
+        )
+        self._session.__class__ = _PinnedSession
+        self.cookie_directory = Path(cookie_directory)
+
+    # ------------------------------------------------------------------------------ hosts
+
+    def _setup_endpoints(self) -> None:
+        super()._setup_endpoints()
+        if self._roots:
+            for attribute, url in self._roots.items():
+                setattr(self, attribute, url)
+
+    @property
+    def roots(self) -> dict[str, str]:
+        return {attribute: getattr(self, attribute) for attribute in SANDBOX_ROOTS}
+
+    # ------------------------------------------------------------------------------ sign-in
+
+    def _srp_authentication(self, pause_2fa: bool = False) -> bool:
+        """The password is fetched only now: a valid cached session never needs it."""
+        if self._password_raw is None and self._password_source is not None:
+            self._password_raw = self._password_source()
+        if not self._password_raw:
+            raise MissingPassword
+        return super()._srp_authentication(pause_2fa=pause_2fa)
+
+    def request_2fa_code(self) -> bool:
+        """Deliver a 2FA code (SMS, trusted-device prompt) only for an interactive sign-in."""
+        if not self._deliver_codes:
+            return False
+        return super().request_2fa_code()
+
+    # ------------------------------------------------------------------------------ PCS
+
+    def web_access(self) -> dict[str, Any]:
+        """``setup/requestWebAccessState``: whether web access is allowed, and ADP's PCS state."""
+        state = self._check_pcs_consent()
+        self.web_access_state = state if isinstance(state, dict) else {}
+        return self.web_access_state
+
+    def _request_pcs_for_service(self, app_name: str) -> None:
+        """pyicloud's PCS handshake, bounded by ``pcs_wait`` seconds in total.
+
+        Raises :class:`WebAccessOff` or :class:`PcsNotGranted` instead of pyicloud's
+        ``PyiCloudPCSTimeoutException`` after about 100 s.
+        """
+        state = self.web_access()
+        if state.get("isWebAccessAllowed") is False:
+            raise WebAccessOff
+        if not state.get("isICDRSDisabled", False):
+            return  # no Advanced Data Protection: nothing to ask for
+        waited = 0.0
+        if not state.get("isDeviceConsentedForPCS", True):
+            if not self.allow_consent_request:
+                raise PcsNotGranted("no trusted device has approved web access recently")
+            consent = self.session.post(
+                f"{self._setup_endpoint}/enableDeviceConsentForPCS", params=self.params
+            ).json()
+            if not consent.get("isDeviceConsentNotificationSent"):
+                raise PcsNotGranted("Apple could not ask a trusted device to approve web access")
+            while not state.get("isDeviceConsentedForPCS", True):
+                step = min(PCS_STEP, self.pcs_wait - waited)
+                if step <= 0:
+                    raise PcsNotGranted(
+                        f"no trusted device approved web access within {self.pcs_wait:g} s"
+                    )
+                self._sleep(step)
+                waited += step
+                state = self.web_access()
+        attempt = 0
+        while True:
+            answer = self._send_pcs_request(app_name, derived_from_user_action=attempt == 0)
+            if answer.get("status") == "success":
+                return
+            message = answer.get("message")
+            step = min(PCS_STEP, self.pcs_wait - waited)
+            if message not in PCS_PENDING:
+                raise PcsNotGranted(f"iCloud refused web access ({message or 'no reason given'})")
+            if step <= 0:
+                raise PcsNotGranted(f"web access was not granted within {self.pcs_wait:g} s")
+            self._sleep(step)
+            waited += step
+            attempt += 1
+
+    # ------------------------------------------------------------------------------ files
+
+    def tighten_files(self) -> None:
+        """pyicloud writes its ``.session`` file with the default umask; make it owner-only.
+
+        The directory is 0700 already; an existing file keeps its mode when pyicloud rewrites it.
+        """
+        for path in (self.session.cookiejar_path, self.session.session_path):
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o600)
