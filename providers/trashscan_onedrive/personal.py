@@ -116,7 +116,11 @@ class PersonalScan:
         previous = valid_state(state, self.mirror)
         if previous is None:
             link = yield from self._full(delta_url(self.session), compare=False, since=None)
-            return self._outcome(link)
+            return self._outcome(
+                link,
+                notice="enrolled: OneDrive cannot list its recycle bin, so only deletions from "
+                "now on are seen; restore older ones at https://onedrive.live.com/?v=recyclebin",
+            )
         since = parse_iso(previous["scanned_at"])
         assert since is not None  # checked by valid_state
         try:
@@ -130,9 +134,10 @@ class PersonalScan:
             )
             start = why.location or delta_url(self.session)
             link = yield from self._full(start, compare=True, since=since)
+            return self._outcome(link, notice=f"OneDrive asked for a full resync ({why})")
         return self._outcome(link)
 
-    def _outcome(self, link: str) -> ScanOutcome:
+    def _outcome(self, link: str, notice: str | None = None) -> ScanOutcome:
         state = {
             "drive_type": "personal",
             "delta_link": link,
@@ -140,7 +145,7 @@ class PersonalScan:
             "mirror_id": self.mirror.mirror_id,
             "scanned_at": iso(self.now),
         }
-        return ScanOutcome(state, complete_listing=False)
+        return ScanOutcome(state, complete_listing=False, notice=notice)
 
     # ------------------------------------------------------------------ reading the feed
 

@@ -111,6 +111,8 @@ class ScanOutcome:
 
     state: dict[str, Any] | None
     complete_listing: bool
+    # Something the user should hear about this scan (an enrolment, a resync): one line on stderr.
+    notice: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

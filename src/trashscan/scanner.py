@@ -195,6 +195,7 @@ class Scanner:
                         continue
                     if event.error is None and event.outcome is not None:
                         result.swept = self.index.finish_scan(scan_id, event.outcome, now)
+                        result.notice = event.outcome.notice
                     else:
                         result.ok = False
                         result.error = event.error or "scan returned no outcome"

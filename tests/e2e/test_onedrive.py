@@ -159,7 +159,11 @@ def _pick(items: list[dict], **where: Any) -> dict:
 
 
 def _problems(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.strip()]
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith("trashscan: note:")
+    ]
 
 
 def _outcome_lines(stdout: str) -> list[str]:
@@ -241,10 +245,11 @@ def test_erin_enrols_first_then_lists_what_was_deleted_after(cli, sandbox, fake,
     after = datetime.now(UTC)
 
     # The first scan enrols erin: it exits 0, lists nothing for her (not even the photo and
-    # video she deleted before: no API shows them) and prints no problem. The plugin prints no
-    # notice on `list` either (its enrolment notice is shown by `accounts add`).
+    # video she deleted before: no API shows them) and says so in one note, not as a problem.
     assert first.exit_code == 0, first.stderr
     assert _problems(first.stderr) == []
+    notes = [line for line in first.stderr.splitlines() if line.startswith("trashscan: note:")]
+    assert len(notes) == 1 and "erin" in notes[0] and "enrolled" in notes[0]
     assert _paths(first.json(), "erin") == set()
     assert _paths(first.json(), "frank") == _frank_lost(fake)
     scanned_at = _erin_scanned_at(sandbox)
