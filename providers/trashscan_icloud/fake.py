@@ -213,7 +213,9 @@ class ICloudFake:
             raise ValueError("protocol must be s2k or s2k_fo")
         apple_id = apple_id or f"{name}@example.com"
         password = password or secrets.token_urlsafe(12)
-        salt = secrets.token_bytes(16)
+        # srp's ctypes backend (the one pyicloud gets) turns the salt into a number and back,
+        # dropping a leading zero byte, so such a salt (1 in 256) could never sign in.
+        salt = b"\x01" + secrets.token_bytes(15)
         account = Account(
             name=name,
             apple_id=apple_id,
