@@ -221,11 +221,12 @@ class ICloudDrive:
         now = self.clock()
         drivewsid = str(entry.get("drivewsid"))
         item = tree.by_drivewsid(drivewsid)
+        # Read now: a successful put-back clears the item's restore path before it is logged.
+        restore_path = item.restore_path if item is not None else None
 
         def log(status: str, restored_as: str | None = None) -> None:
-            path = item.restore_path if item is not None else None
             self.restores.append(
-                DriveRestore(account.name, now, drivewsid, status, path, restored_as)
+                DriveRestore(account.name, now, drivewsid, status, restore_path, restored_as)
             )
 
         if item is None:
