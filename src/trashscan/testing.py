@@ -31,3 +31,38 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
             del self.entries[(service, username)]
         except KeyError:
             raise PasswordDeleteError("password not found") from None
+
+
+class MemorySecretStore:
+    """The SecretStore protocol over two dicts, for provider tests that need no keyring at all.
+
+    ``values`` and ``blobs`` are keyed by ``(service, key)`` so tests can seed and inspect them;
+    ``writes`` records which method stored which key, to show where a secret went.
+    """
+
+    description = "memory (tests)"
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], str] = {}
+        self.blobs: dict[tuple[str, str], bytes] = {}
+        self.writes: list[tuple[str, str]] = []  # (method, key)
+
+    def get(self, service: str, key: str) -> str | None:
+        return self.values.get((service, key))
+
+    def set(self, service: str, key: str, value: str) -> None:
+        self.writes.append(("set", key))
+        self.values[(service, key)] = value
+
+    def delete(self, service: str, key: str) -> None:
+        self.values.pop((service, key), None)
+
+    def get_blob(self, service: str, key: str) -> bytes | None:
+        return self.blobs.get((service, key))
+
+    def set_blob(self, service: str, key: str, data: bytes) -> None:
+        self.writes.append(("set_blob", key))
+        self.blobs[(service, key)] = data
+
+    def delete_blob(self, service: str, key: str) -> None:
+        self.blobs.pop((service, key), None)

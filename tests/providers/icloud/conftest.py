@@ -40,6 +40,7 @@ from trashscan.models import (
 )
 from trashscan.provider import ProviderContext
 from trashscan.retry import RetryPolicy
+from trashscan.testing import MemorySecretStore as DictSecrets
 from trashscan_icloud.plugin import ICloudProvider
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -86,33 +87,6 @@ BASE_QUERY = {
     "dsid": DSID,
 }
 PHOTOS_QUERY = {**BASE_QUERY, "remapEnums": "True", "getCurrentSyncToken": "True"}
-
-
-class DictSecrets:
-    """The SecretStore protocol over a dict."""
-
-    description = "dict (tests)"
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get(self, service: str, key: str) -> str | None:
-        return self.values.get((service, key))
-
-    def set(self, service: str, key: str, value: str) -> None:
-        self.values[(service, key)] = value
-
-    def delete(self, service: str, key: str) -> None:
-        self.values.pop((service, key), None)
-
-    def get_blob(self, service: str, key: str) -> bytes | None:
-        raise NotImplementedError
-
-    def set_blob(self, service: str, key: str, data: bytes) -> None:
-        raise NotImplementedError
-
-    def delete_blob(self, service: str, key: str) -> None:
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from trashscan.models import (
 )
 from trashscan.provider import ProviderContext
 from trashscan.retry import RetryPolicy
+from trashscan.testing import MemorySecretStore as MemorySecrets
 from trashscan_onedrive.mirror import Mirror
 from trashscan_onedrive.plugin import OneDriveProvider
 
@@ -59,37 +60,6 @@ HINT = f"re-run `trashscan accounts add onedrive {NAME}`"
 SITE_GUID = "5a4f2b8c-0000-4000-8000-000000000001"
 WEB_GUID = "9e1d3c7a-0000-4000-8000-000000000002"
 SITE = f"contoso-my.sharepoint.com,{SITE_GUID},{WEB_GUID}"  # Graph's "host,siteId,webId"
-
-
-class MemorySecrets:
-    """The SecretStore protocol over dicts, recording which method stored what."""
-
-    description = "memory (tests)"
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], str] = {}
-        self.blobs: dict[tuple[str, str], bytes] = {}
-        self.writes: list[tuple[str, str]] = []  # (method, key)
-
-    def get(self, service: str, key: str) -> str | None:
-        return self.values.get((service, key))
-
-    def set(self, service: str, key: str, value: str) -> None:
-        self.writes.append(("set", key))
-        self.values[(service, key)] = value
-
-    def delete(self, service: str, key: str) -> None:
-        self.values.pop((service, key), None)
-
-    def get_blob(self, service: str, key: str) -> bytes | None:
-        return self.blobs.get((service, key))
-
-    def set_blob(self, service: str, key: str, data: bytes) -> None:
-        self.writes.append(("set_blob", key))
-        self.blobs[(service, key)] = data
-
-    def delete_blob(self, service: str, key: str) -> None:
-        self.blobs.pop((service, key), None)
 
 
 # ------------------------------------------------------------------------------------ tokens
