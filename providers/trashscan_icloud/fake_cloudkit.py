@@ -43,6 +43,8 @@ Behaviour and sources:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -110,6 +112,16 @@ def _fields(operation: dict[str, Any]) -> dict[str, Any]:
     """An operation's ``record.fields`` (``{}`` when absent or not an object)."""
     fields = operation["record"].get("fields")
     return fields if isinstance(fields, dict) else {}
+
+
+def _derived_checksum(master_id: str, resource: str) -> str:
+    """The checksum of a derived resource (thumbnail, Live Photo video, small video).
+
+    Derived from the master's but never equal to it: a prefix swap such as "AT" + id[2:] would
+    collide whenever the id already had that prefix, serving the thumbnail for the original.
+    """
+    digest = hashlib.sha1(f"{master_id}\x1f{resource}".encode()).digest()
+    return ("A" + base64.b64encode(digest).decode())[:28]
 
 
 def _url_token(checksum: str) -> str:
@@ -308,14 +320,17 @@ class PhotosCloudKit:
             "resOriginalFileSize": {"value": asset.size, "type": "INT64"},
             "resJPEGThumbRes": {
                 "value": self._asset_token(
-                    "AT" + asset.master_id[2:], thumb_size, f"{stem}_thumb.JPG"
+                    _derived_checksum(asset.master_id, "thumb"), thumb_size, f"{stem}_thumb.JPG"
                 ),
                 "type": "ASSETID",
             },
             "resJPEGThumbFileType": {"value": "public.jpeg", "type": "STRING"},
             "resJPEGThumbWidth": {"value": thumb_w, "type": "INT64"},
             "resJPEGThumbHeight": {"value": thumb_h, "type": "INT64"},
-            "resJPEGThumbFingerprint": {"value": "AT" + asset.master_id[2:], "type": "STRING"},
+            "resJPEGThumbFingerprint": {
+                "value": _derived_checksum(asset.master_id, "thumb"),
+                "type": "STRING",
+            },
             "resJPEGThumbFileSize": {"value": thumb_size, "type": "INT64"},
         }
         if asset.live_video_size is not None:
@@ -323,7 +338,9 @@ class PhotosCloudKit:
                 {
                     "resOriginalVidComplRes": {
                         "value": self._asset_token(
-                            "AV" + asset.master_id[2:], asset.live_video_size, f"{stem}.MOV"
+                            _derived_checksum(asset.master_id, "live-video"),
+                            asset.live_video_size,
+                            f"{stem}.MOV",
                         ),
                         "type": "ASSETID",
                     },
@@ -334,7 +351,7 @@ class PhotosCloudKit:
                     "resOriginalVidComplWidth": {"value": 1440, "type": "INT64"},
                     "resOriginalVidComplHeight": {"value": 1080, "type": "INT64"},
                     "resOriginalVidComplFingerprint": {
-                        "value": "AV" + asset.master_id[2:],
+                        "value": _derived_checksum(asset.master_id, "live-video"),
                         "type": "STRING",
                     },
                     "resOriginalVidComplFileSize": {
@@ -349,7 +366,9 @@ class PhotosCloudKit:
                 {
                     "resVidSmallRes": {
                         "value": self._asset_token(
-                            "AS" + asset.master_id[2:], small, f"{stem}_small.MOV"
+                            _derived_checksum(asset.master_id, "small-video"),
+                            small,
+                            f"{stem}_small.MOV",
                         ),
                         "type": "ASSETID",
                     },
@@ -357,7 +376,7 @@ class PhotosCloudKit:
                     "resVidSmallWidth": {"value": 640, "type": "INT64"},
                     "resVidSmallHeight": {"value": 360, "type": "INT64"},
                     "resVidSmallFingerprint": {
-                        "value": "AS" + asset.master_id[2:],
+                        "value": _derived_checksum(asset.master_id, "small-video"),
                         "type": "STRING",
                     },
                 }
