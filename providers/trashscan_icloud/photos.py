@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 PAGE_ITEMS = 500  # trash items per Page handed to the core
 RECORD_TYPE = "CPLAsset"
 CK_TIMEOUT = (10.0, 60.0)  # what pyicloud's CloudKit client uses
-RESTORE_NOTE = "restored (experimental: check it in iCloud Photos)"
+RESTORE_NOTE = "experimental: check it in iCloud Photos"
 
 # Uniform Type Identifiers of Photos' itemType, as mime types.
 UTI_MIME = {

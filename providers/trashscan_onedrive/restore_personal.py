@@ -228,5 +228,6 @@ class PersonalRestorer:
         outcome = RestoreOutcome.RESTORED
         if place.renamed or place.moved:
             outcome = RestoreOutcome.CONFLICT_RESOLVED
-        detail = f"{'; '.join(notes)} ({shown})" if notes else None
+        # The restored path is reported by the core already; name the place only without one.
+        detail = ("; ".join(notes) + ("" if path else f" ({shown})")) if notes else None
         return RestoreResult(item.item_id, outcome, detail, path)

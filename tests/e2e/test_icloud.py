@@ -362,7 +362,7 @@ def test_restore_a_photo_a_video_and_drive_items_without_overwriting(cli, sandbo
     result = cli("restore", photo["ref"], video["ref"], free["ref"], taken["ref"], "--yes")
 
     assert result.exit_code == 1, result.stdout + result.stderr  # one was not restored
-    note = "restored (experimental: check it in iCloud Photos)"
+    note = "experimental: check it in iCloud Photos"
     assert sorted(_outcome_lines(result.stdout)) == sorted(
         [
             f"restored           {photo['ref']} grace: {photo['name']} ({note})",
@@ -431,7 +431,7 @@ def test_a_photo_edited_since_the_scan_is_read_again_and_restored_on_one_retry(c
     assert result.exit_code == 0, result.stdout + result.stderr
     assert _outcome_lines(result.stdout) == [
         f"restored           {target['ref']} grace: {target['name']} "
-        "(restored (experimental: check it in iCloud Photos))"
+        "(experimental: check it in iCloud Photos)"
     ]
     # the scanned tag is refused (CONFLICT), the record read again, sent once more with its tag
     assert [(e.operations, e.outcomes) for e in fake.modify_log] == [
