@@ -141,7 +141,6 @@ def filter_options(func: Any) -> Any:
 
 
 def build_filter(
-    app: App,
     accounts: Sequence[Account],
     provider: str | None,
     kind: str | None,
@@ -438,7 +437,6 @@ def list_items(
     if provider:
         selected = [a for a in selected if a.provider == provider]
     item_filter = build_filter(
-        app,
         selected,
         provider,
         kind,
@@ -509,7 +507,7 @@ def restore(
     else:
         selected = app.select_accounts(all_accounts, accounts)
         item_filter = build_filter(
-            app, selected, provider, kind, expiring_within, deleted_since, deleted_until, name_glob
+            selected, provider, kind, expiring_within, deleted_since, deleted_until, name_glob
         )
         items = app.index.items(item_filter, now)
     if not items:
