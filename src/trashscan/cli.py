@@ -397,7 +397,9 @@ def scan(app: App, all_accounts: bool, accounts: tuple[str, ...]) -> None:
     """Refresh the index from the providers (incrementally where they allow)."""
     results = run_scan(app, app.select_accounts(all_accounts, accounts))
     for result in results:
-        if result.ok:
+        if result.ok and not result.listed:
+            click.echo(f"{result.account.name}: cannot be listed (see the note above)")
+        elif result.ok:
             gone = f", {result.swept} left the trash" if result.swept else ""
             click.echo(f"{result.account.name}: {result.items} items scanned{gone}")
     if not all(r.ok for r in results):

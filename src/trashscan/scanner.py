@@ -37,6 +37,7 @@ class AccountScanResult:
     swept: int = 0
     error: str | None = None
     notice: str | None = None  # e.g. "this provider's API cannot list the trash: look at URL"
+    listed: bool = True  # False when the provider cannot list at all (the notice says why)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +113,7 @@ class Scanner:
             if not provider.capabilities.list:
                 # Reported, not failed: the provider says honestly it cannot list (Google Photos).
                 results[name].notice = provider.capabilities.unsupported_reason or "cannot list"
+                results[name].listed = False
                 del providers[name]
         runnable = [a for a in accounts if a.name in providers]
         locks = {a.name: FileLock(lock_path(self.context.data_dir, a)) for a in runnable}
