@@ -201,6 +201,13 @@ def test_list_all_accounts_has_both_drive_accounts_with_their_sources_and_purge_
     assert _problems(result.stderr) == []
 
 
+def test_scan_says_google_photos_cannot_be_listed(cli):
+    result = cli("scan")
+    assert result.exit_code == 0, result.stderr
+    assert "photos-alice: cannot be listed (see the note above)" in result.stdout
+    assert len(_photos_notices(result.stderr)) == 1
+
+
 def test_table_shows_the_photos_notice_once_and_exits_0(cli):
     result = cli("list")
     assert result.exit_code == 0, result.stderr
