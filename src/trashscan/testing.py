@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keyring.backend
 from keyring.errors import PasswordDeleteError
 
@@ -66,3 +68,24 @@ class MemorySecretStore:
 
     def delete_blob(self, service: str, key: str) -> None:
         self.blobs.pop((service, key), None)
+
+
+class RequestLog:
+    """A sandbox server's request log, read from a mark on: ``mark()``, then ``since()``.
+
+    Tests and benchmarks count round trips with it ("an unchanged re-scan costs one request").
+    """
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self._mark = 0
+
+    def mark(self) -> None:
+        self._mark = len(self.server.request_log)
+
+    def since(self) -> list[Any]:
+        return self.server.request_log[self._mark :]
+
+    def calls(self) -> list[tuple[str, str, int | None]]:
+        """(method, path, status) of each request since the mark."""
+        return [(r.method, r.path, r.status) for r in self.since()]

@@ -33,6 +33,7 @@ from trashscan.config import add_account, load_config, remove_account
 from trashscan.index import Index
 from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.session import Sandbox
+from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
 from trashscan_dropbox.fake import DropboxFake
 from trashscan_dropbox.options import DEFAULT_EXTENSIONS
@@ -70,23 +71,6 @@ def fake(sandbox: Sandbox) -> Iterator[DropboxFake]:
 @pytest.fixture
 def log(sandbox: Sandbox) -> RequestLog:
     return RequestLog(sandbox.servers[PROVIDER])
-
-
-class RequestLog:
-    """The fake server's request log, read from a mark on (``mark()`` then ``since()``)."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self._mark = 0
-
-    def mark(self) -> None:
-        self._mark = len(self.server.request_log)
-
-    def since(self) -> list[Any]:
-        return self.server.request_log[self._mark :]
-
-    def calls(self) -> list[tuple[str, str, int | None]]:
-        return [(r.method, r.path, r.status) for r in self.since()]
 
 
 # ----------------------------------------------------------------------------------- helpers

@@ -27,6 +27,7 @@ from trashscan.config import load_config
 from trashscan.index import Index
 from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.session import Sandbox
+from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
 from trashscan_google_drive.fake import GoogleDriveFake
 from trashscan_google_drive.scan import NOT_UNTRASHABLE
@@ -58,23 +59,6 @@ def fake(sandbox: Sandbox) -> GoogleDriveFake:
 def log(fake: GoogleDriveFake) -> RequestLog:
     assert fake.server is not None
     return RequestLog(fake.server)
-
-
-class RequestLog:
-    """The fake server's request log, read from a mark on (``mark()`` then ``since()``)."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self._mark = 0
-
-    def mark(self) -> None:
-        self._mark = len(self.server.request_log)
-
-    def since(self) -> list[Any]:
-        return self.server.request_log[self._mark :]
-
-    def calls(self) -> list[tuple[str, str, int | None]]:
-        return [(r.method, r.path, r.status) for r in self.since()]
 
 
 def _secrets(sandbox: Sandbox, account: str) -> dict[str, str]:

@@ -36,6 +36,7 @@ from trashscan.index import Index
 from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.faults import HttpFault
 from trashscan.sandbox.session import Sandbox
+from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
 from trashscan_icloud.fake import ICloudFake
 from trashscan_icloud.fake_model import DriveRestore
@@ -100,8 +101,8 @@ def fake(sandbox: Sandbox) -> Iterator[ICloudFake]:
 
 
 @pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+def log(sandbox: Sandbox) -> AppleLog:
+    return AppleLog(sandbox.servers[PROVIDER])
 
 
 @pytest.fixture
@@ -131,21 +132,8 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
-class RequestLog:
-    """The fake server's request log, read from a mark on (``mark()`` then ``since()``)."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self._mark = 0
-
-    def mark(self) -> None:
-        self._mark = len(self.server.request_log)
-
-    def since(self) -> list[Any]:
-        return self.server.request_log[self._mark :]
-
-    def calls(self) -> list[tuple[str, str, int | None]]:
-        return [(r.method, r.path, r.status) for r in self.since()]
+class AppleLog(RequestLog):
+    """The request log, with the sign-in requests set apart."""
 
     def auth(self) -> list[tuple[str, str, int | None]]:
         """Sign-in requests: idmsa (SRP, 2FA, trust), setup's accountLogin and validate."""

@@ -48,6 +48,7 @@ from trashscan.config import load_config
 from trashscan.index import Index
 from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.session import Sandbox
+from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
 from trashscan_onedrive.fake import OneDriveFake
 
@@ -83,22 +84,12 @@ def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
 
 
 @pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+def log(sandbox: Sandbox) -> GraphLog:
+    return GraphLog(sandbox.servers[PROVIDER])
 
 
-class RequestLog:
-    """The fake server's request log, read from a mark on (``mark()`` then ``since()``)."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self._mark = 0
-
-    def mark(self) -> None:
-        self._mark = len(self.server.request_log)
-
-    def since(self) -> list[Any]:
-        return self.server.request_log[self._mark :]
+class GraphLog(RequestLog):
+    """The request log, with recycle-bin paths shortened and the sign-in server set apart."""
 
     def calls(self) -> list[tuple[str, str, int | None]]:
         """(method, route, status); recycle-bin paths are shortened to a route name."""
