@@ -95,121 +95,149 @@ class Scanner:
         self.lock_wait = default_wait() if lock_wait is None else max(0.0, lock_wait)
 
     def scan(self, accounts: Sequence[Account]) -> list[AccountScanResult]:
-        results = {account.name: AccountScanResult(account) for account in accounts}
         if not accounts:
             return []
-        events: queue.Queue[_PageEvent | _DoneEvent] = queue.Queue(maxsize=2 * self.concurrency)
-        stop = threading.Event()
-        scan_ids: dict[str, int] = {}
-        providers: dict[str, Provider] = {}
-        states: dict[str, dict | None] = {}
-        for account in accounts:
-            try:
-                providers[account.name] = load_provider_class(account.provider)(self.context)
-            except TrashscanError as exc:
-                results[account.name].ok = False
-                results[account.name].error = exc.one_line()
-        for name, provider in list(providers.items()):
-            if not provider.capabilities.list:
-                # Reported, not failed: the provider says honestly it cannot list (Google Photos).
-                results[name].notice = provider.capabilities.unsupported_reason or "cannot list"
-                results[name].listed = False
-                del providers[name]
-        runnable = [a for a in accounts if a.name in providers]
-        locks = {a.name: FileLock(lock_path(self.context.data_dir, a)) for a in runnable}
-
-        def work(account: Account) -> None:
-            provider = providers[account.name]
-            generator = provider.scan(account, states[account.name])
-            try:
-                while not stop.is_set():
-                    try:
-                        page = next(generator)
-                    except StopIteration as finished:
-                        events.put(_DoneEvent(account, finished.value, None))
-                        return
-                    events.put(_PageEvent(account, page))
-                generator.close()
-                events.put(_DoneEvent(account, None, "interrupted"))
-            except BaseException as exc:  # reported per account, never fatal for the others
-                events.put(_DoneEvent(account, None, describe_error(exc)))
-
-        def start_locked(pool: ThreadPoolExecutor, waiting: list[Account]) -> list[Account]:
-            """Start the accounts whose lock is free now; return those still waiting.
-
-            Past the deadline the rest fail with the busy message and none is left waiting.
-            """
-            still_waiting = []
-            for account in waiting:
-                try:
-                    taken = locks[account.name].try_acquire()
-                except OSError as exc:  # e.g. a read-only data dir: this account fails, not all
-                    results[account.name].ok = False
-                    results[account.name].error = f"cannot create its lock file: {exc.strerror}"
-                    self._report(account, 0, True)
-                    continue
-                if not taken:
-                    still_waiting.append(account)
-                    continue
-                # Read under the lock, on the writer thread; workers never touch the index.
-                states[account.name] = self.index.scan_state(account.provider, account.name)
-                scan_ids[account.name] = self.index.begin_scan(
-                    account.provider, account.name, self.context.clock()
-                )
-                pool.submit(work, account)
-            if still_waiting and time.monotonic() < deadline:
-                return still_waiting
-            for account in still_waiting:
-                results[account.name].ok = False
-                results[account.name].error = locks[account.name].busy_message()
-                self._report(account, 0, True)
-            return []
-
-        waiting = list(runnable)
-        deadline = time.monotonic() + self.lock_wait
-        # Locks are released after the pool has shut down, when no worker scans any more.
-        with (
-            released_at_exit(locks.values()),
-            ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan") as pool,
-        ):
-            try:
-                while True:
-                    if waiting:
-                        waiting = start_locked(pool, waiting)
-                    pending = sum(1 for a in runnable if locks[a.name].held)
-                    if not (pending or waiting):
-                        break
-                    try:
-                        event = events.get(timeout=POLL_INTERVAL if waiting else None)
-                    except queue.Empty:
-                        continue
-                    result = results[event.account.name]
-                    scan_id = scan_ids[event.account.name]
-                    now = self.context.clock()
-                    if isinstance(event, _PageEvent):
-                        provider = providers[event.account.name]
-                        complete_item_fields(provider, event.account, event.page, now)
-                        self.index.write_page(
-                            scan_id, event.account.provider, event.account.name, event.page, now
-                        )
-                        result.items += len(event.page.items)
-                        self._report(event.account, result.items, False)
-                        continue
-                    if event.error is None and event.outcome is not None:
-                        result.swept = self.index.finish_scan(scan_id, event.outcome, now)
-                        result.notice = event.outcome.notice
-                    else:
-                        result.ok = False
-                        result.error = event.error or "scan returned no outcome"
-                        self.index.fail_scan(scan_id, result.error, now)
-                    locks[event.account.name].release()
-                    self._report(event.account, result.items, True)
-            finally:
-                stop.set()
-                while not events.empty():  # unblock workers stuck on a full queue
-                    events.get_nowait()
-        return [results[account.name] for account in accounts]
+        return _ScanRun(self, accounts).run()
 
     def _report(self, account: Account, items: int, finished: bool) -> None:
         if self.progress is not None:
             self.progress(account, items, finished)
+
+
+class _ScanRun:
+    """One `Scanner.scan` call: the accounts' providers, locks, scan ids and the page queue."""
+
+    def __init__(self, scanner: Scanner, accounts: Sequence[Account]) -> None:
+        self.scanner = scanner
+        self.index = scanner.index
+        self.accounts = accounts
+        self.results = {account.name: AccountScanResult(account) for account in accounts}
+        self.events: queue.Queue[_PageEvent | _DoneEvent] = queue.Queue(
+            maxsize=2 * scanner.concurrency
+        )
+        self.stop = threading.Event()
+        self.scan_ids: dict[str, int] = {}
+        self.states: dict[str, dict | None] = {}
+        self.providers = self._load_providers()
+        self.runnable = [a for a in accounts if a.name in self.providers]
+        data_dir = scanner.context.data_dir
+        self.locks = {a.name: FileLock(lock_path(data_dir, a)) for a in self.runnable}
+
+    def _load_providers(self) -> dict[str, Provider]:
+        providers: dict[str, Provider] = {}
+        for account in self.accounts:
+            result = self.results[account.name]
+            try:
+                provider = load_provider_class(account.provider)(self.scanner.context)
+            except TrashscanError as exc:
+                result.ok = False
+                result.error = exc.one_line()
+                continue
+            if not provider.capabilities.list:
+                # Reported, not failed: the provider says honestly it cannot list (Google Photos).
+                result.notice = provider.capabilities.unsupported_reason or "cannot list"
+                result.listed = False
+                continue
+            providers[account.name] = provider
+        return providers
+
+    def run(self) -> list[AccountScanResult]:
+        waiting = list(self.runnable)
+        deadline = time.monotonic() + self.scanner.lock_wait
+        # Locks are released after the pool has shut down, when no worker scans any more.
+        with (
+            released_at_exit(self.locks.values()),
+            ThreadPoolExecutor(
+                max_workers=self.scanner.concurrency, thread_name_prefix="scan"
+            ) as pool,
+        ):
+            try:
+                while True:
+                    if waiting:
+                        waiting = self._start_locked(pool, waiting, deadline)
+                    pending = sum(1 for a in self.runnable if self.locks[a.name].held)
+                    if not (pending or waiting):
+                        break
+                    try:
+                        event = self.events.get(timeout=POLL_INTERVAL if waiting else None)
+                    except queue.Empty:
+                        continue
+                    self._handle(event)
+            finally:
+                self.stop.set()
+                while not self.events.empty():  # unblock workers stuck on a full queue
+                    self.events.get_nowait()
+        return [self.results[account.name] for account in self.accounts]
+
+    def _work(self, account: Account) -> None:
+        """Runs on a worker thread: drives the provider's generator, never touches the index."""
+        generator = self.providers[account.name].scan(account, self.states[account.name])
+        try:
+            while not self.stop.is_set():
+                try:
+                    page = next(generator)
+                except StopIteration as finished:
+                    self.events.put(_DoneEvent(account, finished.value, None))
+                    return
+                self.events.put(_PageEvent(account, page))
+            generator.close()
+            self.events.put(_DoneEvent(account, None, "interrupted"))
+        except BaseException as exc:  # reported per account, never fatal for the others
+            self.events.put(_DoneEvent(account, None, describe_error(exc)))
+
+    def _start_locked(
+        self, pool: ThreadPoolExecutor, waiting: list[Account], deadline: float
+    ) -> list[Account]:
+        """Start the accounts whose lock is free now; return those still waiting.
+
+        Past the deadline the rest fail with the busy message and none is left waiting.
+        """
+        still_waiting = []
+        for account in waiting:
+            result = self.results[account.name]
+            try:
+                taken = self.locks[account.name].try_acquire()
+            except OSError as exc:  # e.g. a read-only data dir: this account fails, not all
+                result.ok = False
+                result.error = f"cannot create its lock file: {exc.strerror}"
+                self.scanner._report(account, 0, True)
+                continue
+            if not taken:
+                still_waiting.append(account)
+                continue
+            # Read under the lock, on the writer thread; workers never touch the index.
+            self.states[account.name] = self.index.scan_state(account.provider, account.name)
+            self.scan_ids[account.name] = self.index.begin_scan(
+                account.provider, account.name, self.scanner.context.clock()
+            )
+            pool.submit(self._work, account)
+        if still_waiting and time.monotonic() < deadline:
+            return still_waiting
+        for account in still_waiting:
+            self.results[account.name].ok = False
+            self.results[account.name].error = self.locks[account.name].busy_message()
+            self.scanner._report(account, 0, True)
+        return []
+
+    def _handle(self, event: _PageEvent | _DoneEvent) -> None:
+        """On the calling thread, the index's only writer: commit a page or finish a scan."""
+        account = event.account
+        result = self.results[account.name]
+        scan_id = self.scan_ids[account.name]
+        now = self.scanner.context.clock()
+        if isinstance(event, _PageEvent):
+            provider = self.providers[account.name]
+            complete_item_fields(provider, account, event.page, now)
+            self.index.write_page(scan_id, account.provider, account.name, event.page, now)
+            result.items += len(event.page.items)
+            self.scanner._report(account, result.items, False)
+            return
+        if event.error is None and event.outcome is not None:
+            result.swept = self.index.finish_scan(scan_id, event.outcome, now)
+            result.notice = event.outcome.notice
+        else:
+            result.ok = False
+            result.error = event.error or "scan returned no outcome"
+            self.index.fail_scan(scan_id, result.error, now)
+        self.locks[account.name].release()
+        self.scanner._report(account, result.items, True)
