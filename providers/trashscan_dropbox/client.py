@@ -45,6 +45,7 @@ from trashscan import __version__
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import Account
 from trashscan.retry import Classification
+from trashscan.tls import PinnedVerifyMixin
 from trashscan_dropbox.options import Settings, login_hint
 
 if TYPE_CHECKING:
@@ -133,15 +134,8 @@ class TrashscanDropbox(dropbox.Dropbox):
         return self._oauth2_access_token, self._oauth2_access_token_expiration
 
 
-class _PinnedSession(requests.Session):
+class _PinnedSession(PinnedVerifyMixin, requests.Session):
     """A session whose own ``verify`` beats REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE."""
-
-    def merge_environment_settings(  # type: ignore[override]
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        if verify is None and self.verify is not True:
-            verify = self.verify
-        return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
 
 def make_http(account: Account, pool_size: int) -> requests.Session:

@@ -38,6 +38,7 @@ from pyicloud import PyiCloudService
 from pyicloud.session import PyiCloudSession
 
 from trashscan.errors import AccountError
+from trashscan.tls import PinnedVerifyMixin
 
 # Each of pyicloud's hard-coded roots, as a path under ``account.endpoint`` (which ends with "/").
 # The real roots are https://idmsa.apple.com, https://idmsa.apple.com/appleauth/auth,
@@ -92,18 +93,11 @@ def sandbox_roots(endpoint: str, account_name: str) -> dict[str, str]:
     return {attribute: base + suffix for attribute, suffix in SANDBOX_ROOTS.items()}
 
 
-class _PinnedSession(PyiCloudSession):
+class _PinnedSession(PinnedVerifyMixin, PyiCloudSession):
     """pyicloud's session whose own ``verify`` beats REQUESTS_CA_BUNDLE, with default timeouts.
 
     Only methods are added, no state, so an existing ``PyiCloudSession`` can take this class.
     """
-
-    def merge_environment_settings(  # type: ignore[override]
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        if verify is None and self.verify is not True:
-            verify = self.verify
-        return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
     def request(self, method: Any, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if kwargs.get("timeout") is None:

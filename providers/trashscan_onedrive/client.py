@@ -23,6 +23,7 @@ import requests
 from trashscan import __version__
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import Account
+from trashscan.tls import PinnedVerifyMixin
 from trashscan_onedrive.options import Settings, login_hint
 from trashscan_onedrive.tokens import TokenSource
 
@@ -36,15 +37,8 @@ TIMEOUT = 100.0  # seconds without a packet before giving up
 USER_AGENT = f"ISV|trashscan|trashscan/{__version__}"
 
 
-class PinnedSession(requests.Session):
+class PinnedSession(PinnedVerifyMixin, requests.Session):
     """A session whose own ``verify`` beats REQUESTS_CA_BUNDLE, with a default timeout."""
-
-    def merge_environment_settings(  # type: ignore[override]
-        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        if verify is None and self.verify is not True:
-            verify = self.verify
-        return super().merge_environment_settings(url, proxies, stream, verify, cert)
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", TIMEOUT)  # msal passes none, and a dead peer would hang
