@@ -25,10 +25,29 @@ real elapsed time): ``add_account``, ``add_file``, ``add_folder``, ``delete``, `
 ``approve_device_code``, ``decline_device_code``, ``expire_device_codes``, ``expire_tokens``,
 ``expire_refresh_tokens``, ``revoke``, ``grant_consent``, ``access_token``,
 ``expire_delta_tokens``, ``deny_restore``, ``allow_restore``, ``move_to_second_stage``,
-``http_fault``, ``token_cache_blob``; inspect ``state``, ``server``, ``manifest``,
-``restore_seen``, ``refused_calls`` and ``unmodelled_calls``; tune ``graph``
-(``list_second_stage``, ``site_restore_ok_status``, ``max_restore_ids``, ``page_size``) and
-``auth`` (``device_interval``, ``auto_approve``, ``interactive_account``).
+``purge_bin_entry``, ``http_fault``, ``token_cache_blob``; inspect ``state``, ``server``,
+``manifest``, ``restore_seen`` (business records carry ``not_restored``: (id, why) pairs),
+``refused_calls``, ``unmodelled_calls`` and ``undocumented_calls``; tune ``graph``
+(``list_second_stage``, ``serve_bin_item_get``, ``site_restore_ok_status``,
+``bin_restore_recreates_folders``, ``max_restore_ids``, ``page_size``) and ``auth``
+(``device_interval``, ``auto_approve``, ``interactive_account``).
+
+Issue 12 scenarios, how to seed them (details and sources in :mod:`~trashscan_onedrive.fake_graph`):
+
+* undocumented ``GET .../recycleBin/items/{id}`` refused: ``fake.graph.serve_bin_item_get =
+  False`` (400 ``BadRequest``); assert ``fake.undocumented_calls == []`` for a faithful client;
+* bin restore, all restored: 207 by default, ``fake.graph.site_restore_ok_status = 200`` for 200;
+* already restored / two runs racing: restore the entry once (or from two threads), then again:
+  the id is absent from the 207 and live at its original path;
+* original folder gone: ``e = fake.delete("frank", "/A/p.jpg")``, ``f = fake.delete("frank",
+  "/A")`` (folder in the bin) and optionally ``fake.purge_bin_entry("frank", f.id)`` (gone
+  for good): restoring ``e.id`` leaves it in the bin, unless
+  ``fake.graph.bin_restore_recreates_folders = True`` (UNVERIFIED UI behaviour);
+* name taken: ``fake.add_file("frank", <the entry's original path>)`` before restoring: not
+  restored, nothing renamed (UNVERIFIED for Graph beta; the conservative choice);
+* personal photo whose folder was deleted later: ``fake.delete("erin", photo_id)`` then
+  ``fake.delete("erin", "/Folder")``: restoring the photo alone is 409 ``parentItemNotFound``;
+  folder first, then photo, works; ``parentReference`` to a live folder works.
 """
 
 from __future__ import annotations
@@ -260,6 +279,12 @@ class OneDriveFake:
         with drive.lock:
             drive.bin[entry_id].stage = 2
 
+    def purge_bin_entry(self, account: str, entry_id: str) -> None:
+        """The user deleted this entry from the site collection (second-stage) recycle bin:
+        it is gone for good, and items whose original folder it was can no longer go back
+        there ("the original folder is gone")."""
+        self.graph.drives[account].purge_entry(entry_id)
+
     # -- credentials (seams) -------------------------------------------------------------------
 
     def approve_device_code(self, code_or_account: str, account: str | None = None) -> None:
@@ -372,6 +397,12 @@ class OneDriveFake:
     def refused_calls(self) -> list[RecordedCall]:
         """Destructive calls the fake refused with 403 (delete, permanentDelete, upload...)."""
         return self.graph.refused
+
+    @property
+    def undocumented_calls(self) -> list[RecordedCall]:
+        """Calls of routes Microsoft does not document (``GET .../recycleBin/items/{id}``),
+        served or refused per ``graph.serve_bin_item_get``: a faithful client makes none."""
+        return self.graph.undocumented
 
     @property
     def unmodelled_calls(self) -> list[RecordedCall]:

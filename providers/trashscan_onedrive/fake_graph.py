@@ -38,20 +38,44 @@ published on learn.microsoft.com/graph):
   detailed code ``parentItemNotFound`` when the original parent is itself deleted and no
   ``parentReference`` is given (409 is the documented status for "the specified parent folder
   might not exist"; the detailed code is this fake's), 400 ``invalidRequest`` for an item that is
-  not in the recycle bin.
+  not in the recycle bin. A photo whose folder was deleted *later* (two separate deletions, both
+  in the recycle bin) gets that 409 when restored alone, or into the deleted folder by
+  ``parentReference``: what OneDrive does there is UNVERIFIED (onedrive.md §1.2 and §7.3), so
+  the fake fails loudly with a Graph error rather than restoring to the root. Restoring the
+  folder first (which brings back what was deleted *with* it, not the earlier deletion), then
+  the photo, works; so does ``parentReference`` to a live folder. Every restore is a change, so
+  the next delta reports the restored items (and the folder's restored subtree).
 * ``GET /sites/{site-id}/recycleBin/items`` [recyclebin-list-items.md, v1.0 and beta pages both
   exist, so both versions are served]: recycleBinItem objects [resources/recyclebinitem.md:
   ``id``, ``name``, ``size``, ``deletedDateTime``, ``deletedFromLocation``; the beta example adds
   ``title`` and ``deletedBy.user``], most recent first, ``$top`` and ``$select``, paged with
   ``@odata.nextLink``. Both stages are listed (undocumented, onedrive.md §2.1; seam
   ``list_second_stage``).
+* ``GET /sites/{site-id}/recycleBin/items/{id}`` is NOT documented (only the list is;
+  onedrive.md §2.1). Every call is recorded in ``undocumented``; with ``serve_bin_item_get``
+  (default True, because main's e2e test ``test_restore_frank_photo_and_video_through_the_
+  recycle_bin`` still confirms restores with it) it answers the recycleBinItem or 404; with
+  False it answers 400 ``BadRequest`` "Resource not found for the segment '<id>'." in Graph's
+  error envelope [DOC concepts/errors.md], as a server refusing the route would.
 * ``POST /beta/sites/{site-id}/recycleBin/items/restore`` ``{"ids": [...]}`` (beta metadata
   only; v1.0 answers 400 "Resource not found for the segment"): modelled on the documented
   fileStorageContainer variant [filestoragecontainer-restore-recyclebinitem.md]: ``207
   Multi-Status`` with ``value`` = the restored recycleBinItems; ids that could not be restored
-  (unknown, purged, original folder gone, name taken) are simply absent. Seams:
-  ``site_restore_ok_status`` (200 to emulate the 200 some scripts report), ``max_restore_ids``
-  (20, undocumented: the chunk size CLI for Microsoft 365 uses), ``deny_restore``.
+  are simply absent (the answer never says why; :class:`RestoreRecord` ``not_restored`` holds
+  the fake's truth): ``not_in_bin`` (unknown, purged, or already restored, e.g. by a racing
+  run: the item is then live at its place), ``parent_missing`` (the original folder is not
+  live: SharePoint CSOM RecycleBinItem.Restore documents "Recycle Bin item is the child of a
+  list, list item, or document that does not exist"), ``name_taken`` (CSOM: "Another file or
+  folder with the same name already exists in the original location"; SharePoint REST
+  ``RestoreByIds`` has ``bRenameExistingItems``, but what the Graph beta call does is
+  UNVERIFIED, so the conservative answer: not restored, nothing renamed). Seams:
+  ``site_restore_ok_status`` (207 by default, even when every id was restored, as the
+  documented variant answers; 200 emulates the 200 public scripts also accept; a partial
+  restore is always 207), ``bin_restore_recreates_folders`` (UNVERIFIED: recreate a missing
+  original folder path, then restore into it, as a 3P write-up of the SharePoint web UI
+  reports: sharepointmaven.com "How the SharePoint Online Recycle Bin Restore process works"),
+  ``max_restore_ids`` (20, undocumented: the chunk size CLI for Microsoft 365 uses),
+  ``deny_restore``.
 * Destructive calls (``DELETE`` of items, ``permanentDelete``, content ``PUT``, uploads, creates,
   moves, the recycle bin's ``delete``) are refused with 403 ``accessDenied`` and recorded:
   trashscan must never make them.
@@ -168,6 +192,11 @@ class RestoreRecord:
     status: int
     name: str | None = None
     parent_id: str | None = None
+    # business bin restores: (id, why) for each id the answer left out: "not_in_bin" (unknown,
+    # purged, or already restored), "parent_missing" (the original folder is not live) or
+    # "name_taken" (a live item holds the name at the original place). Graph's answer does not
+    # say why; this is the fake's ground truth for tests of a client's diagnosis.
+    not_restored: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -203,9 +232,17 @@ class GraphApi:
     sites: dict[str, Site] = field(default_factory=dict)  # business account -> site
     refused: list[RecordedCall] = field(default_factory=list)
     unmodelled: list[RecordedCall] = field(default_factory=list)
+    undocumented: list[RecordedCall] = field(default_factory=list)
     restores: list[RestoreRecord] = field(default_factory=list)
     denied_restore: dict[str, str] = field(default_factory=dict)  # account -> permission
     list_second_stage: bool = True
+    # GET /sites/{id}/recycleBin/items/{id} is not documented (only the list is): True serves
+    # it (main's plugin tests still call it), False answers Graph's 400 for an unknown segment.
+    serve_bin_item_get: bool = True
+    # The original folder of a bin entry is not live: False (default) leaves the entry in the
+    # bin, as SharePoint's CSOM documents; True recreates the folder path first, as the
+    # SharePoint web UI is reported to do (3P, UNVERIFIED for Graph's beta restore).
+    bin_restore_recreates_folders: bool = False
     site_restore_ok_status: int = 207
     max_restore_ids: int = 20
     page_size: int = 200
@@ -777,9 +814,10 @@ class GraphApi:
         *,
         name: str | None = None,
         parent_id: str | None = None,
+        not_restored: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.restores.append(
-            RestoreRecord(ctx.account, kind, ids, restored, status, name, parent_id)
+            RestoreRecord(ctx.account, kind, ids, restored, status, name, parent_id, not_restored)
         )
 
     # -- sites and the business recycle bin ---------------------------------------------------
@@ -819,19 +857,30 @@ class GraphApi:
             return self._bin_restore(ctx, site, drive)
         entry_match = re.match(r"^/recycleBin/items/(?P<id>[^/]+)$", tail)
         if entry_match is not None and ctx.request.method == "GET":
-            self._need(ctx, READ_SCOPES, "reading the recycle bin")
-            entry = drive.bin.get(entry_match["id"])
-            drive.purge_bin(self.clock())
-            if entry is None or entry.id not in drive.bin:
-                raise GraphError(404, "itemNotFound", "Item not found")
-            body = {
-                "@odata.context": self._context(ctx, "recycleBinItem/$entity"),
-                **self._render_entry(entry),
-            }
-            return graph_json(ctx.request, self._select(body, ctx.select))
+            return self._bin_entry(ctx, drive, entry_match["id"])
         if ctx.request.method != "GET":
             return self._refuse(ctx, rest)
         return self._unknown(ctx, tail)
+
+    def _bin_entry(self, ctx: _Ctx, drive: Drive, entry_id: str) -> Response:
+        """``GET .../recycleBin/items/{id}``: undocumented (only "list items" is), so recorded
+        in ``undocumented``; answered like Graph answers an unknown segment unless
+        ``serve_bin_item_get`` (see the module docstring)."""
+        self.undocumented.append(
+            RecordedCall(ctx.request.method, ctx.request.path, ctx.account, self.clock())
+        )
+        if not self.serve_bin_item_get:
+            raise GraphError(400, "BadRequest", f"Resource not found for the segment '{entry_id}'.")
+        self._need(ctx, READ_SCOPES, "reading the recycle bin")
+        entry = drive.bin.get(entry_id)
+        drive.purge_bin(self.clock())
+        if entry is None or entry.id not in drive.bin:
+            raise GraphError(404, "itemNotFound", "Item not found")
+        body = {
+            "@odata.context": self._context(ctx, "recycleBinItem/$entity"),
+            **self._render_entry(entry),
+        }
+        return graph_json(ctx.request, self._select(body, ctx.select))
 
     def _site(
         self,
@@ -937,24 +986,54 @@ class GraphApi:
             raise GraphError(403, "accessDenied", "Access denied. A write permission is required.")
         now = self.clock()
         restored: list[dict[str, Any]] = []
+        missed: list[tuple[str, str]] = []
         with drive.lock:
             drive.purge_bin(now)
             for entry_id in dict.fromkeys(ids):
                 entry = drive.bin.get(entry_id)
                 if entry is None:
-                    continue
-                try:
-                    drive.restore(drive.items[entry.item_id], now)
-                except (ParentMissing, NameConflict):
-                    continue
-                restored.append(self._render_entry(entry))
-        status = self.site_restore_ok_status if len(restored) == len(ids) else 207
-        self._record(ctx, "recycleBin", requested, tuple(r["id"] for r in restored), status)
+                    missed.append((entry_id, "not_in_bin"))
+                elif (why := self._restore_entry(drive, entry, now)) is not None:
+                    missed.append((entry_id, why))
+                else:
+                    restored.append(self._render_entry(entry))
+        status = self.site_restore_ok_status if not missed else 207
+        self._record(
+            ctx,
+            "recycleBin",
+            requested,
+            tuple(r["id"] for r in restored),
+            status,
+            not_restored=tuple(missed),
+        )
         body_out = {
             "@odata.context": self._context(ctx, "Collection(recycleBinItem)"),
             "value": restored,
         }
         return graph_json(ctx.request, body_out, status)
+
+    def _restore_entry(self, drive: Drive, entry: RecycleBinEntry, now: datetime) -> str | None:
+        """Restore one bin entry to its original place; None, or why it stayed in the bin.
+
+        Nothing is ever renamed: SharePoint's ``RestoreByIds`` can rename the item in the way
+        (``bRenameExistingItems``), but what Graph's beta restore does on a taken name is
+        UNVERIFIED, so the conservative answer is modelled: not restored, nothing renamed."""
+        item = drive.items[entry.item_id]
+        parent = drive.items.get(item.parent_id or "")
+        target = None
+        if (parent is None or not parent.live) and self.bin_restore_recreates_folders:
+            original = drive.path_of(parent) if parent is not None else "/"
+            try:
+                target = drive.mkdirs(original, now)
+            except NameConflict:  # a file holds a folder's name on the way
+                return "name_taken"
+        try:
+            drive.restore(item, now, parent=target)
+        except ParentMissing:
+            return "parent_missing"
+        except NameConflict:
+            return "name_taken"
+        return None
 
 
 def _media_facets(item: Item) -> dict[str, Any]:

@@ -494,6 +494,12 @@ class Drive:
                     del self.bin[entry.id]
                     self.items[entry.item_id].purged = True
 
+    def purge_entry(self, entry_id: str) -> None:
+        """The user emptied this entry from the second-stage bin: gone for good."""
+        with self.lock:
+            entry = self.bin.pop(entry_id)
+            self.items[entry.item_id].purged = True
+
     def bin_entries(self, now: datetime, *, second_stage: bool = True) -> list[RecycleBinEntry]:
         """The bin, most recently deleted first (SharePoint's recycle-bin view order)."""
         with self.lock:
