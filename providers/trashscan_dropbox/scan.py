@@ -54,6 +54,7 @@ from dropbox import files
 from trashscan.errors import AccountError
 from trashscan.kinds import guess_mime_type
 from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome, TrashItem
+from trashscan.pagination import PageGuard
 from trashscan_dropbox.client import DropboxSession, error_tag
 from trashscan_dropbox.options import Settings, retention_for
 
@@ -180,12 +181,14 @@ class DropboxScan:
 
     def _full(self) -> Generator[Page, None, str]:
         result = self._list("")
+        guard = PageGuard("Dropbox's listing", "cursor")
         while True:
             page = self._page(result.entries)
             if page.items:
                 yield page
             if not result.has_more:
                 return result.cursor
+            guard.follow(result.cursor)
             result = self._continue_full(result.cursor)
 
     def _continue_full(self, cursor: str) -> files.ListFolderResult:
@@ -199,6 +202,8 @@ class DropboxScan:
     def _incremental(self, cursor: str) -> Generator[Page, None, str]:
         parents: set[str] = set()  # folders that held a deleted entry of this feed
         pending: list[files.DeletedMetadata] = []  # deleted entries that may be folders
+        guard = PageGuard("Dropbox's change feed", "cursor")
+        guard.start(cursor)
         while True:
             try:
                 result = self._continue(cursor)
@@ -213,6 +218,7 @@ class DropboxScan:
             cursor = result.cursor
             if not result.has_more:
                 break
+            guard.follow(cursor)
         yield from self._deleted_folders(pending, parents)
         return cursor
 
@@ -413,6 +419,7 @@ class DropboxScan:
         except dbx.ApiError as exc:
             log.warning("could not list %s for deleted folders: %s", parent or "/", error_tag(exc))
             return
+        guard = PageGuard("Dropbox's listing of a deleted folder", "cursor")
         while True:
             inside = [
                 e
@@ -425,4 +432,5 @@ class DropboxScan:
                 yield page
             if not result.has_more:
                 return
+            guard.follow(result.cursor)
             result = self._continue_full(result.cursor)

@@ -23,6 +23,7 @@ from typing import Any
 
 from trashscan.errors import AccountError
 from trashscan.models import DeletedAtSource, Page, ScanOutcome, TrashItem
+from trashscan.pagination import PageGuard
 from trashscan_google_drive.auth import ACTIVITY_SCOPE
 from trashscan_google_drive.client import (
     DriveApiError,
@@ -137,6 +138,7 @@ class DriveScan:
             "pageSize": DRIVES_PAGE_SIZE,
             "fields": "nextPageToken,drives(id,name)",
         }
+        guard = PageGuard("Google Drive's list of shared drives")
         while True:
             answer = self.session.call(self.session.drive.drives().list(**params), "drives.list")
             for drive in answer.get("drives") or ():
@@ -144,6 +146,7 @@ class DriveScan:
                     drives[drive["id"]] = drive.get("name") or drive["id"]
             if not answer.get("nextPageToken"):
                 return drives
+            guard.follow(answer["nextPageToken"])
             params["pageToken"] = answer["nextPageToken"]
 
     def _list_corpus(self, drive_id: str | None) -> Generator[Page, None, None]:
@@ -158,6 +161,7 @@ class DriveScan:
             params.update(corpora="drive", driveId=drive_id, includeItemsFromAllDrives=True)
         else:
             params["corpora"] = "user"
+        guard = PageGuard("Google Drive's trash listing")
         while True:
             answer = self.session.call(self.files.list(**params), "files.list")
             if answer.get("incompleteSearch"):
@@ -167,6 +171,7 @@ class DriveScan:
                 yield Page(items=items)
             if not answer.get("nextPageToken"):
                 return
+            guard.follow(answer["nextPageToken"])
             params["pageToken"] = answer["nextPageToken"]
 
     # ------------------------------------------------------------------ changes feeds
@@ -219,6 +224,8 @@ class DriveScan:
         if drive_id:
             params["driveId"] = drive_id
         drive_changes: list[dict[str, Any]] = []
+        guard = PageGuard("Google Drive's changes feed")
+        guard.start(token)
         while True:
             try:
                 request = self.changes.list(pageToken=token, **params)
@@ -238,6 +245,7 @@ class DriveScan:
             token = answer.get("nextPageToken")
             if not token:
                 raise Restart("changes feed ended without a new start page token")
+            guard.follow(token)
         return answer["newStartPageToken"], drive_changes
 
     def _apply(self, change: dict[str, Any], page: Page) -> None:
@@ -389,6 +397,7 @@ class DriveScan:
             ),
         }
         times: dict[str, datetime] = {}
+        guard = PageGuard("the Drive Activity API")
         while True:
             request = self.session.activity.activity().query(body=body)
             answer = self.session.call(request, "activity:query")
@@ -407,4 +416,5 @@ class DriveScan:
                         times[item_id] = max(when, times.get(item_id, when))
             if not answer.get("nextPageToken"):
                 return times
+            guard.follow(answer["nextPageToken"])
             body = {**body, "pageToken": answer["nextPageToken"]}

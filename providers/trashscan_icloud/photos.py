@@ -45,6 +45,7 @@ from trashscan.models import (
     RestoreResult,
     TrashItem,
 )
+from trashscan.pagination import PageGuard
 from trashscan.retry import parse_retry_after
 from trashscan_icloud.client import WEB_ACCESS_OFF, ICloudSession, MaybeApplied, Throttled
 from trashscan_icloud.options import RETENTION_DAYS, relogin_hint
@@ -149,23 +150,30 @@ def photo_pages(session: ICloudSession) -> Generator[Page, None, None]:
     offset = 0
     seen: set[str] = set()
     batch: list[TrashItem] = []
+    # startRank only grows, so a server that ignores it shows up as a page of records already read
+    guard = PageGuard("iCloud Photos' Recently Deleted listing", "records")
     while True:
 
         def fetch(at: int = offset) -> list[PhotoAsset]:
             return list(album._get_photos_at(at, spec.direction, page_size))
 
         assets = session.call(fetch, "Photos Recently Deleted listing")
+        new = 0
         for asset in assets:
             if asset.id in seen:
                 continue
             seen.add(asset.id)
+            new += 1
             batch.append(photo_item(asset, default_zone))
             if len(batch) >= PAGE_ITEMS:
                 yield Page(items=batch)
                 batch = []
         if len(assets) < page_size // 2:  # pyicloud's own end-of-album rule
             break
+        if not new:
+            raise guard.repeated()
         offset += len(assets)
+        guard.follow(offset)
     if batch:
         yield Page(items=batch)
 

@@ -26,6 +26,7 @@ from urllib.parse import quote, unquote
 from trashscan.errors import AccountError
 from trashscan.kinds import guess_mime_type
 from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome, TrashItem
+from trashscan.pagination import PageGuard
 from trashscan_onedrive.client import GraphError, GraphSession, json_of
 from trashscan_onedrive.drive import DriveInfo, read_drive
 from trashscan_onedrive.options import Settings, login_hint
@@ -91,6 +92,8 @@ class BusinessScan:
                 "(Graph gave no sharePointIds for /me/drive)"
             )
         url: str | None = recycle_bin_url(self.settings, info.site_id)
+        guard = PageGuard("OneDrive's recycle bin", "next link")
+        guard.start(url)
         while url:
             data = self._list(url, info.site_id)
             items = [item for raw in data.get("value") or () if (item := self._item(raw, info))]
@@ -98,6 +101,8 @@ class BusinessScan:
                 yield Page(items=items)
             link = data.get("@odata.nextLink")
             url = link if isinstance(link, str) and link else None
+            if url is not None:
+                guard.follow(url)
         state = {
             "drive_type": "business",
             "site_id": info.site_id,

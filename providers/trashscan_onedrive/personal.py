@@ -32,6 +32,7 @@ from urllib.parse import urljoin
 from trashscan.errors import AccountError
 from trashscan.kinds import guess_mime_type
 from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome, TrashItem
+from trashscan.pagination import PageGuard
 from trashscan_onedrive.client import GraphSession, error_of, json_of, query
 from trashscan_onedrive.mirror import Entry, Gone, Mirror
 from trashscan_onedrive.times import iso, parse_iso
@@ -166,6 +167,8 @@ class PersonalScan:
 
     def _walk(self, url: str) -> Generator[Page, None, str]:
         """Apply every page from ``url`` to the mirror; return the new delta link."""
+        guard = PageGuard("OneDrive's delta feed", "next link")
+        guard.start(url)  # a next link back to the stored delta link is a loop too
         while True:
             data = self._page(url)
             back = self.mirror.apply(self._entries(data))
@@ -173,6 +176,7 @@ class PersonalScan:
                 yield Page(removed=back)
             next_link, delta_link = data.get("@odata.nextLink"), data.get("@odata.deltaLink")
             if isinstance(next_link, str) and next_link:
+                guard.follow(next_link)
                 url = next_link
             elif isinstance(delta_link, str) and delta_link:
                 return delta_link

@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 import responses
 
+from trashscan import pagination
 from trashscan.errors import AccountError, AuthError, ProviderUnavailableError
 from trashscan.models import DeletedAtSource, Kind, ScanOutcome
+from trashscan.pagination import PaginationError
 from trashscan_icloud import photos as photos_module
 
 from .conftest import (
@@ -110,6 +112,37 @@ def test_cached_session_scan_lists_photos_by_start_rank_then_drive(apple: Apple)
     assert beach.name == "beach.jpg"
     assert beach.path == "Pictures/beach.jpg"
     assert "drive:FILE::com.apple.CloudDocs::P1" not in found  # not a photo or video
+
+
+def test_a_server_that_ignores_start_rank_ends_the_listing(apple: Apple) -> None:
+    """startRank 100 answered with the records of startRank 0 again: without a stop, the
+    listing would ask for ever higher ranks and get the same page forever."""
+    _signed_in_photos(apple)
+    apple.deleted_page(0, _records(0, 100))
+    apple.deleted_page(100, _records(0, 100))
+
+    with pytest.raises(PaginationError) as raised:
+        apple.scan()
+
+    assert str(raised.value) == (
+        "iCloud Photos' Recently Deleted listing sent the same records again after 2 page(s); "
+        "stopped instead of looping"
+    )
+    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 4  # 2 set-up, 2 pages
+
+
+def test_a_listing_without_end_stops_at_the_page_cap(
+    apple: Apple, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pagination, "MAX_PAGES", 2)
+    _signed_in_photos(apple)
+    apple.deleted_page(0, _records(0, 100))
+    apple.deleted_page(100, _records(100, 100))
+
+    with pytest.raises(PaginationError, match="did not end after 2 pages; stopped at that cap"):
+        apple.scan()
+
+    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 4
 
 
 def test_videos_and_the_soonest_purge_first_order(apple: Apple) -> None:
