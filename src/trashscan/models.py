@@ -93,7 +93,8 @@ class Page:
     """A batch of scan results, committed to the index in one transaction.
 
     ``removed`` lists item ids the provider knows have left the trash (an incremental feed's
-    deletions). ``checkpoint``, when set, is a resumable scan state stored with the page.
+    deletions). ``checkpoint``, when set, is a resumable scan state stored with the page. The
+    plugin that yielded the page is resumed only once it is committed (see ``Provider.scan``).
     """
 
     items: list[TrashItem] = field(default_factory=list)

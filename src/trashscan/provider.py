@@ -104,6 +104,24 @@ class Provider(abc.ABC):
 
         ``state`` is what the previous completed scan returned, or None for a full scan. Pages are
         committed as they arrive, so a plugin must never collect the whole trash in memory.
+
+        The commit acknowledgement: the core resumes the generator after a ``yield`` only once
+        that page's transaction has committed, so code after a ``yield`` may treat the page as
+        durable. If the commit fails (a locked index, ...) or the run is interrupted, the
+        generator is closed at that ``yield`` (``GeneratorExit``) and the account's scan fails.
+        Therefore:
+
+        * advance private state (a mirror row, a cursor kept outside the index) only after the
+          ``yield`` of the pages that depend on it, never before; state that must change with a
+          page (e.g. a mirror transaction) is committed after its ``yield``, rolled back on
+          ``GeneratorExit``;
+        * the returned state is stored when the last page has committed, and only if the whole
+          scan succeeds; a failed or killed scan leaves the previous state, so the next scan
+          must be able to read the same changes again from it;
+        * ``Page.checkpoint`` is stored in the page's own transaction.
+
+        A process can still die between a commit and the resumption, so anything a plugin does
+        after a ``yield`` must be safe to redo from the previous state (pages are idempotent).
         """
 
     def restore(self, account: Account, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:

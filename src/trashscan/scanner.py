@@ -1,9 +1,14 @@
 """Scanning many accounts at once into the index.
 
 Workers (one thread per account, bounded) run each provider's ``scan`` generator and hand pages
-to a bounded queue; the calling thread is the only writer to the index. That keeps SQLite free of
-write contention, keeps memory flat (at most ``2 x concurrency`` pages in flight), and lets one
-account fail without disturbing the others.
+to a queue; the calling thread is the only writer to the index. That keeps SQLite free of write
+contention and lets one account fail without disturbing the others.
+
+A worker resumes its generator only once the calling thread has acknowledged the page: committed,
+or refused (then the generator is closed at its ``yield``). A plugin advances its private state
+(a mirror row, a cursor) after a ``yield``, so that state never runs ahead of the index, whatever
+stops the run in between: a kill, Ctrl-C, a locked index. It also keeps memory flat: at most one
+page per worker is in flight. Accounts still overlap each other's network waits and commits.
 
 Each account is scanned under its file lock (:mod:`trashscan.lock`), so a cron run and a manual
 one never scan the same account at once. Free accounts start at once; a busy one is retried while
@@ -12,6 +17,8 @@ the others run, and fails as "another trashscan run is scanning this account" af
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 import time
@@ -19,6 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from trashscan.errors import TrashscanError
 from trashscan.index import Index
@@ -54,6 +62,9 @@ class _DoneEvent:
 
 
 ProgressCallback = Callable[[Account, int, bool], None]  # account, items so far, finished
+INTERRUPTED = "interrupted"
+# Tests only: hold each page that has items or removals before its commit (see _hold_for_tests).
+TEST_HOLD_ENV = "TRASHSCAN_TEST_HOLD_BEFORE_COMMIT"
 
 
 def describe_error(exc: BaseException) -> str:
@@ -76,6 +87,21 @@ def complete_item_fields(provider: Provider, account: Account, page: Page, now: 
             item.purge_at = provider.retention.purge_date(account, item.deleted_at)
             if item.deleted_at_source is not DeletedAtSource.API:
                 item.purge_is_estimate = True
+
+
+def _hold_for_tests(page: Page) -> None:
+    """Tests only: with ``$TRASHSCAN_TEST_HOLD_BEFORE_COMMIT=PATH``, a page with items or removals
+    that reached the committing thread creates PATH and waits, uncommitted, until PATH is deleted.
+
+    That is the window between a plugin's ``yield`` and the page's commit, which tests kill,
+    interrupt or lock the index in, and which no test could otherwise hit reliably.
+    """
+    path = os.environ.get(TEST_HOLD_ENV)
+    if not path or not (page.items or page.removed):
+        return
+    Path(path).touch()
+    while os.path.exists(path):
+        time.sleep(0.02)
 
 
 class Scanner:
@@ -112,9 +138,8 @@ class _ScanRun:
         self.index = scanner.index
         self.accounts = accounts
         self.results = {account.name: AccountScanResult(account) for account in accounts}
-        self.events: queue.Queue[_PageEvent | _DoneEvent] = queue.Queue(
-            maxsize=2 * scanner.concurrency
-        )
+        # Unbounded: each worker has at most one page in flight (it waits for that page's ack).
+        self.events: queue.Queue[_PageEvent | _DoneEvent] = queue.Queue()
         self.stop = threading.Event()
         self.scan_ids: dict[str, int] = {}
         self.states: dict[str, dict | None] = {}
@@ -122,6 +147,10 @@ class _ScanRun:
         self.runnable = [a for a in accounts if a.name in self.providers]
         data_dir = scanner.context.data_dir
         self.locks = {a.name: FileLock(lock_path(data_dir, a)) for a in self.runnable}
+        # Per account, the answer to its page in flight: None once committed, else why not.
+        self.acks: dict[str, queue.Queue[str | None]] = {
+            a.name: queue.Queue() for a in self.runnable
+        }
 
     def _load_providers(self) -> dict[str, Provider]:
         providers: dict[str, Provider] = {}
@@ -165,13 +194,18 @@ class _ScanRun:
                     self._handle(event)
             finally:
                 self.stop.set()
-                while not self.events.empty():  # unblock workers stuck on a full queue
-                    self.events.get_nowait()
+                for acks in self.acks.values():  # a page still waiting will not be committed
+                    acks.put(INTERRUPTED)
         return [self.results[account.name] for account in self.accounts]
 
     def _work(self, account: Account) -> None:
-        """Runs on a worker thread: drives the provider's generator, never touches the index."""
+        """Runs on a worker thread: drives the provider's generator, never touches the index.
+
+        After each page it waits for the page's ack, and resumes the generator only once the page
+        is committed; otherwise the generator is closed at that ``yield``, having advanced nothing.
+        """
         generator = self.providers[account.name].scan(account, self.states[account.name])
+        acks = self.acks[account.name]
         try:
             while not self.stop.is_set():
                 try:
@@ -180,8 +214,15 @@ class _ScanRun:
                     self.events.put(_DoneEvent(account, finished.value, None))
                     return
                 self.events.put(_PageEvent(account, page))
+                refused = acks.get()
+                if refused is not None:
+                    # The cause of the failure is the refused commit, not the plugin's clean-up.
+                    with contextlib.suppress(Exception):
+                        generator.close()
+                    self.events.put(_DoneEvent(account, None, refused))
+                    return
             generator.close()
-            self.events.put(_DoneEvent(account, None, "interrupted"))
+            self.events.put(_DoneEvent(account, None, INTERRUPTED))
         except BaseException as exc:  # reported per account, never fatal for the others
             self.events.put(_DoneEvent(account, None, describe_error(exc)))
 
@@ -226,18 +267,37 @@ class _ScanRun:
         scan_id = self.scan_ids[account.name]
         now = self.scanner.context.clock()
         if isinstance(event, _PageEvent):
-            provider = self.providers[account.name]
-            complete_item_fields(provider, account, event.page, now)
-            self.index.write_page(scan_id, account.provider, account.name, event.page, now)
-            result.items += len(event.page.items)
-            self.scanner._report(account, result.items, False)
+            self.acks[account.name].put(self._commit(account, event.page, now))
             return
-        if event.error is None and event.outcome is not None:
-            result.swept = self.index.finish_scan(scan_id, event.outcome, now)
-            result.notice = event.outcome.notice
-        else:
+        error = event.error
+        if error is None and event.outcome is None:
+            error = "scan returned no outcome"
+        if error is None and event.outcome is not None:
+            try:
+                result.swept = self.index.finish_scan(scan_id, event.outcome, now)
+                result.notice = event.outcome.notice
+            except TrashscanError as exc:  # e.g. the index is locked: this account fails
+                error = exc.one_line()
+        if error is not None:
             result.ok = False
-            result.error = event.error or "scan returned no outcome"
-            self.index.fail_scan(scan_id, result.error, now)
+            result.error = error
+            # If this fails too (still locked), the next scan closes the row as interrupted.
+            with contextlib.suppress(TrashscanError):
+                self.index.fail_scan(scan_id, error, now)
         self.locks[account.name].release()
         self.scanner._report(account, result.items, True)
+
+    def _commit(self, account: Account, page: Page, now: datetime) -> str | None:
+        """Commit one page: its ack, None when durable, else the one-line reason it is not."""
+        result = self.results[account.name]
+        complete_item_fields(self.providers[account.name], account, page, now)
+        _hold_for_tests(page)
+        try:
+            self.index.write_page(
+                self.scan_ids[account.name], account.provider, account.name, page, now
+            )
+        except TrashscanError as exc:  # e.g. another process held the write lock too long
+            return exc.one_line()
+        result.items += len(page.items)
+        self.scanner._report(account, result.items, False)
+        return None
