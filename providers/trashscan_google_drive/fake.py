@@ -16,9 +16,37 @@ discovery documents, never from what a plugin sends; each module cites its sourc
 * :mod:`~trashscan_google_drive.fake_seed`: the accounts ``seed`` creates.
 
 Test seams (all thread-safe; times default to the fake's clock, see :attr:`GoogleDriveFake.clock`):
-``add_account``, ``add_shared_drive``, ``add_file``, ``trash``, ``untrash``, ``purge``,
-``trash_bulk``, ``expire_tokens``, ``revoke``, ``fail_next_part``, ``http_fault``, ``find``,
-plus ``state``, ``server``, ``batch_log`` and ``refused_calls`` to inspect.
+``add_account``, ``add_shared_drive``, ``add_file``, ``add_folder``, ``trash``, ``untrash``,
+``purge``, ``deny_untrash``, ``trash_bulk``, ``expire_tokens``, ``reject_tokens``, ``revoke``,
+``set_api_enabled``, ``set_scopes``, ``fail_next_part``, ``http_fault``, ``find``, plus
+``state`` (knob ``state.untrash_under_trashed_folder``), ``server``, ``batch_log`` and
+``refused_calls`` to inspect.
+
+Issue 12 scenarios, how to seed them (sources: google.md §1.1, §1.4, §1.5(a); [DISC] the Drive v3
+and Drive Activity v2 discovery documents shipped with googleapiclient):
+
+* trashed with its folder: ``f = add_folder(acct, "F")``, files with ``parent=f.id``, then
+  ``trash(acct, f.id)``: children are ``trashed=true, explicitlyTrashed=false`` [DISC
+  File.trashed/explicitlyTrashed]; untrashing the folder restores them (GAM wiki, google.md §1.4);
+* a photo trashed on its own inside a folder trashed later: ``trash(acct, photo.id, at=t1)``
+  then ``trash(acct, f.id, at=t2)``: both explicitly trashed. Untrashing the photo alone is
+  UNVERIFIED (google.md open point 1) and follows ``state.untrash_under_trashed_folder``:
+  ``"stays"`` (default: its flag clears, it stays trashed through the folder, the answer says
+  ``trashed: true``) or ``"root"`` (it moves to its My Drive / shared drive root and comes out);
+  untrashing the folder does not bring back the separately trashed photo;
+* ``capabilities.canUntrash = false``: ``deny_untrash(file_id)`` (update then answers 403
+  ``insufficientFilePermissions``); shared-drive readers get it naturally (seeded Running Club);
+* a photo trashed from a live folder: its ``parents`` is that folder, readable by ``files.get``
+  with ``trashed: false``;
+* Drive Activity ``POST /v2/activity:query``: ``filter`` (``detail.action_detail_case:DELETE``,
+  ``time``, ``-`` to exclude), ``ancestorName`` ("this Drive folder, plus all children and
+  descendants") or ``itemName``, newest first [DISC-A]; a folder trashed with its children is
+  one event on the folder; ``set_api_enabled(acct, "driveactivity.googleapis.com", False)`` →
+  403 ``PERMISSION_DENIED`` ``SERVICE_DISABLED`` (google.rpc ErrorInfo); ``set_scopes(acct,
+  {".../auth/drive"})`` → 403 "Request had insufficient authentication scopes."
+  (``ACCESS_TOKEN_SCOPE_INSUFFICIENT``); the seeded ``bob`` has the API disabled;
+* an access token rejected before its expiry: ``reject_tokens(acct)`` (or ``expire_tokens``):
+  401 ``UNAUTHENTICATED``, the client must refresh; batch parts get the 401 too.
 """
 
 from __future__ import annotations
@@ -267,6 +295,14 @@ class GoogleDriveFake:
             item = self.state.files[file_id]
             self.state.set_trashed(item, False, self._email(account), at or self.clock())
 
+    def deny_untrash(self, file_id: str, denied: bool = True) -> None:
+        """Make ``capabilities.canUntrash`` false for this item (for everyone): it lists as
+        such, and ``files.update {"trashed": false}`` answers 403 ``insufficientFilePermissions``
+        as for a shared-drive reader. Drive does not say which policies cause it; this only
+        lets tests seed such items on demand."""
+        with self.state.lock:
+            self.state.files[file_id].untrash_denied = denied
+
     def purge(self, account: str, file_id: str, at: datetime | None = None) -> list[str]:
         """Delete a file (and its descendants) forever, e.g. "Delete forever" in the web UI;
         ``changes.list`` then reports ``removed: true`` and ``files.get`` a 404."""
@@ -320,6 +356,30 @@ class GoogleDriveFake:
         """Expire ``account``'s access tokens: the next call gets Google's 401 and the client
         must refresh through ``/token``. Returns how many tokens were live."""
         return self.auth.expire_tokens(self.accounts[account].email, self.clock())
+
+    def reject_tokens(self, account: str) -> int:
+        """The server stops accepting ``account``'s access tokens before they expire (the
+        client's stored ``expiry`` is still in the future): the next call gets Google's 401
+        ``UNAUTHENTICATED`` and the client must refresh through ``/token``, e.g. through the
+        account's own TLS transport. Refresh tokens stay good. Returns how many were live."""
+        return self.auth.reject_tokens(self.accounts[account].email)
+
+    def set_api_enabled(self, account: str, service: str, enabled: bool = True) -> None:
+        """Enable or disable an API (``drive.googleapis.com``, ``driveactivity.googleapis.com``)
+        in ``account``'s Cloud project: a disabled one answers 403 ``PERMISSION_DENIED`` "... API
+        has not been used in project N before or it is disabled ..." (``SERVICE_DISABLED``)."""
+        client = self.accounts[account].client
+        with self.auth.lock:
+            if enabled:
+                client.enabled_services.add(service)
+            else:
+                client.enabled_services.discard(service)
+
+    def set_scopes(self, account: str, scopes: set[str] | frozenset[str]) -> None:
+        """``account``'s consent is now exactly ``scopes`` (grant and live tokens): without
+        ``drive.activity(.readonly)``, ``activity:query`` answers 403 "Request had insufficient
+        authentication scopes." (``ACCESS_TOKEN_SCOPE_INSUFFICIENT``)."""
+        self.auth.set_scopes(self.accounts[account].email, frozenset(scopes))
 
     def revoke(self, account: str) -> None:
         """Revoke ``account``'s refresh token too: refreshing then fails with ``invalid_grant``

@@ -141,6 +141,26 @@ class AuthState:
                 token.expires_at = now - timedelta(seconds=1)
             return len(live)
 
+    def reject_tokens(self, email: str) -> int:
+        """Invalidate every live access token of ``email`` before its expiry (refresh tokens
+        stay good); returns how many were live."""
+        with self.lock:
+            live = [t for t in self.tokens.values() if t.email == email and not t.revoked]
+            for token in live:
+                token.revoked = True
+            return len(live)
+
+    def set_scopes(self, email: str, scopes: frozenset[str]) -> None:
+        """What ``email`` consented to is now exactly ``scopes``: for every grant and every
+        access token (refreshing for more then fails with ``invalid_scope``)."""
+        with self.lock:
+            for grant in self.grants.values():
+                if grant.email == email:
+                    grant.scopes = frozenset(scopes)
+            for token in self.tokens.values():
+                if token.email == email:
+                    token.scopes = frozenset(scopes)
+
     def revoke(self, email: str) -> None:
         """Revoke refresh and access tokens, as a user removing the app's access would."""
         with self.lock:

@@ -118,6 +118,9 @@ class DriveFile:
     video: dict[str, object] | None = None
     version: int = 1
     is_root: bool = False
+    # capabilities.canUntrash forced false ("Whether the current user can restore this file
+    # from trash" [DISC File.capabilities]), seeded on demand: GoogleDriveFake.deny_untrash.
+    untrash_denied: bool = False
     # People who created/opened the item: for shared-drive items, corpora=user only returns those
     # "the user has created, opened, or shared" [DOC .NET CorpusEnum.User, mirroring Drive's text].
     touched_by: set[str] = field(default_factory=set)
@@ -186,6 +189,11 @@ class DriveState:
         self._rng = random.Random(seed)  # deterministic IDs: the same seed gives the same IDs
         self._next_purge: datetime | None = None
         self._purge_dirty = True
+        # What untrashing an item does while a folder above it is still in the trash. Drive does
+        # not document it (google.md §1.4 and open point 1): UNVERIFIED either way.
+        # "stays": its own flag is cleared and it stays trashed through the folder;
+        # "root": it is moved to its My Drive (or shared drive) root and comes out of the trash.
+        self.untrash_under_trashed_folder: Literal["stays", "root"] = "stays"
 
     # -- identifiers -------------------------------------------------------------------------
 
@@ -266,6 +274,11 @@ class DriveState:
     def is_trashed(self, item: DriveFile) -> bool:
         return self.trash_origin(item) is not None
 
+    def root_of(self, item: DriveFile) -> DriveFile:
+        """The My Drive root or shared drive (top folder) ``item`` lives in."""
+        key = item.drive_id if item.drive_id is not None else self.roots[item.owner or ""]
+        return self.files[key]
+
     def ancestors(self, item: DriveFile) -> tuple[str, ...]:
         """Parent chain, nearest first, ending with the My Drive / shared drive root."""
         chain: list[str] = []
@@ -342,10 +355,20 @@ class DriveState:
     def set_trashed(self, item: DriveFile, trashed: bool, actor: str, at: datetime) -> None:
         """Trash or restore ``item`` explicitly; descendants follow through ``trash_origin``.
 
-        Restoring an item whose ancestor is still in the trash clears its own flag only, so it
-        stays trashed: what Drive does there is unverified (google.md §1.4, open point 1), and
-        the documented safe path is to restore the ancestor or move the item out.
+        Restoring an item whose ancestor is still in the trash follows
+        :attr:`untrash_under_trashed_folder`: by default ("stays") it clears its own flag only,
+        so it stays trashed; what Drive does there is unverified (google.md §1.4, open point 1),
+        and the documented safe path is to restore the ancestor or move the item out.
         """
+        parent = self.files.get(item.parent_id) if item.parent_id else None
+        moves_out = (
+            not trashed
+            and self.untrash_under_trashed_folder == "root"
+            and parent is not None
+            and self.is_trashed(parent)
+        )
+        if moves_out:
+            self.move(item, self.root_of(item), actor, at)
         if item.explicitly_trashed == trashed:
             return
         affected = [item, *self.descendants(item)]

@@ -55,7 +55,7 @@ def capabilities(state: DriveState, item: DriveFile, viewer: str) -> dict[str, b
     can_edit = role == "owner" or role in EDIT_ROLES
     caps = {
         "canTrash": owner_like and not item.is_root,
-        "canUntrash": owner_like and not item.is_root,
+        "canUntrash": owner_like and not item.is_root and not item.untrash_denied,
         "canDelete": (role in {"owner", "organizer"}) and not item.is_root,
         "canEdit": can_edit,
         "canRename": can_edit and not item.is_root,
