@@ -26,6 +26,17 @@ Test seams (thread-safe; times default to the fake's clock, :attr:`DropboxFake.c
 ``force_restore_in_progress``, ``authorization_code``, ``login_code``, ``access_token``,
 ``http_fault``, ``find``; inspect ``state``, ``server``, ``manifest``, ``refused_calls``,
 ``unmodelled_calls`` and ``restores``.
+
+Issue 12 scenarios: an unrestorable deleted photo is ``set_restorable(account, path, False)``
+after ``delete`` (``DeletedMetadata.is_restorable`` false when the listing asks
+``include_restorable_info``, the field absent otherwise; revisions ``is_restorable`` false;
+``files/restore`` 409 ``invalid_revision``) [DOC files.stone, dropbox-api-spec b5f7ddd;
+dropbox.md §1]; the seeded ``/Photos/old-scan.jpg`` and ``/Photos/whiteboard.jpg`` are such.
+A revoked grant is ``revoke(account)``: ``/oauth2/token`` answers HTTP 400
+``{"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"}``
+(RFC 6749 §5.2; the text seen from api.dropboxapi.com, see :mod:`~trashscan_dropbox.fake_auth`),
+which the SDK turns into ``AuthError(invalid_access_token)``: a client must not report it as a
+401.
 """
 
 from __future__ import annotations
