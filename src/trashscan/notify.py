@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from trashscan.errors import ConfigError, TrashscanError
 from trashscan.models import SHORT_REF_LEN, IndexedItem
+from trashscan.safe_text import printable
 from trashscan.timeparse import iso, parse_duration
 
 if TYPE_CHECKING:
@@ -308,7 +309,8 @@ class Message:
                 lines.append(f"- {problem.account} ({problem.provider}): {detail}.{hint}")
         if any(alert.item.purge_is_estimate for alert in self.items):
             lines += ["", "~ marks an estimated date."]
-        return "\n".join(lines) + "\n"
+        # Names and provider messages are data: escaped, none can forge a line of the message.
+        return "\n".join(printable(line) for line in lines) + "\n"
 
     def payload(self) -> dict[str, Any]:
         """The generic JSON webhook body: the text for humans plus structured fields."""
@@ -395,6 +397,23 @@ def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def slack_text(text: str) -> str:
+    """Slack parses ``&``, ``<`` and ``>`` (mentions such as ``<!channel>``, links) and wants
+    them as HTML entities when meant literally; nothing else may be entity-encoded.
+    https://api.slack.com/reference/surfaces/formatting#escaping"""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_DISCORD_MARKUP = re.compile(r"([\\*_~`|\[\]()<>@#:])")
+
+
+def discord_text(text: str) -> str:
+    """Discord renders markdown in webhook content (``[text](url)`` is a clickable link); a
+    backslash before a markdown character shows it literally. Mentions are also switched off
+    with ``allowed_mentions`` (https://discord.com/developers/docs/resources/message)."""
+    return _DISCORD_MARKUP.sub(r"\\\1", text)
+
+
 class WebhookNotifier:
     channel = "webhook"
 
@@ -406,9 +425,10 @@ class WebhookNotifier:
 
     def request_args(self, message: Message) -> dict[str, Any]:
         if self._format == "slack":
-            return {"json": {"text": message.text}}
+            return {"json": {"text": slack_text(message.text)}}
         if self._format == "discord":
-            return {"json": {"content": _truncate(message.text, DISCORD_LIMIT)}}
+            content = _truncate(discord_text(message.text), DISCORD_LIMIT)
+            return {"json": {"content": content, "allowed_mentions": {"parse": []}}}
         if self._format == "ntfy":
             body = message.text.encode("utf-8")
             if len(body) > NTFY_LIMIT:
@@ -551,7 +571,12 @@ class AppriseNotifier:
             if not service.add(self._url):
                 raise NotifyError(f"{self.label}: not a valid Apprise URL (or its plugin is off)")
             kind = apprise.NotifyType.FAILURE if message.urgent else apprise.NotifyType.WARNING
-            delivered = service.notify(body=message.text, title=message.subject, notify_type=kind)
+            delivered = service.notify(
+                body=message.text,
+                title=message.subject,
+                notify_type=kind,
+                body_format=apprise.NotifyFormat.TEXT,  # HTML/Markdown services get it escaped
+            )
         if not delivered:
             raise NotifyError(f"{self.label}: delivery failed")
 
