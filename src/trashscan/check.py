@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ from trashscan.notify import AlertItem, AlertProblem, AlertsConfig, Message, Not
 from trashscan.output import as_record, purge_cell
 from trashscan.plugins import load_provider_class
 from trashscan.provider import ProviderContext
+from trashscan.safe_text import json_text, printable
 from trashscan.scanner import AccountScanResult, Scanner, describe_error
 from trashscan.timeparse import iso
 
@@ -362,7 +362,8 @@ def render_text(report: CheckReport, out: IO[str], quiet: bool = False) -> None:
             lines.append(f"  {'notified':<9} {delivery.label}: {', '.join(news)}")
     if report.items:
         lines.append("~ marks an estimate. Restore with `trashscan restore REF`.")
-    out.write("\n".join(lines) + "\n")
+    # Names, paths and provider errors are data: escaped, none can forge a line of the report.
+    out.write("\n".join(printable(line) for line in lines) + "\n")
 
 
 def report_json(report: CheckReport) -> dict[str, Any]:
@@ -400,4 +401,4 @@ def report_json(report: CheckReport) -> dict[str, Any]:
 
 
 def render_json(report: CheckReport, out: IO[str]) -> None:
-    out.write(json.dumps(report_json(report), ensure_ascii=False, indent=1) + "\n")
+    out.write(json_text(report_json(report), indent=1) + "\n")

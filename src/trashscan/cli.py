@@ -20,6 +20,7 @@ import click
 
 from trashscan import __version__
 from trashscan.errors import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, TrashscanError, UsageError
+from trashscan.safe_text import escape_stderr_logging, printable
 
 if TYPE_CHECKING:
     from trashscan.config import Config
@@ -105,7 +106,13 @@ pass_app = click.make_pass_decorator(App)
 
 
 def err(message: str) -> None:
-    click.echo(message, err=True)
+    """One line on stderr; whatever data it quotes (names, paths, errors) is shown escaped."""
+    click.echo(printable(message), err=True)
+
+
+def say(line: str) -> None:
+    """One line on stdout that quotes data: escaped, so no name can forge or restyle output."""
+    click.echo(printable(line))
 
 
 def account_options(func: Any) -> Any:
@@ -183,12 +190,15 @@ def run_scan(app: App, accounts: Sequence[Account]) -> list[AccountScanResult]:
 
         with Progress(
             SpinnerColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             TextColumn("{task.fields[items]} items"),
             console=Console(stderr=True),
             transient=True,
         ) as progress:
-            tasks = {a.name: progress.add_task(f"{a.provider}/{a.name}", items=0) for a in accounts}
+            tasks = {
+                a.name: progress.add_task(printable(f"{a.provider}/{a.name}"), items=0)
+                for a in accounts
+            }
 
             def report(account: Account, items: int, finished: bool) -> None:
                 progress.update(tasks[account.name], items=items, completed=100 if finished else 0)
@@ -243,16 +253,16 @@ def providers(app: App) -> None:
         )
         if caps.restore_experimental:
             flags += " (restore experimental)"
-        click.echo(f"{name:<16} {cls.display_name}")
-        click.echo(f"{'':<16} {flags}")
+        say(f"{name:<16} {cls.display_name}")
+        say(f"{'':<16} {flags}")
         if cls.retention.description:
-            click.echo(f"{'':<16} retention: {cls.retention.description}")
+            say(f"{'':<16} retention: {cls.retention.description}")
         for note in ((caps.unsupported_reason,) if caps.unsupported_reason else ()) + caps.notes:
-            click.echo(f"{'':<16} note: {note}")
+            say(f"{'':<16} note: {note}")
         for key, text in cls.options_help.items():
-            click.echo(f"{'':<16} --option {key}=...  {text}")
+            say(f"{'':<16} --option {key}=...  {text}")
     for plugin in broken:
-        click.echo(f"{plugin.name:<16} BROKEN ({plugin.target}): {plugin.error}")
+        say(f"{plugin.name:<16} BROKEN ({plugin.target}): {plugin.error}")
     if broken:
         err(f"trashscan: {len(broken)} provider plugin(s) failed to load; the others work")
 
@@ -330,7 +340,7 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
         remove_account(app.config_path, name)
     add_account(app.config_path, table)
     verb = "signed in again to" if existing else "added"
-    click.echo(f"{verb} {provider} account {name!r} in {app.config_path}")
+    say(f"{verb} {provider} account {name!r} in {app.config_path}")
 
 
 @accounts.command("list")
@@ -346,7 +356,7 @@ def accounts_list(app: App) -> None:
             if last.error:
                 scanned += f" ({last.error})"
         items = counts.get((account.provider, account.name), 0)
-        click.echo(f"{account.name:<16} {account.provider:<14} {items:>6} trashed  {scanned}")
+        say(f"{account.name:<16} {account.provider:<14} {items:>6} trashed  {scanned}")
 
 
 @accounts.command("test")
@@ -359,7 +369,7 @@ def accounts_test(app: App, name: str) -> None:
     account = app.config.account(name)
     status = load_provider_class(account.provider)(app.context).check_auth(account)
     if status.ok:
-        click.echo(f"{name}: ok" + (f" ({status.detail})" if status.detail else ""))
+        say(f"{name}: ok" + (f" ({status.detail})" if status.detail else ""))
         return
     err(f"trashscan: {name}: {status.detail}" + (f" ({status.hint})" if status.hint else ""))
     sys.exit(EXIT_PARTIAL)
@@ -384,7 +394,7 @@ def accounts_remove(app: App, name: str) -> None:
         forgotten = f"its stored credentials could not be deleted ({exc.one_line()})"
     remove_account(app.config_path, name)
     app.index.forget_account(account.provider, account.name)
-    click.echo(
+    say(
         f"removed account {name!r} from {app.config_path} and the index; {forgotten}; "
         "nothing in the cloud was touched"
     )
@@ -398,10 +408,10 @@ def scan(app: App, all_accounts: bool, accounts: tuple[str, ...]) -> None:
     results = run_scan(app, app.select_accounts(all_accounts, accounts))
     for result in results:
         if result.ok and not result.listed:
-            click.echo(f"{result.account.name}: cannot be listed (see the note above)")
+            say(f"{result.account.name}: cannot be listed (see the note above)")
         elif result.ok:
             gone = f", {result.swept} left the trash" if result.swept else ""
-            click.echo(f"{result.account.name}: {result.items} items scanned{gone}")
+            say(f"{result.account.name}: {result.items} items scanned{gone}")
     if not all(r.ok for r in results):
         sys.exit(EXIT_PARTIAL)
 
@@ -527,7 +537,7 @@ def restore(
         result = entry.result
         where = f" -> {result.restored_path}" if result.restored_path else ""
         detail = f" ({result.detail})" if result.detail else ""
-        click.echo(
+        say(
             f"{result.outcome.value:<18} {entry.item.ref[:8]} {entry.item.account}: "
             f"{entry.item.name}{where}{detail}"
         )
@@ -573,6 +583,7 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 def run(args: Sequence[str]) -> int:
     """Run the CLI once and return its exit code; every error becomes one line on stderr."""
     args = list(args)
+    escape_stderr_logging()
     try:
         code = cli.main(args=args, prog_name="trashscan", standalone_mode=False)
     except SystemExit as exit_:

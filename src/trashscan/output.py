@@ -1,15 +1,19 @@
-"""Rendering index items as a table (people) or JSON/CSV (programs), always to stdout."""
+"""Rendering index items as a table (people) or JSON/CSV (programs), always to stdout.
+
+Names and paths are data. The table shows them through :func:`trashscan.safe_text.printable` as
+rich ``Text`` (never markup); JSON and CSV carry the exact values.
+"""
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
 
 from trashscan.models import SHORT_REF_LEN, IndexedItem
+from trashscan.safe_text import json_text, printable
 from trashscan.timeparse import iso
 
 COLUMNS = (
@@ -63,15 +67,20 @@ def write_json(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> Non
     out.write("[")
     for position, item in enumerate(items):
         out.write(",\n " if position else "\n ")
-        out.write(json.dumps(as_record(item, now), ensure_ascii=False))
+        out.write(json_text(as_record(item, now)))
     out.write("\n]\n" if items else "]\n")
 
 
 def write_csv(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
+    """Exact values. With a ``\n`` line end, Python's minimal quoting leaves a field holding a
+    lone ``\r`` unquoted, which breaks the row for every reader: such rows are fully quoted."""
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    quoted = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for item in items:
-        writer.writerow(as_record(item, now))
+        record = as_record(item, now)
+        carriage_return = any(isinstance(v, str) and "\r" in v for v in record.values())
+        (quoted if carriage_return else writer).writerow(record)
 
 
 def human_size(size: int | None) -> str:
@@ -101,10 +110,12 @@ def write_table(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> No
     """A table sized to its content; on a terminal, long names are cut, never wrapped."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(file=out, highlight=False)
+    plain = {"highlight": False, "markup": False, "emoji": False}
+    console = Console(file=out, **plain)
     if not console.is_terminal:
-        console = Console(file=out, highlight=False, width=1000)  # a pipe or a file: no wrapping
+        console = Console(file=out, width=1000, **plain)  # a pipe or a file: no wrapping
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("ref", "provider", "account", "name", "kind", "size", "deleted", "purge"):
         table.add_column(column, no_wrap=True, overflow="ellipsis", justify="left")
@@ -117,16 +128,17 @@ def write_table(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> No
         deleted = f"{item.deleted_at:%Y-%m-%d}" if item.deleted_at else "?"
         if item.deleted_at_source.value != "api":
             deleted = f"~{deleted}"
-        table.add_row(
+        cells = (
             item.ref[:SHORT_REF_LEN],
             item.provider,
             item.account,
             item.name,
-            str(item.kind),
+            item.kind,
             human_size(item.size),
             deleted,
             purge,
             left,
             "yes" if item.restorable else "no",
         )
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
