@@ -27,6 +27,7 @@ from trashscan.models import (
     ScanOutcome,
 )
 from trashscan.provider import Capabilities, Provider, Retention
+from trashscan.safe_text import printable_lines
 from trashscan_icloud import auth
 from trashscan_icloud.client import open_session
 from trashscan_icloud.drive import DriveRestorer, drive_pages
@@ -101,7 +102,7 @@ class ICloudProvider(Provider):
         return str(click.prompt(prompt, err=True, prompt_suffix=""))
 
     def notice(self, text: str) -> None:
-        click.echo(text, err=True)
+        click.echo(printable_lines(text), err=True)  # may quote Apple's messages: escaped
 
     def login(self, account: Account, interactive: bool) -> dict[str, object]:
         return auth.login(

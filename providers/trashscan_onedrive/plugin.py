@@ -22,6 +22,7 @@ from typing import ClassVar
 
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 from trashscan.provider import Capabilities, Provider, Retention
+from trashscan.safe_text import printable_lines
 from trashscan_onedrive import auth
 from trashscan_onedrive.business import BusinessScan
 from trashscan_onedrive.client import GraphSession
@@ -73,8 +74,10 @@ class OneDriveProvider(Provider):
         return GraphSession(self.context, account, Settings.from_account(account))
 
     def echo(self, text: str) -> None:
-        """Sign-in instructions go to stderr (stdout is for data); tests replace this."""
-        sys.stderr.write(text.rstrip("\n") + "\n")
+        """Sign-in instructions go to stderr (stdout is for data); tests replace this.
+
+        They quote the sign-in server's message: control characters are shown escaped."""
+        sys.stderr.write(printable_lines(text.rstrip("\n")) + "\n")
         sys.stderr.flush()
 
     def scan(self, account: Account, state: dict | None) -> Generator[Page, None, ScanOutcome]:

@@ -289,3 +289,27 @@ def test_plugin_warnings_on_stderr_are_escaped(box, originals, tmp_path) -> None
     assert scanned.returncode == 0, scanned.stderr
     assert_safe(scanned.stdout + scanned.stderr)
     assert f"\\x1b[2J\\n{FORGED}.jpg.trashinfo" in scanned.stderr
+
+
+# --- provider sign-in notices -------------------------------------------------------------------
+
+
+def test_sign_in_notices_quoting_a_server_message_are_escaped(capsys, tmp_path) -> None:
+    """OneDrive shows the sign-in server's device-code message; iCloud quotes Apple's errors."""
+    from trashscan.provider import ProviderContext
+    from trashscan.retry import RetryPolicy
+    from trashscan.testing import MemorySecretStore
+    from trashscan_icloud.plugin import ICloudProvider
+    from trashscan_onedrive.plugin import OneDriveProvider
+
+    context = ProviderContext(MemorySecretStore(), RetryPolicy(), lambda: FIXED, tmp_path)
+    server_says = f"Enter the code \x1b[8mABC\x1b[0m\r{FORGED}"
+    OneDriveProvider(context).echo(f"first line\n{server_says}\n")
+    ICloudProvider(context).notice(f"warning: {server_says}")
+    stderr = capsys.readouterr().err
+    assert_safe(stderr)
+    assert stderr.splitlines() == [
+        "first line",
+        f"Enter the code \\x1b[8mABC\\x1b[0m\\r{FORGED}",
+        f"warning: Enter the code \\x1b[8mABC\\x1b[0m\\r{FORGED}",
+    ]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from trashscan.safe_text import printable
 from trashscan.sandbox.session import Sandbox
 
 NEXT_STEPS = """\
@@ -71,14 +72,14 @@ def run_demo(run: Runner) -> int:
             chosen = candidates[0]
             click.echo(
                 f"\nRestoring the item closest to its purge date: "
-                f"{chosen['name']} ({chosen['ref']})"
+                f"{printable(chosen['name'])} ({chosen['ref']})"
             )
             codes.append(_show(run, [*config, "restore", chosen["ref"], "--yes"]))
             codes.append(_show(run, [*config, "list", "--all-accounts"]))
             after = _capture_json(run, [*config, "list", "--cached", "--format", "json"])
             still_there = any(i["ref"] == chosen["ref"] for i in after)
             click.echo(
-                f"\n{chosen['name']} is "
+                f"\n{printable(chosen['name'])} is "
                 + ("STILL in the trash (unexpected)" if still_there else "no longer in the trash.")
             )
             click.echo("\n" + NEXT_STEPS)
