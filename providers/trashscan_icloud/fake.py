@@ -45,9 +45,16 @@ Test seams (thread-safe; times default to :attr:`ICloudFake.clock`, which tests 
 ``bulk_deleted``, ``set_indexing_state``, ``add_drive_file``, ``trash_drive_item``,
 ``require_2fa``, ``two_factor_code``, ``trust_token``, ``trust_next_login``, ``expire_trust``,
 ``expire_session``, ``enable_adp``, ``approve_web_access``, ``disable_web_access``,
-``http_fault``, ``drive_restore_conflict``, ``between_scans`` (the demo's "meanwhile" step);
-inspect ``state``, ``server``, ``manifest``, ``find_asset``, ``deleted_assets``, ``drive_trash``,
-``drive_path``, ``refused_calls``, ``unmodelled_calls``, ``modify_log`` and ``drive_restores``.
+``http_fault``, ``fail_drive_trash``, ``drive_restore_conflict``, ``between_scans`` (the demo's
+"meanwhile" step); inspect ``state``, ``server``, ``manifest``, ``find_asset``, ``deleted_assets``,
+``drive_trash``, ``drive_trash_faults``, ``drive_path``, ``refused_calls``, ``unmodelled_calls``,
+``modify_log`` and ``drive_restores``.
+
+Issue 12 scenario: Photos' Recently Deleted (CloudKit) and iCloud Drive's (drivews) are separate
+listings of separate services (icloud.md §2, §3). ``fail_drive_trash(429, retry_after=30,
+times=2)`` throttles only the Drive trash listing twice; ``fail_drive_trash(503,
+retry_after=None, times=None)`` breaks it until ``fail_drive_trash(times=0)``; Photos and the
+other Drive calls keep answering. How often Apple fails one alone is unknown.
 """
 
 from __future__ import annotations
@@ -447,6 +454,28 @@ class ICloudFake:
         self.drive.conflict_policy = policy
 
     # -- faults ----------------------------------------------------------------------------------
+
+    def fail_drive_trash(
+        self, status: int = 429, *, retry_after: int | None = 1, times: int | None = 1
+    ) -> None:
+        """Make iCloud Drive's Recently Deleted listing (only it: Photos and other Drive
+        listings still answer) fail the next ``times`` times (None: until called again with
+        ``times=0``) with ``status`` (429 throttled, or a 5xx) in drivews' error shape,
+        ``Retry-After: retry_after`` unless None. pyicloud raises
+        ``PyiCloudAPIResponseException`` with ``code`` = ``status``."""
+        fault = rate_limit_fault("drivews", retry_after or 0, status)
+        headers = dict(fault.headers)
+        if retry_after is None:
+            headers.pop("Retry-After", None)
+        with self.state.lock:
+            self.drive.trash_fault = Response(fault.status, fault.body, headers)
+            self.drive.trash_fault_times = times
+
+    @property
+    def drive_trash_faults(self) -> int | None:
+        """How many more Recently Deleted listings will fail (None: all of them)."""
+        with self.state.lock:
+            return self.drive.trash_fault_times
 
     @staticmethod
     def http_fault(status: int = 429, retry_after: int = 1, *, service: str = "ck") -> HttpFault:

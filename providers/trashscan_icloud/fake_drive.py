@@ -27,6 +27,12 @@ Routes (``{base}/drivews`` and ``{base}/docws`` are the ``drivews``/``docws`` UR
     ``{"document_id", "data_token": {"url", ...}, "double_etag"}`` (``DRIVE_FILE_DOWNLOAD_WORKING``)
     whose URL serves the file's bytes.
 
+The Recently Deleted listing alone (a ``retrieveItemDetailsInFolders`` that names the trash) can
+be made to fail, throttled (429) or broken (5xx), in drivews' error shape, while Photos (CloudKit)
+and every other Drive call keep working: :meth:`ICloudFake.fail_drive_trash`. The two listings are
+separate services (icloud.md §2 CloudKit ``ckdatabasews``, §3 ``drivews``), so one can fail alone;
+no Apple source says how often it does.
+
 With Advanced Data Protection on, drivews/docws answer 423 ``Missing PCS cookies from the
 request`` unless the ``X-APPLE-WEBAUTH-PCS-Documents`` cookie from ``requestPCS`` is sent
 (rclone/rclone#9408, #9448). Trashed items past ``dateExpiration`` are purged before each request.
@@ -88,6 +94,10 @@ class ICloudDrive:
         self.unmodelled = unmodelled
         self.restores = restores
         self.conflict_policy = "rename"  # or "error"; see the module docstring
+        # The Recently Deleted listing fails on its own (ICloudFake.fail_drive_trash): the
+        # answer to send, and how many more times (None: until cleared).
+        self.trash_fault: Response | None = None
+        self.trash_fault_times: int | None = 0
 
     def register(self, router: Router) -> None:
         router.add("POST", DRIVE_ROOT + "/retrieveItemDetailsInFolders", self.retrieve)
@@ -194,11 +204,23 @@ class ICloudDrive:
             return drive_error(400, "Bad Request")
         if not isinstance(body, list):
             return drive_error(400, "Bad Request")
+        wants_trash = any(str((e or {}).get("drivewsid")) in TRASH_IDS for e in body)
+        if wants_trash and (fault := self._take_trash_fault()) is not None:
+            return fault
         with self.auth.auth.lock:
             details = [
                 self._details(account.drive, str((entry or {}).get("drivewsid"))) for entry in body
             ]
         return json_response(details)
+
+    def _take_trash_fault(self) -> Response | None:
+        """The armed Recently Deleted fault, if any, counting one use of it."""
+        with self.auth.auth.lock:
+            if self.trash_fault is None or self.trash_fault_times == 0:
+                return None
+            if self.trash_fault_times is not None:
+                self.trash_fault_times -= 1
+            return self.trash_fault
 
     def put_back(self, request: Request, match: Any) -> Response:
         opened = self._open(request)
