@@ -64,9 +64,12 @@ class App:
 
     @cached_property
     def data_dir(self) -> Path:
-        from trashscan.config import data_dir
+        """Resolved once; tightened the first time a command uses it (it holds the index)."""
+        from trashscan.config import data_dir, tighten_data_dir
 
-        return data_dir()
+        path = data_dir()
+        tighten_data_dir(path)
+        return path
 
     @cached_property
     def index(self) -> Index:
@@ -303,7 +306,7 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
 
     Re-running it for an existing account signs in again, keeping the account's options.
     """
-    from trashscan.config import add_account, remove_account
+    from trashscan.config import add_account
     from trashscan.models import Account
     from trashscan.plugins import load_provider_class
 
@@ -327,20 +330,39 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
     ca_bundle = options.pop("ca_bundle", existing.ca_bundle if existing else None)
     retention = options.pop("retention_days", existing.retention_days if existing else None)
     account = Account(name, provider, options, endpoint, ca_bundle, retention)
-    saved = cls(app.context).login(account, interactive=sys.stdin.isatty())
-    table: dict[str, Any] = {"name": name, "provider": provider, **options, **saved}
-    for key, value in (
-        ("endpoint", endpoint),
-        ("ca_bundle", ca_bundle),
-        ("retention_days", retention),
-    ):
-        if value is not None:
-            table[key] = value
-    if existing is not None:
-        remove_account(app.config_path, name)
-    add_account(app.config_path, table)
+    plugin = cls(app.context)
+    try:
+        saved = plugin.login(account, interactive=sys.stdin.isatty())
+        table: dict[str, Any] = {"name": name, "provider": provider, **options, **saved}
+        for key, value in (
+            ("endpoint", endpoint),
+            ("ca_bundle", ca_bundle),
+            ("retention_days", retention),
+        ):
+            if value is not None:
+                table[key] = value
+        add_account(app.config_path, table, replace=existing is not None)
+    except BaseException:
+        # A new account that did not make it into the config leaves nothing behind: no secret,
+        # no session file (a wrong password used to leave pyicloud's). A known account keeps
+        # what it had: its entry still points at those credentials.
+        if existing is None:
+            _forget_quietly(plugin, account)
+        raise
     verb = "signed in again to" if existing else "added"
     say(f"{verb} {provider} account {name!r} in {app.config_path}")
+
+
+def _forget_quietly(plugin: Any, account: Account) -> None:
+    """Undo a failed ``accounts add``; the failure that caused it is the error to report."""
+    try:
+        plugin.forget(account)
+    except Exception as exc:
+        reason = exc.one_line() if isinstance(exc, TrashscanError) else type(exc).__name__
+        err(
+            f"trashscan: warning: could not delete what the sign-in stored for {account.name!r}: "
+            f"{reason}"
+        )
 
 
 @accounts.command("list")

@@ -25,6 +25,7 @@ from trashscan.models import Account
 ENV_CONFIG = "TRASHSCAN_CONFIG"
 ENV_HOME = "TRASHSCAN_HOME"
 APP_NAME = "trashscan"
+DATA_TREES = ("locks", "accounts", "secrets")  # trashscan's own directories in the data dir
 
 CONFIG_HINT = "create it with `trashscan accounts add` or copy config.example.toml"
 
@@ -73,6 +74,20 @@ def data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def tighten_data_dir(path: Path) -> None:
+    """Take group and other access off the data dir and trashscan's trees in it.
+
+    An older trashscan, or one run under umask 022, left them readable by every local user.
+    Known subtrees only (locks, account session dirs, secret blobs): ``$TRASHSCAN_HOME`` may name
+    a directory that holds other things too. The index's own files are tightened when opened.
+    """
+    from trashscan.files import tighten, tighten_tree
+
+    tighten(path)
+    for tree in DATA_TREES:
+        tighten_tree(Path(path) / tree)
 
 
 def default_index_url(data_dir: Path) -> str:
@@ -343,8 +358,12 @@ def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items() if v is not None}
 
 
-def add_account(path: Path, account_table: dict[str, Any]) -> None:
-    """Append one ``[[accounts]]`` table, keeping the rest of the file byte-for-byte."""
+def add_account(path: Path, account_table: dict[str, Any], *, replace: bool = False) -> None:
+    """Append one ``[[accounts]]`` table, keeping the rest of the file byte-for-byte.
+
+    ``replace`` drops the account's old table in the same write, so a failure cannot leave the
+    config with neither the old entry nor the new one.
+    """
     import tomlkit
     from tomlkit.items import AoT
 
@@ -355,6 +374,10 @@ def add_account(path: Path, account_table: dict[str, Any]) -> None:
     existing = document.get("accounts")
     if existing is not None and not isinstance(existing, AoT | list):
         raise ConfigError(f"{path}: accounts must be an array of tables ([[accounts]])")
+    if replace and existing:
+        names = [t.get("name") for t in existing]
+        if name in names:
+            del existing[names.index(name)]
     if existing and any(t.get("name") == name for t in existing):
         raise UsageError(
             f"account {name!r} already exists in {path}",

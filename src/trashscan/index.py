@@ -8,8 +8,10 @@ scan state behind, never half a page.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from trashscan.errors import IndexStoreError, UsageError
+from trashscan.files import PRIVATE_FILE, make_private_dirs, tighten
 from trashscan.kinds import classify
 from trashscan.models import (
     DeletedAtSource,
@@ -38,6 +41,7 @@ from trashscan.models import (
 
 REBUILD_HINT = "move it aside; the next scan rebuilds it"
 REFS_HINT = "run `trashscan list` to see refs"
+_SIDECARS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a database
 _TRASHED = ItemState.TRASHED.value
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
@@ -197,6 +201,24 @@ def _one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _prepare_sqlite_file(path: Path) -> None:
+    """Make the database file private before SQLite opens it.
+
+    SQLite creates a new database with mode 0644 minus the umask, but gives the -wal, -shm and
+    -journal files it makes later the database file's own mode, whatever the umask (it fchmods
+    them: ``robust_open`` in os_unix.c). Creating the file 0600 here therefore keeps all of them
+    private; an existing one is tightened, with whatever -wal or -shm an earlier run left.
+    """
+    if not os.path.lexists(path):
+        make_private_dirs(path.parent)
+        with contextlib.suppress(FileExistsError):  # another process may have just made it
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+            os.fchmod(fd, PRIVATE_FILE)  # a umask such as 0277 would take the owner's w too
+            os.close(fd)
+    for file in (path, *(Path(f"{path}{suffix}") for suffix in _SIDECARS)):
+        tighten(file)
+
+
 def _sqlite_hooks(engine: Engine) -> None:
     """Explicit BEGIN (IMMEDIATE for writers) instead of pysqlite's implicit transactions.
 
@@ -254,7 +276,10 @@ class Index:
 
     @classmethod
     def open(cls, url: str) -> Index:
-        """Open (creating and migrating as needed); any failure is one IndexStoreError line."""
+        """Open (creating and migrating as needed); any failure is one IndexStoreError line.
+
+        A SQLite index is created 0600 (its directory 0700) and an existing one tightened.
+        """
         try:
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError as error:
@@ -265,10 +290,11 @@ class Index:
         where = db if on_disk else parsed.render_as_string(hide_password=True)
         try:
             if on_disk:
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                _prepare_sqlite_file(Path(db))
             engine = sa.create_engine(parsed)
         except (OSError, ImportError, sa.exc.SQLAlchemyError) as error:
-            raise IndexStoreError(f"cannot open index {where}: {_one_line(error)}") from error
+            reason = getattr(error, "strerror", None) or _one_line(error)
+            raise IndexStoreError(f"cannot open index {where}: {reason}") from error
         if is_sqlite:
             _sqlite_hooks(engine)
         index = cls(engine, where)

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from trashscan.errors import AccountError
+from trashscan.files import PRIVATE_FILE, make_private_dirs
 from trashscan.models import Account
 
 LOCK_WAIT_ENV = "TRASHSCAN_LOCK_WAIT"
@@ -106,8 +107,8 @@ class FileLock:
         """Take the lock if it is free, without waiting."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this FileLock")
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        make_private_dirs(self.path.parent)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         if not _try_lock(fd):
             os.close(fd)
             return False

@@ -12,6 +12,7 @@ API: the secret store, the shared retry policy, the clock and a private data dir
 from __future__ import annotations
 
 import abc
+import contextlib
 import shutil
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from trashscan.errors import NotSupportedError
+from trashscan.files import private_dir
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 
 if TYPE_CHECKING:
@@ -75,10 +77,7 @@ class ProviderContext:
 
     def account_dir(self, account: Account) -> Path:
         """A private (0700) directory for one account's session files."""
-        path = self.data_dir / "accounts" / account.provider / account.name
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.chmod(0o700)
-        return path
+        return private_dir(self.data_dir / "accounts" / account.provider / account.name)
 
 
 class Provider(abc.ABC):
@@ -151,6 +150,9 @@ class Provider(abc.ABC):
         private = self.context.data_dir / "accounts" / account.provider / account.name
         if private.is_dir() and not private.is_symlink():
             shutil.rmtree(private)
+        for parent in (private.parent, private.parent.parent):  # accounts/<provider>, accounts
+            with contextlib.suppress(OSError):  # not empty: other accounts live there
+                parent.rmdir()
 
     def check_auth(self, account: Account) -> AuthStatus:
         """A cheap check that stored credentials still work, without prompting (for cron)."""

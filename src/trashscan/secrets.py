@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from trashscan.errors import ConfigError, SecretStoreError
-from trashscan.files import atomic_write
+from trashscan.files import atomic_write, private_dir
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -216,8 +216,7 @@ class KeyringSecretStore:
             blob_key = Fernet.generate_key().decode("ascii")
             self._set_raw(service, key + _BLOB_KEY_SUFFIX, blob_key)
         token = Fernet(blob_key.encode("ascii")).encrypt(data)
-        self._blob_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._blob_dir.chmod(0o700)
+        private_dir(self._blob_dir)
         atomic_write(self._blob_path(service, key), token)
         self._set_raw(service, key, _FILE_MARKER)
 
