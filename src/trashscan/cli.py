@@ -306,12 +306,13 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
 
     Re-running it for an existing account signs in again, keeping the account's options.
     """
-    from trashscan.config import add_account
+    from trashscan.config import add_account, check_writable
     from trashscan.models import Account
     from trashscan.plugins import load_provider_class
 
     cls = load_provider_class(provider)
     config = app.config_if_any
+    check_writable(app.config_path)
     existing = next((a for a in config.accounts if a.name == name), None)
     if existing is not None and existing.provider != provider:
         raise UsageError(

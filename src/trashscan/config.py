@@ -29,6 +29,7 @@ DATA_TREES = ("locks", "accounts", "secrets")  # trashscan's own directories in 
 
 CONFIG_HINT = "create it with `trashscan accounts add` or copy config.example.toml"
 
+MAX_RETENTION_DAYS = 36500  # beyond it, a purge date would fall past the year 9999
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 _TOP_LEVEL = ("accounts", "index", "secrets", "scan", "alerts")
 _ACCOUNT_KEYS = frozenset({"name", "provider", "endpoint", "ca_bundle", "retention_days"})
@@ -44,8 +45,19 @@ _TOML_EOF_RE = re.compile(r"\s*\(at end of document\)\s*$")
 
 
 def _env_path(name: str) -> Path | None:
+    """The path an environment variable names, ``~`` expanded and made absolute against the cwd.
+
+    Absolute once, here: a relative path would otherwise be re-read against whatever directory
+    a later step runs in, and ``file:x`` or ``a?b`` would be taken apart by the index URL.
+    """
     value = os.environ.get(name)
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    try:
+        expanded = Path(value).expanduser()
+    except RuntimeError:  # ~user of no such user, or no home at all
+        raise ConfigError(f"{name} {value}: cannot expand '~' (no such user)") from None
+    return Path(os.path.abspath(expanded))
 
 
 def config_path(explicit: str | Path | None = None) -> Path:
@@ -91,7 +103,11 @@ def tighten_data_dir(path: Path) -> None:
 
 
 def default_index_url(data_dir: Path) -> str:
-    return f"sqlite:///{(Path(data_dir) / 'index.db').as_posix()}"
+    """A URL for any path: characters such as ``?``, ``#`` or ``%`` in it are escaped."""
+    import sqlalchemy as sa
+
+    url = sa.engine.URL.create("sqlite", database=str(Path(data_dir) / "index.db"))
+    return url.render_as_string(hide_password=False)
 
 
 # --------------------------------------------------------------------------------------- model
@@ -294,6 +310,8 @@ def _parse_accounts(path: Path, raw: Any, fail: Any) -> tuple[Account, ...]:
         retention = table.get("retention_days")
         if retention is not None and (not _is_int(retention) or retention < 0):
             raise bad("retention_days must be a non-negative integer")
+        if retention is not None and retention > MAX_RETENTION_DAYS:
+            raise bad(f"retention_days must be at most {MAX_RETENTION_DAYS} (100 years)")
         accounts.append(
             Account(
                 name=name,
@@ -350,7 +368,34 @@ def _write_document(path: Path, document: Any) -> None:
     text = tomlkit.dumps(document)
     _parse(path, text)
     target = path.resolve() if path.is_symlink() else path
-    atomic_write(target, text.encode("utf-8"))
+    try:
+        atomic_write(target, text.encode("utf-8"))
+    except OSError as exc:
+        raise _unwritable(path, exc) from None
+
+
+def _unwritable(path: Path, exc: OSError) -> ConfigError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return ConfigError(f"{path}: cannot write config: {exc.strerror or exc}{where}")
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, in one line, if the config could not be written later.
+
+    ``accounts add`` signs in before it writes the config; finding out afterwards would waste a
+    sign-in (and a two-factor prompt). The nearest existing folder must let us create the file.
+    """
+    path = Path(path)
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists():
+        folder = target.parent
+    else:
+        folder = next((p for p in target.parents if p.exists()), Path(target.anchor or "."))
+    if target.exists() and not target.is_file():
+        raise ConfigError(f"{path}: is not a config file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        error = PermissionError(13, os.strerror(13), str(folder))
+        raise _unwritable(path, error)
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:

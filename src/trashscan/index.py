@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -41,6 +42,7 @@ from trashscan.models import (
 
 REBUILD_HINT = "move it aside; the next scan rebuilds it"
 REFS_HINT = "run `trashscan list` to see refs"
+READ_ONLY_HINT = "this command writes to it; `list --cached` and `accounts list` only read"
 _SIDECARS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a database
 _TRASHED = ItemState.TRASHED.value
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
@@ -191,6 +193,34 @@ def _of(table: sa.Table, provider: str, account: str) -> tuple[sa.ColumnElement[
     return (table.c.provider == provider, table.c.account == account)
 
 
+def _of_accounts(accounts: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
+    """Rows of these (provider, account) pairs, in an expression that does not deepen with them.
+
+    One ``OR`` per account nested a thousand deep for a thousand accounts, past SQLite's limit
+    ("Expression tree is too large"). Grouped by provider there is one ``IN`` per provider, and
+    its names are rendered inline (quoted by the dialect) rather than as one bound parameter
+    each, so no parameter limit applies either.
+    """
+    names: dict[str, list[str]] = {}
+    for provider, account in accounts:
+        names.setdefault(provider, []).append(account)
+    if not names:
+        return sa.false()
+    return sa.or_(
+        *(
+            sa.and_(
+                items.c.provider == provider,
+                items.c.account.in_(
+                    sa.bindparam(
+                        f"accounts_{n}", sorted(set(group)), expanding=True, literal_execute=True
+                    )
+                ),
+            )
+            for n, (provider, group) in enumerate(sorted(names.items()))
+        )
+    )
+
+
 def _glob_to_like(glob: str) -> str:
     special = {"*": "%", "?": "_", "%": "\\%", "_": "\\_", "\\": "\\\\"}
     return "".join(special.get(ch, ch) for ch in glob)
@@ -201,8 +231,8 @@ def _one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _prepare_sqlite_file(path: Path) -> None:
-    """Make the database file private before SQLite opens it.
+def _prepare_sqlite_file(path: Path) -> bool:
+    """Make the database file private before SQLite opens it; True when it can only be read.
 
     SQLite creates a new database with mode 0644 minus the umask, but gives the -wal, -shm and
     -journal files it makes later the database file's own mode, whatever the umask (it fchmods
@@ -217,22 +247,43 @@ def _prepare_sqlite_file(path: Path) -> None:
             os.close(fd)
     for file in (path, *(Path(f"{path}{suffix}") for suffix in _SIDECARS)):
         tighten(file)
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
 
 
-def _sqlite_hooks(engine: Engine) -> None:
+def _read_only_url(url: sa.URL, path: Path) -> sa.URL:
+    """The database opened with ``mode=ro``, which never writes, not even the WAL pragma.
+
+    A reader of a WAL database needs its -shm file; where none is left over and SQLite may not
+    create one (a read-only directory or mount), it refuses to read at all unless the file is
+    ``immutable``. That is true when no -wal holds pending pages and nobody writes where we may
+    not; the index's files are 0600, so only its owner, running trashscan with write access,
+    could. A file read-only in a writable directory is opened the same way, leaving no -wal or
+    -shm behind in it.
+    """
+    query = {"uri": "true", "mode": "ro"}
+    if not any(os.path.lexists(f"{path}{suffix}") for suffix in _SIDECARS[:2]):
+        query["immutable"] = "1"
+    database = "file:" + quote(os.path.abspath(path))
+    return url.set(database=database).update_query_dict(query)
+
+
+def _sqlite_hooks(engine: Engine, read_only: bool) -> None:
     """Explicit BEGIN (IMMEDIATE for writers) instead of pysqlite's implicit transactions.
 
     pysqlite would start transactions lazily and run DDL outside them; taking the write lock up
-    front also lets busy_timeout work instead of failing on a read-to-write upgrade.
+    front also lets busy_timeout work instead of failing on a read-to-write upgrade. Setting WAL
+    mode writes to the file, so it is done only when the database is not in WAL mode yet (a new
+    one), and never on a read-only one.
     """
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
+        if not read_only and cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        for pragma in ("synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -269,16 +320,18 @@ def _item_row(scan_id: int, provider: str, account: str, item: TrashItem, now: d
 class Index:
     """One index per install; the scanner is its single writer, readers may run alongside."""
 
-    def __init__(self, engine: Engine, where: str) -> None:
+    def __init__(self, engine: Engine, where: str, read_only: bool = False) -> None:
         self._engine = engine
         self._where = where
+        self.read_only = read_only  # a read-only file, directory or mount: queries only
         self.schema_version = 0
 
     @classmethod
     def open(cls, url: str) -> Index:
         """Open (creating and migrating as needed); any failure is one IndexStoreError line.
 
-        A SQLite index is created 0600 (its directory 0700) and an existing one tightened.
+        A SQLite index is created 0600 (its directory 0700) and an existing one tightened; one
+        that cannot be written is opened read-only, so that listing from it still works.
         """
         try:
             parsed = sa.make_url(url)
@@ -288,16 +341,18 @@ class Index:
         db = parsed.database or ""
         on_disk = is_sqlite and db not in ("", ":memory:") and not db.startswith("file:")
         where = db if on_disk else parsed.render_as_string(hide_password=True)
+        read_only = False
         try:
             if on_disk:
-                _prepare_sqlite_file(Path(db))
+                read_only = _prepare_sqlite_file(Path(db))
+                parsed = _read_only_url(parsed, Path(db)) if read_only else parsed
             engine = sa.create_engine(parsed)
         except (OSError, ImportError, sa.exc.SQLAlchemyError) as error:
             reason = getattr(error, "strerror", None) or _one_line(error)
             raise IndexStoreError(f"cannot open index {where}: {reason}") from error
         if is_sqlite:
-            _sqlite_hooks(engine)
-        index = cls(engine, where)
+            _sqlite_hooks(engine, read_only)
+        index = cls(engine, where, read_only)
         try:
             index.schema_version = index._migrate()
         except BaseException:
@@ -317,6 +372,8 @@ class Index:
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[Connection]:
         """One transaction; database failures surface as IndexStoreError, never a traceback."""
+        if write and self.read_only:
+            raise IndexStoreError(f"index {self._where} is read-only", hint=READ_ONLY_HINT)
         try:
             with self._engine.connect() as conn:
                 conn.execution_options(trashscan_write=write)
@@ -326,6 +383,7 @@ class Index:
             reason = _one_line(error)
             hint = REBUILD_HINT if re.search("not a database|malformed", reason) else None
             hint = "another trashscan may be writing; retry" if "locked" in reason else hint
+            hint = READ_ONLY_HINT if "readonly" in reason else hint
             raise IndexStoreError(f"index {self._where}: {reason}", hint=hint) from error
 
     def _read_version(self, conn: Connection) -> int:
@@ -507,8 +565,7 @@ class Index:
             c.state.in_([s.value for s in f.states]),
         ]
         if f.accounts is not None:
-            pairs = [sa.and_(c.provider == p, c.account == a) for p, a in f.accounts]
-            where.append(sa.or_(*pairs) if pairs else sa.false())
+            where.append(_of_accounts(f.accounts))
         if f.provider is not None:
             where.append(c.provider == f.provider)
         if f.expiring_within is not None:

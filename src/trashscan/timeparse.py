@@ -7,24 +7,28 @@ from datetime import UTC, date, datetime, timedelta
 
 from trashscan.errors import UsageError
 
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DURATION = timedelta(days=36500)
+"""100 years: longer than any retention or schedule, and ``now`` plus it is still a date (dates
+end at year 9999; ``99999999d`` made every comparison with ``now`` raise OverflowError)."""
 
 
 def parse_duration(text: str) -> timedelta:
-    """``7d``, ``36h``, ``1w2d``, or a bare number of days."""
+    """``7d``, ``36h``, ``1w2d``, or a bare number of days; at most :data:`MAX_DURATION`."""
     value = text.strip().lower()
-    if value.isdigit():
-        return timedelta(days=int(value))
+    if value.isascii() and value.isdigit():
+        value += "d"
     matches = list(_DURATION.finditer(value))
     if not value or not matches or "".join(m.group(0) for m in matches) != value.replace(" ", ""):
         raise UsageError(
             f"bad duration {text!r}", hint="use a number and a unit: 30m, 12h, 7d, 2w, or 1w2d"
         )
-    total = timedelta()
-    for match in matches:
-        total += timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    return total
+    # Whole seconds in Python ints first: timedelta itself overflows on large numbers.
+    seconds = sum(int(m.group(1)) * _SECONDS[m.group(2)] for m in matches)
+    if seconds > MAX_DURATION.total_seconds():
+        raise UsageError(f"bad duration {text!r}: longer than 100 years")
+    return timedelta(seconds=seconds)
 
 
 def parse_date(text: str) -> datetime:
