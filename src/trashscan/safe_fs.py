@@ -1,0 +1,261 @@
+"""Putting a file in place where a hostile filesystem cannot redirect the write.
+
+A path that was checked can be changed before it is used: a folder on the way swapped for a
+symbolic link, or the final name created as a link to ``~/.ssh/authorized_keys``. So nothing here
+works on path strings after the check. Folders are opened one component at a time, relative to
+the previous one, with ``O_NOFOLLOW | O_DIRECTORY``; the file is opened the same way and checked to
+be a regular file on the open descriptor; the new name is created only if absent (a hard link of
+that descriptor, or ``O_CREAT | O_EXCL | O_NOFOLLOW``). A swap then makes the operation fail, it
+cannot make it write elsewhere, and an existing name is never replaced.
+
+Only the ``anchor`` handed to :func:`open_dir` is opened by its path, symbolic links included: it
+is the caller's trusted starting point (a volume's mount point, the user's home).
+
+POSIX only (``O_NOFOLLOW``, ``*at`` calls); hard links of an open file use ``/proc/self/fd``
+(Linux) and fall back to a verified copy where that, or hard links, are unavailable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Iterable, Sequence
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: a FIFO swapped in for the file must not hang the open; O_NOCTTY: nor a terminal.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# A hard link cannot be made here (FAT/exFAT, another filesystem, protected_hardlinks, ...).
+_NO_LINK = frozenset(
+    {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
+)
+_CHUNK = 1024 * 1024
+
+
+class UnsafePathError(OSError):
+    """A path that a write must not go through (a symbolic link, or not a folder)."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(errno.ELOOP, f"{path} {why}")
+        self.path = path
+        self.why = why
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.why}"
+
+
+class NotRegularFileError(OSError):
+    """The entry is a symbolic link, a folder, a FIFO or a device: never moved or copied."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"{path} is not a regular file ({kind})")
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.args[1]
+
+
+def kind_of(mode: int) -> str:
+    """A file type in words, for messages."""
+    for test, word in (
+        (stat.S_ISLNK, "a symbolic link"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISREG, "a regular file"),
+    ):
+        if test(mode):
+            return word
+    return "of an unknown type"
+
+
+def first_unsafe(anchor: str, parts: Sequence[str]) -> UnsafePathError | None:
+    """Why ``anchor/parts[:-1]`` cannot be opened by :func:`open_dir`, checked by path.
+
+    For listing (a hint before any write); :func:`open_dir` is what enforces it. The walk stops at
+    the first missing folder, since :func:`open_dir` creates the rest.
+    """
+    path = anchor
+    for part in parts[:-1]:
+        path = os.path.join(path, part)
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(mode):
+            return UnsafePathError(path, "is a symbolic link")
+        if not stat.S_ISDIR(mode):
+            return UnsafePathError(path, "is not a folder")
+    return None
+
+
+def open_dir(anchor: str, parts: Sequence[str], *, create: bool = False) -> int:
+    """Open the folder ``anchor/parts...`` without following a symbolic link below ``anchor``.
+
+    With ``create``, missing folders are made (mode 0777 less the umask, like ``mkdir -p``),
+    each inside the descriptor of its parent. Returns a descriptor the caller closes.
+    Raises :class:`UnsafePathError` for a symbolic link or a non-folder on the way.
+    """
+    fd = os.open(anchor, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    path = anchor
+    try:
+        for part in parts:
+            _check_name(part)
+            path = os.path.join(path, part)
+            try:
+                child = _open_child_dir(fd, part, path)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                with contextlib.suppress(FileExistsError):  # made meanwhile: opened below
+                    os.mkdir(part, 0o777, dir_fd=fd)
+                child = _open_child_dir(fd, part, path)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_child_dir(parent: int, name: str, path: str) -> int:
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        try:
+            mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+        except OSError:
+            mode = stat.S_IFLNK if exc.errno == errno.ELOOP else 0
+        if stat.S_ISLNK(mode):
+            raise UnsafePathError(path, "is a symbolic link") from None
+        raise UnsafePathError(path, "is not a folder") from None
+
+
+def _check_name(name: str) -> None:
+    if not name or name in {".", ".."} or "/" in name or "\0" in name:
+        raise ValueError(f"not a single path component: {name!r}")
+
+
+def open_regular(dir_fd: int, name: str, path: str) -> tuple[int, os.stat_result]:
+    """Open ``name`` in ``dir_fd`` for reading, only if it is a regular file (not followed).
+
+    Checked before opening (so a device is never opened) and again on the descriptor (so a swap
+    after the first check is caught). ``path`` is for messages. Raises FileNotFoundError or
+    :class:`NotRegularFileError`.
+    """
+    _check_name(name)
+    mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    if not stat.S_ISREG(mode):
+        raise NotRegularFileError(path, kind_of(mode))
+    try:
+        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFileError(path, "a symbolic link") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotRegularFileError(path, kind_of(st.st_mode))
+    return fd, st
+
+
+def move_file(
+    src_dir: int, src_name: str, src_fd: int, src_st: os.stat_result, dst_dir: int,
+    names: Iterable[str],
+) -> str:  # fmt: skip
+    """Move the regular file open at ``src_fd`` to the first free name of ``names`` in ``dst_dir``.
+
+    Never replaces anything: a taken name (even a dangling symbolic link) moves on to the next.
+    Within one filesystem the file gets a hard link of the open descriptor, so exactly the inode
+    that was checked lands there; otherwise (or without hard links, as on FAT sticks) a new file is
+    created exclusively, filled, checked complete and synced. Only then is ``src_name`` removed
+    from ``src_dir``, and only if it still is the same file. If that removal fails, the new name
+    is removed again: the file is then where it was, never in two places, never lost.
+    Returns the chosen name. Raises FileExistsError when every name is taken.
+    """
+    linkable = os.path.lexists(f"/proc/self/fd/{src_fd}")  # /proc is mounted
+    for name in names:
+        _check_name(name)
+        try:
+            new = src_st  # a hard link is the very inode that was checked
+            if linkable:
+                try:
+                    os.link(f"/proc/self/fd/{src_fd}", name, dst_dir_fd=dst_dir)
+                except OSError as exc:
+                    if exc.errno not in _NO_LINK:
+                        raise
+                    linkable = False
+            if not linkable:
+                new = _copy_new(src_fd, src_st, dst_dir, name)
+        except FileExistsError:
+            continue
+        _sync_dir(dst_dir)  # the new name is durable before the old one goes
+        try:
+            remove_if_same(src_dir, src_name, src_st)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                remove_if_same(dst_dir, name, new)
+            raise
+        return name
+    raise FileExistsError(errno.EEXIST, "every candidate name is taken")
+
+
+def _sync_dir(fd: int) -> None:
+    """Make a folder's new entry durable; a filesystem that cannot sync folders is let be."""
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EBADF):
+            raise
+
+
+def _copy_new(src_fd: int, src_st: os.stat_result, dst_dir: int, name: str) -> os.stat_result:
+    """Create ``name`` exclusively and copy the file into it; on any failure remove it again.
+
+    Returns the new file's status (its identity, should it have to be removed again).
+    """
+    fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=dst_dir)
+    try:
+        created = os.fstat(fd)
+        try:
+            copied = _copy_data(src_fd, fd)
+            now = os.fstat(src_fd)
+            if not copied == now.st_size == src_st.st_size or now.st_mtime_ns != src_st.st_mtime_ns:
+                raise OSError(errno.EIO, "the file changed while it was being copied")
+            os.fchmod(fd, stat.S_IMODE(src_st.st_mode) & 0o777)
+            os.utime(fd, ns=(src_st.st_atime_ns, src_st.st_mtime_ns))
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                remove_if_same(dst_dir, name, created)  # our own incomplete file
+            raise
+    finally:
+        os.close(fd)
+    return created
+
+
+def _copy_data(src_fd: int, dst_fd: int) -> int:
+    """Copy everything from ``src_fd`` (from its start) to ``dst_fd``; return the byte count."""
+    offset = 0
+    while chunk := os.pread(src_fd, _CHUNK, offset):
+        view = memoryview(chunk)
+        while view:
+            written = os.write(dst_fd, view)
+            view = view[written:]
+        offset += len(chunk)
+    return offset
+
+
+def remove_if_same(dir_fd: int, name: str, st: os.stat_result) -> None:
+    """Remove ``name`` from ``dir_fd`` if it still is the file ``st`` describes; else raise."""
+    now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if not os.path.samestat(now, st):
+        raise OSError(errno.ESTALE, f"{name} was replaced by another file; left in place")
+    os.unlink(name, dir_fd=dir_fd)
