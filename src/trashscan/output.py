@@ -32,6 +32,7 @@ COLUMNS = (
     "purge_is_estimate",
     "days_left",
     "restorable",
+    "not_restorable_reason",
     "state",
 )
 
@@ -59,6 +60,7 @@ def as_record(item: IndexedItem, now: datetime) -> dict[str, Any]:
         "purge_is_estimate": item.purge_is_estimate,
         "days_left": days_left(item, now),
         "restorable": item.restorable,
+        "not_restorable_reason": item.not_restorable_reason,
         "state": str(item.state),
     }
 
