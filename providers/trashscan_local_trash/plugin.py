@@ -7,33 +7,37 @@ home trash ``$XDG_DATA_HOME/Trash`` (option ``xdg_data_home`` overrides the vari
 
 What it reports: every photo or video in the trash, one item per ``.trashinfo``. A trashed
 *folder* is reported as one item per photo/video inside it (name = file name, path = original
-folder path + relative path). The spec only knows how to restore the folder as a whole, so restoring
-any of those items restores the whole folder, and the result detail says so; the other items of the
-folder then report the same outcome. A ``.trashinfo`` that cannot be parsed is skipped with a
-logged warning, one whose file is gone (an orphan) silently. A missing or unreadable
-``DeletionDate`` still lists the item, without a deletion time. Names that are not valid UTF-8
-cannot be stored in the index and are skipped with a warning. A trash directory that cannot be read
-makes the scan report an incomplete listing, so the core does not take its items as gone.
+folder path + relative path). Only regular files count: a symbolic link, FIFO or device in the
+trash is never a photo, and links inside a trashed folder are not followed. A ``.trashinfo`` that
+cannot be parsed is skipped with a logged warning, one whose file is gone (an orphan) silently. A
+missing or unreadable ``DeletionDate`` still lists the item, without a deletion time. Names that
+are not valid UTF-8 cannot be stored in the index and are skipped with a warning. A trash
+directory that cannot be read makes the scan report an incomplete listing, so the core does not
+take its items as gone.
 
-Restoring moves the file (or folder) back to its original path, creating missing parents, and
-never overwrites: a taken path gives ``name (restored).ext``, ``name (restored 2).ext``, ...
-Only after the file is in place is its ``.trashinfo`` removed. Nothing else is ever deleted, except
-the trash's own copy after a cross-filesystem copy (the semantics of ``mv``).
+Where a restore may write is :mod:`trashscan_local_trash.placement`'s rule (a per-volume trash is
+written by whoever prepared the drive, so its entries stay inside the volume); an entry that breaks
+it is listed as not restorable, with the reason.
+
+Restoring moves one regular file back to its original path, re-creating missing folders, through
+:mod:`trashscan.safe_fs` (no symbolic link followed, nothing replaced): a taken path gives
+``name (restored).ext``, ``name (restored 2).ext``, ... A file of a trashed folder comes back
+alone; the folder, with the rest of its contents, stays in the trash. Only after the file is in
+place is the trash's copy removed, and then its ``.trashinfo``. Nothing else is ever deleted.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
-import shutil
 import stat
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import timedelta
 from pathlib import PurePath
 from typing import Any, ClassVar
 
+from trashscan import safe_fs
 from trashscan.errors import AccountError
 from trashscan.kinds import classify, guess_mime_type
 from trashscan.models import (
@@ -49,7 +53,8 @@ from trashscan.models import (
     TrashItem,
 )
 from trashscan.provider import Capabilities, Provider, Retention
-from trashscan_local_trash import trashinfo
+from trashscan_local_trash import placement, trashinfo
+from trashscan_local_trash.placement import TrashLocation
 from trashscan_local_trash.trashinfo import INFO_SUFFIX, MalformedTrashInfo, TrashInfo
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 500
 _INFO_MAX = 64 * 1024  # a .trashinfo is a few hundred bytes; do not slurp a stray huge file
 _MAX_RENAME_ATTEMPTS = 1000
+_INFO_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 class _RestoreFailed(Exception):
@@ -124,8 +130,10 @@ class LocalTrashProvider(Provider):
         unreadable: list[str] = []  # a partial listing must not make the core think items left
         batch: list[TrashItem] = []
         scanned = list(self.trash_dirs(account))
+        home_trash = trashinfo.home_trash(account.options.get("xdg_data_home"))
         for trash_dir in scanned:
-            for item in self._scan_dir(trash_dir, unreadable):
+            location = TrashLocation.of(trash_dir, home_trash)
+            for item in self._scan_dir(location, unreadable):
                 if days is not None and item.deleted_at is not None:
                     item.purge_at = item.deleted_at + timedelta(days=days)
                     item.purge_is_estimate = True  # the desktop empties on its own schedule
@@ -143,13 +151,30 @@ class LocalTrashProvider(Provider):
             complete_listing=not unreadable and not missing,
         )
 
-    def _scan_dir(self, trash_dir: str, unreadable: list[str]) -> Iterator[TrashItem]:
+    def _scan_dir(self, location: TrashLocation, unreadable: list[str]) -> Iterator[TrashItem]:
+        trash_dir = location.trash_dir
+        for sub in ("files", "info"):
+            # A files/ that is a symbolic link (to ~/Pictures, say) would make a restore move the
+            # user's own files; such a trash is not read at all.
+            path = os.path.join(trash_dir, sub)
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                continue  # an empty trash may lack info/ or files/
+            except OSError as exc:
+                mode, problem = 0, str(exc)
+            else:
+                problem = f"it is {safe_fs.kind_of(mode)}, not a folder"
+            if not stat.S_ISDIR(mode):
+                log.warning("ignoring trash directory %s: %s: %s", trash_dir, path, problem)
+                unreadable.append(path)
+                return
         info_dir = os.path.join(trash_dir, "info")
         try:
             with os.scandir(info_dir) as entries:
                 for entry in entries:
                     if _stored_name(entry.name) and entry.is_file(follow_symlinks=False):
-                        yield from self._items_of(trash_dir, entry.name, unreadable)
+                        yield from self._items_of(location, entry.name, unreadable)
         except FileNotFoundError:
             pass  # an empty trash may lack info/
         except OSError as exc:
@@ -157,12 +182,12 @@ class LocalTrashProvider(Provider):
             unreadable.append(info_dir)
 
     def _items_of(
-        self, trash_dir: str, info_name: str, unreadable: list[str]
+        self, location: TrashLocation, info_name: str, unreadable: list[str]
     ) -> Iterator[TrashItem]:
+        trash_dir = location.trash_dir
         info_path = os.path.join(trash_dir, "info", info_name)
         try:
-            with open(info_path, "rb") as fh:
-                info = trashinfo.parse(fh.read(_INFO_MAX), trash_dir)
+            info = trashinfo.parse(_read_no_follow(info_path), trash_dir)
         except (OSError, MalformedTrashInfo) as exc:
             log.warning("skipping %s: %s", info_path, exc)
             return
@@ -179,32 +204,30 @@ class LocalTrashProvider(Provider):
         if info.deleted_at is None:
             log.warning("%s has no readable DeletionDate", info_path)
         handle = {"trash_dir": trash_dir, "info": info_name, "original_path": info.display_path}
-        if not stat.S_ISDIR(st.st_mode):
-            item = _item(item_id, info.display_path, st.st_size, info, handle)
+        if stat.S_ISREG(st.st_mode):
+            item = _item(location, item_id, info.original, st, info, handle)
             if item:
                 yield item
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            # A symbolic link (to /etc/passwd, to a folder), a FIFO, a device: never a photo.
+            log.info("skipping %s: %s", stored, safe_fs.kind_of(st.st_mode))
             return
 
         def on_error(exc: OSError) -> None:
             log.warning("cannot read all of trashed folder %s: %s", stored, exc)
             unreadable.append(stored)
 
-        for dirpath, dirnames, filenames in os.walk(stored, onerror=on_error):
-            dirnames.sort()
-            for filename in sorted(filenames):
-                full = os.path.join(dirpath, filename)
-                rel = os.path.relpath(full, stored)
-                if not _utf8(rel):
-                    log.warning("skipping %s: its name is not valid UTF-8", full)
-                    continue
-                try:
-                    size = os.lstat(full).st_size
-                except OSError:
-                    continue
-                path = os.path.join(info.display_path, rel)
-                item = _item(f"{item_id}::{rel}", path, size, info, {**handle, "inner": rel})
-                if item:
-                    yield item
+        for rel, inner_st in _regular_files(stored, on_error):
+            if not _utf8(rel):
+                log.warning("skipping %s: its name is not valid UTF-8", os.path.join(stored, rel))
+                continue
+            original = os.path.join(info.original, rel)
+            item = _item(
+                location, f"{item_id}::{rel}", original, inner_st, info, {**handle, "inner": rel}
+            )
+            if item:
+                yield item
 
     # ------------------------------------------------------------------ restore
 
@@ -214,22 +237,21 @@ class LocalTrashProvider(Provider):
             problem = None
         except AccountError as exc:
             allowed, problem = None, str(exc)
-        # A folder restored for one of its inner items serves the others: (trash_dir, info) -> path.
-        folders: dict[tuple[str, str], tuple[RestoreOutcome, str]] = {}
+        home_trash = trashinfo.home_trash(account.options.get("xdg_data_home"))
         for item in items:
             try:
                 if allowed is None:
                     raise _RestoreFailed(problem)
-                yield self._restore_one(item, allowed, folders)
+                yield self._restore_one(item, allowed, home_trash)
             except (_RestoreFailed, OSError) as exc:
                 yield RestoreResult(item.item_id, RestoreOutcome.FAILED, detail=str(exc))
 
-    def _restore_one(
-        self,
-        item: IndexedItem,
-        allowed: set[str],
-        folders: dict[tuple[str, str], tuple[RestoreOutcome, str]],
-    ) -> RestoreResult:
+    def _restore_one(self, item: IndexedItem, allowed: set[str], home_trash: str) -> RestoreResult:
+        """Move one regular file out of the trash to its original place (or a free name beside).
+
+        A file inside a trashed folder comes back alone: the folder, and everything else in it,
+        stays in the trash. Every folder on the way is opened without following symbolic links.
+        """
         handle: dict[str, Any] = item.restore_handle or {}
         trash_dir, info_name = handle.get("trash_dir"), handle.get("info")
         inner = handle.get("inner")
@@ -238,73 +260,61 @@ class LocalTrashProvider(Provider):
         if trash_dir not in allowed:
             raise _RestoreFailed(f"trash directory {trash_dir} is not available (not mounted?)")
         stored_name = _stored_name(info_name)
-        if not stored_name or not isinstance(inner, str | None):
+        inner_parts = _inner_parts(inner)
+        if not stored_name or inner_parts is None:
             raise _RestoreFailed(f"bad restore information {handle!r}")
+        location = TrashLocation.of(trash_dir, home_trash)
 
-        done = folders.get((trash_dir, info_name))
-        if done is not None:
-            outcome, folder = done
-            return RestoreResult(
-                item.item_id,
-                outcome,
-                detail=f"restored with its trashed folder {os.path.basename(folder)}",
-                restored_path=os.path.join(folder, inner) if inner else folder,
-            )
+        info = _read_info(location, info_name)
+        if info is not None:
+            original = info.original
+        else:  # the .trashinfo is gone: the handle says where the file was
+            original = handle.get("original_path")
+            if not isinstance(original, str) or not os.path.isabs(original):
+                raise _RestoreFailed("no longer in the trash")
+        target = os.path.join(original, *inner_parts)
 
-        info_path = os.path.join(trash_dir, "info", info_name)
-        stored = os.path.join(trash_dir, "files", stored_name)
-        original = self._original_path(info_path, trash_dir, handle)
-        wanted = os.path.join(original, inner) if inner else original
-
-        if not os.path.lexists(stored):
-            if os.path.lexists(wanted):
-                return RestoreResult(
-                    item.item_id,
-                    RestoreOutcome.ALREADY_RESTORED,
-                    detail="no longer in the trash; a file is at the original path",
-                    restored_path=wanted,
-                )
-            raise _RestoreFailed("no longer in the trash")
-
-        os.makedirs(os.path.dirname(original), exist_ok=True)
-        target = _move_no_replace(stored, original)
-        detail = None
+        src_parts = ("files", stored_name, *inner_parts)
         try:
-            os.unlink(info_path)
+            src_dir = safe_fs.open_dir(trash_dir, src_parts[:-1])
         except FileNotFoundError:
-            pass
-        except OSError as exc:
-            detail = f"restored, but could not remove {info_path}: {exc}"
+            return _gone(item, target, handle)
+        except safe_fs.UnsafePathError as exc:
+            raise _RestoreFailed(placement.describe(location, exc)) from None
+        try:
+            try:
+                src_fd, src_st = safe_fs.open_regular(
+                    src_dir, src_parts[-1], os.path.join(trash_dir, *src_parts)
+                )
+            except FileNotFoundError:
+                return _gone(item, target, handle)
+            try:
+                restored = _put_back(location, target, src_dir, src_parts[-1], src_fd, src_st)
+            finally:
+                os.close(src_fd)
+        finally:
+            os.close(src_dir)
 
+        notes = []
         outcome = RestoreOutcome.RESTORED
-        notes = [] if detail is None else [detail]
-        if target != original:
+        if os.path.basename(restored) != os.path.basename(target):
             outcome = RestoreOutcome.CONFLICT_RESOLVED
-            notes.insert(0, f"{original} is taken; restored as {os.path.basename(target)}")
-        if inner:
-            folders[(trash_dir, info_name)] = (outcome, target)
-            notes.append(f"restored the whole trashed folder {os.path.basename(target)}")
+            notes.append(
+                f"{_shown(target)} is taken; restored as {_shown(os.path.basename(restored))}"
+            )
+        if inner_parts:
+            notes.append(f"the rest of the trashed folder {_shown(original)} stays in the trash")
+        elif info is not None:
+            try:
+                _remove_info(trash_dir, info_name)
+            except OSError as exc:
+                notes.append(f"restored, but could not remove its .trashinfo: {exc}")
         return RestoreResult(
             item.item_id,
             outcome,
             detail="; ".join(notes) or None,
-            restored_path=os.path.join(target, inner) if inner else target,
+            restored_path=_shown(restored),
         )
-
-    @staticmethod
-    def _original_path(info_path: str, trash_dir: str, handle: dict[str, Any]) -> str:
-        # The .trashinfo is the truth (it keeps non-UTF-8 bytes exactly); the handle is a fallback.
-        try:
-            with open(info_path, "rb") as fh:
-                return trashinfo.parse(fh.read(_INFO_MAX), trash_dir).original
-        except FileNotFoundError:
-            pass
-        except MalformedTrashInfo as exc:
-            raise _RestoreFailed(f"{info_path} is malformed: {exc}") from exc
-        original = handle.get("original_path")
-        if not isinstance(original, str) or not os.path.isabs(original):
-            raise _RestoreFailed("no longer in the trash")
-        return original
 
     # ------------------------------------------------------------------ auth
 
@@ -322,23 +332,176 @@ class LocalTrashProvider(Provider):
 
 
 def _item(
-    item_id: str, path: str, size: int, info: TrashInfo, handle: dict[str, Any]
+    location: TrashLocation,
+    item_id: str,
+    original: str,
+    st: os.stat_result,
+    info: TrashInfo,
+    handle: dict[str, Any],
 ) -> TrashItem | None:
+    """A photo or video (by name) of the trash, with whether and why not it can be restored."""
+    path = _shown(original)
     name = os.path.basename(path)
     mime = guess_mime_type(name)
     kind = classify(name, mime)
     if kind is Kind.OTHER:
         return None
+    reason = placement.why_not(location, original)
+    # What "the same file" means if the entry has left the trash by the time it is restored.
+    file_id = {"inode": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return TrashItem(
         item_id=item_id,
         name=name,
         path=path,
         mime_type=mime,
-        size=size,
+        size=st.st_size,
         deleted_at=info.deleted_at,
         deleted_at_source=DeletedAtSource.API if info.deleted_at else DeletedAtSource.OBSERVED,
-        restore_handle=handle,
+        restorable=reason is None,
+        not_restorable_reason=reason,
+        restore_handle={**handle, "file_id": file_id},
         kind=kind,
+    )
+
+
+def _regular_files(
+    folder: str, on_error: Callable[[OSError], None]
+) -> Iterator[tuple[str, os.stat_result]]:
+    """The regular files under ``folder``: (relative path, lstat), sorted by path.
+
+    Symbolic links are never followed (a link to ``~/.ssh`` inside a trashed folder is not
+    that folder's content), and only regular files are reported (no FIFOs, devices or links).
+    """
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        try:
+            with os.scandir(os.path.join(folder, rel) if rel else folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            on_error(exc)
+            continue
+        subfolders = []
+        for entry in entries:
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(path)
+                elif entry.is_file(follow_symlinks=False):
+                    yield path, entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                on_error(exc)
+        pending.extend(reversed(subfolders))
+
+
+def _read_no_follow(path: str, dir_fd: int | None = None) -> bytes:
+    fd = os.open(path, _INFO_FLAGS, dir_fd=dir_fd)
+    try:
+        return os.read(fd, _INFO_MAX)
+    finally:
+        os.close(fd)
+
+
+def _read_info(location: TrashLocation, info_name: str) -> TrashInfo | None:
+    """The entry's ``.trashinfo`` (the truth: it keeps non-UTF-8 bytes exactly), None if gone."""
+    info_path = os.path.join(location.trash_dir, "info", info_name)
+    try:
+        info_dir = safe_fs.open_dir(location.trash_dir, ("info",))
+    except FileNotFoundError:
+        return None
+    except safe_fs.UnsafePathError as exc:
+        raise _RestoreFailed(placement.describe(location, exc)) from None
+    try:
+        data = _read_no_follow(info_name, info_dir)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _RestoreFailed(f"{info_path} is a symbolic link") from None
+        raise
+    finally:
+        os.close(info_dir)
+    try:
+        return trashinfo.parse(data, location.trash_dir)
+    except MalformedTrashInfo as exc:
+        raise _RestoreFailed(f"{info_path} is malformed: {exc}") from exc
+
+
+def _remove_info(trash_dir: str, info_name: str) -> None:
+    info_dir = safe_fs.open_dir(trash_dir, ("info",))
+    try:
+        os.unlink(info_name, dir_fd=info_dir)
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(info_dir)
+
+
+def _put_back(
+    location: TrashLocation,
+    target: str,
+    src_dir: int,
+    src_name: str,
+    src_fd: int,
+    src_st: os.stat_result,
+) -> str:
+    """Move the opened trash file to ``target`` or a free name beside it; return the path."""
+    try:
+        dest = placement.destination(location, target)
+    except placement.NotRestorableError as exc:
+        raise _RestoreFailed(str(exc)) from None
+    reason = placement.why_not(location, target)  # checked again now, for a clear message
+    if reason is not None:
+        raise _RestoreFailed(reason)
+    try:  # ... and enforced here, where a swap since the check makes it fail
+        dst_dir = safe_fs.open_dir(dest.anchor, dest.parts[:-1], create=True)
+    except safe_fs.UnsafePathError as exc:
+        raise _RestoreFailed(placement.describe(location, exc)) from None
+    try:
+        name = safe_fs.move_file(
+            src_dir, src_name, src_fd, src_st, dst_dir, _candidates(dest.parts[-1])
+        )
+    except FileExistsError:
+        raise _RestoreFailed(f"no free name next to {_shown(target)}") from None
+    finally:
+        os.close(dst_dir)
+    return os.path.join(os.path.dirname(dest.path), name)
+
+
+def _gone(item: IndexedItem, target: str, handle: dict[str, Any]) -> RestoreResult:
+    """The entry left the trash: already restored only if the file at ``target`` is that file.
+
+    Same file means same inode, size and modification time as when it was listed. A file that
+    only shares the name (the trash was emptied, a new photo took the name) is not.
+    """
+    shown = _shown(target)
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        raise _RestoreFailed("no longer in the trash") from None
+    except OSError as exc:
+        raise _RestoreFailed(f"no longer in the trash; cannot read {shown}: {exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _RestoreFailed(
+            f"no longer in the trash; {shown} is now {safe_fs.kind_of(st.st_mode)}"
+        )
+    file_id = handle.get("file_id")
+    if not isinstance(file_id, dict):
+        file_id = {}
+    same_content_clues = (
+        file_id.get("size") == st.st_size and file_id.get("mtime_ns") == st.st_mtime_ns
+    )
+    if same_content_clues and file_id.get("inode") == st.st_ino:
+        return RestoreResult(
+            item.item_id,
+            RestoreOutcome.ALREADY_RESTORED,
+            detail="no longer in the trash; the file at the original path is the trashed one",
+            restored_path=shown,
+        )
+    if file_id and not same_content_clues:
+        raise _RestoreFailed(f"no longer in the trash; the file now at {shown} is a different file")
+    raise _RestoreFailed(
+        f"no longer in the trash; cannot tell whether the file now at {shown} is the trashed one"
     )
 
 
@@ -350,6 +513,18 @@ def _stored_name(info_name: str) -> str:
     return "" if name in {"", ".", ".."} else name
 
 
+def _inner_parts(inner: object) -> tuple[str, ...] | None:
+    """The components of a file's path inside its trashed folder; None if it is not one."""
+    if inner is None:
+        return ()
+    if not isinstance(inner, str):
+        return None
+    parts = tuple(inner.split("/"))
+    if any(p in {"", ".", ".."} or "\0" in p for p in parts):
+        return None
+    return parts
+
+
 def _utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -358,79 +533,16 @@ def _utf8(text: str) -> bool:
     return True
 
 
-def _candidates(original: str) -> Iterator[str]:
-    yield original
-    p = PurePath(original)
+def _shown(path: str) -> str:
+    """A path as text that is always valid UTF-8 (for the index and the terminal)."""
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def _candidates(name: str) -> Iterator[str]:
+    """``name``, then ``stem (restored).ext``, ``stem (restored 2).ext``, ..."""
+    yield name
+    p = PurePath(name)
     stem, suffix = (p.stem, p.suffix) if p.stem else (p.name, "")
     for n in range(1, _MAX_RENAME_ATTEMPTS):
         label = "restored" if n == 1 else f"restored {n}"
-        yield str(p.with_name(f"{stem} ({label}){suffix}"))
-
-
-def _move_no_replace(src: str, original: str) -> str:
-    """Move ``src`` to ``original`` or the first free ``(restored N)`` sibling; return the path."""
-    is_dir = stat.S_ISDIR(os.lstat(src).st_mode)
-    for target in _candidates(original):
-        try:
-            _claim_and_move(src, target, is_dir)
-        except FileExistsError:
-            continue
-        return target
-    raise _RestoreFailed(f"no free name next to {original}")
-
-
-def _claim_and_move(src: str, dst: str, is_dir: bool) -> None:
-    """Move without ever replacing anything: raise FileExistsError if ``dst`` is taken.
-
-    ``os.rename`` silently replaces a file (or an empty directory), and Python has no
-    ``renameat2(RENAME_NOREPLACE)``. So: for a file, ``os.link`` is an atomic "create only if
-    absent"; where hard links do not work (FAT/exFAT sticks, other filesystem) the name is claimed
-    with ``O_CREAT | O_EXCL`` (or ``mkdir`` for a folder) and the rename then replaces only that
-    empty placeholder of ours. Across filesystems the content is copied into the placeholder and
-    only then is the trash's copy removed, like ``mv``.
-    """
-    if not is_dir:
-        try:
-            os.link(src, dst, follow_symlinks=False)
-        except FileExistsError:
-            raise
-        except OSError:
-            pass  # no hard links here: fall through to the placeholder
-        else:
-            try:
-                os.unlink(src)
-            except OSError:
-                os.unlink(dst)  # the same inode stays in the trash: back to where we started
-                raise
-            return
-        os.close(os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    else:
-        os.mkdir(dst, 0o700)
-    try:
-        os.rename(src, dst)
-        return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            with contextlib.suppress(OSError):
-                _remove(dst, is_dir)  # our empty placeholder
-            raise
-    try:  # another filesystem: copy into the placeholder; the trash keeps its copy until done
-        if is_dir:
-            shutil.copytree(src, dst, symlinks=True, dirs_exist_ok=True)
-        else:
-            shutil.copy2(src, dst)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            _remove(dst, is_dir)  # our placeholder or our partial copy
-        raise
-    try:
-        _remove(src, is_dir)  # the trash's copy, now that the restored one is complete
-    except OSError as exc:
-        log.warning("restored %s, but could not remove the trash's copy %s: %s", dst, src, exc)
-
-
-def _remove(path: str, is_dir: bool) -> None:
-    if is_dir:
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
+        yield f"{stem} ({label}){suffix}"

@@ -78,13 +78,15 @@ def parse(data: bytes, trash_dir: str) -> TrashInfo:
     original = os.fsdecode(unquote_to_bytes(raw_path))
     if "\0" in original:
         raise MalformedTrashInfo("Path= contains a NUL byte")
+    # Normalised, so ``..`` cannot hide where the path leads; whether the entry may be restored
+    # there is placement's decision (a Path= leaving its volume is listed, as not restorable).
     if not os.path.isabs(original):
         top = topdir_of(trash_dir)
         original = os.path.normpath(os.path.join(top, original))
-        if os.path.commonpath([top, original]) != top or original == top:
-            raise MalformedTrashInfo(f"relative Path= leaves the volume: {raw_path}")
+        if original == top:
+            raise MalformedTrashInfo(f"Path= names the top directory itself: {raw_path}")
     else:
-        original = os.path.normpath(original)
+        original = os.path.normpath("/" + original.lstrip("/"))  # POSIX keeps a leading "//"
     return TrashInfo(original=original, deleted_at=parse_deletion_date(values.get("DeletionDate")))
 
 

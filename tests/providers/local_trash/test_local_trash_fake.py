@@ -77,4 +77,9 @@ def test_seeded_data_restores_without_overwriting(
     assert (cover.parent / "Album Paris" / "sub" / "paris-2.jpg").is_file()
     assert scan_pages(provider, laptop)[0] == []
     trash = Path(laptop.options["trash_dirs"][0])
-    assert sorted(p.name for p in (trash / "files").iterdir()) == ["notes.txt", "report.pdf"]
+    # The trashed folder stays in the trash, without its photos (each came back on its own).
+    files = trash / "files"
+    assert sorted(p.name for p in files.iterdir()) == ["Album Paris", "notes.txt", "report.pdf"]
+    assert [str(p.relative_to(files)) for p in (files / "Album Paris").rglob("*")] == [
+        "Album Paris/sub"
+    ]

@@ -81,3 +81,39 @@ def test_lists_and_restores_what_a_real_trasher_trashed(
     if after is not None:
         assert str(original) not in after
         assert str(original.parent / "notes.txt") in after  # the rest stays in the trash
+
+
+@pytest.mark.parametrize("tool", sorted(TRASHERS))
+def test_a_photo_of_a_folder_trashed_by_a_real_trasher_comes_back_alone(
+    provider: LocalTrashProvider, tmp_path: Path, xdg_env: dict[str, str], tool: str
+) -> None:
+    """After the photo is restored, the real implementation still sees the folder in its trash."""
+    command = TRASHERS[tool]
+    exe = _which(command[0])
+    if exe is None:
+        pytest.skip(f"{command[0]} is not installed")
+    folder = tmp_path / "home" / "Trip"
+    (folder / "day 2").mkdir(parents=True)
+    (folder / "day 2" / "beach.jpg").write_bytes(b"\xff\xd8\xff beach")
+    (folder / "notes.txt").write_text("not a photo")
+    (folder / ".hidden").write_text("a dotfile")
+    subprocess.run([exe, *command[1:], str(folder)], env=xdg_env, check=True)
+    assert not folder.exists()
+
+    acct = account(xdg_data_home=xdg_env["XDG_DATA_HOME"], include_volumes=False)
+    items = scan_items(provider, acct)
+    assert set(items) == {"beach.jpg"}
+    [result] = provider.restore(acct, [indexed(items["beach.jpg"])])
+
+    assert result.outcome is RestoreOutcome.RESTORED, result.detail
+    assert (folder / "day 2" / "beach.jpg").read_bytes() == b"\xff\xd8\xff beach"
+    assert sorted(p.name for p in folder.iterdir()) == ["day 2"]  # nothing else came back
+    trash = Path(xdg_env["XDG_DATA_HOME"]) / "Trash"
+    assert sorted(p.name for p in (trash / "files" / "Trip").iterdir()) == [
+        ".hidden",
+        "day 2",
+        "notes.txt",
+    ]
+    after = _trash_list(xdg_env)
+    if after is not None:
+        assert str(folder) in after  # the folder is still in the trash for trash-cli

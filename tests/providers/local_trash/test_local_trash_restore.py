@@ -98,7 +98,7 @@ def test_already_restored_and_gone(provider: LocalTrashProvider, trash: Trash, h
     assert (home / "back.jpg").read_bytes() == b"1"
 
 
-def test_restoring_an_item_inside_a_trashed_folder_restores_the_folder(
+def test_items_inside_a_trashed_folder_come_back_one_by_one(
     provider: LocalTrashProvider, trash: Trash, home: Path
 ) -> None:
     trash.info("Album", f"[Trash Info]\nPath={home}/Album\nDeletionDate=2024-05-01T00:00:00\n")
@@ -107,23 +107,21 @@ def test_restoring_an_item_inside_a_trashed_folder_restores_the_folder(
     (folder / "a.jpg").write_bytes(b"a")
     (folder / "sub" / "b.png").write_bytes(b"b")
     (folder / "notes.txt").write_bytes(b"n")
-    (home / "Album").mkdir()  # taken (even if empty): the folder comes back beside it
+    (home / "Album").mkdir()  # the folder exists again: the photos go into it
 
     results, _ = restore_all(provider, trash, ["a.jpg", "b.png"])
 
-    target = home / "Album (restored)"
-    assert [r.outcome for r in results] == [RestoreOutcome.CONFLICT_RESOLVED] * 2
+    target = home / "Album"
+    assert [r.outcome for r in results] == [RestoreOutcome.RESTORED] * 2
     assert [r.restored_path for r in results] == [str(target / "a.jpg"), str(target / "sub/b.png")]
-    assert "whole trashed folder" in (results[0].detail or "")
-    assert "trashed folder" in (results[1].detail or "")
-    assert (target / "notes.txt").read_bytes() == b"n"  # the folder came back whole
+    assert all("stays in the trash" in (r.detail or "") for r in results)
     assert (target / "sub" / "b.png").read_bytes() == b"b"
-    assert list((home / "Album").iterdir()) == []
-    assert not folder.exists()
-    assert not (trash.path / "info" / "Album.trashinfo").exists()
+    assert not (target / "notes.txt").exists()  # never the folder's other contents
+    assert (folder / "notes.txt").read_bytes() == b"n"
+    assert (trash.path / "info" / "Album.trashinfo").exists()  # the folder is still trashed
 
 
-def test_folder_item_restored_in_a_later_call_is_already_restored(
+def test_an_item_of_a_trashed_folder_restored_twice_is_restored_once(
     provider: LocalTrashProvider, trash: Trash, home: Path
 ) -> None:
     trash.info("Album", f"[Trash Info]\nPath={home}/Album\n")
@@ -134,11 +132,12 @@ def test_folder_item_restored_in_a_later_call_is_already_restored(
     items = scan_items(provider, acct)
 
     [first] = provider.restore(acct, [indexed(items["a.jpg"])])
-    [second] = provider.restore(acct, [indexed(items["b.jpg"])])
+    [again] = provider.restore(acct, [indexed(items["a.jpg"])])  # e.g. from an older index
 
     assert first.outcome is RestoreOutcome.RESTORED
-    assert second.outcome is RestoreOutcome.ALREADY_RESTORED
-    assert second.restored_path == str(home / "Album" / "b.jpg")
+    assert again.outcome is RestoreOutcome.ALREADY_RESTORED  # the same inode is there now
+    assert again.restored_path == str(home / "Album" / "a.jpg")
+    assert set(scan_items(provider, acct)) == {"b.jpg"}
 
 
 def test_one_bad_item_does_not_stop_the_others(
@@ -181,11 +180,14 @@ def _other_filesystem(path: Path) -> Path | None:
 
 
 def test_restore_across_filesystems_copies_then_removes_the_trash_copy(
-    provider: LocalTrashProvider, trash: Trash, tmp_path: Path
+    provider: LocalTrashProvider, tmp_path: Path
 ) -> None:
+    """The home trash may hold files of another filesystem (gio copies them there)."""
     other = _other_filesystem(tmp_path)
     if other is None:
         pytest.skip("no second writable filesystem (/dev/shm) here")
+    trash = Trash(tmp_path / "xdg" / "Trash")
+    acct = account(xdg_data_home=str(tmp_path / "xdg"), include_volumes=False)
     base = other / f"trashscan-test-{os.getpid()}-{tmp_path.name}"
     try:
         base.mkdir()
@@ -195,8 +197,12 @@ def test_restore_across_filesystems_copies_then_removes_the_trash_copy(
         trash.info("Album", f"[Trash Info]\nPath={base}/Album\n")
         (trash.path / "files" / "Album").mkdir()
         (trash.path / "files" / "Album" / "in.jpg").write_bytes(b"inner")
+        items = sorted(scan_items(provider, acct).values(), key=lambda i: i.item_id)
 
-        results = {Path(r.restored_path or "").name: r for r in restore_all(provider, trash)[0]}
+        results = {
+            Path(r.restored_path or "").name: r
+            for r in provider.restore(acct, [indexed(i) for i in items])
+        }
 
         assert results["clip.mp4"].outcome is RestoreOutcome.RESTORED
         assert (base / "clip.mp4").read_bytes() == b"video"
@@ -204,7 +210,8 @@ def test_restore_across_filesystems_copies_then_removes_the_trash_copy(
         assert (base / "taken.jpg").read_bytes() == b"keep me"
         assert (base / "taken (restored).jpg").read_bytes() == b"photo"
         assert (base / "Album" / "in.jpg").read_bytes() == b"inner"
-        assert list((trash.path / "files").iterdir()) == []
-        assert list((trash.path / "info").iterdir()) == []
+        assert [p.name for p in (trash.path / "files").iterdir()] == ["Album"]
+        assert list((trash.path / "files" / "Album").iterdir()) == []
+        assert [p.name for p in (trash.path / "info").iterdir()] == ["Album.trashinfo"]
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -37,10 +37,12 @@ def test_lists_photos_and_videos_but_not_documents(
     assert photo.deleted_at_source is DeletedAtSource.API
     assert photo.purge_at is None  # kept until emptied
     assert photo.restorable
+    stored = (trash.path / "files" / "IMG_1.jpg").stat()
     assert photo.restore_handle == {
         "trash_dir": str(trash.path),
         "info": "IMG_1.jpg.trashinfo",
         "original_path": f"{home}/Pictures/IMG_1.jpg",
+        "file_id": {"inode": stored.st_ino, "size": 100, "mtime_ns": stored.st_mtime_ns},
     }
     assert items["clip.mp4"].kind is Kind.VIDEO
 
@@ -64,19 +66,26 @@ def test_malformed_trashinfo_is_skipped_with_a_warning(
     bad = {
         "noheader.jpg": f"Path={home}/noheader.jpg\nDeletionDate=2024-05-01T00:00:00\n",
         "nopath.jpg": "[Trash Info]\nDeletionDate=2024-05-01T00:00:00\n",
-        "escape.jpg": "[Trash Info]\nPath=../../../etc/escape.jpg\n",
+        "top.jpg": "[Trash Info]\nPath=.\n",
         "empty.jpg": "",
     }
     for stored, text in bad.items():
         trash.info(stored, text)
         (trash.path / "files" / stored).write_bytes(b"x")
+    trash.add("../" * 40 + "etc/escape.jpg")  # more ../ than there are folders
     (trash.path / "info" / "binary.jpg.trashinfo").write_bytes(b"\xff\xfe[Trash Info]\x00")
     (trash.path / "files" / "binary.jpg").write_bytes(b"x")
 
     with caplog.at_level(logging.WARNING):
         items = scan_items(provider, account(trash_dirs=[str(trash.path)]))
 
-    assert set(items) == {"good.jpg"}
+    assert set(items) == {"good.jpg", "escape.jpg"}
+    escape = items["escape.jpg"]  # listed, so that the user sees it, but never restored
+    assert escape.path == "/etc/escape.jpg"
+    assert escape.restorable is False
+    assert escape.not_restorable_reason == (
+        f"its original path /etc/escape.jpg is outside the volume {trash.path.parent}"
+    )
     warned = "\n".join(r.getMessage() for r in caplog.records)
     for stored in [*bad, "binary.jpg"]:
         assert f"{stored}.trashinfo" in warned

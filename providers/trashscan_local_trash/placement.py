@@ -1,0 +1,119 @@
+"""Where an entry of a trash may be restored to, and why not when it may not.
+
+A per-volume trash (``$topdir/.Trash-$uid``, ``$topdir/.Trash/$uid``) is written by whoever
+prepared the drive, so its ``Path=`` values are claims, not facts. Its entries are restorable only
+to a place inside the volume's top directory: the path, normalised (so ``../`` cannot leave), must
+lie under the top directory, and no existing folder between the top directory and the file may be
+a symbolic link (one could lead anywhere, and its target can change after any check).
+
+The home trash (``$XDG_DATA_HOME/Trash``) is the user's own, so its entries may go anywhere, under
+the same rule: no symbolic link is followed below the starting point. That starting point is the
+user's home folder for paths inside it (so a home reached through a symbolic link, like
+``/home -> /var/home``, works), the root folder otherwise.
+
+A trash directory named in ``trash_dirs`` that is not the home trash counts as a per-volume trash
+of the folder holding it (the parent of ``.Trash`` for ``.Trash/$uid``), whatever its name.
+
+The checks here are made on the real filesystem for the listing; the restore repeats them, and
+:mod:`trashscan.safe_fs` enforces them race-free while it writes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from trashscan import safe_fs
+from trashscan_local_trash.trashinfo import topdir_of
+
+
+class NotRestorableError(Exception):
+    """The entry cannot be restored where it claims to belong; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrashLocation:
+    """One trash directory and what its entries may write."""
+
+    trash_dir: str
+    topdir: str  # what relative Path= values are relative to
+    home: bool  # the user's own home trash (else: a per-volume trash, confined to topdir)
+
+    @classmethod
+    def of(cls, trash_dir: str, home_trash: str) -> TrashLocation:
+        home = _real(trash_dir) == _real(home_trash)
+        return cls(trash_dir=trash_dir, topdir=topdir_of(trash_dir), home=home)
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A restore target: the trusted folder to start from, and the components below it."""
+
+    anchor: str
+    parts: tuple[str, ...]  # the last one is the file name
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.anchor, *self.parts)
+
+
+def destination(location: TrashLocation, path: str) -> Destination:
+    """Where ``path`` (absolute, normalised) would be written, or NotRestorableError."""
+    path = os.path.normpath(path)
+    if location.home:
+        home = os.path.expanduser("~")
+        roots = [r for r in (os.path.normpath(home), _real(home)) if r != os.sep]
+    else:
+        roots = [os.path.normpath(location.topdir), _real(location.topdir)]
+    for root in roots:
+        if _inside(path, root):
+            return Destination(root, _parts(path, root))
+    if location.home and path != os.sep:
+        return Destination(os.sep, _parts(path, os.sep))
+    if location.home:
+        raise NotRestorableError("its original path is the root folder")
+    raise NotRestorableError(
+        f"its original path {_shown(path)} is outside the volume {_shown(location.topdir)}"
+    )
+
+
+def why_not(location: TrashLocation, path: str) -> str | None:
+    """Why restoring to ``path`` is refused, checked now on the filesystem; None if it is not."""
+    try:
+        target = destination(location, path)
+    except NotRestorableError as exc:
+        return str(exc)
+    problem = safe_fs.first_unsafe(target.anchor, target.parts)
+    if problem is None:
+        return None
+    return describe(location, problem)
+
+
+def describe(location: TrashLocation, problem: safe_fs.UnsafePathError) -> str:
+    """A refusal in words; a symbolic link says whether it leaves the volume."""
+    where = _shown(problem.path)
+    if problem.why != "is a symbolic link":
+        return f"{where} {problem.why}"
+    leaves = ""
+    if not location.home:
+        target, top = _real(problem.path), _real(location.topdir)
+        if target != top and not _inside(target, top):
+            leaves = f" out of the volume (to {_shown(target)})"
+    return f"{where} is a symbolic link{leaves}; a restore never goes through one"
+
+
+def _inside(path: str, root: str) -> bool:
+    return path != root and os.path.commonpath([path, root]) == root
+
+
+def _parts(path: str, root: str) -> tuple[str, ...]:
+    return tuple(os.path.relpath(path, root).split(os.sep))
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _shown(path: str) -> str:
+    """A path as text that is always valid UTF-8 (messages go to the index and the terminal)."""
+    return os.fsencode(path).decode("utf-8", "replace")
