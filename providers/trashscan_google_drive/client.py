@@ -9,6 +9,9 @@ Why not the SDK's own machinery:
   account's endpoint, and per-part failures (which the SDK never retries) are re-batched here.
 * httplib2 is not thread-safe: a :class:`DriveSession` is built per scan/restore call, which the
   core runs on one thread per account, and never shared.
+* ``BatchHttpRequest`` refreshes credentials through a bare ``httplib2.Http()`` (before a batch
+  whose token looks expired, and after a part answered 401), which knows nothing of the account's
+  ``ca_bundle``; :class:`PinnedCredentials` makes every refresh use the account's transport.
 
 Every request this plugin sends is safe to repeat (reads, ``activity:query`` which only reads, and
 ``{"trashed": false}`` which is idempotent), so connection failures are retried too.
@@ -160,7 +163,26 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def load_credentials(context: ProviderContext, account: Account) -> Credentials:
+class PinnedCredentials(Credentials):
+    """User credentials that refresh through one transport, whatever transport a caller passes.
+
+    googleapiclient's batch calls ``credentials.refresh(Request(httplib2.Http()))`` with a
+    transport of its own (``_auth.refresh_credentials``): with an account ``ca_bundle`` (a private
+    CA, a TLS-inspecting proxy) that refresh fails verification, and a token Google rejected
+    before its expiry turns a restore into a TLS error. :meth:`pin` names the transport to use.
+    """
+
+    _pinned: google_auth_httplib2.Request | None = None
+
+    def pin(self, http: httplib2.Http) -> None:
+        """Refresh through ``http`` (the raw transport, not the authorised one: no recursion)."""
+        self._pinned = google_auth_httplib2.Request(http)
+
+    def refresh(self, request: Any) -> None:
+        super().refresh(self._pinned or request)
+
+
+def load_credentials(context: ProviderContext, account: Account) -> PinnedCredentials:
     raw = context.secrets.get(account.secret_service, SECRET_KEY)
     if raw is None:
         raise AuthError(
@@ -169,7 +191,7 @@ def load_credentials(context: ProviderContext, account: Account) -> Credentials:
             "--option client_secrets=PATH`",
         )
     try:
-        credentials = Credentials.from_authorized_user_info(json.loads(raw))
+        credentials = PinnedCredentials.from_authorized_user_info(json.loads(raw))
     except (ValueError, TypeError):
         raise AuthError(
             f"the stored Google credentials of {account.name} are unreadable",
@@ -181,6 +203,7 @@ def load_credentials(context: ProviderContext, account: Account) -> Credentials:
     # from_authorized_user_info always resets token_uri to Google's, and with_token_uri's copy
     # drops the expiry (the token would look valid forever and every run would start with a 401).
     moved = credentials.with_token_uri(token_uri)
+    assert isinstance(moved, PinnedCredentials)  # google-auth copies with self.__class__
     moved.expiry = credentials.expiry
     return moved
 
@@ -198,6 +221,7 @@ class DriveSession:
         self.account = account
         self.endpoints = Endpoints.for_account(account)
         self.credentials = load_credentials(context, account)
+        self.credentials.pin(http)
         self._saved_token = self.credentials.token
         self.http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=http)
         self.drive = build(
@@ -265,10 +289,6 @@ class DriveSession:
         def collect(request_id: str, response: Any, exc: HttpError | None) -> None:
             answers[request_id] = (response, exc)
 
-        if not self.credentials.valid:
-            # BatchHttpRequest would refresh through a bare httplib2.Http(), which ignores the
-            # account's ca_bundle; refresh through this session's own transport instead.
-            self.credentials.refresh(google_auth_httplib2.Request(self.http.http))
         batch = BatchHttpRequest(callback=collect, batch_uri=self.endpoints.batch)
         for file_id in ids:
             batch.add(make(file_id), request_id=file_id)

@@ -471,3 +471,35 @@ def test_demo_still_runs_with_drive_and_photos():
     assert {"alice", "bob"} <= {word for row in drive_rows for word in row.split()}
     assert "https://photos.google.com/trash" in result.stderr
     assert "no longer in the trash." in result.stdout
+
+
+def test_a_token_rejected_before_its_expiry_is_refreshed_through_the_accounts_tls(
+    cli, sandbox, fake, log
+):
+    """Google may stop accepting an access token before the expiry stored with it: every part
+    of the restore's batch answers 401. The refresh must go through the account's transport
+    (its ca_bundle, the sandbox CA), not the bare ``httplib2.Http()`` googleapiclient's batch
+    would use, which does not trust that CA."""
+    items = cli("list", "--account", "alice", "--format", "json").json()
+    target = _pick(items, path=None, kind="photo")
+    stored = _secrets(sandbox, "alice")
+    assert datetime.fromisoformat(stored["expiry"].replace("Z", "+00:00")).replace(
+        tzinfo=UTC
+    ) > datetime.now(UTC)  # the stored expiry is still ahead
+    assert fake.reject_tokens("alice") >= 1
+    log.mark()
+
+    result = cli("restore", target["ref"], "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"restored           {target['ref']} alice: {target['name']}" in result.stdout
+    assert "TLS" not in result.stderr and "SSL" not in result.stderr
+    calls = log.calls()
+    assert calls[:3] == [
+        ("POST", "/batch/drive/v3", 200),  # its parts answered 401
+        ("POST", "/token", 200),  # refreshed once, through the sandbox CA
+        ("POST", "/batch/drive/v3", 200),  # the refused parts again
+    ]
+    assert [r.status for r in fake.batch_log][:1] == [401]
+    assert not fake.state.is_trashed(fake.state.files[target["item_id"]])
+    assert _secrets(sandbox, "alice")["token"] != stored["token"]  # kept for the next run
