@@ -88,12 +88,14 @@ class AccountCheck:
 
     @property
     def needs_attention(self) -> bool:
-        return self.failed or self.auth_attention
+        return self.failed or bool(self.scan.partial) or self.auth_attention
 
     def problem(self) -> AlertProblem | None:
         parts = []
         if self.failed:
             parts.append(f"scan failed: {self.scan.error}")
+        elif self.scan.partial:  # the rest was listed; this part keeps its last listing
+            parts.append(f"partly listed: {self.scan.partial}")
         if self.auth_attention and self.auth is not None:
             detail = self.auth.detail or ("they do not work" if not self.auth.ok else "act soon")
             if not parts or detail not in parts[0]:
@@ -376,6 +378,7 @@ def report_json(report: CheckReport) -> dict[str, Any]:
             "items_scanned": check.scan.items,
             "error": check.scan.error,
             "notice": check.scan.notice,
+            "partial": check.scan.partial,
             "auth_ok": None if auth is None else auth.ok,
             "auth_detail": None if auth is None else auth.detail,
             "hint": None if auth is None else auth.hint,

@@ -218,6 +218,11 @@ def run_scan(app: App, accounts: Sequence[Account]) -> list[AccountScanResult]:
                 f"trashscan: account {result.account.name!r} ({result.account.provider}) failed: "
                 f"{result.error}"
             )
+        elif result.partial:
+            err(
+                f"trashscan: warning: account {result.account.name!r} ({result.account.provider}) "
+                f"partly listed: {result.partial}; its items there are kept as last listed"
+            )
     return results
 
 
@@ -435,7 +440,7 @@ def scan(app: App, all_accounts: bool, accounts: tuple[str, ...]) -> None:
         elif result.ok:
             gone = f", {result.swept} left the trash" if result.swept else ""
             say(f"{result.account.name}: {result.items} items scanned{gone}")
-    if not all(r.ok for r in results):
+    if not all(r.ok and not r.partial for r in results):
         sys.exit(EXIT_PARTIAL)
 
 
@@ -483,7 +488,7 @@ def list_items(
     )
     failed = False
     if not cached:
-        failed = not all(result.ok for result in run_scan(app, selected))
+        failed = not all(r.ok and not r.partial for r in run_scan(app, selected))
     now = utcnow()
     items = app.index.items(item_filter, now)
     writer = {"json": output.write_json, "csv": output.write_csv, "table": output.write_table}[fmt]

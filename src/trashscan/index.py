@@ -522,8 +522,13 @@ class Index:
             if outcome.complete_listing:
                 seen_from = scan["listing_from"] or scan_id
                 unseen = sa.or_(items.c.last_scan_id.is_(None), items.c.last_scan_id < seen_from)
-                swept = self._leave_trash(conn, provider, account, unseen, now)
-            done = {"finished": now, "status": ScanStatus.OK.value}
+                # A part the scan could not list keeps its items as they were.
+                kept = [
+                    sa.not_(items.c.item_id.startswith(part.item_prefix, autoescape=True))
+                    for part in outcome.unlisted
+                ]
+                swept = self._leave_trash(conn, provider, account, sa.and_(unseen, *kept), now)
+            done = {"finished": now, "status": ScanStatus.OK.value, "error": outcome.partial()}
             done["complete_listing"] = outcome.complete_listing
             conn.execute(sa.update(scans).where(scans.c.id == scan_id).values(done))
             return swept

@@ -103,17 +103,39 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class UnlistedPart:
+    """A part of an account's trash that one scan could not list while the rest was listed.
+
+    iCloud's Photos and iCloud Drive keep separate "Recently Deleted" listings: a throttled Drive
+    must not cost the photos their scan, nor make the index take Drive's items as gone.
+    """
+
+    name: str  # what the user calls it, e.g. "iCloud Drive › Recently Deleted"
+    item_prefix: str  # the item ids of that part start with it; they are not swept as gone
+    reason: str  # one line: why it was not listed
+
+
+@dataclass(frozen=True, slots=True)
 class ScanOutcome:
     """What a finished scan returns: the state for the next scan, and whether it saw everything.
 
     ``complete_listing`` means the pages covered the whole trash, so items of this account that the
-    index holds as trashed but this scan did not report have left the trash.
+    index holds as trashed but this scan did not report have left the trash. ``unlisted`` carves
+    parts out of that: their items stay as they were, and the account's scan counts as partial
+    (a warning and exit code 1), though what was listed is committed and swept as usual.
     """
 
     state: dict[str, Any] | None
     complete_listing: bool
     # Something the user should hear about this scan (an enrolment, a resync): one line on stderr.
     notice: str | None = None
+    unlisted: tuple[UnlistedPart, ...] = ()
+
+    def partial(self) -> str | None:
+        """One line naming what was not listed and why, or None when nothing was left out."""
+        if not self.unlisted:
+            return None
+        return "; ".join(f"{part.name} not listed: {part.reason}" for part in self.unlisted)
 
 
 @dataclass(frozen=True, slots=True)

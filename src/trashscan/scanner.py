@@ -46,6 +46,8 @@ class AccountScanResult:
     error: str | None = None
     notice: str | None = None  # e.g. "this provider's API cannot list the trash: look at URL"
     listed: bool = True  # False when the provider cannot list at all (the notice says why)
+    # A part of the trash not listed (the rest was): a warning, and the run's exit code is 1.
+    partial: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +278,7 @@ class _ScanRun:
             try:
                 result.swept = self.index.finish_scan(scan_id, event.outcome, now)
                 result.notice = event.outcome.notice
+                result.partial = event.outcome.partial()
             except TrashscanError as exc:  # e.g. the index is locked: this account fails
                 error = exc.one_line()
         if error is not None:

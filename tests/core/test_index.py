@@ -27,6 +27,7 @@ from trashscan.models import (
     RestoreResult,
     ScanOutcome,
     TrashItem,
+    UnlistedPart,
     item_ref,
 )
 
@@ -214,6 +215,23 @@ def test_complete_listing_sweeps_and_incremental_does_not(index: Index) -> None:
     assert set(states(index).values()) == {ItemState.TRASHED}
     assert scan(index, Page(items=[item("a")]), Page(items=[])) == 2
     assert states(index) == {"a": ItemState.TRASHED, "b": ItemState.PURGED, "c": ItemState.GONE}
+
+
+def test_an_unlisted_part_keeps_its_items_and_the_rest_is_swept(index: Index) -> None:
+    """Only ids starting with the part's prefix are spared, taken literally (no LIKE wildcards)."""
+    scan(index, Page(items=[item("photo:1"), item("photo:2"), item("d_x:1"), item("dax:2")]))
+    scan_id = index.begin_scan(P, A, T0)
+    index.write_page(scan_id, P, A, Page(items=[item("photo:1")]), T0)
+    drive = UnlistedPart("Drive", "d_x:", "HTTP 503")
+    outcome = ScanOutcome(state=None, complete_listing=True, unlisted=(drive,))
+    assert index.finish_scan(scan_id, outcome, T0) == 2
+    assert states(index) == {
+        "photo:1": ItemState.TRASHED, "photo:2": ItemState.GONE,
+        "d_x:1": ItemState.TRASHED, "dax:2": ItemState.GONE,
+    }  # fmt: skip
+    last = index.last_scan(P, A)
+    assert last is not None and last.status is ScanStatus.OK
+    assert last.error == "Drive not listed: HTTP 503"
 
 
 def test_item_back_in_trash_after_restore_is_trashed_with_new_times(index: Index) -> None:
