@@ -91,6 +91,11 @@ class Needs2FA(AuthError):
     """Apple wants a new two-factor sign-in, which only `accounts add` can do."""
 
 
+class WebAccessBlocked(AccountError):
+    """iCloud data is not reachable from the web for this account (web access off, or Advanced
+    Data Protection withholding it): the whole account is unreadable, whichever part said so."""
+
+
 class MaybeApplied(Exception):
     """A write failed in a way that leaves open whether iCloud applied it."""
 
@@ -232,10 +237,10 @@ def account_error(exc: BaseException, account: Account, what: str) -> TrashscanE
     name = account.name
     chain = list(exception_chain(exc))
     if _web_access_blocked(exc):
-        return AccountError(WEB_ACCESS_OFF)
+        return WebAccessBlocked(WEB_ACCESS_OFF)
     for item in chain:
         if isinstance(item, PcsNotGranted):
-            return AccountError(
+            return WebAccessBlocked(
                 "iCloud Advanced Data Protection is on and web access was not granted "
                 f"({item.reason}): each web sign-in must be approved on a trusted device, so "
                 "trashscan cannot read this account unattended",

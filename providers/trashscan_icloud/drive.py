@@ -10,8 +10,12 @@ listed: only the folder is in ``TRASH_ROOT``.
 
 **Restore.** ``DriveNode.recover()`` (``putBackItemsFromTrash``), one item at a time, on a node
 freshly read from the trash (current ``etag``). What iCloud does when ``restorePath`` is taken is
-not known, so it is not tried: the path is resolved first, and a taken path is reported for the
-user to restore in iCloud Drive's Recently Deleted, where they can see both files.
+not known, so it is not tried: the path is resolved first, and a taken path is reported with
+what holds it (as iCloud Drive spells it) and where the item waits, for the user to finish by
+hand, seeing both files.
+
+**Apart from Photos.** A Drive listing that fails (throttled or unavailable past the retries) does
+not fail the account: :func:`drive_pages` returns the part as unlisted (see ``ScanOutcome``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 from pyicloud.services.drive import DriveNode, DriveService
 
-from trashscan.errors import TrashscanError
+from trashscan.errors import AccountError, AuthError, TrashscanError
 from trashscan.kinds import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS, guess_mime_type
 from trashscan.models import (
     DeletedAtSource,
@@ -33,8 +37,9 @@ from trashscan.models import (
     RestoreOutcome,
     RestoreResult,
     TrashItem,
+    UnlistedPart,
 )
-from trashscan_icloud.client import ICloudSession, MaybeApplied
+from trashscan_icloud.client import ICloudSession, MaybeApplied, WebAccessBlocked
 from trashscan_icloud.options import RETENTION_DAYS
 
 log = logging.getLogger(__name__)
@@ -42,6 +47,8 @@ log = logging.getLogger(__name__)
 MEDIA_EXTENSIONS = PHOTO_EXTENSIONS | VIDEO_EXTENSIONS
 PAGE_ITEMS = 500
 TRASH_ROOT = "TRASH_ROOT"
+DRIVE_TRASH = "iCloud Drive › Recently Deleted"  # as the user finds it on icloud.com
+DRIVE_ID_PREFIX = "drive:"  # every Drive item's id starts with it (Photos' with "photo:")
 _FOLDER_TYPES = {"FOLDER", "APP_LIBRARY"}
 
 
@@ -77,7 +84,7 @@ def drive_item(data: dict[str, Any]) -> TrashItem:
     changed = parse_time(data.get("dateChanged"))
     size = data.get("size")
     item = TrashItem(
-        item_id=f"drive:{ident}",
+        item_id=f"{DRIVE_ID_PREFIX}{ident}",
         name=name,
         path=restore_path,
         mime_type=guess_mime_type(name),
@@ -128,13 +135,27 @@ def has_drive(session: ICloudSession) -> bool:
     )
 
 
-def drive_pages(session: ICloudSession) -> Generator[Page, None, None]:
+def drive_pages(session: ICloudSession) -> Generator[Page, None, UnlistedPart | None]:
+    """The photos and videos of Drive's Recently Deleted; returns the part left unlisted, if any.
+
+    Drive's trash is a listing of its own, apart from Photos' Recently Deleted: when it is
+    throttled or failing (the retries spent), the photos already listed stand, and Drive's items
+    are reported as :class:`UnlistedPart` so the core keeps them as last listed. Whatever concerns
+    the whole account (a sign-in needed, web access off) still fails the scan.
+    """
     if not has_drive(session):
         log.info("iCloud account %s offers no iCloud Drive", session.account.name)
-        return
-    items = [drive_item(data) for data in _trash_items(session, _drive(session)) if is_media(data)]
+        return None
+    try:
+        listed = _trash_items(session, _drive(session))
+    except (AuthError, WebAccessBlocked):
+        raise
+    except AccountError as exc:
+        return UnlistedPart(DRIVE_TRASH, DRIVE_ID_PREFIX, exc.one_line())
+    items = [drive_item(data) for data in listed if is_media(data)]
     for start in range(0, len(items), PAGE_ITEMS):
         yield Page(items=items[start : start + PAGE_ITEMS])
+    return None
 
 
 class DriveRestorer:
@@ -161,9 +182,15 @@ class DriveRestorer:
         return self.session.call(node.get_children, "Drive folder listing")
 
     def _at(self, path: str) -> DriveNode | None:
-        """What is at ``path`` (relative to iCloud Drive's root) now, or None.
+        """What is at ``path`` (relative to iCloud Drive's root) now, or None."""
+        found = self._find(path)
+        return found[0] if found else None
 
-        Names are compared case-insensitively, as Apple's file systems do by default.
+    def _find(self, path: str) -> tuple[DriveNode, str] | None:
+        """What is at ``path`` now, with its path as iCloud Drive spells it, or None.
+
+        Names are compared case-insensitively, as Apple's file systems do by default, so what
+        is found may be named differently (``Beach.JPG`` at ``beach.jpg``).
         """
         parts = [part for part in path.split("/") if part]
         if not parts:
@@ -175,6 +202,7 @@ class DriveRestorer:
             return drive.root
 
         node = self.session.call(root, "Drive root listing")
+        spelled: list[str] = []
         for index, part in enumerate(parts):
             wanted = part.casefold()
             last = index == len(parts) - 1
@@ -190,7 +218,8 @@ class DriveRestorer:
             if match is None:
                 return None
             node = match
-        return node
+            spelled.append(node_name(match.data))
+        return node, "/".join(spelled)
 
     def restore(self, item: IndexedItem) -> RestoreResult:
         handle = item.restore_handle or {}
@@ -215,12 +244,9 @@ class DriveRestorer:
         if not restore_path:
             detail = "iCloud Drive gives no original location for it"
             return _result(item, RestoreOutcome.SKIPPED, detail)
-        if self._at(restore_path) is not None:
-            detail = (
-                f"restore path {restore_path} is taken; "
-                "restore it in iCloud Drive's Recently Deleted"
-            )
-            return _result(item, RestoreOutcome.SKIPPED, detail)
+        occupant = self._find(restore_path)
+        if occupant is not None:
+            return _result(item, RestoreOutcome.SKIPPED, _taken(data, *occupant, restore_path))
         node = DriveNode(self.drive, data)
         try:
             answer = self.session.call(node.recover, "Drive put-back", write=True)
@@ -257,3 +283,17 @@ def _result(
     restored_path: str | None = None,
 ) -> RestoreResult:
     return RestoreResult(item.item_id, outcome, detail=detail, restored_path=restored_path)
+
+
+def _taken(data: dict[str, Any], occupant: DriveNode, where: str, restore_path: str) -> str:
+    """Where to finish by hand: what holds the path, and where the item waits.
+
+    What put-back does onto a taken path is not known, so it is never tried; the user sees both
+    and decides. Once the path is free, recovering the item puts it back there.
+    """
+    kind = "folder" if occupant.data.get("type") in _FOLDER_TYPES else "file"
+    article = "a" if kind == "folder" else "another"
+    return (
+        f"{restore_path} is taken by {article} {kind}: move or rename the {kind} at {where} in "
+        f"iCloud Drive, then recover {node_name(data)} by hand in {DRIVE_TRASH}"
+    )

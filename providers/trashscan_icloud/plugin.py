@@ -65,13 +65,16 @@ class ICloudProvider(Provider):
 
     def scan(self, account: Account, state: dict | None) -> Generator[Page, None, ScanOutcome]:
         session = open_session(self.context, account)
+        unlisted = None
         try:
             yield from photo_pages(session)
             if session.settings.include_drive:
-                yield from drive_pages(session)
+                unlisted = yield from drive_pages(session)
         finally:
             session.close()
-        return ScanOutcome(state=None, complete_listing=True)
+        return ScanOutcome(
+            state=None, complete_listing=True, unlisted=(unlisted,) if unlisted else ()
+        )
 
     def restore(self, account: Account, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
         if not items:

@@ -356,8 +356,9 @@ def test_restore_a_photo_a_video_and_drive_items_without_overwriting(cli, sandbo
             f"restored           {photo['ref']} grace: {photo['name']} ({note})",
             f"restored           {video['ref']} grace: {video['name']} ({note})",
             f"restored           {free['ref']} grace: IMG_0533.HEIC -> {free['path']}",
-            f"skipped            {taken['ref']} grace: IMG_0420.JPG (restore path "
-            f"{taken['path']} is taken; restore it in iCloud Drive's Recently Deleted)",
+            f"skipped            {taken['ref']} grace: IMG_0420.JPG ({taken['path']} is taken "
+            f"by another file: move or rename the file at {taken['path']} in iCloud Drive, then "
+            "recover IMG_0420.JPG by hand in iCloud Drive › Recently Deleted)",
         ]
     )
     assert "3 restored, 1 not restored" in result.stdout
@@ -627,6 +628,77 @@ def test_a_429_on_a_recently_deleted_page_is_waited_out(cli, fake, log, queries,
     statuses = [s for _, p, s in log.calls() if p == QUERY]
     assert statuses.count(429) == 1
     assert waits == [1.0]  # Retry-After honoured: no less, no more
+
+
+def _drive_trash_listings(log: AppleLog) -> list[int | None]:
+    """Statuses of the Drive listings sent (the trash's, and the restore's folder walks)."""
+    return [status for _, path, status in log.calls() if path == RETRIEVE]
+
+
+def test_a_throttled_drive_trash_is_waited_out_and_listed(cli, fake, log, waits):
+    """Drive's Recently Deleted answers 429 with Retry-After: 30 twice: waited, then listed."""
+    fake.fail_drive_trash(429, retry_after=30, times=2)
+    log.mark()
+
+    items = _list(cli)
+
+    assert _ids(items) == _expected_ids(fake)
+    assert _drive_trash_listings(log) == [429, 429, 200]
+    assert waits == [30.0, 30.0]
+
+
+def test_a_failing_drive_trash_costs_the_photos_nothing_and_keeps_drive_items(
+    cli, sandbox, fake, log, waits
+):
+    """Drive's Recently Deleted fails (503) past the retries: the photos are listed and swept
+    as usual, Drive's items stay as last listed, one warning names the Drive part, exit 1."""
+    first = _list(cli)
+    drive_ids = {i for i in _ids(first) if i.startswith("drive:")}
+    assert len(drive_ids) == 3
+    # meanwhile: a photo is purged for good, another is deleted
+    purged = fake.deleted_assets(ACCOUNT)[-1]
+    fake.expunge(ACCOUNT, purged.asset_id)
+    fresh = fake.add_photo(ACCOUNT, "IMG_9001.HEIC", deleted_at=fake.clock())
+    fake.fail_drive_trash(503, retry_after=None, times=None)
+    log.mark()
+
+    result = cli("list", "--all-accounts", "--format", "json")
+
+    assert result.exit_code == 1, result.stderr
+    assert _problems(result.stderr) == [
+        "trashscan: warning: account 'grace' (icloud) partly listed: iCloud Drive › Recently "
+        "Deleted not listed: iCloud Drive Recently Deleted listing unavailable after 5 attempts "
+        "(the provider is throttling or unavailable; try again later); its items there are kept "
+        "as last listed"
+    ]
+    assert _ids(result.json()) == (_ids(first) - {f"photo:{purged.asset_id}"}) | {
+        f"photo:{fresh.asset_id}"
+    }
+    assert _drive_trash_listings(log) == [503] * 5
+    index = _index(sandbox)
+    gone = index.get(PROVIDER, ACCOUNT, f"photo:{purged.asset_id}")
+    assert gone is not None and gone.state is ItemState.GONE  # Photos' listing was complete
+    for item_id in drive_ids:
+        kept = index.get(PROVIDER, ACCOUNT, item_id)
+        assert kept is not None and kept.state is ItemState.TRASHED
+    scanned = cli("scan")
+    assert scanned.exit_code == 1
+    listed_now = len(fake.deleted_assets(ACCOUNT))  # the photos; Drive was not listed
+    assert scanned.stdout.splitlines() == [f"grace: {listed_now} items scanned"]
+    accounts = cli("accounts", "list")
+    assert "ok (iCloud Drive › Recently Deleted not listed: " in accounts.stdout
+    check = cli("check", "--no-notify", "--format", "json")
+    (account,) = json.loads(check.stdout)["accounts"]
+    assert account["needs_attention"] is True
+    assert account["partial"].startswith("iCloud Drive › Recently Deleted not listed: ")
+    text = cli("check", "--no-notify")
+    assert any(
+        line.startswith("  attention grace (icloud): partly listed: iCloud Drive › Recently")
+        for line in text.stdout.splitlines()
+    ), text.stdout
+
+    fake.fail_drive_trash(times=0)  # Drive answers again: all of it listed, no warning
+    assert _ids(_list(cli)) == _expected_ids(fake)
 
 
 # ----------------------------------------------------------------------------------- secrets

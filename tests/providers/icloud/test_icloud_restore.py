@@ -232,12 +232,27 @@ def test_drive_restore_puts_the_item_back_where_it_was(apple: Apple) -> None:
 
 
 def test_a_taken_restore_path_is_reported_not_guessed(apple: Apple) -> None:
+    """The message says where to finish by hand, naming what holds the path as it is named."""
     taken = drive_file("Beach", "JPG", ident="LIVE1")
     _drive_ready(apple, [drive_file("beach", "jpg")], [taken])
     (result,) = apple.restore(indexed_drive())
     assert result.outcome is RestoreOutcome.SKIPPED
     assert result.detail == (
-        "restore path Pictures/beach.jpg is taken; restore it in iCloud Drive's Recently Deleted"
+        "Pictures/beach.jpg is taken by another file: move or rename the file at "
+        "Pictures/Beach.JPG in iCloud Drive, then recover beach.jpg by hand in "
+        "iCloud Drive › Recently Deleted"
+    )
+    assert ("POST", PUT_BACK) not in apple.calls
+
+
+def test_a_restore_path_taken_by_a_folder_says_folder(apple: Apple) -> None:
+    _drive_ready(apple, [drive_file("beach", "jpg")], [drive_folder_item("beach.jpg", "F2")])
+    (result,) = apple.restore(indexed_drive())
+    assert result.outcome is RestoreOutcome.SKIPPED
+    assert result.detail == (
+        "Pictures/beach.jpg is taken by a folder: move or rename the folder at "
+        "Pictures/beach.jpg in iCloud Drive, then recover beach.jpg by hand in "
+        "iCloud Drive › Recently Deleted"
     )
     assert ("POST", PUT_BACK) not in apple.calls
 
