@@ -152,6 +152,10 @@ class ScanStatus(enum.StrEnum):
     RUNNING = "running"
     OK = "ok"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # found still running by the next scan of its account
+
+
+INTERRUPTED_ERROR = "interrupted: the process ended before this scan finished"
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,9 +429,15 @@ class Index:
         """Start a scan; ``resume`` means it continues from :meth:`checkpoint`.
 
         A resumed scan does not re-list the pages its interrupted predecessors committed, so its
-        sweep must spare what they saw: it inherits their ``listing_from``.
+        sweep must spare what they saw: it inherits their ``listing_from``. The caller holds the
+        account's lock, so a scan of this account still ``running`` belongs to a dead process:
+        it is closed as ``interrupted``.
         """
         with self._tx(write=True) as conn:
+            dead = sa.update(scans).where(
+                *_of(scans, provider, account), scans.c.status == ScanStatus.RUNNING.value
+            )
+            conn.execute(dead.values(status=ScanStatus.INTERRUPTED.value, error=INTERRUPTED_ERROR))
             listing_from = None
             if resume:
                 listing_from = conn.scalar(

@@ -268,6 +268,26 @@ def test_scan_bookkeeping(index: Index) -> None:
     assert record and record.status is ScanStatus.OK and record.complete_listing is True
 
 
+def test_a_scan_left_running_is_closed_as_interrupted_when_its_account_scans_again(
+    index: Index,
+) -> None:
+    """A killed process never finishes its row; the next scan of that account (which holds the
+    account's lock, so no live scan can own the row) closes it. Other accounts' rows stay."""
+    dead = index.begin_scan(P, A, T0)
+    other = index.begin_scan(P, "other", T0)
+    later = T0 + timedelta(hours=1)
+    current = index.begin_scan(P, A, later)
+    with index._tx() as conn:
+        rows = {r.id: r for r in conn.execute(sa.text("SELECT * FROM scans"))}
+    assert rows[dead].status == ScanStatus.INTERRUPTED.value == "interrupted"
+    assert rows[dead].error == "interrupted: the process ended before this scan finished"
+    assert rows[dead].finished is None  # when it died is unknown
+    assert rows[other].status == rows[current].status == ScanStatus.RUNNING.value
+    index.finish_scan(current, ScanOutcome(None, False), later)
+    record = index.last_scan(P, A)
+    assert record and record.scan_id == current and record.status is ScanStatus.OK
+
+
 def test_resumed_scan_spares_items_of_the_interrupted_one(index: Index) -> None:
     first = index.begin_scan(P, A, T0)
     index.write_page(first, P, A, Page(items=[item("a")], checkpoint={"page": 1}), T0)
