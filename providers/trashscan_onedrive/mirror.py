@@ -9,14 +9,15 @@ of a deleted folder. Delta never gives ``parentReference.path``, so paths are re
 
 It is an SQLite file in the account's private directory, not memory (a drive can hold hundreds of
 thousands of files) and not the scan state (a JSON value the index rewrites on every scan).
-Each delta page is applied in one transaction.
+Each delta page is applied in one transaction, committed only after the core has committed what
+the page says left the trash.
 
 Deletions go through a ``pending`` flag: a page only marks rows, and once the whole feed is read
-the pending rows (plus every photo below a pending folder) are reported and then settled with
-their deletion time. A scan that fails half-way leaves the flags for the next scan, which reads
-the same feed again from the stored cursor. Settled rows are kept (``deleted_at``) so that an item
-coming back to life can be reported as having left the trash, and pruned after the longest
-retention.
+the pending rows (plus every photo below a pending folder) are reported and, once the core has
+committed them, settled with their deletion time. A scan that fails or is killed half-way leaves
+the flags for the next scan, which reads the same feed again from the stored cursor. Settled rows
+are kept (``deleted_at``) so that an item coming back to life can be reported as having left the
+trash, and pruned after the longest retention.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,40 +166,51 @@ class Mirror:
 
     # ------------------------------------------------------------------ one delta page
 
-    def apply(self, entries: Iterable[Entry]) -> list[str]:
-        """Apply one page; return the ids of trashed photos that are live again."""
-        back: list[str] = []
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit on a normal exit, roll back on any exception (``GeneratorExit`` included)."""
         with self.conn:
-            for entry in entries:
-                row = self.conn.execute(
-                    "SELECT deleted_at, folder FROM items WHERE id = ?", (entry.id,)
-                ).fetchone()
-                if entry.deleted:
-                    if row is not None and row[0] is None:
-                        self.conn.execute("UPDATE items SET pending = 1 WHERE id = ?", (entry.id,))
-                    continue
-                was_trashed = row is not None and row[0] is not None
-                if entry.folder or entry.media:
-                    if was_trashed and entry.folder:
-                        back.extend(self._revive_children(entry.id))
-                    if was_trashed and entry.media:
-                        back.append(entry.id)
-                    self.conn.execute(
-                        _UPSERT,
-                        {
-                            "id": entry.id,
-                            "parent_id": entry.parent_id,
-                            "name": entry.name,
-                            "folder": int(entry.folder),
-                            "size": entry.size,
-                            "mime": entry.mime,
-                            "etag": entry.etag,
-                        },
-                    )
-                elif row is not None:  # no longer a photo (renamed): not ours to follow
-                    if was_trashed:
-                        back.append(entry.id)
-                    self.conn.execute("DELETE FROM items WHERE id = ?", (entry.id,))
+            yield
+
+    def apply(self, entries: Iterable[Entry]) -> list[str]:
+        """Apply one page, inside the caller's :meth:`transaction`; return the ids of trashed
+        photos that are live again.
+
+        The caller commits only once the core has committed those ids as having left the trash:
+        committed earlier, a failed or killed scan would leave the mirror saying "live" and the
+        index "trashed", and reading the feed again would not report them back.
+        """
+        back: list[str] = []
+        for entry in entries:
+            row = self.conn.execute(
+                "SELECT deleted_at, folder FROM items WHERE id = ?", (entry.id,)
+            ).fetchone()
+            if entry.deleted:
+                if row is not None and row[0] is None:
+                    self.conn.execute("UPDATE items SET pending = 1 WHERE id = ?", (entry.id,))
+                continue
+            was_trashed = row is not None and row[0] is not None
+            if entry.folder or entry.media:
+                if was_trashed and entry.folder:
+                    back.extend(self._revive_children(entry.id))
+                if was_trashed and entry.media:
+                    back.append(entry.id)
+                self.conn.execute(
+                    _UPSERT,
+                    {
+                        "id": entry.id,
+                        "parent_id": entry.parent_id,
+                        "name": entry.name,
+                        "folder": int(entry.folder),
+                        "size": entry.size,
+                        "mime": entry.mime,
+                        "etag": entry.etag,
+                    },
+                )
+            elif row is not None:  # no longer a photo (renamed): not ours to follow
+                if was_trashed:
+                    back.append(entry.id)
+                self.conn.execute("DELETE FROM items WHERE id = ?", (entry.id,))
         return back
 
     def _revive_children(self, folder_id: str) -> list[str]:

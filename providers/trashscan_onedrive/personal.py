@@ -171,9 +171,11 @@ class PersonalScan:
         guard.start(url)  # a next link back to the stored delta link is a loop too
         while True:
             data = self._page(url)
-            back = self.mirror.apply(self._entries(data))
-            if back:
-                yield Page(removed=back)
+            # The page's mirror changes commit once the core has committed what left the trash.
+            with self.mirror.transaction():
+                back = self.mirror.apply(self._entries(data))
+                if back:
+                    yield Page(removed=back)
             next_link, delta_link = data.get("@odata.nextLink"), data.get("@odata.deltaLink")
             if isinstance(next_link, str) and next_link:
                 guard.follow(next_link)
@@ -210,7 +212,11 @@ class PersonalScan:
     # ------------------------------------------------------------------ reporting
 
     def _report(self, since: datetime) -> Generator[Page, None, None]:
-        """Pending deletions as trash items, dated at the previous scan, then settled."""
+        """Pending deletions as trash items, dated at the previous scan, then settled.
+
+        A chunk is settled after its ``yield``, i.e. once the core has committed it (the core
+        resumes a scan only then); until then it stays pending, and is reported again.
+        """
         when = iso(since)
         self.mirror.expand_pending()
         for chunk in self.mirror.pending_media():

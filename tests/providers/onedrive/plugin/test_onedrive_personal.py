@@ -250,6 +250,57 @@ def test_items_that_come_back_are_reported_removed(od: Harness) -> None:
         mirror.close()
 
 
+def test_a_removal_not_committed_is_reported_again(od: Harness) -> None:
+    """The mirror forgets that a photo was trashed only once the core committed its removal: the
+    core closes the generator at that page's ``yield`` when the commit fails (or the run stops),
+    and the next scan, from the same state, reports it again."""
+    od.signed_in()
+    state = enrol(od)
+    od.now = LATER
+    od.graph(
+        "GET",
+        DELTA_1,
+        {"value": [deleted("D1!110", "cat.jpg", "D1!102")], "@odata.deltaLink": DELTA_2},
+    )
+    _, outcome = od.scan(PERSONAL, state)
+    od.restart()
+    od.graph("GET", DELTA_2, {"value": [CAT], "@odata.deltaLink": DELTA_3})
+    gen = od.provider.scan(PERSONAL, outcome.state)
+    assert next(gen).removed == ["D1!110"]
+    gen.close()  # the page was never committed
+    mirror = od.mirror()
+    try:
+        assert mirror.row("D1!110")["deleted_at"] is not None  # type: ignore[index]
+    finally:
+        mirror.close()
+
+    od.restart()
+    od.graph("GET", DELTA_2, {"value": [CAT], "@odata.deltaLink": DELTA_3})
+    pages, _ = od.scan(PERSONAL, outcome.state)
+    assert [page.removed for page in pages] == [["D1!110"]]
+
+
+def test_deletions_are_settled_only_after_their_page_was_taken(od: Harness) -> None:
+    """A deletion stays pending in the mirror until the core resumes the scan after its page."""
+    od.signed_in()
+    state = enrol(od)
+    od.now = LATER
+    od.graph(
+        "GET",
+        DELTA_1,
+        {"value": [deleted("D1!110", "cat.jpg", "D1!102")], "@odata.deltaLink": DELTA_2},
+    )
+    gen = od.provider.scan(PERSONAL, state)
+    assert [i.item_id for i in next(gen).items] == ["D1!110"]
+    gen.close()
+    mirror = od.mirror()
+    try:
+        row = mirror.row("D1!110")
+        assert row is not None and (row["pending"], row["deleted_at"]) == (1, None)
+    finally:
+        mirror.close()
+
+
 def test_an_unchanged_drive_costs_one_request_and_reports_nothing(od: Harness) -> None:
     od.signed_in()
     state = enrol(od)
