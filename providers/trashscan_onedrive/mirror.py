@@ -183,17 +183,21 @@ class Mirror:
         back: list[str] = []
         for entry in entries:
             row = self.conn.execute(
-                "SELECT deleted_at, folder FROM items WHERE id = ?", (entry.id,)
+                "SELECT deleted_at, pending FROM items WHERE id = ?", (entry.id,)
             ).fetchone()
             if entry.deleted:
                 if row is not None and row[0] is None:
                     self.conn.execute("UPDATE items SET pending = 1 WHERE id = ?", (entry.id,))
                 continue
             was_trashed = row is not None and row[0] is not None
+            # A pending row may be in the index already: its page committed, then the process
+            # died before the scan resumed to settle it. Removing an id the index never listed
+            # as trashed changes nothing, so a pending photo that is back is reported too.
+            maybe_listed = was_trashed or (row is not None and row[1] == 1)
             if entry.folder or entry.media:
                 if was_trashed and entry.folder:
                     back.extend(self._revive_children(entry.id))
-                if was_trashed and entry.media:
+                if maybe_listed and entry.media:
                     back.append(entry.id)
                 self.conn.execute(
                     _UPSERT,
@@ -208,7 +212,7 @@ class Mirror:
                     },
                 )
             elif row is not None:  # no longer a photo (renamed): not ours to follow
-                if was_trashed:
+                if maybe_listed:
                     back.append(entry.id)
                 self.conn.execute("DELETE FROM items WHERE id = ?", (entry.id,))
         return back

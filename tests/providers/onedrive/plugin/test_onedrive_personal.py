@@ -301,6 +301,28 @@ def test_deletions_are_settled_only_after_their_page_was_taken(od: Harness) -> N
         mirror.close()
 
 
+def test_a_deletion_committed_but_not_settled_is_removed_when_it_comes_back(od: Harness) -> None:
+    """A process can die after the core committed a page and before the scan resumed to settle
+    it: the mirror still says "pending", the index "trashed". If the photo is back by the next
+    scan, its removal must be reported all the same (a no-op if the index never had it)."""
+    od.signed_in()
+    state = enrol(od)
+    od.now = LATER
+    od.graph(
+        "GET",
+        DELTA_1,
+        {"value": [deleted("D1!110", "cat.jpg", "D1!102")], "@odata.deltaLink": DELTA_2},
+    )
+    gen = od.provider.scan(PERSONAL, state)
+    assert [i.item_id for i in next(gen).items] == ["D1!110"]
+    gen.close()  # committed by the core, then killed before the scan resumed
+
+    od.restart()
+    od.graph("GET", DELTA_1, {"value": [CAT], "@odata.deltaLink": DELTA_2})  # restored on the web
+    pages, _ = od.scan(PERSONAL, state)
+    assert [(page.items, page.removed) for page in pages] == [([], ["D1!110"])]
+
+
 def test_an_unchanged_drive_costs_one_request_and_reports_nothing(od: Harness) -> None:
     od.signed_in()
     state = enrol(od)
