@@ -29,6 +29,7 @@ from trashscan.errors import IndexStoreError, UsageError
 from trashscan.files import PRIVATE_FILE, make_private_dirs, tighten
 from trashscan.kinds import classify
 from trashscan.models import (
+    EXACT_SOURCES,
     DeletedAtSource,
     IndexedItem,
     ItemState,
@@ -113,6 +114,8 @@ items = sa.Table(
     _col("restore_handle", JSONText, null=False), _col("thumbnail_url", Txt),
     _col("first_seen", UTCDateTime, null=False), _col("last_seen", UTCDateTime, null=False),
     _col("last_scan_id", Int), _col("state", Str(16), null=False),
+    # v2: the deletion's lower bound (NULL: unknown) and the latest plausible purge.
+    _col("deleted_after", UTCDateTime), _col("purge_latest", UTCDateTime),
     sa.Index("ix_items_ref", "ref", unique=True),
     sa.Index("ix_items_state_purge", "state", "purge_at"),
 )  # fmt: skip
@@ -139,11 +142,51 @@ alerts = sa.Table(
 
 
 def _v1_initial(conn: Connection) -> None:
-    # Safe while v1 is the newest schema; once a v2 alters a table, freeze v1's DDL here.
+    # An empty database gets today's tables at once; each later step adds only what it lacks.
     metadata.create_all(conn, checkfirst=True)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial]
+def _v2_purge_bounds(conn: Connection) -> None:
+    """Add ``deleted_after`` and ``purge_latest``, and make v1's estimates earliest-plausible.
+
+    v1 kept one date per item. For an estimate it was the latest the deletion could have been
+    (a first sighting, a change's time), so its purge date was the latest plausible one. Now
+    ``purge_at`` is the earliest: a first sighting gets no lower bound (any day now), a change
+    seen by an incremental scan the start of the scan before (whose feed position it came after).
+    """
+    have = {column["name"] for column in sa.inspect(conn).get_columns("items")}
+    if {"deleted_after", "purge_latest"} <= have:
+        return  # created by _v1_initial from today's tables
+    kind = sa.DateTime().compile(dialect=conn.dialect)
+    for name in ("deleted_after", "purge_latest"):
+        conn.exec_driver_sql(f"ALTER TABLE items ADD COLUMN {name} {kind}")
+    ok = sa.select(scans.c.provider, scans.c.account, scans.c.started, scans.c.finished).where(
+        scans.c.status == ScanStatus.OK.value, scans.c.finished.is_not(None)
+    )
+    done: dict[tuple[str, str], list[tuple[datetime, datetime]]] = {}
+    for provider, account, started, finished in conn.execute(ok):
+        done.setdefault((provider, account), []).append((finished, started))
+    c = items.c
+    columns = (c.provider, c.account, c.item_id, c.deleted_at, c.deleted_at_source, c.purge_at,
+               c.purge_is_estimate, c.first_seen)  # fmt: skip
+    exact = {source.value for source in EXACT_SOURCES}
+    for row in conn.execute(sa.select(*columns)).mappings().all():
+        deleted, purge = row["deleted_at"], row["purge_at"]
+        after = deleted if row["deleted_at_source"] in exact else None
+        if row["deleted_at_source"] == DeletedAtSource.CHANGES.value:
+            seen = row["first_seen"]
+            scans_before = done.get((row["provider"], row["account"]), ())
+            after = max((s for f, s in scans_before if f < seen), default=None)
+        values: dict[str, Any] = {"deleted_after": after, "purge_latest": purge}
+        if row["purge_is_estimate"] and purge is not None and deleted is not None:
+            keep = purge - deleted  # the retention v1 added
+            lower = deleted - keep if after is None else min(after, deleted)
+            values["purge_at"] = lower + keep
+        key = (c.provider == row["provider"], c.account == row["account"])
+        conn.execute(sa.update(items).where(*key, c.item_id == row["item_id"]).values(values))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_purge_bounds]
 """``MIGRATIONS[n]`` upgrades schema version n to n + 1; version 0 is an empty database."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -470,30 +513,52 @@ class Index:
 
     @staticmethod
     def _upsert_items(conn: Connection) -> Any:
-        """An estimated time never replaces an exact one or an earlier estimate.
+        """Deletion bounds only ever tighten, and an estimate never replaces an exact time.
 
-        Estimates (first sighting, change feeds, activity logs) can only move later as an item
-        is seen again or touched, while the purge clock started at the real deletion: the
-        earliest estimate gives the earliest plausible purge, which alerts must use. That holds
-        only while the row is still trashed; an item trashed again after a restore starts a new
-        deletion, so its old times no longer apply.
+        While a row is trashed, every sighting is evidence about the same deletion. An exact
+        time (the API's, an activity log's) replaces whatever was known. Otherwise an exact time
+        is kept, and two estimates intersect: the latest plausible deletion and purge can only
+        come earlier. The earliest plausible purge (``purge_at``, what alerts use) is kept as
+        it is: a new lower bound says "deleted after the previous scan", which is void for an
+        item that scan already saw in the trash (a later change of it, not its deletion). So a
+        later estimate never makes the purge later. An item trashed again after it left the
+        trash starts a new deletion: its old times no longer apply.
         """
         stmt = _insert(conn, items)
-        new = stmt.excluded
-        keep_times = sa.and_(
-            items.c.state == _TRASHED,
-            items.c.deleted_at.is_not(None),
-            new.deleted_at_source != DeletedAtSource.API.value,
-            sa.or_(
-                items.c.deleted_at_source == DeletedAtSource.API.value,
-                new.deleted_at.is_(None),
-                items.c.deleted_at <= new.deleted_at,
-            ),
+        new, old = stmt.excluded, items.c
+
+        def exact(source: Any) -> Any:  # no IN (...): executemany cannot expand a list
+            return sa.or_(*(source == sa.literal_column(f"'{s.value}'") for s in EXACT_SOURCES))
+
+        known = sa.and_(
+            old.state == _TRASHED,
+            old.deleted_at.is_not(None),
+            sa.not_(exact(new.deleted_at_source)),
         )
+        keep_exact = sa.and_(known, exact(old.deleted_at_source))
+        merge = sa.and_(known, sa.not_(exact(old.deleted_at_source)))
+
+        def earlier(a: Any, b: Any) -> Any:  # the earlier of two times, ignoring NULL
+            return sa.case((b.is_(None), a), (a.is_(None), b), (a <= b, a), else_=b)
+
+        old_time = sa.or_(new.deleted_at.is_(None), old.deleted_at <= new.deleted_at)
+        latest = earlier(old.purge_latest, new.purge_latest)
+        lowest = sa.case((sa.and_(latest.is_not(None), latest < old.purge_at), latest),
+                         else_=sa.func.coalesce(old.purge_at, new.purge_at))  # fmt: skip
+        merged = {
+            "deleted_at": earlier(old.deleted_at, new.deleted_at),
+            "deleted_after": old.deleted_after,
+            "purge_latest": latest,
+            "purge_at": lowest,
+        }
         fixed = {"provider", "account", "item_id", "ref", "first_seen"}
         set_: dict[str, Any] = {c.name: new[c.name] for c in items.c if c.name not in fixed}
-        for name in ("deleted_at", "deleted_at_source", "purge_at", "purge_is_estimate"):
-            set_[name] = sa.case((keep_times, items.c[name]), else_=new[name])
+        times = ("deleted_at", "deleted_at_source", "deleted_after", "purge_at", "purge_latest")
+        for name in (*times, "purge_is_estimate"):
+            by_time = sa.case((old_time, old[name]), else_=new[name])
+            set_[name] = sa.case(
+                (keep_exact, old[name]), (merge, merged.get(name, by_time)), else_=new[name]
+            )
         return stmt.on_conflict_do_update(
             index_elements=["provider", "account", "item_id"], set_=set_
         )
@@ -502,10 +567,10 @@ class Index:
     def _leave_trash(
         conn: Connection, provider: str, account: str, condition: Any, now: datetime
     ) -> int:
-        """One UPDATE: past its purge date it was purged, else restored elsewhere or emptied."""
-        left = sa.case(
-            (items.c.purge_at <= now, ItemState.PURGED.value), else_=ItemState.GONE.value
-        )
+        """One UPDATE: past its (latest plausible) purge date it was purged, else restored
+        elsewhere or emptied."""
+        due = sa.func.coalesce(items.c.purge_latest, items.c.purge_at) <= now
+        left = sa.case((due, ItemState.PURGED.value), else_=ItemState.GONE.value)
         where = (*_of(items, provider, account), items.c.state == _TRASHED, condition)
         return conn.execute(sa.update(items).where(*where).values(state=left)).rowcount
 

@@ -27,7 +27,11 @@ class DeletedAtSource(enum.StrEnum):
     API = "api"  # the provider states it (shared-drive trashedTime, Graph deletedDateTime, ...)
     ACTIVITY = "activity"  # an activity/audit log entry
     CHANGES = "changes"  # observed between two reads of a change feed
-    OBSERVED = "observed"  # the first time trashscan saw it in the trash (a lower bound)
+    OBSERVED = "observed"  # the first time trashscan saw it in the trash (the latest it can be)
+
+
+EXACT_SOURCES = frozenset({DeletedAtSource.API, DeletedAtSource.ACTIVITY})
+"""Sources that date the deletion itself; the others only bound it (see :class:`TrashItem`)."""
 
 
 class ItemState(enum.StrEnum):
@@ -68,8 +72,16 @@ class Account:
 class TrashItem:
     """One trashed or recently deleted item as a provider reports it.
 
-    ``purge_at`` may be left ``None``: the core then derives it from ``deleted_at`` and the
-    provider's retention rule (or the account's override), marked as an estimate.
+    A purge date must never be later than the real one. ``deleted_after`` is the earliest the
+    deletion can have happened (an exact source: the deletion itself), ``None`` when nothing
+    bounds it: the item may then be as old as the retention, and its purge any day now.
+
+    ``purge_at`` may be left ``None``: the core then derives the earliest plausible purge
+    (``purge_at``, what alerts and the sort use) from ``deleted_after`` and the latest
+    (``purge_latest``) from ``deleted_at``, which for an estimate is then the latest the deletion
+    can have happened (a first sighting, a change's time), with the provider's retention rule
+    (or the account's override), marked as an estimate unless the source is the API. A provider
+    that states ``purge_at`` itself states ``purge_latest`` too when it knows it.
     """
 
     item_id: str
@@ -86,6 +98,8 @@ class TrashItem:
     restore_handle: dict[str, Any] = field(default_factory=dict)
     thumbnail_url: str | None = None
     kind: Kind | None = None  # None: the core classifies from mime type / extension
+    deleted_after: datetime | None = None  # the earliest the deletion can have happened
+    purge_latest: datetime | None = None  # the latest plausible purge; None: not known
 
 
 @dataclass(slots=True)
@@ -162,6 +176,14 @@ class IndexedItem:
     first_seen: datetime
     last_seen: datetime
     state: ItemState
+    deleted_after: datetime | None = None
+    purge_latest: datetime | None = None
+
+    @property
+    def age_unknown(self) -> bool:
+        """Nothing bounds when this estimated deletion happened but the retention itself, so the
+        purge may come any day now (``purge_at``) and at the latest at ``purge_latest``."""
+        return self.purge_is_estimate and self.purge_at is not None and self.deleted_after is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from trashscan.secrets import SecretStore
 
 
+CLOCK_MARGIN = timedelta(minutes=5)
+"""How far this machine's clock may be from a cloud's. A deletion bound read off our own clock
+(the start of the scan before) is widened by it, so that a skewed clock never makes a purge date
+later than the real one."""
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     list: bool = True

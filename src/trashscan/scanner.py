@@ -25,14 +25,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from trashscan.errors import TrashscanError
 from trashscan.index import Index
 from trashscan.kinds import classify
 from trashscan.lock import POLL_INTERVAL, FileLock, default_wait, lock_path, released_at_exit
-from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome
+from trashscan.models import EXACT_SOURCES, Account, DeletedAtSource, Page, ScanOutcome
 from trashscan.plugins import load_provider_class
 from trashscan.provider import Provider, ProviderContext
 
@@ -78,17 +78,32 @@ def describe_error(exc: BaseException) -> str:
 
 
 def complete_item_fields(provider: Provider, account: Account, page: Page, now: datetime) -> None:
-    """Fill what the core derives: kind, the observed deletion time, the purge date."""
+    """Fill what the core derives: kind, the observed deletion time, the purge window.
+
+    The purge window is the deletion window plus the retention: ``purge_at``, what alerts and
+    the sort use, from the earliest plausible deletion; ``purge_latest`` from the latest. An
+    estimate without a lower bound may be as old as the retention, so its earliest plausible
+    purge is the latest plausible deletion itself (first seen today: any day from today).
+    """
     for item in page.items:
         if item.kind is None:
             item.kind = classify(item.name, item.mime_type)
         if item.deleted_at is None:
             item.deleted_at = now
             item.deleted_at_source = DeletedAtSource.OBSERVED
+        if item.deleted_after is None and item.deleted_at_source in EXACT_SOURCES:
+            item.deleted_after = item.deleted_at
         if item.purge_at is None:
-            item.purge_at = provider.retention.purge_date(account, item.deleted_at)
+            days = provider.retention.days_for(account)
+            if days is not None:
+                keep = timedelta(days=days)
+                after = item.deleted_after
+                lower = item.deleted_at - keep if after is None else min(after, item.deleted_at)
+                item.purge_at, item.purge_latest = lower + keep, item.deleted_at + keep
             if item.deleted_at_source is not DeletedAtSource.API:
                 item.purge_is_estimate = True
+        elif item.purge_latest is None and not item.purge_is_estimate:
+            item.purge_latest = item.purge_at  # a stated, exact purge date
 
 
 def _hold_for_tests(page: Page) -> None:

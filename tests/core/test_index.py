@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 from trashscan.errors import IndexStoreError, UsageError
 from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus, metadata
 from trashscan.models import (
+    Account,
     DeletedAtSource,
     ItemState,
     Kind,
@@ -30,6 +31,8 @@ from trashscan.models import (
     UnlistedPart,
     item_ref,
 )
+from trashscan.provider import Retention
+from trashscan.scanner import complete_item_fields
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 P, A = "fake", "acct"
@@ -142,6 +145,23 @@ def test_upsert_compiles_for_postgresql() -> None:
     assert "first_seen = " not in sql.split("DO UPDATE", 1)[1]
 
 
+V1_SCHEMA = """
+CREATE TABLE meta ("key" VARCHAR(64), value TEXT NOT NULL, PRIMARY KEY ("key"));
+INSERT INTO meta VALUES ('schema_version', '1');
+CREATE TABLE scans (id INTEGER, provider VARCHAR NOT NULL, account VARCHAR NOT NULL,
+    started DATETIME NOT NULL, finished DATETIME, status VARCHAR(16) NOT NULL, error TEXT,
+    complete_listing BOOLEAN, listing_from INTEGER, PRIMARY KEY (id));
+CREATE TABLE items (provider VARCHAR, account VARCHAR, item_id VARCHAR,
+    ref VARCHAR(40) NOT NULL, name VARCHAR NOT NULL, path VARCHAR, kind VARCHAR(16) NOT NULL,
+    mime_type VARCHAR, size BIGINT, deleted_at DATETIME, deleted_at_source VARCHAR(16) NOT NULL,
+    purge_at DATETIME, purge_is_estimate BOOLEAN NOT NULL, restorable BOOLEAN NOT NULL,
+    not_restorable_reason TEXT, restore_handle TEXT NOT NULL, thumbnail_url TEXT,
+    first_seen DATETIME NOT NULL, last_seen DATETIME NOT NULL, last_scan_id INTEGER,
+    state VARCHAR(16) NOT NULL, PRIMARY KEY (provider, account, item_id));
+CREATE UNIQUE INDEX ix_items_ref ON items (ref);
+"""
+
+
 # --- upserts and removals ------------------------------------------------------------------------
 
 
@@ -194,6 +214,116 @@ def test_estimates_keep_the_earliest_time_so_alerts_use_the_earliest_purge(index
     scan(index, Page(items=[activity]))
     got = index.get(P, A, "a")
     assert got and got.deleted_at == T0 and got.deleted_at_source is DeletedAtSource.ACTIVITY
+
+
+def completed(it: TrashItem, now: datetime = T0, days: int = 30) -> TrashItem:
+    """What the scanner makes of a provider's item (purge window from a 30-day retention)."""
+    provider = SimpleNamespace(retention=Retention(default_days=days))
+    complete_item_fields(provider, Account(A, P), Page(items=[it]), now)  # type: ignore[arg-type]
+    return it
+
+
+def test_an_item_of_unknown_age_may_be_purged_any_day_and_at_the_latest_in_30_days(
+    index: Index,
+) -> None:
+    scan(index, Page(items=[completed(item("a"))]))  # first seen in the trash, nothing else
+    got = index.get(P, A, "a")
+    assert got and got.deleted_at == T0 and got.deleted_after is None and got.age_unknown
+    assert (got.purge_at, got.purge_latest) == (T0, T0 + timedelta(days=30))
+
+
+def test_bounds_tighten_but_a_later_estimate_never_moves_the_purge_later(index: Index) -> None:
+    thirty = timedelta(days=30)
+    scan(index, Page(items=[completed(item("a"))]))
+    # a change seen a day later: "after the scan before" is void for an item seen trashed
+    later = T0 + timedelta(days=1)
+    changed = item("a", deleted_at=T0 - timedelta(hours=2),
+                   deleted_after=later - timedelta(hours=6),
+                   deleted_at_source=DeletedAtSource.CHANGES)  # fmt: skip
+    scan(index, Page(items=[completed(changed, later)]), now=later)
+    got = index.get(P, A, "a")
+    assert got and got.purge_at == T0 and got.deleted_after is None and got.age_unknown
+    assert got.deleted_at == T0 - timedelta(hours=2)  # the latest it can have been: tighter
+    assert got.purge_latest == T0 - timedelta(hours=2) + thirty
+    # seen again with nothing new: nothing moves
+    scan(index, Page(items=[completed(item("a"), later)]), now=later)
+    again = index.get(P, A, "a")
+    assert again and (again.purge_at, again.purge_latest) == (got.purge_at, got.purge_latest)
+    # an activity log dates the deletion itself: it replaces the bounds
+    trashed = T0 - timedelta(days=20)
+    event = item("a", deleted_at=trashed, deleted_at_source=DeletedAtSource.ACTIVITY)
+    scan(index, Page(items=[completed(event, later)]), now=later)
+    got = index.get(P, A, "a")
+    assert got and (got.deleted_after, got.purge_at, got.purge_latest) == (
+        trashed, trashed + thirty, trashed + thirty,
+    )  # fmt: skip
+    assert not got.age_unknown
+    scan(index, Page(items=[completed(item("a"), later)]), now=later)  # and stays
+    kept = index.get(P, A, "a")
+    assert kept and kept.purge_at == trashed + thirty and kept.deleted_at == trashed
+
+
+def test_an_item_first_seen_in_a_changes_feed_has_a_narrow_window(index: Index) -> None:
+    previous_scan = T0 - timedelta(hours=6)
+    changed = item("a", deleted_at=T0 - timedelta(hours=1), deleted_after=previous_scan,
+                   deleted_at_source=DeletedAtSource.CHANGES)  # fmt: skip
+    scan(index, Page(items=[completed(changed)]))
+    got = index.get(P, A, "a")
+    assert got and not got.age_unknown and got.purge_is_estimate
+    assert got.purge_at == previous_scan + timedelta(days=30)
+    assert got.purge_latest == T0 - timedelta(hours=1) + timedelta(days=30)
+
+
+def test_a_stated_purge_date_is_its_own_latest_unless_it_is_a_guess() -> None:
+    exact = completed(item("a", deleted_at=T0, deleted_at_source=DeletedAtSource.API,
+                           purge_at=T0 + NINE_DAYS, purge_is_estimate=False))  # fmt: skip
+    assert (exact.deleted_after, exact.purge_latest) == (T0, T0 + NINE_DAYS)
+    guessed = completed(item("b", deleted_at=T0, deleted_at_source=DeletedAtSource.API,
+                             purge_at=T0 + NINE_DAYS, purge_is_estimate=True))  # fmt: skip
+    assert (guessed.deleted_after, guessed.purge_latest) == (T0, None)
+
+
+def test_v1_estimates_become_earliest_plausible_on_migration(db_path: Path) -> None:
+    """A v1 index: a Drive item first seen in the trash, one dated by a change, an exact one."""
+    thirty = timedelta(days=30)
+    db_path.parent.mkdir()
+    raw = sqlite3.connect(db_path)
+    raw.executescript(V1_SCHEMA)
+    previous, seen = T0 - timedelta(hours=6), T0 + timedelta(minutes=1)
+    rows = [  # item_id, deleted_at, source, purge_at, estimate
+        ("first", T0, "observed", T0 + thirty, 1),
+        ("changed", T0 - timedelta(hours=2), "changes", T0 - timedelta(hours=2) + thirty, 1),
+        ("exact", T0 - NINE_DAYS, "api", T0 - NINE_DAYS + thirty, 0),
+    ]
+
+    def naive(when: datetime) -> str:  # how SQLAlchemy stores a DATETIME in SQLite
+        return when.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    for item_id, deleted, source, purge, estimate in rows:
+        raw.execute(
+            "INSERT INTO items VALUES (?, ?, ?, ?, ?, NULL, 'photo', NULL, NULL, ?, ?, ?, ?, 1,"
+            " NULL, '{}', NULL, ?, ?, 2, 'trashed')",
+            (P, A, item_id, item_ref(P, A, item_id), f"{item_id}.jpg", naive(deleted), source,
+             naive(purge), estimate, naive(seen), naive(seen)),
+        )  # fmt: skip
+    for scan_id, started in ((1, previous), (2, T0)):  # scan 2 first saw them
+        raw.execute(
+            "INSERT INTO scans VALUES (?, ?, ?, ?, ?, 'ok', NULL, 0, ?)",
+            (scan_id, P, A, naive(started), naive(started + timedelta(minutes=2)), scan_id),
+        )
+    raw.commit()
+    raw.close()
+    with Index.open(f"sqlite:///{db_path}") as ix:
+        assert ix.schema_version == SCHEMA_VERSION
+        got = {i.item_id: i for i in ix.items(EVERYTHING, T0)}
+    first, changed, exact = got["first"], got["changed"], got["exact"]
+    assert (first.purge_at, first.purge_latest, first.age_unknown) == (T0, T0 + thirty, True)
+    assert changed.deleted_after == previous  # the scan before the one that first saw it
+    assert (changed.purge_at, changed.purge_latest) == (
+        previous + thirty, T0 - timedelta(hours=2) + thirty,
+    )  # fmt: skip
+    assert (exact.deleted_after, exact.purge_at) == (exact.deleted_at, T0 - NINE_DAYS + thirty)
+    assert exact.purge_latest == exact.purge_at
 
 
 def test_removed_ids_become_purged_or_gone_by_purge_date(index: Index) -> None:
