@@ -6,8 +6,16 @@ start page token for "user" and one per shared drive. A first scan takes all of 
 listing anything, so an item trashed while the listing runs shows up in the next feed read.
 
 Deletion times: shared drives state ``trashedTime`` (exact). My Drive states none, so the scan
-uses, in order: the Drive Activity API's TRASH events (``activity=true``), the ``time`` of the
-change that reported the item, or nothing (the core then records the first sighting).
+uses, in order: the Drive Activity API's TRASH events (``activity=true``: the deletion itself),
+the changes feed (an item first reported by it was trashed after the previous scan took its feed
+position, and by the change's ``time`` at the latest), or nothing: the core then records the
+first sighting as the latest the deletion can have been, with no lower bound (its purge may be
+any day now). No file field bounds the deletion from below: ``createdTime``, ``modifiedTime`` and
+``viewedByMeTime`` are all writable by clients, and ``modifiedTime`` does not change on trashing.
+
+If the Drive Activity API is not enabled in the user's Cloud project, or the grant lacks its
+scope, the scan says so once (the refusal is remembered in the scan state, and asked again each
+scan, so that enabling it later just works) and falls back.
 
 An item trashed only because its folder was trashed (``explicitlyTrashed`` false) is listed with
 that folder named; its restore handle points at the folder, since untrashing the folder is the
@@ -54,6 +62,12 @@ ACTIVITY_PAGE_SIZE = 1000
 DRIVES_PAGE_SIZE = 100
 ACTIVITY_WINDOW = timedelta(days=31)  # one day more than the retention: older items are gone
 ACTIVITY_MARGIN = timedelta(minutes=5)  # overlap with the previous scan, against clock skew
+ACTIVITY_CONSOLE = "https://console.cloud.google.com/apis/library/driveactivity.googleapis.com"
+# Google's reasons for "this project has not enabled the API" (google.rpc.ErrorInfo, and the
+# older errors[].reason) and for "the token lacks the method's scope".
+DISABLED_REASONS = frozenset({"SERVICE_DISABLED", "accessNotConfigured"})
+SCOPE_REASONS = frozenset({"ACCESS_TOKEN_SCOPE_INSUFFICIENT", "insufficientPermissions"})
+REFUSED_KEY = "activity_refused"  # in the scan state: why Drive Activity was refused last time
 MAX_FOLDER_DEPTH = 64
 STATE_VERSION = 1
 NOT_UNTRASHABLE = (
@@ -92,6 +106,11 @@ class DriveScan:
         self.now = now
         self.activity = activity
         self.activity_since = now - ACTIVITY_WINDOW
+        # An item first reported by a changes feed was trashed after this (None: a full listing).
+        self.changes_since: datetime | None = None
+        self.refused_before: str | None = None  # why Drive Activity was refused by the last scan
+        self.asked = False  # whether this scan got an answer (or a refusal) from Drive Activity
+        self.refused: str | None = None  # this scan: "disabled" or "scope" when refused
         self.drive_names: dict[str, str] = {}
         self.incomplete = False
         self._folders: dict[str, dict[str, Any] | None] = {}
@@ -100,6 +119,8 @@ class DriveScan:
         self._trash_times: dict[str, datetime] | None = None
 
     def run(self, state: dict | None) -> Generator[Page, None, ScanOutcome]:
+        refused = (state or {}).get(REFUSED_KEY)
+        self.refused_before = refused if refused in ("disabled", "scope") else None
         if state is not None and valid_state(state):
             try:
                 return (yield from self._incremental(state))
@@ -180,6 +201,7 @@ class DriveScan:
         since = parse_time(state["scanned_at"])
         assert since is not None  # checked by valid_state
         self.activity_since = max(since - ACTIVITY_MARGIN, self.now - ACTIVITY_WINDOW)
+        self.changes_since = since - ACTIVITY_MARGIN  # the feed position was taken after it
         drives = {d: dict(info) for d, info in state["drives"].items()}
         self.drive_names = {d: str(info.get("name") or d) for d, info in drives.items()}
         user_token, drive_changes = yield from self._feed(None, state["user"])
@@ -278,13 +300,33 @@ class DriveScan:
                 self.session.account.name,
             )
             return ScanOutcome(state=None, complete_listing=False)
-        state = {
+        state: dict[str, Any] = {
             "version": STATE_VERSION,
             "user": user_token,
             "drives": drives,
             "scanned_at": rfc3339(self.now),
         }
-        return ScanOutcome(state=state, complete_listing=complete)
+        refused = self.refused if self.asked else self.refused_before
+        if refused:
+            state[REFUSED_KEY] = refused
+        return ScanOutcome(state=state, complete_listing=complete, notice=self._activity_notice())
+
+    def _activity_notice(self) -> str | None:
+        """Said once: when Drive Activity is refused for a reason the last scan did not meet."""
+        if not self.asked or self.refused is None or self.refused == self.refused_before:
+            return None
+        name = self.session.account.name
+        if self.refused == "disabled":
+            why = "the Drive Activity API is not enabled in your Google Cloud project"
+            fix = f"enable it at {ACTIVITY_CONSOLE}"
+        else:
+            why = "this account's sign-in lacks the Drive Activity permission"
+            fix = f"re-run `trashscan accounts add google-drive {name}` to grant it"
+        return (
+            f"{why}, so My Drive deletion times are estimates (an item already in the trash when "
+            f"first seen may be purged any day, within 30 days at the latest); {fix}, or set "
+            "activity = false to stop asking"
+        )
 
     # ------------------------------------------------------------------ items
 
@@ -296,7 +338,7 @@ class DriveScan:
         via, chain = (None, [])
         if file.get("explicitlyTrashed") is False:
             via, chain = self._trashed_ancestor(file)
-        deleted_at, source = self._deletion_time(file, via, changed_at)
+        deleted_at, deleted_after, source = self._deletion_time(file, via, changed_at)
         handle: dict[str, Any] = {"untrash": (via or file)["id"]}
         if via is not None:
             handle["folder"] = via.get("name") or via["id"]
@@ -311,6 +353,7 @@ class DriveScan:
             mime_type=str(mime_type),
             size=int(size) if isinstance(size, str) and size.isdigit() else None,
             deleted_at=deleted_at,
+            deleted_after=deleted_after,
             deleted_at_source=source,
             purge_is_estimate=source is not DeletedAtSource.API,
             restorable=can_untrash,
@@ -345,42 +388,57 @@ class DriveScan:
 
     def _deletion_time(
         self, file: dict[str, Any], via: dict[str, Any] | None, changed_at: datetime | None
-    ) -> tuple[datetime | None, DeletedAtSource]:
+    ) -> tuple[datetime | None, datetime | None, DeletedAtSource]:
+        """(the latest the deletion can have been, the earliest, the source); see the module."""
         exact = parse_time(file.get("trashedTime")) or parse_time((via or {}).get("trashedTime"))
         if exact is not None:
-            return exact, DeletedAtSource.API
+            return exact, exact, DeletedAtSource.API
         trashed_id = (via or file)["id"]
         if self.activity:
-            when = self._activity_trash_times().get(trashed_id)
-            if when is not None:
-                return when, DeletedAtSource.ACTIVITY
+            window = self._activity_trash_times().get(trashed_id)
+            if window is not None:
+                return window[1], window[0], DeletedAtSource.ACTIVITY
         changed_at = changed_at or self._folder_change_times.get(trashed_id)
         if changed_at is not None:
-            return changed_at, DeletedAtSource.CHANGES
-        return None, DeletedAtSource.OBSERVED
+            after = self.changes_since
+            return (
+                changed_at,
+                None if after is None else min(after, changed_at),
+                (DeletedAtSource.CHANGES),
+            )
+        return None, None, DeletedAtSource.OBSERVED
 
     # ------------------------------------------------------------------ Drive Activity
 
-    def _activity_trash_times(self) -> dict[str, datetime]:
-        """Item id -> latest TRASH event since ``activity_since``; queried once per scan."""
+    def _activity_trash_times(self) -> dict[str, tuple[datetime, datetime]]:
+        """Item id -> (earliest, latest) time of its latest TRASH since ``activity_since``.
+
+        Queried once per scan. A refusal (API disabled, scope missing) is recorded for the
+        notice; any other failure only costs this scan its activity dates.
+        """
         if self._trash_times is None:
             self._trash_times = {}
             granted = self.session.credentials.scopes
             if granted and not {ACTIVITY_SCOPE, ACTIVITY_SCOPE.removesuffix(".readonly")} & set(
                 granted
             ):
-                log.warning(
-                    "%s: activity=true but the grant lacks the Drive Activity scope; %s to "
-                    "grant it",
-                    self.session.account.name,
-                    f"re-run `trashscan accounts add google-drive {self.session.account.name}`",
-                )
+                self.asked, self.refused = True, "scope"  # the token cannot carry the scope
                 return self._trash_times
             try:
                 self._trash_times = self._query_activity()
+                self.asked = True
             except GrantError:
                 raise
-            except AccountError as exc:  # API not enabled, throttled, ...: estimate instead
+            except DriveApiError as exc:
+                self.refused = refusal(exc)
+                self.asked = self.refused is not None
+                if not self.asked:
+                    log.warning(
+                        "%s: Drive Activity API unavailable (%s); using estimated deletion times",
+                        self.session.account.name,
+                        exc,
+                    )
+            except AccountError as exc:  # throttled beyond the budget, unreachable, ...
                 log.warning(
                     "%s: Drive Activity API unavailable (%s); using estimated deletion times",
                     self.session.account.name,
@@ -388,7 +446,7 @@ class DriveScan:
                 )
         return self._trash_times
 
-    def _query_activity(self) -> dict[str, datetime]:
+    def _query_activity(self) -> dict[str, tuple[datetime, datetime]]:
         body: dict[str, Any] = {
             "ancestorName": "items/root",
             "pageSize": ACTIVITY_PAGE_SIZE,
@@ -396,7 +454,7 @@ class DriveScan:
                 f'time >= "{rfc3339(self.activity_since)}" AND detail.action_detail_case:DELETE'
             ),
         }
-        times: dict[str, datetime] = {}
+        times: dict[str, tuple[datetime, datetime]] = {}
         guard = PageGuard("the Drive Activity API")
         while True:
             request = self.session.activity.activity().query(body=body)
@@ -406,15 +464,42 @@ class DriveScan:
                 details += [a.get("detail") or {} for a in activity.get("actions") or ()]
                 if not any((d.get("delete") or {}).get("type") == "TRASH" for d in details):
                     continue
-                when = parse_time(activity.get("timestamp")) or parse_time(
-                    (activity.get("timeRange") or {}).get("endTime")
-                )
+                window = activity_window(activity, self.activity_since)
+                if window is None:
+                    continue
                 for target in activity.get("targets") or ():
                     name = (target.get("driveItem") or {}).get("name")
-                    if when and isinstance(name, str) and name.startswith("items/"):
+                    if isinstance(name, str) and name.startswith("items/"):
                         item_id = name.removeprefix("items/")
-                        times[item_id] = max(when, times.get(item_id, when))
+                        # the item's latest trashing is the one its purge counts from
+                        seen = times.get(item_id, window)
+                        times[item_id] = (max(seen[0], window[0]), max(seen[1], window[1]))
             if not answer.get("nextPageToken"):
                 return times
             guard.follow(answer["nextPageToken"])
             body = {**body, "pageToken": answer["nextPageToken"]}
+
+
+def activity_window(activity: dict[str, Any], floor: datetime) -> tuple[datetime, datetime] | None:
+    """When an activity happened: its ``timestamp``, or the ``timeRange`` a consolidated one
+    spans (DriveActivity: "The activity occurred over this time range"); ``floor``, the query's
+    ``time >=``, when a range gives no start."""
+    when = parse_time(activity.get("timestamp"))
+    if when is not None:
+        return when, when
+    span = activity.get("timeRange") or {}
+    start, end = parse_time(span.get("startTime")), parse_time(span.get("endTime"))
+    if end is None:
+        return None
+    return min(start or floor, end), end
+
+
+def refusal(exc: DriveApiError) -> str | None:
+    """ "disabled" or "scope" when Google refused Drive Activity for good, else None."""
+    if exc.status != 403:
+        return None
+    if exc.reasons & DISABLED_REASONS:
+        return "disabled"
+    if exc.reasons & SCOPE_REASONS:
+        return "scope"
+    return None

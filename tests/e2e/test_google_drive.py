@@ -130,9 +130,9 @@ def test_list_all_accounts_has_both_drive_accounts_with_their_sources_and_purge_
     assert all(i["mime_type"].split("/")[0] in {"image", "video"} for i in items)
     assert not any(i["name"].endswith(".pdf") for i in items)
     assert not {"Budget 2025", "Packing list", "Tax return 2024.pdf"} & {i["name"] for i in items}
-    for item in items:  # every purge date is the deletion time plus Drive's 30 days
-        deleted, purge = (datetime.fromisoformat(item[k]) for k in ("deleted_at", "purge_at"))
-        assert purge - deleted == RETENTION, item
+    for item in items:  # the latest plausible purge: the (latest) deletion plus Drive's 30 days
+        deleted, latest = (datetime.fromisoformat(item[k]) for k in ("deleted_at", "purge_latest"))
+        assert latest - deleted == RETENTION, item
 
     # shared drives: Drive states trashedTime, so the dates are exact
     shared = [i for i in accounts["alice"] if i["path"] and i["path"].split("/")[0] != HOLIDAY]
@@ -160,17 +160,20 @@ def test_list_all_accounts_has_both_drive_accounts_with_their_sources_and_purge_
         assert item["deleted_at_source"] == "activity"
         assert item["purge_is_estimate"] is True
         trashed = source if source.explicitly_trashed else holiday
-        assert item["deleted_at"] == iso(trashed.trashed_time)
+        assert item["deleted_at"] == item["deleted_after"] == iso(trashed.trashed_time)
+        assert item["purge_at"] == item["purge_latest"] and not item["age_unknown"]
     # the three photos trashed only through their folder name it in their path
     in_folder = [i for i in my_drive if not fake.state.files[i["item_id"]].explicitly_trashed]
     assert len(in_folder) == 3
     assert all(i["path"] == f"{HOLIDAY}/{i['name']}" for i in in_folder)
     assert all(i["restorable"] for i in in_folder)
 
-    # bob: no Activity API and a first scan, so the time trashscan first saw them
+    # bob: no Activity API and a first scan, so the time trashscan first saw them is the latest
+    # they can have been trashed; nothing says how long before: any day now, 30 days at most
     for item in accounts["bob"]:
         assert item["deleted_at_source"] == "observed"
-        assert item["purge_is_estimate"] is True
+        assert item["purge_is_estimate"] is True and item["age_unknown"] is True
+        assert item["deleted_after"] is None and item["purge_at"] == item["deleted_at"]
         assert before <= datetime.fromisoformat(item["deleted_at"]) <= after
 
     # the Running Club photo alice may not untrash is listed, marked not restorable
@@ -426,9 +429,21 @@ def test_an_unchanged_rescan_reads_only_the_changes_feeds(cli, fake, log):
         assert all(per_drive[d] == 1 for d in shared_drives if drives)
 
 
-def test_an_item_trashed_between_two_scans_shows_up_dated(cli, fake, log):
+def _scanned_at(sandbox: Sandbox, account: str) -> datetime:
+    """When the account's last scan began, as the plugin noted it in its state."""
+    index = Index.open(load_config(sandbox.config_path).index_url)
+    try:
+        state = index.scan_state(PROVIDER, account)
+    finally:
+        index.close()
+    assert state is not None
+    return datetime.fromisoformat(state["scanned_at"])
+
+
+def test_an_item_trashed_between_two_scans_shows_up_dated(cli, sandbox, fake, log):
     first = cli("list", "--all-accounts", "--format", "json")
     assert first.exit_code == 0
+    first_scan = _scanned_at(sandbox, "bob")
     trashed = {account: _kept_photo(fake, account) for account in ("alice", "bob")}
     at = fake.clock() - timedelta(seconds=5)
     for account, photo in trashed.items():
@@ -445,8 +460,13 @@ def test_an_item_trashed_between_two_scans_shows_up_dated(cli, fake, log):
     assert (alice["deleted_at_source"], bob["deleted_at_source"]) == ("activity", "changes")
     for item in (alice, bob):
         assert item["deleted_at"] == iso(at)
-        assert item["purge_at"] == iso(at + RETENTION)
-        assert item["purge_is_estimate"] is True
+        assert item["purge_latest"] == iso(at + RETENTION)
+        assert item["purge_is_estimate"] is True and item["age_unknown"] is False
+    assert alice["purge_at"] == iso(at + RETENTION)
+    # bob's change came after the first scan's feed position: trashed after that scan began
+    # (less 5 minutes against clock skew), so the earliest plausible purge is 30 days after
+    assert bob["deleted_after"] == iso(first_scan - timedelta(minutes=5))
+    assert bob["purge_at"] == iso(first_scan - timedelta(minutes=5) + RETENTION)
     paths = Counter(r.path for r in log.since())
     assert paths["/drive/v3/files"] == 0  # no full listing: the feeds were enough
     assert paths["/v2/activity:query"] == 1  # alice's only

@@ -247,7 +247,10 @@ def test_changes_report_trashed_untrashed_and_removed_items(gd: Harness) -> None
     assert [[i.item_id for i in p.items] for p in pages] == [["a"], ["e"]]
     assert removed_of(pages) == ["b", "c"]
     a = items_of(pages)["a"]
-    assert a.deleted_at == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
+    assert a.deleted_at == datetime(2024, 6, 1, 10, 0, tzinfo=UTC)  # at the latest
+    # first reported by the feed read from the previous scan's position: trashed after that
+    # scan began (less 5 minutes against a skewed clock), so its purge is no sooner than that
+    assert a.deleted_after == datetime(2024, 5, 31, 11, 55, tzinfo=UTC)
     assert (a.deleted_at_source, a.purge_is_estimate) == (DeletedAtSource.CHANGES, True)
     assert outcome.state is not None and outcome.state["user"] == "105"
     assert not outcome.complete_listing
@@ -424,8 +427,10 @@ def test_activity_api_dates_my_drive_items(gd: Harness) -> None:
     assert items["a"].deleted_at_source is DeletedAtSource.ACTIVITY
     assert items["a"].purge_is_estimate
     assert items["b"].deleted_at_source is DeletedAtSource.OBSERVED  # not a trash event
-    assert items["c"].deleted_at == datetime(2024, 5, 2, tzinfo=UTC)
-    assert outcome.complete_listing
+    assert items["c"].deleted_at == datetime(2024, 5, 2, tzinfo=UTC)  # a consolidated range:
+    assert items["c"].deleted_after == datetime(2024, 5, 1, tzinfo=UTC)  # its start and end
+    assert items["a"].deleted_after == items["a"].deleted_at  # an event: the deletion itself
+    assert outcome.complete_listing and outcome.notice is None
 
 
 def test_activity_window_of_an_incremental_scan_starts_at_the_previous_scan(
@@ -447,33 +452,103 @@ def test_activity_window_of_an_incremental_scan_starts_at_the_previous_scan(
     )
 
 
-def test_activity_api_refusal_falls_back_to_estimates(
+DISABLED = error(
+    403,
+    "accessNotConfigured",
+    "Drive Activity API has not been used in project 123 before or it is disabled.",
+)
+
+
+def test_activity_api_disabled_is_said_once_and_falls_back_to_estimates(gd: Harness) -> None:
+    _with_activity_scope(gd)
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok({"files": [photo("a"), photo("b")]}),
+        DISABLED,
+    )
+
+    pages, outcome = gd.scan(account(activity=True))
+
+    assert len(gd.requests) == 4  # asked once, not once per item
+    assert {i.deleted_at_source for i in items_of(pages).values()} == {DeletedAtSource.OBSERVED}
+    assert {i.deleted_after for i in items_of(pages).values()} == {None}  # age unknown
+    assert outcome.complete_listing
+    assert outcome.notice is not None
+    assert outcome.notice.startswith("the Drive Activity API is not enabled")
+    assert "https://console.cloud.google.com/apis/library/driveactivity.googleapis.com" in (
+        outcome.notice
+    )
+    assert outcome.state is not None and outcome.state["activity_refused"] == "disabled"
+
+    # the next scan asks again (it may have been enabled meanwhile) but says nothing new
+    gd.http.request_sequence.clear()
+    gd.respond(feed(change("c", "2024-06-01T10:00:00Z", photo("c")), new_start="101"), DISABLED)
+    pages, again = gd.scan(account(activity=True), outcome.state)
+    assert [r.path for r in gd.requests] == ["/drive/v3/changes", "/v2/activity:query"]
+    assert items_of(pages)["c"].deleted_at_source is DeletedAtSource.CHANGES
+    assert again.notice is None
+    assert again.state is not None and again.state["activity_refused"] == "disabled"
+
+    # once enabled, it dates items again and forgets the refusal
+    gd.http.request_sequence.clear()
+    gd.respond(
+        feed(change("d", "2024-06-01T11:00:00Z", photo("d")), new_start="102"),
+        ok({"activities": [_trash("d", timestamp="2024-06-01T10:59:00Z")]}),
+    )
+    pages, enabled = gd.scan(account(activity=True), again.state)
+    assert items_of(pages)["d"].deleted_at_source is DeletedAtSource.ACTIVITY
+    assert enabled.notice is None and enabled.state is not None
+    assert "activity_refused" not in enabled.state
+
+
+def test_an_unchanged_rescan_keeps_the_refusal_without_asking(gd: Harness) -> None:
+    _with_activity_scope(gd)
+    gd.respond(feed(new_start="101"))
+    earlier = {**state(drives={}), "activity_refused": "disabled"}
+    _, outcome = gd.scan(account(activity=True), earlier)
+    assert len(gd.requests) == 1  # nothing to date: Drive Activity not asked
+    assert outcome.notice is None
+    assert outcome.state is not None and outcome.state["activity_refused"] == "disabled"
+
+
+def test_a_token_without_the_activity_scope_is_refused_like_a_missing_grant(gd: Harness) -> None:
+    _with_activity_scope(gd)  # the stored grant lists it, but Google says the token lacks it
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok({"files": [photo("a")]}),
+        error(403, "insufficientPermissions", "Request had insufficient authentication scopes."),
+    )
+    _, outcome = gd.scan(account(activity=True))
+    assert outcome.notice is not None
+    assert "re-run `trashscan accounts add google-drive alice`" in outcome.notice
+    assert outcome.state is not None and outcome.state["activity_refused"] == "scope"
+
+
+def test_another_activity_failure_falls_back_without_a_notice(
     gd: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     _with_activity_scope(gd)
     gd.respond(
         ok({"startPageToken": "100"}),
         ok({}),
-        ok({"files": [photo("a"), photo("b")]}),
-        error(403, "accessNotConfigured", "Drive Activity API has not been used in project"),
+        ok({"files": [photo("a")]}),
+        error(400, "badRequest"),
     )
-
     with caplog.at_level(logging.WARNING):
         pages, outcome = gd.scan(account(activity=True))
-
-    assert len(gd.requests) == 4  # asked once, not once per item
-    assert {i.deleted_at_source for i in items_of(pages).values()} == {DeletedAtSource.OBSERVED}
-    assert outcome.complete_listing
+    assert items_of(pages)["a"].deleted_at_source is DeletedAtSource.OBSERVED
+    assert outcome.notice is None
     assert "Drive Activity API unavailable" in caplog.text
 
 
-def test_activity_without_its_scope_is_not_queried(
-    gd: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_activity_without_its_scope_is_not_queried(gd: Harness) -> None:
     gd.respond(ok({"startPageToken": "100"}), ok({}), ok({"files": [photo("a")]}))
 
-    with caplog.at_level(logging.WARNING):
-        gd.scan(account(activity=True))
+    _, outcome = gd.scan(account(activity=True))
 
     assert len(gd.requests) == 3
-    assert "trashscan accounts add google-drive alice" in caplog.text
+    assert outcome.notice is not None
+    assert outcome.notice.startswith("this account's sign-in lacks the Drive Activity permission")
+    assert "re-run `trashscan accounts add google-drive alice`" in outcome.notice
