@@ -11,9 +11,10 @@ stored cursor, with a ``deleted`` facet and no time. So:
   the mirror holds below it (the feed may report the folder alone). An item that is live again
   (restored elsewhere) goes to ``Page.removed``.
 * Deletion time: the feed says only "since the cursor". The previous scan's start time is the
-  earliest plausible deletion, so it is stored (source ``changes``) and the purge date, 30 days
-  later, is the earliest plausible purge: an estimate, and OneDrive purges sooner when the bin
-  exceeds 10% of the storage.
+  earliest plausible deletion (less :data:`~trashscan.provider.CLOCK_MARGIN`, against a skewed
+  clock), so it is stored (source ``changes``) and the purge date, 30 days later, is the earliest
+  plausible purge: an estimate, and OneDrive purges sooner when the bin exceeds 10% of the
+  storage. This scan is the latest the deletion can have been.
 * ``410 Gone`` (the cursor is too old, or the service needs a resync) restarts a full pass from the
   ``Location`` Graph gives; the result is compared with the mirror, and photos that vanished are
   reported as deleted since the previous scan.
@@ -33,6 +34,7 @@ from trashscan.errors import AccountError
 from trashscan.kinds import guess_mime_type
 from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome, TrashItem
 from trashscan.pagination import PageGuard
+from trashscan.provider import CLOCK_MARGIN
 from trashscan_onedrive.client import GraphSession, error_of, json_of, query
 from trashscan_onedrive.mirror import Entry, Gone, Mirror
 from trashscan_onedrive.times import iso, parse_iso
@@ -241,7 +243,9 @@ class PersonalScan:
             size=gone.size,
             deleted_at=since,
             deleted_at_source=DeletedAtSource.CHANGES,
-            purge_at=since + timedelta(days=self.days),
+            deleted_after=since - CLOCK_MARGIN,
+            purge_at=since - CLOCK_MARGIN + timedelta(days=self.days),
+            purge_latest=self.now + CLOCK_MARGIN + timedelta(days=self.days),
             purge_is_estimate=True,
             restore_handle=handle,
         )

@@ -47,6 +47,7 @@ import trashscan.retry
 from trashscan.config import load_config
 from trashscan.index import Index
 from trashscan.models import ItemState, RestoreOutcome
+from trashscan.provider import CLOCK_MARGIN
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
@@ -272,7 +273,12 @@ def test_erin_enrols_first_then_lists_what_was_deleted_after(cli, sandbox, fake,
         deleted, purge = (datetime.fromisoformat(item[k]) for k in ("deleted_at", "purge_at"))
         folder_or_file = TRIP if path.startswith(TRIP + "/") else path
         assert deleted <= manifest.deleted_at[folder_or_file] + skew  # never later than truth
-        assert purge - deleted == timedelta(days=PERSONAL_DAYS), item
+        # the earliest plausible purge, less what our clock may be off by; the latest: 30 days
+        # after this scan
+        assert purge - deleted == timedelta(days=PERSONAL_DAYS) - CLOCK_MARGIN, item
+        assert datetime.fromisoformat(item["deleted_after"]) == deleted - CLOCK_MARGIN
+        latest = datetime.fromisoformat(item["purge_latest"])
+        assert latest >= manifest.deleted_at[folder_or_file] + timedelta(days=PERSONAL_DAYS)
         assert item["purge_is_estimate"] is True
         assert item["restorable"] is True
         assert item["state"] == "trashed"

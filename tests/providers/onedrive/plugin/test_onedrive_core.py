@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trashscan.index import Index, ItemFilter
 from trashscan.models import DeletedAtSource, ItemState, Kind
+from trashscan.provider import CLOCK_MARGIN
 from trashscan.scanner import Scanner
 
 from .harness import BETA, NOW, SITE, V1, Harness, account
@@ -35,7 +36,9 @@ def test_personal_account_through_the_index(od: Harness, tmp_path: Path) -> None
     [row] = index.items(ItemFilter(), od.now)
     assert (row.item_id, row.kind, row.path) == ("D1!110", Kind.PHOTO, "/Pictures/cat.jpg")
     assert row.deleted_at == NOW and row.deleted_at_source is DeletedAtSource.CHANGES
-    assert row.purge_at == NOW + timedelta(days=30) and row.purge_is_estimate
+    assert row.purge_at == NOW - CLOCK_MARGIN + timedelta(days=30) and row.purge_is_estimate
+    assert row.purge_latest == od.now + CLOCK_MARGIN + timedelta(days=30)
+    assert not row.age_unknown
 
     od.restart()
     od.now = NOW + timedelta(hours=12)

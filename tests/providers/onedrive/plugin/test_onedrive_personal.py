@@ -11,6 +11,7 @@ import pytest
 
 from trashscan.errors import AccountError
 from trashscan.models import DeletedAtSource, TrashItem
+from trashscan.provider import CLOCK_MARGIN
 
 from .harness import NOW, V1, Harness, account
 
@@ -148,11 +149,12 @@ def test_second_scan_reports_a_deleted_photo_and_a_deleted_folder(od: Harness) -
     assert od.sent_to() == [("GET", DELTA_1), ("GET", DELTA_1_NEXT)]
     items = [item for page in pages for item in page.items]
     assert [page.removed for page in pages] == [[]]
-    purge = NOW + timedelta(days=30)
     common: dict[str, Any] = {
-        "deleted_at": NOW,  # the previous scan: the earliest the deletion can have happened
+        "deleted_at": NOW,  # the previous scan: the earliest the deletion can have happened,
+        "deleted_after": NOW - CLOCK_MARGIN,  # less what our clock may be off by
         "deleted_at_source": DeletedAtSource.CHANGES,
-        "purge_at": purge,
+        "purge_at": NOW - CLOCK_MARGIN + timedelta(days=30),
+        "purge_latest": LATER + CLOCK_MARGIN + timedelta(days=30),  # deleted by this scan
         "purge_is_estimate": True,
     }
     trip = {"folder_id": "D1!103", "folder_name": "Trip 2024", "folder_parent_id": "D1!102"}
