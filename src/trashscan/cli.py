@@ -494,7 +494,7 @@ def list_items(
     writer = {"json": output.write_json, "csv": output.write_csv, "table": output.write_table}[fmt]
     writer(items, now, sys.stdout)
     if fmt == "table":
-        err(f"{len(items)} item(s); ~ marks an estimate")
+        err(f"{len(items)} item(s); ~ marks an estimate, ≤ the latest date when unsure")
     if failed:
         sys.exit(EXIT_PARTIAL)
 

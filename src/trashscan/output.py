@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from trashscan.models import SHORT_REF_LEN, IndexedItem
@@ -34,7 +34,11 @@ COLUMNS = (
     "restorable",
     "not_restorable_reason",
     "state",
+    "deleted_after",
+    "purge_latest",
+    "age_unknown",
 )
+WINDOW = timedelta(days=1)  # an estimated purge known to within less is shown as one date
 
 
 def days_left(item: IndexedItem, now: datetime) -> float | None:
@@ -62,6 +66,9 @@ def as_record(item: IndexedItem, now: datetime) -> dict[str, Any]:
         "restorable": item.restorable,
         "not_restorable_reason": item.not_restorable_reason,
         "state": str(item.state),
+        "deleted_after": iso(item.deleted_after),
+        "purge_latest": iso(item.purge_latest),
+        "age_unknown": item.age_unknown,
     }
 
 
@@ -97,12 +104,26 @@ def human_size(size: int | None) -> str:
 
 
 def purge_cell(item: IndexedItem, now: datetime) -> tuple[str, str]:
-    """The purge date and days-left cells; estimates carry a ``~``."""
+    """The purge date and days-left cells; estimates carry a ``~``.
+
+    An estimate known only within a window of a day or more shows the latest date ("≤") and
+    the days left as a range: ``3–12d``, or ``≤12d`` when it may be purged any day now.
+    """
     if item.purge_at is None:
         return "never", "-"
     mark = "~" if item.purge_is_estimate else ""
     left = days_left(item, now)
     assert left is not None
+    latest = item.purge_latest
+    if item.purge_is_estimate and latest is not None and latest - item.purge_at >= WINDOW:
+        most = (latest - now).total_seconds() / 86400
+        if most < 0:
+            days = "overdue"
+        elif left <= 0:
+            days = f"≤{math.floor(most)}d"
+        else:
+            days = f"{math.floor(left)}–{math.floor(most)}d"
+        return f"≤{latest:%Y-%m-%d}", days
     # Past an estimated date the item may still be there (it is listed, after all): overdue.
     days = "overdue" if left < 0 else f"{mark}{math.floor(left)}d"
     return f"{mark}{item.purge_at:%Y-%m-%d}", days
@@ -128,7 +149,9 @@ def write_table(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> No
     for item in items:
         purge, left = purge_cell(item, now)
         deleted = f"{item.deleted_at:%Y-%m-%d}" if item.deleted_at else "?"
-        if item.deleted_at_source.value != "api":
+        if item.age_unknown:
+            deleted = f"≤{deleted}"  # any time in the retention period before it
+        elif item.deleted_at_source.value != "api":
             deleted = f"~{deleted}"
         cells = (
             item.ref[:SHORT_REF_LEN],
