@@ -8,14 +8,19 @@ and any monitoring system understand it without glue: 0 OK, 1 WARNING, 2 CRITICA
   (an account nobody can scan is an account whose purges nobody sees);
 * UNKNOWN: the check itself could not run: bad config, or no account could be scanned.
 
-The purge date used is the index's, which for estimates is already the earliest plausible one.
+The purge date used is the index's, which for estimates is the earliest plausible one. An item
+of unknown age (first seen in the trash, nothing says since when) may be purged any day, for up
+to the whole retention: it is reported (a WARNING), but CRITICAL, like any alarm about it, goes
+by its latest plausible purge, when it will surely be gone; otherwise every run would cry wolf.
 Items of an account that failed this time still count, from its earlier scans: a stale warning
 beats silence.
 
 Notifications are independent of ``--within``: the ``[alerts] thresholds`` (7d, 3d, 1d) decide
 when each item is announced, once per threshold and channel, recorded in the index's alerts table
 only after that channel delivered. A channel that failed therefore tries again next run, without
-repeating what the others already delivered. Account problems are announced at most once a day.
+repeating what the others already delivered. An item of unknown age is announced once when first
+seen, grouped per account ("may be purged any day; by DATE at the latest"), then at the
+thresholds before its latest purge. Account problems are announced at most once a day.
 """
 
 from __future__ import annotations
@@ -34,7 +39,15 @@ from trashscan.errors import TrashscanError
 from trashscan.index import Index, ItemFilter
 from trashscan.lock import FileLock, default_wait, is_busy_message
 from trashscan.models import SHORT_REF_LEN, Account, AuthStatus, IndexedItem, Kind
-from trashscan.notify import AlertItem, AlertProblem, AlertsConfig, Message, Notifier, NotifyError
+from trashscan.notify import (
+    UNKNOWN_AGE,
+    AlertItem,
+    AlertProblem,
+    AlertsConfig,
+    Message,
+    Notifier,
+    NotifyError,
+)
 from trashscan.output import as_record, purge_cell
 from trashscan.plugins import load_provider_class
 from trashscan.provider import ProviderContext
@@ -130,7 +143,8 @@ class CheckReport:
     deliveries: list[Delivery] = field(default_factory=list)
 
     def is_critical(self, item: IndexedItem) -> bool:
-        return item.purge_at is not None and item.purge_at <= self.now + self.options.critical
+        due = alarm_date(item)
+        return due is not None and due <= self.now + self.options.critical
 
     @property
     def critical_items(self) -> list[IndexedItem]:
@@ -138,7 +152,7 @@ class CheckReport:
 
     @property
     def status(self) -> Status:
-        listable = [a for a in self.accounts if a.scan.notice is None or a.failed]
+        listable = [a for a in self.accounts if a.scan.listed or a.failed]
         if listable and all(a.failed for a in listable):
             return Status.UNKNOWN
         if self.critical_items:
@@ -146,6 +160,12 @@ class CheckReport:
         if self.items or any(a.needs_attention for a in self.accounts):
             return Status.WARNING
         return Status.OK
+
+
+def alarm_date(item: IndexedItem) -> datetime | None:
+    """The purge date alarms go by: the earliest plausible one, except for an item of unknown
+    age, which may be purged any day: there, the latest, when it surely will be."""
+    return item.purge_latest if item.age_unknown else item.purge_at
 
 
 # ------------------------------------------------------------------------------------ running
@@ -215,10 +235,24 @@ def problem_ref(account: Account) -> str:
 
 def smallest_crossed(item: IndexedItem, alerts: AlertsConfig, now: datetime) -> str | None:
     """The smallest threshold the item is within: first seen 2 days out, it gets "3d" only."""
-    if item.purge_at is None:
+    due = alarm_date(item)
+    if due is None:
         return None
-    crossed = [t.label for t in alerts.thresholds if item.purge_at <= now + t.span]
+    crossed = [t.label for t in alerts.thresholds if due <= now + t.span]
     return crossed[-1] if crossed else None  # thresholds run largest first
+
+
+def item_alert(
+    item: IndexedItem, alerts: AlertsConfig, now: datetime, sent: set[str]
+) -> str | None:
+    """The label to announce ``item`` under now, given the labels a channel already has.
+
+    An item of unknown age is announced once as such, then like any item by its latest date.
+    """
+    if item.age_unknown and UNKNOWN_AGE not in sent:
+        return UNKNOWN_AGE
+    label = smallest_crossed(item, alerts, now)
+    return None if label is None or label in sent else label
 
 
 def notify(
@@ -255,22 +289,18 @@ def _notify_locked(
             expiring_within=alerts.largest,
         )
         candidates = index.items(item_filter, now)
-    due = [(item, smallest_crossed(item, alerts, now)) for item in candidates]
-    due_items = [(item, label) for item, label in due if label is not None]
     problems = [
         (problem_ref(a.account), problem)
         for a in report.accounts
         if not a.lock_busy and (problem := a.problem()) is not None
     ]
     day = f"acct:{now:%Y-%m-%d}"  # account problems: at most once a day per channel
-    sent = index.alerts_sent([i.ref for i, _ in due_items] + [r for r, _ in problems])
+    sent = index.alerts_sent([i.ref for i in candidates] + [r for r, _ in problems])
     deliveries = []
     for notifier in notifiers:
-        new_items = [
-            AlertItem(item, label)
-            for item, label in due_items
-            if label not in sent.get(item.ref, {}).get(notifier.channel, set())
-        ]
+        had = {item.ref: sent.get(item.ref, {}).get(notifier.channel, set()) for item in candidates}
+        labels = [(item, item_alert(item, alerts, now, had[item.ref])) for item in candidates]
+        new_items = [AlertItem(item, label) for item, label in labels if label is not None]
         new_problems = [
             (r, p) for r, p in problems if day not in sent.get(r, {}).get(notifier.channel, set())
         ]
@@ -318,14 +348,24 @@ def summary_line(report: CheckReport) -> str:
     if attention:
         scope += f", {attention} {'needs' if attention == 1 else 'need'} attention"
     count = len(report.items)
-    if count:
-        head = f"{_plural(count, 'trashed item')} will be purged within {options.within_text}"
-        critical = len(report.critical_items)
+    known = [item for item in report.items if not item.age_unknown]
+    unknown = [item for item in report.items if item.age_unknown]
+    parts = []
+    if known:
+        head = f"{_plural(len(known), 'trashed item')} will be purged within {options.within_text}"
+        critical = sum(1 for item in known if report.is_critical(item))
         if critical:
-            which = "all" if critical == count else f"{critical} of them"
+            which = "all" if critical == len(known) else f"{critical} of them"
             head += f", {which} within {options.critical_text}"
-    else:
-        head = f"nothing will be purged within {options.within_text}"
+        parts.append(head)
+    if unknown:
+        head = f"{_plural(len(unknown), 'trashed item')} of unknown age may be purged any day"
+        critical = sum(1 for item in unknown if report.is_critical(item))
+        if critical:
+            which = "all" if critical == len(unknown) else f"{critical} of them"
+            head += f", {which} within {options.critical_text} at the latest"
+        parts.append(head)
+    head = "; ".join(parts) or f"nothing will be purged within {options.within_text}"
     if status is Status.UNKNOWN:
         known = f"; from earlier scans, {head}" if count else ""
         return f"UNKNOWN: no account could be scanned ({scope}){known}"
@@ -341,6 +381,8 @@ def render_text(report: CheckReport, out: IO[str], quiet: bool = False) -> None:
         purge, left = purge_cell(item, report.now)
         level = "crit" if report.is_critical(item) else "warn"
         where = f"({item.account}, {item.provider})"
+        if item.age_unknown and item.purge_latest is not None:
+            where += f": age unknown, purged by {item.purge_latest:%Y-%m-%d} at the latest"
         lines.append(
             f"  {level}  {left:>8}  {purge:<11}  {item.ref[:SHORT_REF_LEN]}  {item.name} {where}"
         )
@@ -363,7 +405,9 @@ def render_text(report: CheckReport, out: IO[str], quiet: bool = False) -> None:
             news += [_plural(delivery.accounts, "account problem")] if delivery.accounts else []
             lines.append(f"  {'notified':<9} {delivery.label}: {', '.join(news)}")
     if report.items:
-        lines.append("~ marks an estimate. Restore with `trashscan restore REF`.")
+        lines.append(
+            "~ marks an estimate, ≤ a date at the latest. Restore with `trashscan restore REF`."
+        )
     # Names, paths and provider errors are data: escaped, none can forge a line of the report.
     out.write("\n".join(printable(line) for line in lines) + "\n")
 
@@ -374,7 +418,7 @@ def report_json(report: CheckReport) -> dict[str, Any]:
         return {
             "account": check.account.name,
             "provider": check.account.provider,
-            "scanned": check.scan.ok and check.scan.notice is None,
+            "scanned": check.scan.ok and check.scan.listed,
             "items_scanned": check.scan.items,
             "error": check.scan.error,
             "notice": check.scan.notice,

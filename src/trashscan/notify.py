@@ -40,6 +40,7 @@ ALERTS_SERVICE = "trashscan:alerts"
 SMTP_PASSWORD_KEY = "smtp_password"
 APPRISE_URLS_KEY = "apprise_urls"
 DEFAULT_THRESHOLDS = ("7d", "3d", "1d")
+UNKNOWN_AGE = "unknown-age"  # the alert of an item that may be purged any day (never a span)
 WEBHOOK_FORMATS = ("json", "slack", "discord", "ntfy")
 HTTP_TIMEOUT = (5.0, 15.0)  # connect, read: a notifier must never stall a cron run for long
 SMTP_TIMEOUT = 20.0
@@ -272,10 +273,24 @@ class Message:
     host: str = field(default_factory=socket.gethostname)
 
     @property
+    def dated(self) -> tuple[AlertItem, ...]:
+        return tuple(alert for alert in self.items if alert.threshold != UNKNOWN_AGE)
+
+    @property
+    def unknown_age(self) -> tuple[AlertItem, ...]:
+        """Items announced as "may be purged any day": nothing says when they were deleted."""
+        return tuple(alert for alert in self.items if alert.threshold == UNKNOWN_AGE)
+
+    @property
     def subject(self) -> str:
         parts = []
-        if self.items:
-            parts.append(f"{_plural(len(self.items), 'trashed item')} will be purged soon")
+        if self.dated:
+            parts.append(f"{_plural(len(self.dated), 'trashed item')} will be purged soon")
+        if self.unknown_age:
+            parts.append(
+                f"{_plural(len(self.unknown_age), 'trashed item')} of unknown age may be purged "
+                "any day"
+            )
         if self.problems:
             verb = "needs" if len(self.problems) == 1 else "need"
             parts.append(f"{_plural(len(self.problems), 'account')} {verb} attention")
@@ -291,23 +306,45 @@ class Message:
             f"{days_left_text(item, self.now)}, purged {purge} [ref {item.ref[:SHORT_REF_LEN]}]"
         )
 
+    def unknown_age_lines(self) -> list[str]:
+        """One group per account: when each was deleted is unknown, so the purge may be any day
+        (trashscan first saw them in the trash); each is gone by its date at the latest."""
+        groups: dict[tuple[str, str], list[IndexedItem]] = {}
+        for alert in self.unknown_age:
+            groups.setdefault((alert.item.account, alert.item.provider), []).append(alert.item)
+        lines: list[str] = []
+        for (account, provider), items in groups.items():
+            latest = max((i.purge_latest for i in items if i.purge_latest), default=None)
+            by = f"; purged by {latest:%Y-%m-%d} at the latest" if latest else ""
+            count = "1 item" if len(items) == 1 else f"{len(items)} items"
+            lines += ["", f"{count} of unknown age in {account} ({provider}) may be purged any day"
+                      f"{by}:"]  # fmt: skip
+            for item in items[:MAX_ITEMS_IN_MESSAGE]:
+                when = f"by {item.purge_latest:%Y-%m-%d}" if item.purge_latest else "any day"
+                lines.append(f"- {item.name}: {when} [ref {item.ref[:SHORT_REF_LEN]}]")
+            if len(items) > MAX_ITEMS_IN_MESSAGE:
+                more = len(items) - MAX_ITEMS_IN_MESSAGE
+                lines.append(f"- ... and {more} more (see `trashscan list`)")
+        return lines
+
     @property
     def text(self) -> str:
         lines = [f"{self.subject} (on {self.host})."]
-        if self.items:
+        if self.dated:
             lines += ["", "Restore them with `trashscan restore REF` before they are gone:"]
-            shown = self.items[:MAX_ITEMS_IN_MESSAGE]
+            shown = self.dated[:MAX_ITEMS_IN_MESSAGE]
             lines += [self.item_line(alert) for alert in shown]
-            if len(self.items) > len(shown):
-                more = len(self.items) - len(shown)
+            if len(self.dated) > len(shown):
+                more = len(self.dated) - len(shown)
                 lines.append(f"- ... and {more} more (see `trashscan list`)")
+        lines += self.unknown_age_lines()
         if self.problems:
             lines += ["", "Accounts that need attention:"]
             for problem in self.problems:
                 hint = f" Fix: {problem.hint}" if problem.hint else ""
                 detail = problem.detail.rstrip(".")
                 lines.append(f"- {problem.account} ({problem.provider}): {detail}.{hint}")
-        if any(alert.item.purge_is_estimate for alert in self.items):
+        if any(alert.item.purge_is_estimate for alert in self.dated):
             lines += ["", "~ marks an estimated date."]
         # Names and provider messages are data: escaped, none can forge a line of the message.
         return "\n".join(printable(line) for line in lines) + "\n"
@@ -330,6 +367,8 @@ class Message:
                     "kind": str(a.item.kind),
                     "purge_at": iso(a.item.purge_at),
                     "purge_is_estimate": a.item.purge_is_estimate,
+                    "purge_latest": iso(a.item.purge_latest),
+                    "age_unknown": a.item.age_unknown,
                     "days_left": None
                     if a.item.purge_at is None
                     else round((a.item.purge_at - self.now).total_seconds() / 86400, 1),

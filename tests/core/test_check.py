@@ -125,9 +125,14 @@ def test_every_account_failed_is_unknown_even_with_items_due(index: Index) -> No
 
 def test_providers_that_cannot_list_are_notes_not_failures(index: Index) -> None:
     photos = Account("photos", "google-photos")
-    note = AccountCheck(AccountScanResult(photos, notice="cannot list"), AuthStatus(ok=True))
+    note = AccountCheck(
+        AccountScanResult(photos, notice="cannot list", listed=False), AuthStatus(ok=True)
+    )
     assert report(index, note).status is Status.OK
     assert report(index, note, failed(LAPTOP)).status is Status.UNKNOWN
+    # a notice from an account that was listed (an enrolment, an API to enable) is no excuse
+    said = AccountCheck(AccountScanResult(PHONE, notice="enable an API"), AuthStatus(ok=True))
+    assert report(index, said, failed(LAPTOP)).status is Status.WARNING
 
 
 @pytest.mark.parametrize(
@@ -211,3 +216,88 @@ def test_a_channel_bug_never_escapes(index, tmp_path) -> None:
 
     deliveries = notify(index, tmp_path, report(index, ok(LAPTOP)), ALERTS, [Buggy("x")], 1)
     assert deliveries[0].error == "fake (x): unexpected KeyError"
+
+
+# --- items of unknown age ---------------------------------------------------------------------
+
+
+def seed_unknown_age(index: Index, account: Account, first_seen: dict[str, float]) -> None:
+    """Items first seen in the trash ``first_seen[name]`` days ago, with nothing else known:
+    deleted at some time in the 30 days before, so purged any day, by 30 days after at the latest.
+    """
+    scan_id = index.begin_scan(account.provider, account.name, NOW)
+    items = []
+    for name, days_ago in first_seen.items():
+        seen = NOW - timedelta(days=days_ago)
+        items.append(
+            TrashItem(
+                item_id=name, name=name, deleted_at=seen, purge_at=seen,
+                purge_latest=seen + timedelta(days=30), kind=Kind.PHOTO,
+            )
+        )  # fmt: skip
+    index.write_page(scan_id, account.provider, account.name, Page(items=items), NOW)
+    index.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=False), NOW)
+
+
+def test_items_of_unknown_age_warn_but_are_critical_only_when_surely_due(index: Index) -> None:
+    seed_unknown_age(index, PHONE, {"a.jpg": 0, "b.jpg": 3})
+    unknown = report(index, ok(PHONE))
+    assert [i.age_unknown for i in unknown.items] == [True, True]  # any day now: reported
+    assert unknown.status is Status.WARNING and unknown.critical_items == []
+    assert summary_line(unknown) == (
+        "WARNING: 2 trashed items of unknown age may be purged any day; 1 account checked"
+    )
+    # 29.5 days after b was first seen, it will surely be purged within the day
+    later = report(index, ok(PHONE), now=NOW + timedelta(days=26, hours=12))
+    assert later.status is Status.CRITICAL
+    assert [i.name for i in later.critical_items] == ["b.jpg"]
+    assert summary_line(later).startswith(
+        "CRITICAL: 2 trashed items of unknown age may be purged any day, 1 of them within 1d at "
+        "the latest;"
+    )
+    # with known items too: both are said, and known ones stay critical by their earliest date
+    seed(index, LAPTOP, {"overdue.jpg": -1, "soon.jpg": 2})
+    both = report(index, ok(LAPTOP), ok(PHONE))
+    assert both.status is Status.CRITICAL
+    assert [i.name for i in both.critical_items] == ["overdue.jpg"]
+    assert summary_line(both) == (
+        "CRITICAL: 2 trashed items will be purged within 3d, 1 of them within 1d; "
+        "2 trashed items of unknown age may be purged any day; 2 accounts checked"
+    )
+
+
+def test_an_item_of_unknown_age_alerts_once_grouped_then_by_its_latest_date(
+    index: Index, tmp_path: Path
+) -> None:
+    seed_unknown_age(index, PHONE, {"a.jpg": 0, "b.jpg": 0.5})
+    seed(index, LAPTOP, {"soon.jpg": 2})
+    mail = FakeChannel("email")
+    checks = (ok(LAPTOP), ok(PHONE))
+    notify(index, tmp_path, report(index, *checks), ALERTS, [mail], 1)
+    [message] = mail.sent
+    assert {(a.item.name, a.threshold) for a in message.items} == {
+        ("a.jpg", "unknown-age"), ("b.jpg", "unknown-age"), ("soon.jpg", "3d"),
+    }  # fmt: skip
+    assert not message.urgent  # nothing is surely due within a day
+    assert message.subject == (
+        "trashscan: 1 trashed item will be purged soon; 2 trashed items of unknown age may be "
+        "purged any day"
+    )
+    latest = (NOW + timedelta(days=30)).strftime("%Y-%m-%d")
+    assert (
+        f"2 items of unknown age in phone (fake) may be purged any day; purged by {latest} at "
+        "the latest:"
+    ) in message.text
+    # every later run: nothing new about them...
+    for hours in (6, 12, 24 * 10):
+        notify(index, tmp_path, report(index, *checks, now=NOW + timedelta(hours=hours)),
+               ALERTS, [mail], 1)  # fmt: skip
+    assert len(mail.sent) == 2  # (soon.jpg crossed 1d in between)
+    assert {a.item.name for a in mail.sent[1].items} == {"soon.jpg"}
+    # ...until their latest purge comes within a threshold
+    week_left = NOW + timedelta(days=23, hours=1)
+    notify(index, tmp_path, report(index, *checks, now=week_left), ALERTS, [mail], 1)
+    assert len(mail.sent) == 3
+    assert {(a.item.name, a.threshold) for a in mail.sent[2].items} == {
+        ("a.jpg", "7d"), ("b.jpg", "7d"),
+    }  # fmt: skip
