@@ -37,8 +37,10 @@ _CLIENT_HINT = (
 )
 
 
-def activity_enabled(options: Mapping[str, Any]) -> bool:
-    value = options.get("activity", False)
+def activity_enabled(options: Mapping[str, Any], default: bool = False) -> bool:
+    """The ``activity`` option. An account added before it became the default lacks it, and
+    its grant lacks the scope: it stays off until the account signs in again."""
+    value = options.get("activity", default)
     return value is True or (isinstance(value, str) and value.lower() in {"true", "yes", "1"})
 
 
@@ -74,8 +76,15 @@ def _client_config(account: Account) -> dict[str, Any]:
 
 
 def login(context: ProviderContext, account: Account, interactive: bool) -> dict[str, object]:
-    """Browser consent on a loopback redirect; the grant goes to the keyring, nothing to config."""
-    flow = InstalledAppFlow.from_client_config(_client_config(account), scopes_for(account.options))
+    """Browser consent on a loopback redirect; the grant goes to the keyring.
+
+    Drive Activity is on unless the account says ``activity = false``: it is the only way to
+    date photos that were already in the My Drive trash when the account was added. The choice
+    goes to the config, which is all that is written there.
+    """
+    activity = activity_enabled(account.options, default=True)
+    scopes = scopes_for({**account.options, "activity": activity})
+    flow = InstalledAppFlow.from_client_config(_client_config(account), scopes)
     try:
         credentials = flow.run_local_server(
             host="localhost",
@@ -98,7 +107,7 @@ def login(context: ProviderContext, account: Account, interactive: bool) -> dict
     if not credentials.refresh_token:
         raise AuthError("Google returned no refresh token", hint=relogin_hint(account))
     context.secrets.set(account.secret_service, SECRET_KEY, credentials.to_json())
-    return {}
+    return {"activity": activity}
 
 
 def check_auth(session_factory: Callable[[Account], DriveSession], account: Account) -> AuthStatus:

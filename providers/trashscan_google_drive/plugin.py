@@ -27,7 +27,9 @@ class GoogleDriveProvider(Provider):
         exact_deletion_times=False,  # exact for shared drives only
         incremental=True,
         notes=(
-            "My Drive deletion times are estimates unless activity=true (Drive Activity API)",
+            "My Drive deletion times come from the Drive Activity API (activity=true, the default"
+            " for new accounts), else the changes feed, else bounds: a photo already in the trash "
+            "when first seen may be purged any day, by 30 days after at the latest",
             "items trashed with their folder are restored by restoring that folder",
         ),
     )
@@ -36,7 +38,8 @@ class GoogleDriveProvider(Provider):
     )
     options_help: ClassVar[dict[str, str]] = {
         "client_secrets": "your Desktop OAuth client JSON (read only by `accounts add`)",
-        "activity": "true: date My Drive deletions with the Drive Activity API (extra scope)",
+        "activity": "date My Drive deletions with the Drive Activity API (extra scope; default "
+        "true for new accounts, false: off)",
         "scopes": "override the OAuth scopes (space or comma separated)",
     }
 

@@ -232,7 +232,7 @@ def test_login_runs_the_loopback_flow_and_keeps_the_grant_in_the_keyring(
 
     saved = gd.provider.login(acct, interactive=True)
 
-    assert saved == {}
+    assert saved == {"activity": True}
     assert flow.created[0][1] == [
         "https://www.googleapis.com/auth/drive",
         "https://www.googleapis.com/auth/drive.activity.readonly",
@@ -246,6 +246,19 @@ def test_login_runs_the_loopback_flow_and_keeps_the_grant_in_the_keyring(
     )
     stored = json.loads(gd.secrets.get(SERVICE, "authorized_user") or "{}")
     assert (stored["refresh_token"], stored["client_secret"]) == ("1//new", "csecret")
+
+
+def test_a_new_account_uses_drive_activity_unless_told_not_to(
+    gd: Harness, flow: type[_Flow], tmp_path: Path
+) -> None:
+    """Without it, photos already in the trash when the account is added are of unknown age."""
+    activity = "https://www.googleapis.com/auth/drive.activity.readonly"
+    saved = gd.provider.login(account(client_secrets=_client_file(tmp_path)), interactive=True)
+    assert saved == {"activity": True}  # written to the config by `accounts add`
+    assert activity in flow.created[0][1]
+    off = account(client_secrets=_client_file(tmp_path), activity=False)
+    assert gd.provider.login(off, interactive=True) == {"activity": False}
+    assert flow.created[1][1] == ["https://www.googleapis.com/auth/drive"]
 
 
 def test_login_needs_a_desktop_client(gd: Harness, flow: type[_Flow], tmp_path: Path) -> None:
