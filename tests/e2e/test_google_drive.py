@@ -38,6 +38,7 @@ ALICE_RUNNING_CLUB = 1
 ALICE = ALICE_MY_DRIVE + ALICE_FAMILY + ALICE_RUNNING_CLUB
 BOB = 5
 HOLIDAY = "Holiday 2025"
+IN_HOLIDAY = f"Photos/{HOLIDAY}/"  # the seed's trashed folder lives in the live folder Photos
 RETENTION = timedelta(days=30)
 PROVIDER = "google-drive"
 
@@ -135,7 +136,8 @@ def test_list_all_accounts_has_both_drive_accounts_with_their_sources_and_purge_
         assert latest - deleted == RETENTION, item
 
     # shared drives: Drive states trashedTime, so the dates are exact
-    shared = [i for i in accounts["alice"] if i["path"] and i["path"].split("/")[0] != HOLIDAY]
+    drive_names = {d.name for d in fake.state.drives.values()}
+    shared = [i for i in accounts["alice"] if (i["path"] or "").split("/")[0] in drive_names]
     assert Counter(i["path"].split("/")[0] for i in shared) == {
         "Family": ALICE_FAMILY,
         "Running Club": ALICE_RUNNING_CLUB,
@@ -165,7 +167,7 @@ def test_list_all_accounts_has_both_drive_accounts_with_their_sources_and_purge_
     # the three photos trashed only through their folder name it in their path
     in_folder = [i for i in my_drive if not fake.state.files[i["item_id"]].explicitly_trashed]
     assert len(in_folder) == 3
-    assert all(i["path"] == f"{HOLIDAY}/{i['name']}" for i in in_folder)
+    assert all(i["path"] == f"{IN_HOLIDAY}{i['name']}" for i in in_folder)
     assert all(i["restorable"] for i in in_folder)
 
     # bob: no Activity API and a first scan, so the time trashscan first saw them is the latest
@@ -211,9 +213,10 @@ def test_restore_a_photo_a_video_and_an_item_of_the_trashed_folder(cli, sandbox,
     alice = [i for i in items if i["account"] == "alice"]
     photo = _pick(alice, path=None, kind="photo")
     video = _pick(alice, path=None, kind="video")
-    in_folder = [i for i in alice if (i["path"] or "").startswith(f"{HOLIDAY}/")]
+    in_folder = [i for i in alice if (i["path"] or "").startswith(IN_HOLIDAY)]
     chosen, siblings = in_folder[0], in_folder[1:]
     log.mark()
+    parts_before = len(fake.batch_log)
 
     result = cli("restore", photo["ref"], video["ref"], chosen["ref"], "--yes")
 
@@ -230,7 +233,7 @@ def test_restore_a_photo_a_video_and_an_item_of_the_trashed_folder(cli, sandbox,
     # one batch per phase (check, untrash, read back), 3 parts each: photo, video, the folder
     assert log.calls() == [("POST", "/batch/drive/v3", 200)] * 3
     holiday = fake.find(HOLIDAY, account="alice")
-    patched = [r.path for r in fake.batch_log if r.method == "PATCH"]
+    patched = [r.path for r in fake.batch_log[parts_before:] if r.method == "PATCH"]
     assert sorted(patched) == sorted(
         f"/drive/v3/files/{file_id}" for file_id in (photo["item_id"], video["item_id"], holiday.id)
     )
@@ -328,12 +331,13 @@ def test_a_throttled_batch_part_is_sent_again_and_the_item_restored(cli, fake, l
     target = _pick(items, kind="photo")
     fake.fail_next_part(status=429, reason="rateLimitExceeded", retry_after=1)
     log.mark()
+    parts_before = len(fake.batch_log)
 
     result = cli("restore", target["ref"], "--yes")
 
     assert result.exit_code == 0, result.stdout + result.stderr
     assert f"restored           {target['ref']} bob: {target['name']}" in result.stdout
-    parts = [(r.method, r.path, r.status) for r in fake.batch_log]
+    parts = [(r.method, r.path, r.status) for r in fake.batch_log[parts_before:]]
     path = f"/drive/v3/files/{target['item_id']}"
     assert parts == [
         ("GET", path, 429),
@@ -508,6 +512,7 @@ def test_a_token_rejected_before_its_expiry_is_refreshed_through_the_accounts_tl
     ) > datetime.now(UTC)  # the stored expiry is still ahead
     assert fake.reject_tokens("alice") >= 1
     log.mark()
+    parts_before = len(fake.batch_log)
 
     result = cli("restore", target["ref"], "--yes")
 
@@ -520,6 +525,72 @@ def test_a_token_rejected_before_its_expiry_is_refreshed_through_the_accounts_tl
         ("POST", "/token", 200),  # refreshed once, through the sandbox CA
         ("POST", "/batch/drive/v3", 200),  # the refused parts again
     ]
-    assert [r.status for r in fake.batch_log][:1] == [401]
+    assert [r.status for r in fake.batch_log[parts_before:]][:1] == [401]
     assert not fake.state.is_trashed(fake.state.files[target["item_id"]])
     assert _secrets(sandbox, "alice")["token"] != stored["token"]  # kept for the next run
+
+
+# ----------------------------------------------------------------------------------- paths
+
+
+def test_photos_trashed_from_live_folders_have_those_folders_in_their_path(cli, fake, log):
+    """Every trashed photo is listed under its folders (here up to three live levels), and
+    photos sharing folders share the lookups: one batched read per folder level, each folder
+    read once per scan, never a request per photo."""
+    trips = fake.add_folder("alice", "Trips")
+    year = fake.add_folder("alice", "2024", parent=trips.id)
+    rome = fake.add_folder("alice", "Rome", parent=year.id)
+    paris = fake.add_folder("alice", "Paris", parent=year.id)
+    expected: dict[str, str] = {}
+    for folder, count, where in ((rome, 40, "Trips/2024/Rome"), (paris, 20, "Trips/2024/Paris")):
+        for n in range(count):
+            photo = fake.add_file(
+                "alice", f"{folder.name}-{n:02}.jpg", "image/jpeg", parent=folder.id
+            )
+            fake.trash("alice", photo.id)
+            expected[photo.id] = f"{where}/{photo.name}"
+    photos = fake.find("Photos", account="alice")  # the seed's live folder of two trashed items
+    for item in fake.state.files.values():
+        if item.parent_id == photos.id and item.explicitly_trashed and not item.is_folder:
+            expected[item.id] = f"Photos/{item.name}"
+    holiday = fake.find(HOLIDAY, account="alice")  # trashed itself, inside Photos
+    for item in fake.state.files.values():
+        if item.parent_id == holiday.id:
+            expected[item.id] = f"Photos/{HOLIDAY}/{item.name}"
+    log.mark()
+    parts_before = len(fake.batch_log)
+
+    result = cli("list", "--account", "alice", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    paths = {i["item_id"]: i["path"] for i in result.json()}
+    assert {k: paths[k] for k in expected} == expected
+    assert len(expected) == 60 + 2 + 3
+    # a photo trashed at the top of My Drive has no folder to show
+    top = [i for i in result.json() if i["path"] is None]
+    assert top and all(fake.state.files[i["item_id"]].parent_id in fake.state.roots.values()
+                       for i in top)  # fmt: skip
+    folder_reads = [p for p in fake.batch_log[parts_before:] if p.method == "GET"]
+    read_ids = [p.path.rsplit("/", 1)[1] for p in folder_reads]
+    assert len(read_ids) == len(set(read_ids))  # each folder read once
+    assert set(read_ids) >= {trips.id, year.id, rome.id, paris.id, photos.id, holiday.id}
+    batches = [c for c in log.calls() if c[1] == "/batch/drive/v3"]
+    # one batch per level: {Rome, Paris, Photos, Holiday 2025, the root}, {2024}, {Trips}; 60
+    # photos in 2 folders cost 8 folder reads in 3 round trips, not a request per photo
+    assert len(batches) == 3, log.calls()
+    assert len(read_ids) == 8
+    assert [c for c in log.calls() if c[1].startswith("/drive/v3/files/")] == []
+
+
+def test_a_photo_trashed_between_scans_from_a_live_folder_has_its_path(cli, fake):
+    assert cli("list", "--account", "alice", "--format", "json").exit_code == 0
+    album = fake.add_folder("alice", "Birthday", parent=fake.find("Photos", account="alice").id)
+    photo = fake.add_file("alice", "cake.jpg", "image/jpeg", parent=album.id)
+    fake.trash("alice", photo.id)
+
+    result = cli("list", "--account", "alice", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    item = next(i for i in result.json() if i["item_id"] == photo.id)
+    assert item["path"] == "Photos/Birthday/cake.jpg"
+    assert item["deleted_at_source"] == "activity"

@@ -17,10 +17,13 @@ from .conftest import (
     Harness,
     Req,
     account,
+    batch_answer,
+    batch_parts,
     error,
     get,
     items_of,
     ok,
+    part_ok,
     removed_of,
 )
 
@@ -34,17 +37,19 @@ CHANGES = (
     "nextPageToken,newStartPageToken,"
     f"changes(changeType,removed,fileId,driveId,time,drive(id,name),file({FILE}))"
 )
-FOLDER = "id,name,parents,trashed,explicitlyTrashed,trashedTime"
+FOLDER = "id,name,parents,driveId,trashed,explicitlyTrashed,trashedTime,capabilities(canUntrash)"
+MY_DRIVE = {"id": "R0", "name": "My Drive", "trashed": False, "explicitlyTrashed": False}
 ACTIVITY_SCOPE = "https://www.googleapis.com/auth/drive.activity.readonly"
 
 
 def photo(file_id: str, **extra: Any) -> dict[str, Any]:
+    """A trashed photo; without ``parents`` (as for a file shared with the user) unless a test
+    is about folders, so that no folder read is due."""
     return {
         "id": file_id,
         "name": f"{file_id}.jpg",
         "mimeType": "image/jpeg",
         "size": "2048",
-        "parents": ["root"],
         "trashed": True,
         "explicitlyTrashed": True,
         "capabilities": {"canUntrash": True},
@@ -65,6 +70,15 @@ def folder(file_id: str, name: str, parent: str, explicit: bool) -> dict[str, An
         "trashed": True,
         "explicitlyTrashed": explicit,
     }
+
+
+def folder_get(file_id: str) -> Req:
+    return Req(
+        "GET",
+        "www.googleapis.com",
+        f"/drive/v3/files/{file_id}",
+        {"fields": FOLDER, "supportsAllDrives": "true", "alt": "json"},
+    )
 
 
 def list_user(**extra: Any) -> Req:
@@ -337,19 +351,46 @@ def test_item_trashed_with_its_folder_names_the_folder(gd: Harness) -> None:
                 ]
             }
         ),
-        ok(folder("F2", "sub", parent="F1", explicit=False)),
-        ok(folder("F1", "Album", parent="root", explicit=True)),
+        batch_answer(
+            part_ok("F2", folder("F2", "sub", parent="F1", explicit=False)),
+            part_ok("root", MY_DRIVE),
+        ),
+        batch_answer(part_ok("F1", folder("F1", "Album", parent="R0", explicit=True))),
     )
 
     items = items_of(gd.scan()[0])
 
-    assert gd.requests[3:] == [
-        get("files/F2", fields=FOLDER, supportsAllDrives=True),
-        get("files/F1", fields=FOLDER, supportsAllDrives=True),
-    ]  # one read per folder, however many items it holds
+    # one read per folder, however many items it holds, a batch per level; the root alias
+    # comes with the first, so that the My Drive root is never read as a folder of the path
+    assert [batch_parts(r) for r in gd.requests[3:]] == [
+        [folder_get("F2"), folder_get("root")],
+        [folder_get("F1")],
+    ]
     assert items["x"].path == "Album/sub/x.jpg"
-    assert items["x"].restore_handle == {"untrash": "F1", "folder": "Album"}
-    assert items["y"].restore_handle == {"untrash": "F1", "folder": "Album"}
+    handle = {
+        "untrash": "F1",
+        "folder": "Album",
+        "above": ["F2", "F1"],
+        "trashed_folders": [["F1", "Album"]],
+    }
+    assert items["x"].restore_handle == handle
+    assert items["y"].restore_handle == handle
+
+
+def test_a_photo_trashed_from_a_live_folder_has_it_in_its_path(gd: Harness) -> None:
+    live = {**folder("F1", "Album", parent="R0", explicit=False), "trashed": False}
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({}),
+        ok({"files": [photo("x", parents=["F1"]), photo("y", parents=["R0"])]}),
+        batch_answer(part_ok("F1", live), part_ok("R0", MY_DRIVE), part_ok("root", MY_DRIVE)),
+    )
+
+    items = items_of(gd.scan()[0])
+
+    assert len(gd.requests) == 4
+    assert (items["x"].path, items["y"].path) == ("Album/x.jpg", None)
+    assert items["x"].restore_handle == {"untrash": "x", "above": ["F1"]}
 
 
 def test_a_folder_trashed_since_the_last_scan_relists_that_trash(gd: Harness) -> None:
@@ -357,13 +398,21 @@ def test_a_folder_trashed_since_the_last_scan_relists_that_trash(gd: Harness) ->
     gd.respond(
         feed(change("F1", "2024-06-01T07:00:00Z", album), new_start="101"),
         ok({"files": [photo("x", explicitlyTrashed=False, parents=["F1"])]}),
+        batch_answer(part_ok("root", {**MY_DRIVE, "id": "root"})),
     )
 
     pages, _ = gd.scan(state=state(drives={}))
 
-    assert gd.requests == [changes("100"), list_user()]  # the folder itself needs no files.get
+    # the folder itself needs no files.get, nor its parent: the My Drive root, asked once
+    assert gd.requests[:2] == [changes("100"), list_user()]
+    assert [batch_parts(r) for r in gd.requests[2:]] == [[folder_get("root")]]
     item = items_of(pages)["x"]
-    assert item.restore_handle == {"untrash": "F1", "folder": "Album"}
+    assert item.restore_handle == {
+        "untrash": "F1",
+        "folder": "Album",
+        "above": ["F1"],
+        "trashed_folders": [["F1", "Album"]],
+    }
     assert item.deleted_at == datetime(2024, 6, 1, 7, 0, tzinfo=UTC)
     assert item.deleted_at_source is DeletedAtSource.CHANGES
 
