@@ -15,7 +15,14 @@ Decisions:
 * Only requests that are safe to repeat are retried. GET/HEAD/PUT/DELETE/OPTIONS are idempotent.
   Any other method (POST, PATCH) is retried only when the server provably did not act on it: a 429,
   or a 503 carrying ``Retry-After``, or a connection that failed before the request was sent.
-* TLS verification failures are never retried: they are configuration problems, not outages.
+* Connection failures are named by :mod:`trashscan.net_errors` before anything else, the same for
+  every provider: a name that does not resolve, an untrusted certificate, a server that does not
+  speak TLS and a missing CA bundle are never retried (configuration problems, not outages); a
+  refused or reset connection is tried ``connection_attempts`` times (3), a timeout
+  ``timeout_attempts`` times (2: each attempt costs a whole timeout). The error names the cause and
+  the host, never "throttling". A failure before anything was sent (DNS, connect, TLS handshake)
+  is safe to repeat for any method; after that, only the caller's ``classify`` (or, in
+  :meth:`RetryPolicy.request`, an idempotent method) allows it.
 
 This module imports nothing heavy at import time (``requests`` is imported inside
 :meth:`RetryPolicy.request`) so that ``trashscan --help`` stays fast.
@@ -34,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from trashscan.errors import ProviderUnavailableError
+from trashscan.net_errors import Cause, Diagnosis, diagnose
 
 if TYPE_CHECKING:
     import requests
@@ -101,12 +109,14 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 60.0
     max_total_wait: float = 120.0
+    connection_attempts: int = 3  # refused, unreachable, closed without an answer
+    timeout_attempts: int = 2  # each one costs a whole timeout
     sleep: Callable[[float], None] = field(default=_time.sleep, repr=False, compare=False)
     random: Callable[[], float] = field(default=_random.random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        if min(self.max_attempts, self.connection_attempts, self.timeout_attempts) < 1:
+            raise ValueError("max_attempts, connection_attempts, timeout_attempts must be >= 1")
         if self.base_delay < 0 or self.max_delay < 0 or self.max_total_wait < 0:
             raise ValueError("delays must not be negative")
 
@@ -137,17 +147,26 @@ class RetryPolicy:
         ``what`` names the operation in the error message (default: the exception's type name;
         the exception text is never used since SDK messages may echo request details).
         When retries run out, :class:`ProviderUnavailableError` is raised from the last exception.
+        A connection failure is named first (see the module docstring): it raises
+        :class:`~trashscan.net_errors.NetworkError`, unless it happened after the request was sent
+        and ``classify`` says False, in which case the exception itself is re-raised.
         """
         waited = 0.0
         for attempt in range(1, self.max_attempts + 1):
             try:
                 return fn()
             except Exception as exc:
-                verdict = classify(exc)
-                if verdict is False:
-                    raise
-                failure = what or type(exc).__name__
-                delay = self._next_wait(attempt, verdict, waited, failure, exc)
+                network = diagnose(exc)
+                if network is None:
+                    verdict = classify(exc)
+                    if verdict is False:
+                        raise
+                    failure = what or type(exc).__name__
+                    delay = self._next_wait(attempt, verdict, waited, failure, exc)
+                else:
+                    if network.retryable and network.sent and classify(exc) is False:
+                        raise
+                    delay = self._network_wait(attempt, network, waited, exc)
             self.sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
@@ -160,8 +179,9 @@ class RetryPolicy:
         Returns the first response whose status is not retryable (the caller handles 4xx), or a
         retryable status that may not be retried for this method (a POST's 500). Raises
         :class:`ProviderUnavailableError` when attempts or budget run out, or when a connection
-        drops mid-way through a request that is not safe to repeat. ``requests.exceptions.SSLError``
-        propagates untouched. Request bodies must be replayable (bytes, str, dict), not streams.
+        drops mid-way through a request that is not safe to repeat, and
+        :class:`~trashscan.net_errors.NetworkError` (naming the cause and host) for connection
+        failures. Request bodies must be replayable (bytes, str, dict), not streams.
         """
         import requests  # deferred: keeps `trashscan --help` fast
 
@@ -172,17 +192,17 @@ class RetryPolicy:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = session.request(method, url, **kwargs)
-            except requests.exceptions.SSLError:
-                raise
             except (requests.ConnectionError, requests.Timeout) as exc:
-                if not (idempotent or _failed_before_sending(exc)):
+                network = diagnose(exc) or Diagnosis(Cause.CONNECTION, None, None, None)
+                network = network.with_url(url)
+                if network.retryable and network.sent and not idempotent:
+                    lost = network.error()
                     raise ProviderUnavailableError(
-                        f"connection to {host} lost during {method} ({type(exc).__name__}); "
-                        "not retried because the request may have been applied",
-                        hint=_HINT,
+                        f"{lost} during {method}; not retried because the request may have "
+                        "been applied",
+                        hint=lost.hint,
                     ) from exc
-                failure = f"connection to {host} failed ({type(exc).__name__})"
-                delay = self._next_wait(attempt, None, waited, failure, exc)
+                delay = self._network_wait(attempt, network, waited, exc)
             else:
                 status = response.status_code
                 if status not in RETRYABLE_STATUSES:
@@ -197,6 +217,24 @@ class RetryPolicy:
             self.sleep(delay)
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _network_wait(
+        self, attempt: int, network: Diagnosis, waited: float, cause: BaseException
+    ) -> float:
+        """The wait before trying a failed connection again, or its named error.
+
+        Never longer than the policy's own backoff, and within ``max_total_wait``.
+        """
+        if not network.retryable:
+            raise network.error(attempt) from cause
+        timeout = network.cause is Cause.TIMEOUT
+        limit = self.timeout_attempts if timeout else self.connection_attempts
+        if attempt >= min(limit, self.max_attempts):
+            raise network.error(attempt) from cause
+        delay = self.backoff(attempt, None)
+        if waited + delay > self.max_total_wait:
+            raise network.error(attempt) from cause
+        return delay
 
     def _next_wait(
         self,
@@ -226,21 +264,3 @@ class RetryPolicy:
 def _post_retry_safe(status: int, retry_after: float | None) -> bool:
     """Whether a non-idempotent request was provably rejected without being acted on."""
     return status == 429 or (status == 503 and retry_after is not None)
-
-
-def _failed_before_sending(exc: BaseException) -> bool:
-    """Whether a requests transport error happened while connecting, i.e. nothing was sent.
-
-    requests wraps urllib3's ``NewConnectionError``/``ConnectTimeoutError`` (refused, DNS, connect
-    timeout) in ``MaxRetryError.reason``; a peer dropping an established connection surfaces as
-    ``ProtocolError`` instead, after the request may already have been processed.
-    """
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)

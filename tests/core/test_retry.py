@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import responses
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from trashscan.errors import ProviderUnavailableError
+from trashscan.net_errors import NetworkError
 from trashscan.retry import RetryPolicy, parse_retry_after
 from trashscan.sandbox.faults import DropConnection, FaultInjector, HttpFault
 from trashscan.sandbox.server import FakeServer, Response, Router
@@ -164,10 +166,23 @@ def test_connection_error_retried(policy: RetryPolicy, sleeps: Sleeps, mocked) -
     assert sleeps == [0.5 * 0.75]  # base 0.5, equal jitter with random() = 0.5
 
 
-def test_connection_errors_exhausted(policy: RetryPolicy, mocked) -> None:
-    mocked.get(URL, body=requests.ReadTimeout("slow"))
-    with pytest.raises(ProviderUnavailableError, match=r"connection to api\.example\.test failed"):
+def test_connection_errors_exhausted(policy: RetryPolicy, sleeps: Sleeps, mocked) -> None:
+    mocked.get(URL, body=requests.ConnectionError(ProtocolError("Connection aborted.")))
+    with pytest.raises(NetworkError) as info:
         policy.request(requests.Session(), "GET", URL)
+    assert str(info.value) == (
+        "api.example.test closed the connection without an answer (3 attempts)"
+    )
+    assert len(mocked.calls) == 3 and len(sleeps) == 2
+
+
+def test_timeouts_are_tried_twice_and_named(policy: RetryPolicy, sleeps: Sleeps, mocked) -> None:
+    mocked.get(URL, body=requests.ReadTimeout("slow"))
+    with pytest.raises(NetworkError) as info:
+        policy.request(requests.Session(), "GET", URL)
+    assert str(info.value) == "api.example.test did not answer in time (2 attempts)"
+    assert "throttling" not in info.value.one_line()
+    assert len(mocked.calls) == 2 and len(sleeps) == 1
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
@@ -179,11 +194,12 @@ def test_client_errors_not_retried(
     assert len(mocked.calls) == 1 and sleeps == []
 
 
-def test_tls_errors_not_retried(policy: RetryPolicy, mocked) -> None:
+def test_tls_errors_not_retried(policy: RetryPolicy, sleeps: Sleeps, mocked) -> None:
     mocked.get(URL, body=requests.exceptions.SSLError("certificate verify failed"))
-    with pytest.raises(requests.exceptions.SSLError):
+    with pytest.raises(NetworkError) as info:
         policy.request(requests.Session(), "GET", URL)
-    assert len(mocked.calls) == 1
+    assert str(info.value) == "the TLS certificate of api.example.test is not trusted"
+    assert len(mocked.calls) == 1 and sleeps == []
 
 
 def test_post_retried_only_when_rejected(policy: RetryPolicy, sleeps: Sleeps, mocked) -> None:
@@ -202,8 +218,12 @@ def test_post_503_without_retry_after_returned(policy: RetryPolicy, mocked) -> N
 
 def test_post_connection_drop_not_retried(policy: RetryPolicy, mocked) -> None:
     mocked.post(URL, body=requests.ConnectionError(ProtocolError("Connection aborted.")))
-    with pytest.raises(ProviderUnavailableError, match="may have been applied"):
+    with pytest.raises(ProviderUnavailableError) as info:
         policy.request(requests.Session(), "POST", URL)
+    assert str(info.value) == (
+        "api.example.test closed the connection without an answer during POST; not retried "
+        "because the request may have been applied"
+    )
     assert len(mocked.calls) == 1
 
 
@@ -212,6 +232,50 @@ def test_post_connect_failure_retried(policy: RetryPolicy, mocked) -> None:
     mocked.post(URL, body=requests.ConnectionError(refused))
     mocked.post(URL, status=201)
     assert policy.request(requests.Session(), "post", URL).status_code == 201
+
+
+def test_call_names_a_connection_failure_and_bounds_it(policy: RetryPolicy, sleeps: Sleeps) -> None:
+    """An SDK's own classify may say "retry" (or even "give up") for any transport error: a
+    refused connection is tried connection_attempts times and named, never "throttling"."""
+    calls: list[int] = []
+
+    def fn() -> None:
+        calls.append(1)
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    with pytest.raises(NetworkError) as info:
+        policy.call(fn, lambda exc: None, what="Dropbox list_folder")
+    assert str(info.value) == "the server refused the connection (3 attempts)"
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
+    assert len(calls) == 3 and len(sleeps) == 2
+
+
+def test_call_does_not_retry_a_name_that_does_not_resolve(
+    policy: RetryPolicy, sleeps: Sleeps
+) -> None:
+    calls: list[int] = []
+
+    def fn() -> None:
+        calls.append(1)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    with pytest.raises(NetworkError):
+        policy.call(fn, lambda exc: None)
+    assert len(calls) == 1 and sleeps == []
+
+
+def test_call_leaves_a_timeout_after_sending_to_the_caller(
+    policy: RetryPolicy, sleeps: Sleeps
+) -> None:
+    """A write that timed out may have been applied: when classify says False, the exception
+    itself reaches the caller (which reads back), untouched."""
+
+    def fn() -> None:
+        raise TimeoutError("timed out")
+
+    with pytest.raises(TimeoutError):
+        policy.call(fn, lambda exc: False)
+    assert sleeps == []
 
 
 # -- call ----------------------------------------------------------------------------------------
