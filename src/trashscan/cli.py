@@ -311,7 +311,7 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
 
     Re-running it for an existing account signs in again, keeping the account's options.
     """
-    from trashscan.config import add_account, check_writable
+    from trashscan.config import add_account, check_writable, parse_timeout
     from trashscan.models import Account
     from trashscan.plugins import load_provider_class
 
@@ -335,7 +335,11 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
     endpoint = options.pop("endpoint", existing.endpoint if existing else None)
     ca_bundle = options.pop("ca_bundle", existing.ca_bundle if existing else None)
     retention = options.pop("retention_days", existing.retention_days if existing else None)
-    account = Account(name, provider, options, endpoint, ca_bundle, retention)
+    timeout = options.pop("timeout", existing.timeout if existing else None)
+    if timeout is not None and parse_timeout(timeout) is None:
+        raise UsageError(f"--option timeout={timeout} is not a positive number of seconds")
+    timeout = parse_timeout(timeout) if timeout is not None else None
+    account = Account(name, provider, options, endpoint, ca_bundle, retention, timeout)
     plugin = cls(app.context)
     try:
         saved = plugin.login(account, interactive=sys.stdin.isatty())
@@ -344,6 +348,7 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
             ("endpoint", endpoint),
             ("ca_bundle", ca_bundle),
             ("retention_days", retention),
+            ("timeout", timeout),
         ):
             if value is not None:
                 table[key] = value

@@ -32,7 +32,9 @@ CONFIG_HINT = "create it with `trashscan accounts add` or copy config.example.to
 MAX_RETENTION_DAYS = 36500  # beyond it, a purge date would fall past the year 9999
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 _TOP_LEVEL = ("accounts", "index", "secrets", "scan", "alerts")
-_ACCOUNT_KEYS = frozenset({"name", "provider", "endpoint", "ca_bundle", "retention_days"})
+_ACCOUNT_KEYS = frozenset(
+    {"name", "provider", "endpoint", "ca_bundle", "retention_days", "timeout"}
+)
 # Keys that would put a credential in a plain file; refused whatever their value.
 SECRET_KEYS = frozenset(
     {"password", "token", "refresh_token", "client_secret", "access_token", "secret"}
@@ -312,6 +314,11 @@ def _parse_accounts(path: Path, raw: Any, fail: Any) -> tuple[Account, ...]:
             raise bad("retention_days must be a non-negative integer")
         if retention is not None and retention > MAX_RETENTION_DAYS:
             raise bad(f"retention_days must be at most {MAX_RETENTION_DAYS} (100 years)")
+        timeout = table.get("timeout")
+        if timeout is not None:
+            timeout = parse_timeout(timeout)
+            if timeout is None:
+                raise bad("timeout must be a positive number of seconds")
         accounts.append(
             Account(
                 name=name,
@@ -320,9 +327,23 @@ def _parse_accounts(path: Path, raw: Any, fail: Any) -> tuple[Account, ...]:
                 endpoint=endpoint,
                 ca_bundle=ca_bundle,
                 retention_days=retention,
+                timeout=timeout,
             )
         )
     return tuple(accounts)
+
+
+def parse_timeout(value: object) -> float | None:
+    """An account's ``timeout`` (seconds, from the file or ``--option timeout=N``), or None if
+    it is not a positive, finite number."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 < value < float("inf") else None
 
 
 def _valid_url(value: object) -> bool:

@@ -61,6 +61,7 @@ class Account:
     endpoint: str | None = None  # national clouds, or the sandbox
     ca_bundle: str | None = None
     retention_days: int | None = None  # user override of the provider's retention rule
+    timeout: float | None = None  # seconds a connection may stay silent; None: the provider's
 
     @property
     def secret_service(self) -> str:

@@ -114,6 +114,7 @@ provider = "onedrive"
 endpoint = "https://graph.example.test"
 ca_bundle = "certs/ca.pem"
 retention_days = 0
+timeout = 20
 """,
     )
     config = load_config(path, required=True)
@@ -131,6 +132,7 @@ retention_days = 0
     assert work.endpoint == "https://graph.example.test"
     assert work.ca_bundle == str(tmp_path / "certs" / "ca.pem")
     assert work.retention_days == 0
+    assert work.timeout == 20.0 and home.timeout is None
     assert work.options == {}
     assert config.account("work") is work
 
@@ -209,6 +211,18 @@ def test_not_utf8(tmp_path: Path) -> None:
         (
             '[[accounts]]\nname = "a"\nprovider = "p"\nretention_days = "30"\n',
             "retention_days must be a non-negative integer",
+        ),
+        (
+            '[[accounts]]\nname = "a"\nprovider = "p"\ntimeout = 0\n',
+            "accounts[1] ('a'): timeout must be a positive number of seconds",
+        ),
+        (
+            '[[accounts]]\nname = "a"\nprovider = "p"\ntimeout = true\n',
+            "timeout must be a positive number of seconds",
+        ),
+        (
+            '[[accounts]]\nname = "a"\nprovider = "p"\ntimeout = "soon"\n',
+            "timeout must be a positive number of seconds",
         ),
         (
             '[[accounts]]\nname = "a"\nprovider = "p"\nendpoint = "ftp://x"\n',
