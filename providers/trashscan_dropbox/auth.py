@@ -19,6 +19,7 @@ from dropbox.session import API_HOST, WEB_HOST
 
 from trashscan.errors import AccountError, AuthError, UsageError
 from trashscan.models import Account, AuthStatus
+from trashscan.net_errors import diagnose
 from trashscan_dropbox.client import (
     ACCESS_KEY,
     REFRESH_KEY,
@@ -49,13 +50,15 @@ class _Flow(DropboxOAuth2FlowNoRedirect):
     replace the method rather than a module variable.
     """
 
-    def __init__(self, app_key: str, hosts: Hosts, session: requests.Session) -> None:
+    def __init__(
+        self, app_key: str, hosts: Hosts, session: requests.Session, timeout: float
+    ) -> None:
         super().__init__(
             app_key,
             use_pkce=True,
             token_access_type="offline",
             scope=SCOPES,
-            timeout=TIMEOUT,
+            timeout=timeout,
         )
         self.requests_session = session
         self._hosts = hosts
@@ -86,7 +89,7 @@ def login(
         raise UsageError(f"{PROVIDER} needs the app key of your own Dropbox app", hint=_APP_HINT)
     app_key = key.strip()
     hosts = Hosts.for_account(account)
-    flow = _Flow(app_key, hosts, make_http(account, 1))
+    flow = _Flow(app_key, hosts, make_http(account, 1), account.timeout or TIMEOUT)
     url = flow.start()
     code = reader(
         "To let trashscan read and restore your deleted Dropbox files:\n"
@@ -106,6 +109,9 @@ def login(
             hint=login_hint(account),
         ) from None
     except requests.RequestException as exc:
+        network = diagnose(exc)
+        if network is not None:
+            raise network.error() from None
         raise AccountError(f"could not reach Dropbox to sign in ({type(exc).__name__})") from None
     except (KeyError, ValueError):
         raise AuthError("Dropbox's answer to the sign-in was incomplete") from None

@@ -44,6 +44,7 @@ from dropbox.session import (
 from trashscan import __version__
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import Account
+from trashscan.net_errors import checked_ca_bundle
 from trashscan.retry import Classification
 from trashscan.tls import PinnedVerifyMixin
 from trashscan_dropbox.options import Settings, login_hint
@@ -141,7 +142,7 @@ class _PinnedSession(PinnedVerifyMixin, requests.Session):
 def make_http(account: Account, pool_size: int) -> requests.Session:
     """The HTTPS session of one account, trusting only its ``ca_bundle`` when it has one."""
     session = _PinnedSession()
-    session.verify = account.ca_bundle or True
+    session.verify = checked_ca_bundle(account, Hosts.for_account(account).api) or True
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(pool_size, 4))
     session.mount("https://", adapter)
     return session
@@ -153,9 +154,7 @@ def classify_read(exc: BaseException) -> Classification:
         return float(exc.backoff) if exc.backoff is not None else None
     if isinstance(exc, dbx.InternalServerError):
         return None
-    if isinstance(exc, requests.exceptions.SSLError):  # a subclass of ConnectionError
-        return False
-    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):  # named by the policy
         return None
     return False
 
@@ -218,7 +217,7 @@ class DropboxSession:
             max_retries_on_rate_limit=0,
             user_agent=USER_AGENT,
             session=self.http,
-            timeout=TIMEOUT,
+            timeout=account.timeout or TIMEOUT,
             hosts=hosts,
         )
         self._saved_token = token
@@ -250,7 +249,8 @@ class DropboxSession:
             except dbx.AuthError as exc:
                 if not self._retry_with_new_token(exc):
                     raise
-                self.client.refresh_access_token()
+                refresh = self.client.refresh_access_token
+                self.context.retry.call(refresh, classify_read, what="Dropbox token refresh")
                 return self.context.retry.call(fn, classify, what=f"Dropbox {what}")
         except GrantRejected as exc:
             raise AuthError(
@@ -260,11 +260,6 @@ class DropboxSession:
             ) from None
         except dbx.AuthError as exc:
             raise self._auth_error(exc) from None
-        except requests.exceptions.SSLError as exc:
-            raise AccountError(
-                f"TLS verification failed talking to Dropbox ({type(exc).__name__})",
-                hint="check the system certificates, or the account's ca_bundle",
-            ) from None
         except dbx.ApiError:
             raise
         except dbx.HttpError as exc:  # 400 (a bad request), 422 (path root), other statuses

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import Account
+from trashscan.net_errors import checked_ca_bundle, host_label, remember_url
 from trashscan.retry import Classification, parse_retry_after
 
 if TYPE_CHECKING:
@@ -140,8 +140,7 @@ def classify(exc: BaseException) -> Classification:
         return False
     if isinstance(exc, RefreshError):
         return None if exc.retryable else False
-    if isinstance(exc, ssl.SSLError):  # before OSError: a TLS problem is configuration
-        return False
+    # Connection failures are named (and their retries bounded) by the policy before this runs.
     if isinstance(exc, TransportError | httplib2.HttpLib2Error | OSError | BatchError):
         return None
     return False
@@ -208,9 +207,26 @@ def load_credentials(context: ProviderContext, account: Account) -> PinnedCreden
     return moved
 
 
+class _Http(httplib2.Http):
+    """httplib2's transport, whose connection errors remember the URL they failed on.
+
+    httplib2 raises the bare ``ConnectionRefusedError`` or ``ssl.SSLError``, which do not say
+    which host (Drive, the batch endpoint, Drive Activity or the token endpoint) failed.
+    """
+
+    def request(self, uri: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().request(uri, *args, **kwargs)
+        except Exception as exc:
+            remember_url(exc, uri)
+            raise
+
+
 def make_http(account: Account) -> httplib2.Http:
     """The transport; token refreshes use it too (AuthorizedHttp refreshes through it)."""
-    return httplib2.Http(ca_certs=account.ca_bundle, timeout=HTTP_TIMEOUT)
+    host = host_label(Endpoints.for_account(account).drive) or "www.googleapis.com"
+    ca_certs = checked_ca_bundle(account, host)
+    return _Http(ca_certs=ca_certs, timeout=account.timeout or HTTP_TIMEOUT)
 
 
 class DriveSession:
@@ -323,11 +339,6 @@ class DriveSession:
             if exc.status_code == 401:
                 raise grant_error(self.account) from None
             raise DriveApiError(what, exc.status_code, error_reasons(exc)) from None
-        except ssl.SSLError as exc:
-            raise AccountError(
-                f"TLS verification failed talking to Google Drive ({type(exc).__name__})",
-                hint="check the system certificates, or the account's ca_bundle",
-            ) from None
         finally:
             self._save_refreshed_token()
 

@@ -12,7 +12,8 @@ Reading pyicloud's exceptions (``pyicloud/session.py``):
 * Sign-in wraps the cause: ``PyiCloudFailedLoginException(...) from error``. A throttled sign-in
   must not be reported as a wrong password, so the whole exception chain is searched.
 * Transport failures (TLS included) become ``PyiCloudConnectionException`` from the
-  ``requests`` error; TLS failures are never retried.
+  ``requests`` error; :mod:`trashscan.net_errors` names them (the policy first, with bounded
+  retries; TLS and DNS failures are never retried).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from pyicloud.exceptions import (
@@ -41,6 +43,7 @@ from pyicloud.exceptions import (
 
 from trashscan.errors import AccountError, AuthError, ProviderUnavailableError, TrashscanError
 from trashscan.models import Account
+from trashscan.net_errors import checked_ca_bundle, diagnose
 from trashscan.retry import Classification, parse_retry_after
 from trashscan_icloud.options import (
     PASSWORD_KEY,
@@ -251,11 +254,9 @@ def account_error(exc: BaseException, account: Account, what: str) -> TrashscanE
             return AuthError(
                 f"no stored password for iCloud account {name!r}", hint=setup_hint(account)
             )
-    if _tls_failure(exc):
-        return AccountError(
-            f"TLS verification failed talking to iCloud ({what})",
-            hint="check the system certificates, or the account's ca_bundle",
-        )
+    network = diagnose(exc)
+    if network is not None and not network.retryable:  # TLS, DNS: named, with the host
+        return network.error()
     for item in chain:
         if isinstance(item, PyiCloudAccountLockedException):
             return AuthError(
@@ -280,6 +281,8 @@ def account_error(exc: BaseException, account: Account, what: str) -> TrashscanE
             f"iCloud answered HTTP {throttled[0]} to {what}",
             hint="iCloud is throttling or unavailable; try again later",
         )
+    if network is not None:
+        return network.error()
     if _connection_failure(exc):
         return ProviderUnavailableError(
             f"could not reach iCloud ({what})", hint="check the network; try again later"
@@ -349,13 +352,15 @@ def build_service(
     def stored_password() -> str | None:
         return context.secrets.get(account.secret_service, PASSWORD_KEY)
 
+    first_host = urlsplit(roots["_idmsa_endpoint"]).netloc if roots else "idmsa.apple.com"
     return TrashscanICloudService(
         settings.apple_id,
         password,
         password_source=None if password is not None else stored_password,
         cookie_directory=context.account_dir(account),
         china_mainland=settings.china_mainland,
-        ca_bundle=account.ca_bundle,
+        ca_bundle=checked_ca_bundle(account, first_host),
+        timeout=account.timeout,
         roots=roots,
         deliver_codes=interactive,
         pcs_wait=settings.pcs_wait_seconds if pcs_wait is None else pcs_wait,

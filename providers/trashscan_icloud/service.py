@@ -17,6 +17,9 @@ names that a minor release may move):
 * **No 2FA code delivery unless asked.** A scheduled run that finds the trust expired must not
   text the user or pop up prompts every few hours: :meth:`request_2fa_code` delivers nothing
   unless the service was built for an interactive sign-in.
+* **A failed connection is not an invalid session.** pyicloud takes any failure of
+  ``setup/validate`` for an expired session and signs in with the password next; a connection
+  failure there raises :class:`Unreachable` instead, so the retry policy sees (and names) it.
 * **Bounded PCS wait.** With Advanced Data Protection on, pyicloud asks a trusted device for
   consent and then polls ``requestPCS`` up to 10 x 5 s each (about 100 s) before failing. Here
   the whole handshake is bounded by ``pcs_wait`` seconds, the device prompt is only sent when the
@@ -35,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pyicloud import PyiCloudService
+from pyicloud.exceptions import PyiCloudConnectionException
 from pyicloud.session import PyiCloudSession
 
 from trashscan.errors import AccountError
@@ -73,6 +77,15 @@ class MissingPassword(Exception):
     """A password sign-in (SRP) is needed and no password is stored."""
 
 
+class Unreachable(Exception):
+    """``setup/validate`` could not be sent or answered: the network, not the session, failed.
+
+    Deliberately not a ``PyiCloudAPIResponseException``: pyicloud reads those from
+    ``_validate_token`` as "the session is invalid" and goes on to a password sign-in, which fails
+    the same way and doubles every connection attempt. The cause is kept as ``__cause__``.
+    """
+
+
 class PcsNotGranted(Exception):
     """Advanced Data Protection is on and web access (PCS cookies) was not granted in time."""
 
@@ -96,18 +109,24 @@ def sandbox_roots(endpoint: str, account_name: str) -> dict[str, str]:
 class _PinnedSession(PinnedVerifyMixin, PyiCloudSession):
     """pyicloud's session whose own ``verify`` beats REQUESTS_CA_BUNDLE, with default timeouts.
 
-    Only methods are added, no state, so an existing ``PyiCloudSession`` can take this class.
+    Only methods are added, so an existing ``PyiCloudSession`` can take this class; the one
+    attribute read, ``trashscan_timeout`` (the account's ``timeout``), is set after the swap.
     """
 
     def request(self, method: Any, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = REQUEST_TIMEOUT
-        return super().request(method, url, **kwargs)
+        return super().request(method, url, **self._with_timeout(kwargs))
 
     def request_raw(self, method: str, url: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        if kwargs.get("timeout") is None:
+        return super().request_raw(method, url, **self._with_timeout(kwargs))
+
+    def _with_timeout(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The account's ``timeout`` for every request; else pyicloud's, else ours."""
+        chosen = getattr(self, "trashscan_timeout", None)
+        if chosen is not None:
+            kwargs["timeout"] = chosen
+        elif kwargs.get("timeout") is None:
             kwargs["timeout"] = REQUEST_TIMEOUT
-        return super().request_raw(method, url, **kwargs)
+        return kwargs
 
 
 class TrashscanICloudService(PyiCloudService):
@@ -122,6 +141,7 @@ class TrashscanICloudService(PyiCloudService):
         cookie_directory: Path,
         china_mainland: bool,
         ca_bundle: str | None = None,
+        timeout: float | None = None,
         roots: Mapping[str, str] | None = None,
         deliver_codes: bool = False,
         pcs_wait: float = 10.0,
@@ -147,6 +167,7 @@ class TrashscanICloudService(PyiCloudService):
             authenticate=False,
         )
         self._session.__class__ = _PinnedSession
+        self._session.trashscan_timeout = timeout  # type: ignore[attr-defined]
         self.cookie_directory = Path(cookie_directory)
 
     # ------------------------------------------------------------------------------ hosts
@@ -170,6 +191,13 @@ class TrashscanICloudService(PyiCloudService):
         if not self._password_raw:
             raise MissingPassword
         return super()._srp_authentication(pause_2fa=pause_2fa)
+
+    def _validate_token(self) -> Any:
+        """pyicloud's session check, except that a connection failure is not "invalid"."""
+        try:
+            return super()._validate_token()
+        except PyiCloudConnectionException as exc:
+            raise Unreachable("setup/validate") from exc
 
     def request_2fa_code(self) -> bool:
         """Deliver a 2FA code (SMS, trusted-device prompt) only for an interactive sign-in."""

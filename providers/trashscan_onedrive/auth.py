@@ -54,9 +54,11 @@ def login(
     session = GraphSession(context, account, settings)
     try:
         cache = msal.SerializableTokenCache()
-        app = build_app(settings, cache, session.http)
+        app = build_app(settings, cache, session.http, context.retry)
         flow = guarded(
-            "the sign-in server", lambda: app.initiate_device_flow(scopes=list(settings.scopes))
+            "the sign-in server",
+            lambda: app.initiate_device_flow(scopes=list(settings.scopes)),
+            context.retry,
         )
         if "user_code" not in flow:
             raise AuthError(
@@ -64,7 +66,9 @@ def login(
                 hint=_FLOW_HINT,
             )
         echo(str(flow.get("message") or f"Enter the code {flow['user_code']}"))
-        result = guarded("the sign-in server", lambda: app.acquire_token_by_device_flow(flow))
+        result = guarded(
+            "the sign-in server", lambda: app.acquire_token_by_device_flow(flow), context.retry
+        )
         if not isinstance(result, dict) or "access_token" not in result:
             raise AuthError(
                 f"the Microsoft sign-in did not complete ({describe_failure(result)})",

@@ -23,8 +23,9 @@ import requests
 from trashscan import __version__
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import Account
+from trashscan.net_errors import checked_ca_bundle, host_label
 from trashscan.tls import PinnedVerifyMixin
-from trashscan_onedrive.options import Settings, login_hint
+from trashscan_onedrive.options import GRAPH_ROOT, Settings, login_hint
 from trashscan_onedrive.tokens import TokenSource
 
 if TYPE_CHECKING:
@@ -40,14 +41,18 @@ USER_AGENT = f"ISV|trashscan|trashscan/{__version__}"
 class PinnedSession(PinnedVerifyMixin, requests.Session):
     """A session whose own ``verify`` beats REQUESTS_CA_BUNDLE, with a default timeout."""
 
+    timeout: float = TIMEOUT
+
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", TIMEOUT)  # msal passes none, and a dead peer would hang
+        kwargs.setdefault("timeout", self.timeout)  # msal passes none; a dead peer would hang
         return super().request(method, url, *args, **kwargs)
 
 
 def make_http(account: Account) -> PinnedSession:
     session = PinnedSession()
-    session.verify = account.ca_bundle or True
+    host = host_label(account.endpoint or GRAPH_ROOT) or "graph.microsoft.com"
+    session.verify = checked_ca_bundle(account, host) or True
+    session.timeout = account.timeout or TIMEOUT
     return session
 
 
@@ -112,13 +117,8 @@ class GraphSession:
             kwargs: dict[str, Any] = {"headers": sent, "allow_redirects": False}
             if body is not None:
                 kwargs["json"] = dict(body)
-            try:
-                response = self.context.retry.request(self.http, method, url, **kwargs)
-            except requests.exceptions.SSLError:
-                raise AccountError(
-                    "TLS verification failed talking to Microsoft Graph",
-                    hint="check the system certificates, or the account's ca_bundle",
-                ) from None
+            # Connection failures leave as NetworkError naming the cause and host (the policy).
+            response = self.context.retry.request(self.http, method, url, **kwargs)
             if response.status_code != 401:
                 return response
             log.debug("401 from Graph (attempt %d): refreshing the token", attempt)

@@ -31,10 +31,12 @@ from msal.exceptions import MsalServiceError
 
 from trashscan.errors import AccountError, AuthError, ProviderUnavailableError
 from trashscan.models import Account
+from trashscan.net_errors import diagnose
 from trashscan_onedrive.options import RESERVED_SCOPES, Settings, login_hint
 
 if TYPE_CHECKING:
     from trashscan.provider import ProviderContext
+    from trashscan.retry import Classification, RetryPolicy
 
 CACHE_KEY = "msal_cache"
 _AADSTS = re.compile(r"AADSTS\d+")
@@ -49,7 +51,10 @@ def instance_discovery(settings: Settings) -> bool | None:
 
 
 def build_app(
-    settings: Settings, cache: msal.SerializableTokenCache, http: requests.Session
+    settings: Settings,
+    cache: msal.SerializableTokenCache,
+    http: requests.Session,
+    retry: RetryPolicy | None = None,
 ) -> msal.PublicClientApplication:
     """The msal app of one account; constructing it reads the authority's OpenID configuration."""
     return guarded(
@@ -61,19 +66,29 @@ def build_app(
             http_client=http,
             instance_discovery=instance_discovery(settings),
         ),
+        retry,
     )
 
 
-def guarded(what: str, fn: Callable[[], Any]) -> Any:
-    """Run an msal call; transport failures become one-line account errors."""
+def _never(exc: BaseException) -> Classification:
+    return False
+
+
+def guarded(what: str, fn: Callable[[], Any], retry: RetryPolicy | None = None) -> Any:
+    """Run an msal call; transport failures become one-line account errors naming the cause.
+
+    msal has no retries of its own worth the name. Under ``retry`` (the core policy), only a
+    connection that failed before anything was sent (refused, connect timeout) is tried again: a
+    token request may have been acted on once it left.
+    """
     try:
-        return fn()
-    except requests.exceptions.SSLError:
-        raise AccountError(
-            f"TLS verification failed talking to {what}",
-            hint="check the system certificates, or the account's ca_bundle",
-        ) from None
+        if retry is None:
+            return fn()
+        return retry.call(fn, _never, what=what)
     except (requests.ConnectionError, requests.Timeout) as exc:
+        network = diagnose(exc)
+        if network is not None:
+            raise network.error() from None
         raise ProviderUnavailableError(
             f"cannot reach {what} ({type(exc).__name__})",
             hint="check the network, or try again later",
@@ -159,7 +174,7 @@ class TokenSource:
                 hint=login_hint(self.account),
             ) from None
         self._cache = cache
-        self._app = build_app(self.settings, cache, self.http)
+        self._app = build_app(self.settings, cache, self.http, self.context.retry)
         return self._app
 
     def token(self, *, force_refresh: bool = False) -> str:
@@ -167,7 +182,7 @@ class TokenSource:
         if self._token is not None and not force_refresh:
             return self._token
         app = self._load()
-        accounts = guarded("the sign-in server", app.get_accounts)
+        accounts = guarded("the sign-in server", app.get_accounts, self.context.retry)
         if not accounts:
             raise AuthError(
                 f"the stored Microsoft sign-in of {self.account.name!r} holds no account",
@@ -180,6 +195,7 @@ class TokenSource:
                 lambda: app.acquire_token_silent_with_error(
                     self._scopes(), account=chosen, force_refresh=force_refresh
                 ),
+                self.context.retry,
             )
         finally:
             self.save()

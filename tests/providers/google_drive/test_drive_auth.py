@@ -56,6 +56,7 @@ def test_default_urls_are_googles() -> None:
 
 def test_ca_bundle_is_used_by_api_calls_and_token_refresh(gd: Harness, tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")  # checked to exist, before any request
     acct = replace(account("https://127.0.0.1:8443"), ca_bundle=str(bundle))
 
     http = make_http(acct)

@@ -22,7 +22,7 @@ import trustme
 from trashscan.errors import AccountError
 from trashscan_icloud.service import SANDBOX_ROOTS, TrashscanICloudService, sandbox_roots
 
-from .conftest import SESSION_TOKEN, Apple, SrpServer, account, login_data
+from .conftest import SESSION_TOKEN, WEB_ACCESS_OK, Apple, SrpServer, account, login_data
 
 
 class _Apple(BaseHTTPRequestHandler):
@@ -54,7 +54,16 @@ class _Apple(BaseHTTPRequestHandler):
             ok = self.srp.complete(body)
             self._reply(200 if ok else 401, {}, {"X-Apple-Session-Token": SESSION_TOKEN})
         elif path == "/setup/ws/1/accountLogin":
-            self._reply(200, login_data(), {"Set-Cookie": "X-APPLE-WEBAUTH-TOKEN=t; Path=/"})
+            data = login_data()  # CloudKit served here too, never at Apple's real host
+            here = f"https://127.0.0.1:{self.server.server_address[1]}"
+            data["webservices"] = {"ckdatabasews": {"url": here, "status": "active"}}
+            self._reply(200, data, {"Set-Cookie": "X-APPLE-WEBAUTH-TOKEN=t; Path=/"})
+        elif path == "/setup/ws/1/requestWebAccessState":
+            self._reply(200, WEB_ACCESS_OK)
+        elif path.endswith("/private/records/query"):
+            state = {"state": {"value": "FINISHED", "type": "STRING"}}
+            record = {"recordName": "_ck", "recordType": "CheckIndexingState", "fields": state}
+            self._reply(200, {"records": [record]})
         else:
             self._reply(404, {"error": path})
 
@@ -149,6 +158,10 @@ def test_without_the_ca_bundle_the_certificate_is_refused(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
     status = offline_apple.provider.check_auth(account(endpoint))
     assert not status.ok
-    assert status.detail == "TLS verification failed talking to iCloud (sign-in)"
+    port = endpoint.rstrip("/").rsplit(":", 1)[1]
+    assert status.detail == (
+        f"the TLS certificate of 127.0.0.1:{port} is not trusted "
+        "(unable to get local issuer certificate)"
+    )
     assert offline_apple.sleeps == []  # a TLS failure is not retried
     assert paths == []
