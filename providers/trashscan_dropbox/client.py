@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ REFRESH_KEY = "refresh_token"
 ACCESS_KEY = "access_token"  # cache: {"token": ..., "expires_at": naive UTC ISO time}
 USER_AGENT = f"trashscan/{__version__}"
 TIMEOUT = 100.0  # seconds without a packet before giving up (the SDK's default)
+_OAUTH_CODE = re.compile(r"[a-z_]{1,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,16 +125,35 @@ class TrashscanDropbox(dropbox.Dropbox):
         with self._refresh_lock:
             try:
                 super().refresh_access_token(host=host or self._host_map[HOST_API], scope=scope)
-            except (dbx.AuthError, dbx.BadInputError) as exc:
-                # 400 invalid_grant comes back as AuthError(invalid_access_token), the same as a
-                # bad access token on an API call; only here do we know it is the refresh token.
+            except (dbx.AuthError, dbx.BadInputError) as exc:  # see raise_dropbox_error_for_resp
                 raise GrantRejected(f"HTTP {exc.status_code}") from None
             except AssertionError:  # the SDK asserts a JSON body on a token endpoint's 401
                 raise GrantRejected("HTTP 401") from None
 
+    def raise_dropbox_error_for_resp(self, res: requests.Response) -> None:
+        """A refused refresh says what the token endpoint said (``HTTP 400 invalid_grant``).
+
+        The SDK turns a 400 ``invalid_grant`` into ``AuthError(invalid_access_token)``, whose
+        status reads 401, the same as a bad access token on an API call.
+        """
+        if res.status_code in (400, 401) and urlsplit(res.url).path == "/oauth2/token":
+            raise GrantRejected(token_refusal(res))
+        super().raise_dropbox_error_for_resp(res)
+
     @property
     def access_token(self) -> tuple[str | None, datetime | None]:
         return self._oauth2_access_token, self._oauth2_access_token_expiration
+
+
+def token_refusal(res: requests.Response) -> str:
+    """``HTTP 400 invalid_grant``: the status and the RFC 6749 ``error`` code, nothing else (the
+    description is free text)."""
+    try:
+        code = res.json().get("error")
+    except (ValueError, AttributeError):
+        code = None
+    shown = f" {code}" if isinstance(code, str) and _OAUTH_CODE.fullmatch(code) else ""
+    return f"HTTP {res.status_code}{shown}"
 
 
 class _PinnedSession(PinnedVerifyMixin, requests.Session):

@@ -479,6 +479,8 @@ def test_a_revoked_grant_fails_that_account_only_and_leaks_no_secret(
     (problem,) = _problems(result.stderr)
     assert problem.startswith("trashscan: account 'carol' (dropbox) failed: ")
     assert "revoked" in problem
+    # what the token endpoint said, not the 401 the SDK turns it into
+    assert "(HTTP 400 invalid_grant)" in problem and "401" not in problem
     app_key = next(t["app_key"] for t in sandbox.accounts if t["name"] == "carol")
     assert f"run `trashscan accounts add dropbox carol --option app_key={app_key}`" in problem
     assert "Traceback" not in result.stderr
