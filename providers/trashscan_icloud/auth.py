@@ -185,7 +185,13 @@ def _check_web_access(session: ICloudSession, interactive: bool, notice: Notice)
 
 
 def check_auth(context: ProviderContext, account: Account) -> AuthStatus:
-    """``get_auth_status()`` (no prompt, no code delivery); else a password-only sign-in."""
+    """The session (``get_auth_status()``, else a password-only sign-in), then what a scan
+    opens first: the Photos service, behind the web-access state.
+
+    A valid session proves little: with web access off, or Advanced Data Protection on and no
+    device approval, every scan fails. Never prompts and never delivers a code or a device
+    request, so cron can use it.
+    """
     try:
         settings = Settings.from_account(account)
         if marker_path(context, account).exists():
@@ -195,14 +201,17 @@ def check_auth(context: ProviderContext, account: Account) -> AuthStatus:
         )
         try:
             status = session.call(session.service.get_auth_status, "session check")
-            if (
+            detail = f"signed in as {settings.apple_id}"
+            if not (
                 status.get("authenticated")
                 and status.get("trusted_session")
                 and not status.get("requires_2fa")
             ):
-                return AuthStatus(True, f"signed in as {settings.apple_id}")
-            session.sign_in(skip_cached=True)  # the trust token and the stored password
-            return AuthStatus(True, f"signed in again as {settings.apple_id} (password only)")
+                session.sign_in(skip_cached=True)  # the trust token and the stored password
+                detail = f"signed in again as {settings.apple_id} (password only)"
+            service = session.service
+            session.call(lambda: service.photos, "Photos")
+            return AuthStatus(True, detail)
         finally:
             session.close()
     except Needs2FA:

@@ -98,18 +98,22 @@ def enrolled_at(context: ProviderContext, account: Account) -> str | None:
 
 
 def check_auth(context: ProviderContext, account: Account) -> AuthStatus:
-    """A silent token (from the cache, or refreshed); never prompts, so cron can use it."""
+    """One Graph call a scan makes (``/me/drive``), never prompting, so cron can use it.
+
+    A token from msal's cache proves nothing: Graph may have rejected it (a revoked grant, a
+    password change) while it has not expired. The call refreshes it once on a 401, like a scan.
+    """
     try:
         settings = Settings.from_account(account)
         session = GraphSession(context, account, settings)
         try:
-            session.tokens.token()
+            info = read_drive(session)
         finally:
             session.close()
     except AccountError as exc:
         return AuthStatus(False, str(exc), hint=exc.hint)
     who = session.tokens.username or "a Microsoft account"
-    kind = settings.drive_type or "kind not detected yet"
+    kind = settings.drive_type or info.drive_type
     if settings.drive_type != "business" and not enrolled_at(context, account):
         return AuthStatus(
             True,

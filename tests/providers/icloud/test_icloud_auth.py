@@ -20,6 +20,7 @@ from .conftest import (
     IDMSA,
     OLD_SESSION_TOKEN,
     PASSWORD,
+    PHOTOS_DB,
     SERVICE,
     SESSION_TOKEN,
     SETUP,
@@ -32,6 +33,11 @@ from .conftest import (
 )
 
 CHINA_SETUP = "https://setup.icloud.com.cn/setup/ws/1"
+# What a scan opens first, and `accounts test` checks: the web-access state, then Photos.
+PHOTOS_SERVICE_CALLS = [
+    ("POST", f"{SETUP}/requestWebAccessState"),
+    ("POST", f"{PHOTOS_DB}/records/query"),
+]
 
 
 def _srp_calls() -> list[tuple[str, str]]:
@@ -274,13 +280,45 @@ def test_login_under_adp_asks_a_device_and_waits_a_bounded_time(apple: Apple) ->
 # ------------------------------------------------------------------------------ check_auth
 
 
-def test_check_auth_with_a_valid_session_costs_one_validate(apple: Apple) -> None:
+def test_check_auth_with_a_valid_session_validates_then_opens_photos(apple: Apple) -> None:
     apple.write_session()
     apple.validate()
+    apple.photos_service()
     status = apple.provider.check_auth(account())
     assert status.ok, status.detail
     assert status.detail == f"signed in as {APPLE_ID}"
-    assert apple.calls == [("POST", f"{SETUP}/validate")]
+    assert apple.calls == [("POST", f"{SETUP}/validate"), *PHOTOS_SERVICE_CALLS]
+    assert apple.prompts == []
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (
+            {**WEB_ACCESS_OK, "isWebAccessAllowed": False},
+            "iCloud web access is off (Advanced Data Protection)",
+        ),
+        (
+            {**WEB_ACCESS_OK, "isICDRSDisabled": True, "isDeviceConsentedForPCS": False},
+            "iCloud Advanced Data Protection is on and web access was not granted",
+        ),
+    ],
+    ids=["web-access-off", "adp-not-approved"],
+)
+def test_check_auth_fails_when_a_scan_would(
+    apple: Apple, state: dict[str, Any], expected: str
+) -> None:
+    """A valid session is not enough: the web-access state decides whether a scan can work."""
+    apple.write_session()
+    apple.validate()
+    apple.web_access(state)
+    status = apple.provider.check_auth(account())
+    assert not status.ok
+    assert status.detail.startswith(expected)
+    assert apple.calls == [
+        ("POST", f"{SETUP}/validate"),
+        ("POST", f"{SETUP}/requestWebAccessState"),
+    ]
     assert apple.prompts == []
 
 
@@ -292,6 +330,7 @@ def test_check_auth_signs_in_again_with_the_password_when_the_trust_token_is_val
     apple.account_login(session_token=OLD_SESSION_TOKEN, trust_token=TRUST_TOKEN, status=421)
     apple.srp_sign_in(trust_tokens=[TRUST_TOKEN])
     apple.account_login(trust_token=TRUST_TOKEN)
+    apple.photos_service()
     status = apple.provider.check_auth(account())
     assert status.ok, status.detail
     assert status.detail == f"signed in again as {APPLE_ID} (password only)"
@@ -300,6 +339,7 @@ def test_check_auth_signs_in_again_with_the_password_when_the_trust_token_is_val
         ("POST", f"{SETUP}/accountLogin"),
         *_srp_calls(),
         ("POST", f"{SETUP}/accountLogin"),
+        *PHOTOS_SERVICE_CALLS,
     ]
     _assert_srp_bodies(apple, trust_tokens=[TRUST_TOKEN])
     assert apple.prompts == []  # no password prompt, no code prompt
@@ -350,6 +390,7 @@ def test_a_valid_session_needs_no_keyring(apple: Apple) -> None:
 
     apple.write_session()
     apple.validate()
+    apple.photos_service()
     context = apple.context
     provider = type(apple.provider)(
         type(context)(Locked(), context.retry, context.clock, context.data_dir)  # type: ignore[arg-type]

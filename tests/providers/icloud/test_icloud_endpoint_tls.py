@@ -148,6 +148,8 @@ def test_ca_bundle_is_trusted_despite_requests_ca_bundle(
         "POST /idmsa/appleauth/auth/signin/init",
         "POST /idmsa/appleauth/auth/signin/complete",
         "POST /setup/ws/1/accountLogin",
+        "POST /setup/ws/1/requestWebAccessState",  # what a scan opens first: the Photos service
+        "POST /database/1/com.apple.photos.cloud/production/private/records/query",
     ]
 
 

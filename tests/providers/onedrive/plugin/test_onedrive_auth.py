@@ -28,6 +28,18 @@ from .harness import (
 )
 
 BUSINESS_STATE = {"drive_type": "business", "site_id": SITE, "library_path": None}
+DRIVE_PATH = "me/drive?$select=driveType,webUrl,sharePointIds"
+DRIVE = f"{V1}{DRIVE_PATH}"
+PERSONAL_DRIVE = {"driveType": "personal", "webUrl": "https://onedrive.live.com/"}
+BUSINESS_DRIVE = {
+    "driveType": "business",
+    "webUrl": "https://contoso-my.sharepoint.com/personal/alice_contoso_com/Documents",
+    "sharePointIds": {
+        "siteId": "0f0f0f0f-0000-4000-8000-000000000001",
+        "siteUrl": "https://contoso-my.sharepoint.com/personal/alice_contoso_com",
+        "webId": "0f0f0f0f-0000-4000-8000-000000000002",
+    },
+}
 OPENID = f"{LOGIN}/v2.0/.well-known/openid-configuration"
 SANDBOX_AUTHORITY = SANDBOX + "common"
 DEVICE_MESSAGE = (
@@ -36,15 +48,39 @@ DEVICE_MESSAGE = (
 )
 
 
-def test_silent_token_comes_from_the_cached_blob_without_a_token_request(od: Harness) -> None:
+def test_check_auth_sends_the_cached_token_to_graph_once(od: Harness) -> None:
     od.signed_in()
+    od.graph("GET", DRIVE, BUSINESS_DRIVE)
     status = od.provider.check_auth(account(drive_type="business"))
     assert status.ok, status.detail
     assert status.detail == "signed in as alice@outlook.com (OneDrive business)"
     assert status.hint is None
-    # msal reads the authority's configuration; the token itself comes from the cache.
-    assert od.sent == [("GET", OPENID)]
+    # msal reads the authority's configuration; the token comes from the cache, and Graph is
+    # asked whether it still takes it (a cached token proves nothing).
+    assert od.sent == [("GET", OPENID), ("GET", DRIVE)]
     assert od.secrets.writes == []  # nothing changed, nothing rewritten
+
+
+def test_check_auth_fails_when_graph_rejects_the_cached_token(od: Harness) -> None:
+    """The token has not expired, but Graph refuses it and the refresh is refused too."""
+    od.sign_in(SANDBOX_AUTHORITY)  # a cached access token that has not expired
+    od.discovery(SANDBOX_AUTHORITY)
+    rejected = {"error": {"code": "InvalidAuthenticationToken"}}
+    od.graph("GET", f"{SANDBOX}v1.0/{DRIVE_PATH}", rejected, status=401)
+    od.rsps.add(
+        responses.POST,
+        f"{SANDBOX_AUTHORITY}/oauth2/v2.0/token",
+        json={"error": "invalid_grant", "error_description": "AADSTS50173: revoked"},
+        status=400,
+    )
+    status = od.provider.check_auth(account(endpoint=SANDBOX, drive_type="business"))
+    assert [method for method, _ in od.sent] == ["GET", "GET", "POST"]
+    assert not status.ok
+    assert status.detail == (
+        f"Microsoft refused the stored sign-in of OneDrive account {NAME!r} "
+        "(invalid_grant, AADSTS50173)"
+    )
+    assert status.hint == HINT
 
 
 def test_the_cached_token_is_sent_to_graph(od: Harness) -> None:
@@ -142,6 +178,7 @@ def test_no_stored_sign_in_fails_this_account_only_and_sends_nothing(od: Harness
 
 def test_check_auth_of_a_personal_account_not_enrolled_yet(od: Harness) -> None:
     od.signed_in()
+    od.graph("GET", DRIVE, PERSONAL_DRIVE)
     status = od.provider.check_auth(account(drive_type="personal"))
     assert status.ok
     assert status.hint == f"not enrolled yet: run `trashscan scan --account {NAME}`"
@@ -363,6 +400,7 @@ def test_a_refresh_asks_only_for_what_the_sign_in_was_granted(od: Harness) -> No
         f"{SANDBOX_AUTHORITY}/oauth2/v2.0/token",
         json=token_answer("at-new", "rt-new", scope="Files.ReadWrite.All"),
     )
+    od.graph("GET", f"{SANDBOX}v1.0/{DRIVE_PATH}", BUSINESS_DRIVE, token="at-new")
     status = od.provider.check_auth(account(endpoint=SANDBOX, drive_type="business"))
     assert status.ok, status.detail
     assert od.form(1)["scope"] == "Files.ReadWrite.All offline_access openid profile"

@@ -452,6 +452,9 @@ def test_check_auth_sees_the_enrolment(od: Harness) -> None:
     od.signed_in()
     enrol(od)
     od.restart()
+    od.graph(
+        "GET", f"{V1}me/drive?$select=driveType,webUrl,sharePointIds", {"driveType": "personal"}
+    )
     status = od.provider.check_auth(PERSONAL)
     assert status.ok and status.hint is None
     assert status.detail == "signed in as alice@outlook.com (OneDrive personal)"
