@@ -263,6 +263,17 @@ def test_bounds_tighten_but_a_later_estimate_never_moves_the_purge_later(index: 
     assert kept and kept.purge_at == trashed + thirty and kept.deleted_at == trashed
 
 
+def test_an_item_of_unknown_age_that_leaves_before_its_latest_purge_is_gone(
+    index: Index,
+) -> None:
+    """Its earliest plausible purge (first seen) has passed, but it may as well have been
+    restored elsewhere or emptied: only its latest purge date makes it purged."""
+    scan(index, Page(items=[completed(item("early")), completed(item("late"))]))
+    scan(index, Page(removed=["early"]), complete=False, now=T0 + timedelta(days=2))
+    scan(index, Page(removed=["late"]), complete=False, now=T0 + timedelta(days=31))
+    assert states(index) == {"early": ItemState.GONE, "late": ItemState.PURGED}
+
+
 def test_an_item_first_seen_in_a_changes_feed_has_a_narrow_window(index: Index) -> None:
     previous_scan = T0 - timedelta(hours=6)
     changed = item("a", deleted_at=T0 - timedelta(hours=1), deleted_after=previous_scan,
