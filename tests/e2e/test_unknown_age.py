@@ -124,3 +124,26 @@ def test_a_disabled_activity_api_is_said_once(cli, fake):
         assert "Drive Activity" not in again.stderr
     dated = {i["name"]: i for i in again.json()}["later.jpg"]
     assert (dated["deleted_at_source"], dated["age_unknown"]) == ("changes", False)
+
+
+def test_activity_refused_or_enabled_later_is_followed(cli, fake):
+    assert cli("scan").exit_code == 0  # bob's project has no Drive Activity: said once
+    fake.set_scopes("alice", {"https://www.googleapis.com/auth/drive"})  # consent narrowed
+    fake.set_api_enabled("bob", "driveactivity.googleapis.com")  # bob enabled it meanwhile
+    for account in ("alice", "bob"):
+        photo = fake.add_file(account, f"new-{account}.jpg", "image/jpeg", size=1000)
+        fake.trash(account, photo.id)
+
+    result = cli("list", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "Drive Activity" in line]
+    assert len(notes) == 1
+    assert notes[0].startswith(
+        "trashscan: note: alice (google-drive): this account's sign-in lacks the Drive Activity "
+        "permission"
+    )
+    assert "re-run `trashscan accounts add google-drive alice`" in notes[0]
+    items = {i["name"]: i for i in result.json()}
+    assert items["new-alice.jpg"]["deleted_at_source"] == "changes"  # the fallback
+    assert items["new-bob.jpg"]["deleted_at_source"] == "activity"  # dated again
