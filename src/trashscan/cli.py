@@ -560,6 +560,7 @@ def restore(
         return
     click.echo(f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
     output.write_table(items, now, sys.stdout)
+    plan_notes(app, items)
     if dry_run:
         click.echo("dry run: nothing was changed")
         return
@@ -581,6 +582,18 @@ def restore(
     click.echo(f"{len(done) - len(failed)} restored, {len(failed)} not restored")
     if failed:
         sys.exit(EXIT_PARTIAL)
+
+
+def plan_notes(app: App, items: list[IndexedItem]) -> None:
+    """Under the plan's table: what each provider's restore will do beyond the usual."""
+    from trashscan.restore_plan import plan_notes as collect
+
+    plan = collect(items, app.config, app.context, app.config.concurrency)
+    for item in items:
+        if item.ref in plan.notes:
+            say(f"  {item.ref[:8]} {item.name}: {plan.notes[item.ref]}")
+    for problem in plan.problems:
+        err(f"trashscan: note: {problem}")
 
 
 @cli.command()

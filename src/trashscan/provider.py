@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import shutil
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -139,6 +139,15 @@ class Provider(abc.ABC):
                 else ""
             )
         )
+
+    def plan_notes(self, account: Account, items: Sequence[IndexedItem]) -> Mapping[str, str]:
+        """What the restore plan must say about some items before asking: item id -> one line.
+
+        For what a restore will do beyond putting the item back where it was (restore its folder
+        first, restore it elsewhere, bring other items back along), so that the person agrees to
+        it knowingly. Called before the confirmation and in dry runs, so it only reads: nothing
+        may change. The default has nothing to add."""
+        return {}
 
     def login(self, account: Account, interactive: bool) -> dict[str, object]:
         """Obtain and store credentials; return non-secret options to save in the config."""
