@@ -51,8 +51,10 @@ class OneDriveProvider(Provider):
             "personal: deletion time = the scan before the deletion was seen, purge = +30 days "
             "(estimate; sooner when the bin exceeds 10% of the storage)",
             "work or school: the OneDrive site's recycle bin, exact times, purge = +93 days",
-            "a restore onto a taken name goes to 'name (restored).ext'; a vanished folder "
-            "restores to the root folder",
+            "personal: a restore onto a taken name goes to 'name (restored).ext'; a vanished "
+            "folder restores to the root folder",
+            "work or school: restores only to the original place; a taken name or a missing "
+            "folder is reported (not restored, nothing replaced or renamed)",
         ),
     )
     retention = Retention(

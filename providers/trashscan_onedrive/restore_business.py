@@ -2,34 +2,58 @@
 
 ``POST {beta}/sites/{site-id}/recycleBin/items/restore {"ids": [...]}`` is in Graph's beta metadata
 but has no reference page for sites; the documented twin (SharePoint Embedded containers) answers
-``207 Multi-Status`` with the restored items in ``value``. So:
+``207 Multi-Status`` with the restored items in ``value``. The answer is trusted:
 
 * ``200``: every id of the chunk was restored;
 * ``207``: the ids listed in ``value`` (without an ``error``) were restored, the others were not;
 * ``403``: the sign-in lacks a permission; the message names it (``Sites.ReadWrite.All`` unless the
   token already holds it). trashscan never retries with a token for another host (the SharePoint
   REST ``RestoreByIds`` fallback): the user should see what is missing;
-* a 5xx may or may not have been applied: the read-back decides.
+* a 5xx (or a request that failed on the way) may or may not have been applied.
 
 Chunks hold :data:`CHUNK` ids (no maximum is documented; CLI for Microsoft 365 restores 20 per
-call). Each id reported restored is verified by asking for it in the recycle bin: 404 means it
-left the bin. SharePoint restores to the original location and refuses (rather than overwrites)
-when the name is taken there; such an id is reported as not restored.
+call). What the answers leave open is settled with documented calls only, never the undocumented
+``GET .../recycleBin/items/{id}`` (a server may refuse it with 400): **one listing of the recycle
+bin per restore batch** (recyclebin-list-items), however many ids, then, for each id not reported
+restored, a read of its original path and, if need be, of its original folder (driveitem-get,
+``/sites/{site-id}/drive/root:/{path}``):
+
+* out of the bin and a file at its place: ``already_restored`` (by another run racing this one,
+  or by hand); unless that file was created after the deletion: a newer file, not this one;
+* out of the bin and nothing at its place: purged (or restored and moved since);
+* still in the bin and a file at its place: the name is taken. SharePoint restores only to the
+  original place and, as far as the answer shows, left it in the bin (it did not replace the file
+  in the way); nothing is renamed here either (that is personal OneDrive's behaviour only);
+* still in the bin and its folder missing: the folder is gone, or in the recycle bin itself (the
+  listing shows a folder entry of that name and place): restore that folder first. trashscan does
+  not restore it on its own: a folder entry brings back everything deleted with it, which the bin
+  does not list.
+
+An id reported restored that the listing still shows is reported failed: the answer and the bin
+disagree, and only a look at the bin can tell. If the listing fails, the answer alone decides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import IndexedItem, RestoreOutcome, RestoreResult
+from trashscan.pagination import PageGuard
 from trashscan_onedrive.business import recycle_bin_url
-from trashscan_onedrive.client import GraphSession, error_of, permission_refusal
+from trashscan_onedrive.client import GraphSession, error_of, json_of, permission_refusal, query
+from trashscan_onedrive.times import parse_iso
 
 CHUNK = 20
 RESTORE_PERMISSION = "Sites.ReadWrite.All"
+LIST_SELECT = "id,name,deletedFromLocation"
+PATH_SELECT = "id,name,createdDateTime"
+RESTORED, NOT_RESTORED, UNKNOWN = "restored", "not restored", "unknown"
 
 
 def restored_ids(response: Any, sent: list[str]) -> tuple[set[str], dict[str, str]]:
@@ -56,6 +80,32 @@ def restored_ids(response: Any, sent: list[str]) -> tuple[set[str], dict[str, st
     return done, failed
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the restore call said about one item: restored, not restored, or unknown (why)."""
+
+    item: IndexedItem
+    verdict: str
+    said: str | None = None  # OneDrive's own reason, or what went wrong with the call
+
+    @property
+    def bin_id(self) -> str:
+        return self.item.restore_handle["id"]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One listing of the recycle bin: entry ids, and the places of its entries (folders too)."""
+
+    ids: frozenset[str]
+    locations: dict[str, str]  # entry id -> deletedFromLocation, stripped of slashes
+    places: frozenset[str]  # "location/name" of every entry: a folder entry's own location
+
+
+def _location(value: object) -> str:
+    return value.strip("/") if isinstance(value, str) else ""
+
+
 class BusinessRestorer:
     def __init__(self, session: GraphSession) -> None:
         self.session = session
@@ -70,42 +120,67 @@ class BusinessRestorer:
                 continue
             by_site.setdefault(handle["site_id"], []).append(item)
         for site_id, members in by_site.items():
-            for start in range(0, len(members), CHUNK):
-                chunk = members[start : start + CHUNK]
-                reported: set[str] = set()
-                try:
-                    for result in self._chunk(site_id, chunk):
-                        reported.add(result.item_id)
-                        yield result
-                except AuthError:
-                    raise
-                except AccountError as exc:  # throttled out, or the connection failed
-                    for item in chunk:
-                        if item.item_id not in reported:
-                            yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(exc))
+            yield from SiteRestore(self.session, site_id).run(members)
 
-    def _chunk(self, site_id: str, chunk: list[IndexedItem]) -> Iterator[RestoreResult]:
+
+class SiteRestore:
+    """One batch of restores on one site: the restore calls, one bin listing, the why of each."""
+
+    def __init__(self, session: GraphSession, site_id: str) -> None:
+        self.session = session
+        self.site_id = site_id
+
+    def run(self, members: list[IndexedItem]) -> Iterator[RestoreResult]:
+        answers: list[Answer] = []
+        for start in range(0, len(members), CHUNK):
+            chunk = members[start : start + CHUNK]
+            try:
+                answered = self._post(chunk)
+            except AuthError:
+                raise
+            except AccountError as exc:  # throttled out, or the connection failed: maybe applied
+                answered = [Answer(item, UNKNOWN, str(exc)) for item in chunk]
+            for answer in answered:
+                if isinstance(answer, RestoreResult):
+                    yield answer
+                else:
+                    answers.append(answer)
+        if not answers:
+            return
+        try:
+            listing: Listing | str = self._list()
+        except AuthError:
+            raise
+        except AccountError as exc:
+            listing = str(exc)
+        for answer in answers:
+            try:
+                yield self._outcome(answer, listing)
+            except AuthError:
+                raise
+            except AccountError as exc:
+                yield self._unexplained(answer, f"checking its original place failed: {exc}")
+
+    # ------------------------------------------------------------------ the restore call
+
+    def _post(self, chunk: list[IndexedItem]) -> list[Answer | RestoreResult]:
         ids = [item.restore_handle["id"] for item in chunk]
-        url = recycle_bin_url(self.session.settings, site_id, "restore")
+        url = recycle_bin_url(self.session.settings, self.site_id, "restore")
         response = self.session.send("POST", url, body={"ids": ids})
         status = response.status_code
         if status in (200, 207):
             done, failed = restored_ids(response, ids)
-        elif status >= 500:
-            done, failed = set(ids), {}  # maybe applied: the read-back decides
-        else:
-            detail = self._refusal(response)
-            for item in chunk:
-                yield RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
-            return
-        for item in chunk:
-            bin_id = item.restore_handle["id"]
-            if bin_id in done:
-                yield self._verify(site_id, item)
-            else:
-                reason = failed.get(bin_id) or "OneDrive did not report it restored"
-                detail = f"not restored: {reason} (a file of that name may be in the way)"
-                yield RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
+            return [
+                Answer(item, RESTORED)
+                if item.restore_handle["id"] in done
+                else Answer(item, NOT_RESTORED, failed.get(item.restore_handle["id"]))
+                for item in chunk
+            ]
+        if status >= 500:
+            said = f"OneDrive answered HTTP {status}"
+            return [Answer(item, UNKNOWN, said) for item in chunk]
+        detail = self._refusal(response)
+        return [RestoreResult(item.item_id, RestoreOutcome.FAILED, detail) for item in chunk]
 
     def _refusal(self, response: Any) -> str:
         status = response.status_code
@@ -117,17 +192,154 @@ class BusinessRestorer:
         suffix = f" ({code})" if code else ""
         return f"OneDrive for Business refused the restore: HTTP {status}{suffix}"
 
-    def _verify(self, site_id: str, item: IndexedItem) -> RestoreResult:
-        bin_id = item.restore_handle["id"]
-        path = item.restore_handle.get("path")
-        url = recycle_bin_url(self.session.settings, site_id, quote(bin_id, safe=""))
-        response = self.session.send("GET", url)
+    # ------------------------------------------------------------------ documented look-ups
+
+    def _list(self) -> Listing:
+        """The whole recycle bin, once (the documented list call, followed to its end)."""
+        what = f"listing the recycle bin of site {self.site_id}"
+        url: str | None = (
+            recycle_bin_url(self.session.settings, self.site_id)
+            + "?"
+            + query({"$select": LIST_SELECT})
+        )
+        guard = PageGuard("OneDrive's recycle bin", "next link")
+        guard.start(url)
+        ids: set[str] = set()
+        locations: dict[str, str] = {}
+        places: set[str] = set()
+        while url:
+            data = json_of(self.session.check(self.session.send("GET", url), what), what)
+            for entry in data.get("value") or ():
+                if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                    continue
+                location = _location(entry.get("deletedFromLocation"))
+                ids.add(entry["id"])
+                locations[entry["id"]] = location
+                if isinstance(entry.get("name"), str):
+                    places.add(f"{location}/{entry['name']}".strip("/"))
+            link = data.get("@odata.nextLink")
+            url = link if isinstance(link, str) and link else None
+            if url is not None:
+                guard.follow(url)
+        return Listing(frozenset(ids), locations, frozenset(places))
+
+    def _read(self, path: str) -> dict[str, Any] | None:
+        """The live item at ``path`` in the site's drive, or None (404)."""
+        site = quote(self.site_id, safe=",")
+        url = self.session.settings.v1(f"sites/{site}/drive/root:{quote(path, safe='/')}")
+        response = self.session.send("GET", url + "?" + query({"$select": PATH_SELECT}))
         if response.status_code == 404:
-            return RestoreResult(item.item_id, RestoreOutcome.RESTORED, None, path)
-        if response.status_code == 200:
-            detail = "OneDrive reported it restored, but it is still in the recycle bin"
-        else:
+            return None
+        self.session.check(response, f"reading {path}")
+        return json_of(response, f"reading {path}")
+
+    # ------------------------------------------------------------------ the outcome of one id
+
+    def _outcome(self, answer: Answer, listing: Listing | str) -> RestoreResult:
+        item = answer.item
+        path = item.restore_handle.get("path")
+        path = path if isinstance(path, str) and path.startswith("/") else None
+        if isinstance(listing, str):  # no listing: the answer alone decides
+            if answer.verdict == RESTORED:
+                return RestoreResult(item.item_id, RestoreOutcome.RESTORED, None, path)
+            return self._unexplained(answer, f"listing the recycle bin failed: {listing}")
+        in_bin = answer.bin_id in listing.ids
+        if answer.verdict == RESTORED:
+            if not in_bin:
+                return RestoreResult(item.item_id, RestoreOutcome.RESTORED, None, path)
             detail = (
-                f"restore sent, but checking the recycle bin failed (HTTP {response.status_code})"
+                "OneDrive answered that it restored it, but its recycle bin still lists it: "
+                "look there, and restore it by hand if it is still in the bin"
             )
-        return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
+            return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
+        if path is None:
+            return self._unexplained(answer, "its original path is not known")
+        if not in_bin:
+            return self._left_the_bin(answer, path)
+        return self._still_in_bin(answer, path, listing)
+
+    def _left_the_bin(self, answer: Answer, path: str) -> RestoreResult:
+        item = answer.item
+        found = self._read(path)
+        if found is None:
+            detail = (
+                "no longer in the recycle bin, and not at its original place: purged, or "
+                "restored and moved since"
+            )
+            return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
+        created = parse_iso(found.get("createdDateTime"))
+        if _newer(created, item.deleted_at):
+            detail = (
+                f"no longer in the recycle bin; the file now at {path} is a newer one (created "
+                "after the deletion): the deleted one was purged, or restored and moved"
+            )
+            return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
+        if answer.verdict == UNKNOWN:  # our call went through after all
+            detail = f"{answer.said}, but it left the recycle bin and is back at its original place"
+            return RestoreResult(item.item_id, RestoreOutcome.RESTORED, detail, path)
+        detail = "no longer in the recycle bin, and back at its original place"
+        return RestoreResult(item.item_id, RestoreOutcome.ALREADY_RESTORED, detail, path)
+
+    def _still_in_bin(self, answer: Answer, path: str, listing: Listing) -> RestoreResult:
+        pure = PurePosixPath(path)
+        folder = str(pure.parent)
+        said = f" (OneDrive said: {answer.said})" if answer.said else ""
+        if answer.verdict == UNKNOWN:
+            why = f"{answer.said}; it is still in the recycle bin"
+        elif self._read(path) is not None:
+            why = (
+                f"a file named {pure.name} is in the way at its original place {folder}, and "
+                "OneDrive for Business restores only to the original place: move or rename that "
+                "file, then restore again"
+            )
+        elif folder != "/" and self._read(folder) is None:
+            binned = _binned_folder(folder, listing.locations.get(answer.bin_id, ""), listing)
+            if binned is not None:
+                why = (
+                    f"its original folder {binned} is in the recycle bin: restore that folder "
+                    "first, then this item"
+                )
+            else:
+                why = (
+                    f"its original folder {folder} is no longer there (deleted for good, moved "
+                    "or renamed), and OneDrive for Business restores only to the original place: "
+                    "restore it by hand from the OneDrive recycle bin"
+                )
+        else:
+            why = "OneDrive gave no reason (its folder is there and its name is free); try again"
+        detail = f"not restored: {why}{said if answer.verdict != UNKNOWN else ''}"
+        return RestoreResult(answer.item.item_id, RestoreOutcome.FAILED, detail)
+
+    @staticmethod
+    def _unexplained(answer: Answer, why: str) -> RestoreResult:
+        if answer.verdict == RESTORED:  # the documented answer said so: trusted
+            path = answer.item.restore_handle.get("path")
+            return RestoreResult(answer.item.item_id, RestoreOutcome.RESTORED, None, path)
+        said = answer.said or "OneDrive did not report it restored"
+        detail = f"not restored: {said}; {why}"
+        return RestoreResult(answer.item.item_id, RestoreOutcome.FAILED, detail)
+
+
+def _newer(created: datetime | None, deleted_at: datetime | None) -> bool:
+    """Whether a file was created after the deletion (so it is not the deleted one)."""
+    if created is None or deleted_at is None:
+        return False
+    if deleted_at.tzinfo is None or created.tzinfo is None:
+        created, deleted_at = created.replace(tzinfo=None), deleted_at.replace(tzinfo=None)
+    return created > deleted_at
+
+
+def _binned_folder(folder: str, location: str, listing: Listing) -> str | None:
+    """The top-most folder on the way to ``folder`` that the recycle bin holds, if any.
+
+    ``location`` is the item's ``deletedFromLocation`` (the server-relative form of ``folder``):
+    a folder deleted as a whole is an entry whose location plus name is one of its prefixes."""
+    shown = [part for part in folder.split("/") if part]
+    parts = [part for part in location.split("/") if part]
+    found = None
+    for up in range(len(shown)):  # 0: the folder itself, then its parents
+        if len(parts) - up <= 0:
+            break
+        if "/".join(parts[: len(parts) - up]) in listing.places:
+            found = "/" + "/".join(shown[: len(shown) - up])
+    return found

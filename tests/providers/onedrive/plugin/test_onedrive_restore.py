@@ -163,34 +163,37 @@ def test_a_personal_403_names_files_readwrite_all(od: Harness) -> None:
 # ------------------------------------------------------------------------------------ business
 
 BIN = f"{BETA}sites/{SITE}/recycleBin/items"
+LIST = f"{BIN}?$select=id,name,deletedFromLocation"
+DRIVE = f"{V1}sites/{SITE}/drive/root:"
+PATH_SELECT = "?$select=id,name,createdDateTime"
+LIBRARY = "personal/alice_contoso_com/Documents"
 
 
-def bin_indexed(n: int) -> Any:
+def bin_indexed(n: int, folder: str = "/Pictures") -> Any:
     bin_id = f"0000000{n}-aaaa-4bbb-8ccc-dddddddddddd"
-    path = f"/Pictures/IMG_{n}.JPG"
+    path = f"{folder}/IMG_{n}.JPG"
     return indexed(bin_id, f"IMG_{n}.JPG", {"site_id": SITE, "id": bin_id, "path": path}, path)
 
 
-def test_business_restore_200_then_each_id_left_the_bin(od: Harness) -> None:
+def entry(item: Any, location: str) -> dict[str, Any]:
+    return {"id": item.item_id, "name": item.name, "deletedFromLocation": location}
+
+
+def test_business_restore_200_then_one_listing_for_the_batch(od: Harness) -> None:
     od.signed_in()
     one, two = bin_indexed(1), bin_indexed(2)
     ids = [one.item_id, two.item_id]
     od.graph("POST", f"{BIN}/restore", {"value": [{"id": i} for i in ids]}, body={"ids": ids})
-    od.graph("GET", f"{BIN}/{ids[0]}", NOT_FOUND, status=404)
-    od.graph("GET", f"{BIN}/{ids[1]}", NOT_FOUND, status=404)
+    od.graph("GET", LIST, {"value": []})
     results = od.restore(one, two, acct=BUSINESS)
     assert results == [
         RestoreResult(ids[0], RestoreOutcome.RESTORED, None, "/Pictures/IMG_1.JPG"),
         RestoreResult(ids[1], RestoreOutcome.RESTORED, None, "/Pictures/IMG_2.JPG"),
     ]
-    assert od.sent_to() == [
-        ("POST", f"{BIN}/restore"),
-        ("GET", f"{BIN}/{ids[0]}"),
-        ("GET", f"{BIN}/{ids[1]}"),
-    ]
+    assert od.sent_to() == [("POST", f"{BIN}/restore"), ("GET", LIST)]
 
 
-def test_business_restore_207_partial(od: Harness) -> None:
+def test_business_restore_207_partial_says_why(od: Harness) -> None:
     od.signed_in()
     one, two, three = bin_indexed(1), bin_indexed(2), bin_indexed(3)
     ids = [one.item_id, two.item_id, three.item_id]
@@ -201,24 +204,110 @@ def test_business_restore_207_partial(od: Harness) -> None:
         ]
     }
     od.graph("POST", f"{BIN}/restore", answer, status=207, body={"ids": ids})
-    od.graph("GET", f"{BIN}/{ids[0]}", NOT_FOUND, status=404)
+    location = f"{LIBRARY}/Pictures"
+    od.graph("GET", LIST, {"value": [entry(two, location), entry(three, location)]})
+    od.graph("GET", f"{DRIVE}/Pictures/IMG_2.JPG{PATH_SELECT}", NOT_FOUND, status=404)
+    od.graph("GET", f"{DRIVE}/Pictures{PATH_SELECT}", live("D1!102", "Pictures", ""))
+    od.graph("GET", f"{DRIVE}/Pictures/IMG_3.JPG{PATH_SELECT}", live("01X", "IMG_3.JPG", ""))
     results = {r.item_id: r for r in od.restore(one, two, three, acct=BUSINESS)}
     assert results[ids[0]].outcome is RestoreOutcome.RESTORED
     assert results[ids[1]].outcome is RestoreOutcome.FAILED
-    assert "did not report it restored" in (results[ids[1]].detail or "")
+    assert results[ids[1]].detail == (
+        "not restored: OneDrive gave no reason (its folder is there and its name is free); "
+        "try again"
+    )
     assert results[ids[2]].outcome is RestoreOutcome.FAILED
-    assert "name taken" in (results[ids[2]].detail or "")
-    assert od.sent_to() == [("POST", f"{BIN}/restore"), ("GET", f"{BIN}/{ids[0]}")]
+    assert results[ids[2]].detail == (
+        "not restored: a file named IMG_3.JPG is in the way at its original place /Pictures, "
+        "and OneDrive for Business restores only to the original place: move or rename that "
+        "file, then restore again (OneDrive said: name taken)"
+    )
+    assert [m for m, _ in od.sent_to()] == ["POST", "GET", "GET", "GET", "GET"]
 
 
-def test_business_restore_still_in_the_bin_is_a_failure(od: Harness) -> None:
+def test_business_a_folder_in_the_bin_is_named_in_either_location_form(od: Harness) -> None:
+    """``deletedFromLocation`` is "a relative URL": server-relative (with the site path) or
+    site-relative; a folder entry whose location plus name is on the item's way is named."""
+    for library in (LIBRARY, "Documents"):
+        od.restart()
+        od.signed_in()
+        one = bin_indexed(1, folder="/Pictures/Party/2024")
+        od.graph("POST", f"{BIN}/restore", {"value": []}, status=207, body={"ids": [one.item_id]})
+        party = {"id": "f1", "name": "Party", "deletedFromLocation": f"/{library}/Pictures"}
+        od.graph("GET", LIST, {"value": [entry(one, f"{library}/Pictures/Party/2024"), party]})
+        od.graph("GET", f"{DRIVE}/Pictures/Party/2024/IMG_1.JPG{PATH_SELECT}", NOT_FOUND,
+                 status=404)  # fmt: skip
+        od.graph("GET", f"{DRIVE}/Pictures/Party/2024{PATH_SELECT}", NOT_FOUND, status=404)
+        [result] = od.restore(one, acct=BUSINESS)
+        assert result.detail == (
+            "not restored: its original folder /Pictures/Party is in the recycle bin: restore "
+            "that folder first, then this item"
+        )
+
+
+def test_business_reported_restored_but_still_listed_is_a_failure(od: Harness) -> None:
     od.signed_in()
     one = bin_indexed(1)
     od.graph("POST", f"{BIN}/restore", {}, body={"ids": [one.item_id]})
-    od.graph("GET", f"{BIN}/{one.item_id}", {"id": one.item_id, "name": "IMG_1.JPG"})
+    od.graph("GET", LIST, {"value": [entry(one, f"{LIBRARY}/Pictures")]})
     [result] = od.restore(one, acct=BUSINESS)
     assert result.outcome is RestoreOutcome.FAILED
-    assert "still in the recycle bin" in (result.detail or "")
+    assert "its recycle bin still lists it" in (result.detail or "")
+
+
+def test_business_a_failed_listing_keeps_the_answer(od: Harness) -> None:
+    """The documented answer is trusted: a listing refused (here 400) turns no restored id
+    into a failure; an id left out is failed with both reasons."""
+    od.signed_in()
+    one, two = bin_indexed(1), bin_indexed(2)
+    ids = [one.item_id, two.item_id]
+    od.graph("POST", f"{BIN}/restore", {"value": [{"id": ids[0]}]}, status=207, body={"ids": ids})
+    od.graph("GET", LIST, {"error": {"code": "BadRequest", "message": "no"}}, status=400)
+    results = od.restore(one, two, acct=BUSINESS)
+    assert [(r.item_id, r.outcome) for r in results] == [
+        (ids[0], RestoreOutcome.RESTORED),
+        (ids[1], RestoreOutcome.FAILED),
+    ]
+    assert results[1].detail == (
+        "not restored: OneDrive did not report it restored; listing the recycle bin failed: "
+        "OneDrive refused listing the recycle bin of site " + SITE + ": HTTP 400 (BadRequest)"
+    )
+
+
+def test_business_a_5xx_restore_is_settled_by_the_listing(od: Harness) -> None:
+    od.signed_in()
+    one, two = bin_indexed(1), bin_indexed(2)
+    ids = [one.item_id, two.item_id]
+    od.graph("POST", f"{BIN}/restore", {}, status=500, body={"ids": ids})
+    od.graph("GET", LIST, {"value": [entry(two, f"{LIBRARY}/Pictures")]})
+    back = {"id": "01A", "name": "IMG_1.JPG", "createdDateTime": "2020-01-01T00:00:00Z"}
+    od.graph("GET", f"{DRIVE}/Pictures/IMG_1.JPG{PATH_SELECT}", back)
+    results = od.restore(one, two, acct=BUSINESS)
+    assert [(r.item_id, r.outcome, r.detail) for r in results] == [
+        (
+            ids[0],
+            RestoreOutcome.RESTORED,
+            "OneDrive answered HTTP 500, but it left the recycle bin and is back at its "
+            "original place",
+        ),
+        (
+            ids[1],
+            RestoreOutcome.FAILED,
+            "not restored: OneDrive answered HTTP 500; it is still in the recycle bin",
+        ),
+    ]
+
+
+def test_business_a_newer_file_at_the_place_is_not_already_restored(od: Harness) -> None:
+    od.signed_in()
+    one = bin_indexed(1)
+    od.graph("POST", f"{BIN}/restore", {"value": []}, status=207, body={"ids": [one.item_id]})
+    od.graph("GET", LIST, {"value": []})
+    newer = {"id": "01B", "name": "IMG_1.JPG", "createdDateTime": "2024-06-02T00:00:00Z"}
+    od.graph("GET", f"{DRIVE}/Pictures/IMG_1.JPG{PATH_SELECT}", newer)  # after NOW, the deletion
+    [result] = od.restore(one, acct=BUSINESS)
+    assert result.outcome is RestoreOutcome.FAILED
+    assert "is a newer one (created after the deletion)" in (result.detail or "")
 
 
 def test_business_restore_403_names_the_missing_permission(od: Harness) -> None:
@@ -249,38 +338,22 @@ def test_business_restore_403_with_the_permission_held(od: Harness) -> None:
     assert "although the sign-in holds Sites.ReadWrite.All" in (result.detail or "")
 
 
-def test_business_restore_goes_in_chunks(od: Harness) -> None:
+def test_business_restore_goes_in_chunks_with_one_listing(od: Harness) -> None:
     od.signed_in()
     items = [bin_indexed(n) for n in range(restore_business.CHUNK + 1)]
     ids = [i.item_id for i in items]
     first, rest = ids[: restore_business.CHUNK], ids[restore_business.CHUNK :]
     od.graph("POST", f"{BIN}/restore", {}, body={"ids": first})
     od.graph("POST", f"{BIN}/restore", {}, body={"ids": rest})
-    for bin_id in ids:
-        od.graph("GET", f"{BIN}/{bin_id}", NOT_FOUND, status=404)
+    od.graph("GET", LIST, {"value": []})
     results = od.restore(*items, acct=BUSINESS)
     assert all(r.outcome is RestoreOutcome.RESTORED for r in results)
     assert od.bodies()[0] == {"ids": first}
-    assert od.bodies()[restore_business.CHUNK + 1] == {"ids": rest}
+    assert od.bodies()[1] == {"ids": rest}
+    assert [m for m, _ in od.sent_to()] == ["POST", "POST", "GET"]
 
 
 def test_a_restore_with_no_sign_in_raises_for_the_account(od: Harness) -> None:
     with pytest.raises(AuthError):
         od.restore(CAT, acct=PERSONAL)
     assert od.sent == []
-
-
-def test_a_failure_mid_chunk_gives_each_item_exactly_one_result(od: Harness) -> None:
-    od.signed_in()
-    one, two = bin_indexed(1), bin_indexed(2)
-    ids = [one.item_id, two.item_id]
-    od.graph("POST", f"{BIN}/restore", {}, body={"ids": ids})
-    od.graph("GET", f"{BIN}/{ids[0]}", NOT_FOUND, status=404)
-    od.graph("GET", f"{BIN}/{ids[1]}", {}, status=503)  # every attempt: the budget runs out
-    results = od.restore(one, two, acct=BUSINESS)
-    assert [(r.item_id, r.outcome) for r in results] == [
-        (ids[0], RestoreOutcome.RESTORED),
-        (ids[1], RestoreOutcome.FAILED),
-    ]
-    assert "HTTP 503" in (results[1].detail or "")
-    assert len(od.sleeps) == 4  # five attempts of the read-back, then this item fails alone

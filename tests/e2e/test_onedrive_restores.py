@@ -1,0 +1,340 @@
+"""Restore outcomes that match the cloud (issue 12 §2): the real CLI against the OneDrive fake.
+
+Business (``frank``): the restore action's documented answer is trusted (200: every id restored;
+207: the ids it lists), and what it did not restore is explained with documented calls only: one
+listing of the recycle bin per restore batch, then a read of the original path (and folder) of
+each id left out: already restored (by another run, or by hand), its folder gone or in the bin,
+its name taken, or purged. The undocumented ``GET .../recycleBin/items/{id}`` is never sent; the
+fake refuses it here with Graph's 400, as a server may.
+
+Each test states the fake's own record of why an id was not restored (``restore_seen``) next to
+what trashscan said, and counts the Graph requests of the restore run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+import requests
+
+from trashscan.config import load_config
+from trashscan.index import Index
+from trashscan.models import ItemState, RestoreOutcome
+from trashscan.sandbox.session import Sandbox
+from trashscan.testing import RequestLog
+from trashscan_onedrive.fake import OneDriveFake
+
+PROVIDER = "onedrive"
+ROLL = "/Pictures/Camera Roll"
+OPENID = "/common/v2.0/.well-known/openid-configuration"
+BIN = re.compile(r"^/beta/sites/[^/]+/recycleBin/items$")
+BIN_RESTORE = re.compile(r"^/beta/sites/[^/]+/recycleBin/items/restore$")
+BIN_ENTRY = re.compile(r"^/beta/sites/[^/]+/recycleBin/items/(?!restore$)[^/]+$")
+SITE_PATH = re.compile(r"^/v1\.0/sites/[^/]+/drive/root:(?P<path>/.*)$")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
+    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
+        assert box.broken == {}
+        yield box
+
+
+@pytest.fixture
+def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
+    fake = sandbox.fakes[PROVIDER]
+    fake.graph.serve_bin_item_get = False  # a server that refuses the undocumented route
+    yield fake
+    assert fake.refused_calls == []  # nothing destructive
+    assert fake.unmodelled_calls == []  # no unknown route
+    assert fake.undocumented_calls == []  # never the undocumented bin-item GET
+
+
+@pytest.fixture
+def log(sandbox: Sandbox) -> GraphLog:
+    return GraphLog(sandbox.servers[PROVIDER])
+
+
+class GraphLog(RequestLog):
+    def graph(self) -> list[tuple[str, str, int | None]]:
+        """(method, route, status) of the Graph requests (not the sign-in server's)."""
+        return [
+            (r.method, _route(r.path), r.status)
+            for r in self.since()
+            if not r.path.startswith("/common/")
+        ]
+
+
+def _route(path: str) -> str:
+    if BIN.match(path):
+        return "BIN"
+    if BIN_RESTORE.match(path):
+        return "BIN_RESTORE"
+    if BIN_ENTRY.match(path):
+        return "BIN_ENTRY"
+    found = SITE_PATH.match(path)
+    if found is not None:
+        return "PATH " + unquote(found["path"])
+    return path
+
+
+def _outcome_lines(stdout: str) -> list[str]:
+    words = {outcome.value for outcome in RestoreOutcome}
+    return [line for line in stdout.splitlines() if line.split(" ", 1)[0] in words]
+
+
+def _line(lines: list[str], ref: str) -> str:
+    (found,) = [line for line in lines if f" {ref} " in line]
+    return found
+
+
+def _listed(cli: Any, account: str) -> dict[str, dict]:
+    result = cli("list", "--account", account, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return {item["path"]: item for item in result.json()}
+
+
+def _index(sandbox: Sandbox) -> Index:
+    assert sandbox.config_path is not None
+    return Index.open(load_config(sandbox.config_path).index_url)
+
+
+def _state(sandbox: Sandbox, account: str, item_id: str) -> ItemState:
+    stored = _index(sandbox).get(PROVIDER, account, item_id)
+    assert stored is not None
+    return stored.state
+
+
+class Graph:
+    """Another client of the same account (another device, the web UI, another run)."""
+
+    def __init__(self, fake: OneDriveFake, sandbox: Sandbox, account: str) -> None:
+        assert fake.server is not None
+        self.base = fake.server.base_url
+        self.http = requests.Session()
+        self.http.trust_env = False
+        self.http.verify = str(sandbox.ca_bundle) if sandbox.ca_bundle else True
+        self.http.headers["Authorization"] = f"Bearer {fake.access_token(account)}"
+
+    def site(self) -> str:
+        ids = self.http.get(
+            f"{self.base}/v1.0/me/drive", params={"$select": "sharePointIds"}
+        ).json()["sharePointIds"]
+        return f"{ids['siteUrl'].split('/')[2]},{ids['siteId']},{ids['webId']}"
+
+    def restore_bin(self, *ids: str) -> requests.Response:
+        url = f"{self.base}/beta/sites/{self.site()}/recycleBin/items/restore"
+        return self.http.post(url, json={"ids": list(ids)})
+
+
+# ----------------------------------------------------------------------------------- business
+
+
+@pytest.mark.parametrize("ok_status", [207, 200])
+def test_business_restore_trusts_the_answer_with_one_bin_listing_per_batch(
+    cli, sandbox, fake, log, ok_status
+):
+    """The undocumented per-id GET is refused (400) by this server; restores still report
+    restored and exit 0, with one POST and one listing for all 7 photos and videos."""
+    fake.graph.site_restore_ok_status = ok_status
+    items = _listed(cli, "frank")
+    assert len(items) == 7  # the second-stage one included
+    drive = fake.graph.drives["frank"]
+    log.mark()
+
+    result = cli("restore", *(i["ref"] for i in items.values()), "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    lines = _outcome_lines(result.stdout)
+    assert sorted(lines) == sorted(
+        f"restored           {i['ref']} frank: {i['name']} -> {i['path']}" for i in items.values()
+    )
+    assert "7 restored, 0 not restored" in result.stdout
+    assert Counter(log.graph()) == {("POST", "BIN_RESTORE", ok_status): 1, ("GET", "BIN", 200): 1}
+    (record,) = fake.restore_seen
+    assert set(record.restored) == {i["item_id"] for i in items.values()}
+    assert not {i["item_id"] for i in items.values()} & set(drive.bin)
+    for item in items.values():
+        assert fake.find("frank", item["path"]).live
+        assert _state(sandbox, "frank", item["item_id"]) is ItemState.RESTORED
+
+
+def test_business_207_says_why_each_id_was_not_restored(cli, sandbox, fake, log):
+    """One restore, six ids: restored; name taken; folder gone for good; folder in the bin;
+    restored meanwhile by another client; purged meanwhile. One POST, one bin listing, and at
+    most two path reads per id left out; each reason matches the fake's own record."""
+    now = fake.clock()
+    for path in ("/Pictures/Party/cake.jpg", "/Pictures/Party/candles.jpg"):
+        fake.add_file("frank", path, at=now - timedelta(hours=1))
+    fake.add_file("frank", "/Pictures/Picnic/ham.jpg", at=now - timedelta(hours=1))
+    fake.delete("frank", "/Pictures/Party/cake.jpg", at=now - timedelta(minutes=5))
+    party = fake.delete("frank", "/Pictures/Party", at=now - timedelta(minutes=4))
+    fake.delete("frank", "/Pictures/Picnic/ham.jpg", at=now - timedelta(minutes=3))
+    fake.delete("frank", "/Pictures/Picnic", at=now - timedelta(minutes=2))
+    assert party is not None
+    items = _listed(cli, "frank")
+    ok = items[f"{ROLL}/IMG_2001.jpg"]
+    taken = items[f"{ROLL}/IMG_2002.heic"]
+    gone = items["/Pictures/Party/cake.jpg"]
+    binned = items["/Pictures/Picnic/ham.jpg"]
+    elsewhere = items[f"{ROLL}/IMG_2003.jpg"]
+    purged = items[f"{ROLL}/IMG_2004.png"]
+    # after the listing: a new file takes a name, the folder Party is emptied from the bin,
+    # another client restores one photo, and one entry is purged
+    occupant = fake.add_file("frank", taken["path"])
+    fake.purge_bin_entry("frank", party.id)
+    assert Graph(fake, sandbox, "frank").restore_bin(elsewhere["item_id"]).status_code == 207
+    fake.purge_bin_entry("frank", purged["item_id"])
+    chosen = [ok, taken, gone, binned, elsewhere, purged]
+    fake.restore_seen.clear()
+    log.mark()
+
+    result = cli("restore", *(i["ref"] for i in chosen), "--yes")
+
+    assert result.exit_code == 1, result.stdout + result.stderr
+    lines = _outcome_lines(result.stdout)
+    assert len(lines) == 6
+    assert _line(lines, ok["ref"]) == (
+        f"restored           {ok['ref']} frank: IMG_2001.jpg -> {ok['path']}"
+    )
+    assert _line(lines, taken["ref"]) == (
+        f"failed             {taken['ref']} frank: IMG_2002.heic (not restored: a file named "
+        f"IMG_2002.heic is in the way at its original place {ROLL}, and OneDrive for Business "
+        "restores only to the original place: move or rename that file, then restore again)"
+    )
+    assert _line(lines, gone["ref"]) == (
+        f"failed             {gone['ref']} frank: cake.jpg (not restored: its original folder "
+        "/Pictures/Party is no longer there (deleted for good, moved or renamed), and OneDrive "
+        "for Business restores only to the original place: restore it by hand from the "
+        "OneDrive recycle bin)"
+    )
+    assert _line(lines, binned["ref"]) == (
+        f"failed             {binned['ref']} frank: ham.jpg (not restored: its original folder "
+        "/Pictures/Picnic is in the recycle bin: restore that folder first, then this item)"
+    )
+    assert _line(lines, elsewhere["ref"]) == (
+        f"already_restored   {elsewhere['ref']} frank: IMG_2003.jpg -> {elsewhere['path']} "
+        "(no longer in the recycle bin, and back at its original place)"
+    )
+    assert _line(lines, purged["ref"]) == (
+        f"failed             {purged['ref']} frank: IMG_2004.png (no longer in the recycle bin, "
+        "and not at its original place: purged, or restored and moved since)"
+    )
+    assert "2 restored, 4 not restored" in result.stdout
+    # the fake's truth for each id it left out
+    (record,) = fake.restore_seen
+    assert record.status == 207 and record.restored == (ok["item_id"],)
+    assert dict(record.not_restored) == {
+        taken["item_id"]: "name_taken",
+        gone["item_id"]: "parent_missing",
+        binned["item_id"]: "parent_missing",
+        elsewhere["item_id"]: "not_in_bin",
+        purged["item_id"]: "not_in_bin",
+    }
+    # nothing renamed, nothing overwritten
+    assert fake.find("frank", taken["path"]).id == occupant.id
+    # requests: one restore, one listing, then the original path (and folder) of each left out
+    assert Counter(log.graph()) == {
+        ("POST", "BIN_RESTORE", 207): 1,
+        ("GET", "BIN", 200): 1,
+        ("GET", f"PATH {taken['path']}", 200): 1,
+        ("GET", f"PATH {gone['path']}", 404): 1,
+        ("GET", "PATH /Pictures/Party", 404): 1,
+        ("GET", f"PATH {binned['path']}", 404): 1,
+        ("GET", "PATH /Pictures/Picnic", 404): 1,
+        ("GET", f"PATH {elsewhere['path']}", 200): 1,
+        ("GET", f"PATH {purged['path']}", 404): 1,
+    }
+    states = {i["item_id"]: _state(sandbox, "frank", i["item_id"]) for i in chosen}
+    assert states == {
+        ok["item_id"]: ItemState.RESTORED,
+        taken["item_id"]: ItemState.TRASHED,
+        gone["item_id"]: ItemState.TRASHED,
+        binned["item_id"]: ItemState.TRASHED,
+        elsewhere["item_id"]: ItemState.RESTORED,
+        purged["item_id"]: ItemState.TRASHED,
+    }
+
+
+def test_business_restored_meanwhile_is_already_restored_and_exits_0(cli, sandbox, fake, log):
+    items = _listed(cli, "frank")
+    target = items[f"{ROLL}/VID_2001.mp4"]
+    assert Graph(fake, sandbox, "frank").restore_bin(target["item_id"]).status_code == 207
+    fake.restore_seen.clear()
+    log.mark()
+
+    result = cli("restore", target["ref"], "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert _outcome_lines(result.stdout) == [
+        f"already_restored   {target['ref']} frank: VID_2001.mp4 -> {target['path']} "
+        "(no longer in the recycle bin, and back at its original place)"
+    ]
+    (record,) = fake.restore_seen
+    assert record.not_restored == ((target["item_id"], "not_in_bin"),)
+    assert Counter(log.graph()) == {
+        ("POST", "BIN_RESTORE", 207): 1,
+        ("GET", "BIN", 200): 1,
+        ("GET", f"PATH {target['path']}", 200): 1,
+    }
+    assert _state(sandbox, "frank", target["item_id"]) is ItemState.RESTORED
+
+
+def test_two_racing_business_runs_both_exit_0(cli, sandbox, fake):
+    """Two trashscan processes plan the same restore (both read the item as trashed), then are
+    confirmed together: one restores it, the other finds it already restored."""
+    items = _listed(cli, "frank")
+    target = items[f"{ROLL}/IMG_2003.jpg"]
+    fake.restore_seen.clear()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    env.pop("REQUESTS_CA_BUNDLE", None)
+    command = [sys.executable, "-m", "trashscan", "--config", str(sandbox.config_path)]
+    runs = [
+        subprocess.Popen(
+            [*command, "restore", target["ref"]],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for run in runs:  # both have planned (read the index) and wait for the answer
+            assert run.stderr is not None
+            prompt = ""
+            while "Restore 1 item(s)?" not in prompt:
+                char = run.stderr.read(1)
+                assert char, prompt
+                prompt += char
+        outputs = []
+        for run in runs:
+            assert run.stdin is not None
+            run.stdin.write("y\n")
+            run.stdin.flush()
+        for run in runs:
+            out, err = run.communicate(timeout=120)
+            outputs.append((run.returncode, out, err))
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+    for code, out, err in outputs:
+        assert code == 0, out + err
+    words = sorted(_outcome_lines(out)[0].split(" ", 1)[0] for _, out, _ in outputs)
+    assert words == ["already_restored", "restored"]
+    assert fake.find("frank", target["path"]).live
+    assert [r.restored for r in fake.restore_seen if r.restored] == [(target["item_id"],)]
+    assert _state(sandbox, "frank", target["item_id"]) is ItemState.RESTORED
