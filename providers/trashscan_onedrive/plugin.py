@@ -17,7 +17,7 @@ session is built per call: the core runs each account on its own thread.
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import ClassVar
 
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
@@ -51,8 +51,9 @@ class OneDriveProvider(Provider):
             "personal: deletion time = the scan before the deletion was seen, purge = +30 days "
             "(estimate; sooner when the bin exceeds 10% of the storage)",
             "work or school: the OneDrive site's recycle bin, exact times, purge = +93 days",
-            "personal: a restore onto a taken name goes to 'name (restored).ext'; a vanished "
-            "folder restores to the root folder",
+            "personal: a restore onto a taken name goes to 'name (restored).ext'; a folder in "
+            "the recycle bin is restored first; only a folder gone for good sends the photo to "
+            "the root folder (the plan says so)",
             "work or school: restores only to the original place; a taken name or a missing "
             "folder is reported (not restored, nothing replaced or renamed)",
         ),
@@ -120,6 +121,18 @@ class OneDriveProvider(Provider):
                 yield from BusinessRestorer(session).restore(business)
             if personal:
                 yield from PersonalRestorer(session).restore(personal)
+        finally:
+            session.close()
+
+    def plan_notes(self, account: Account, items: Sequence[IndexedItem]) -> Mapping[str, str]:
+        """Personal: a folder in the recycle bin restored first, or the root folder instead of
+        one gone for good. Business restores only to the original place: nothing to add."""
+        personal = [i for i in items if "site_id" not in (i.restore_handle or {})]
+        if not personal:
+            return {}
+        session = self.session(account)
+        try:
+            return PersonalRestorer(session).plan(personal)
         finally:
             session.close()
 

@@ -1,19 +1,27 @@
 """Restoring on OneDrive personal: ``POST /me/drive/items/{id}/restore``, never over anything.
 
-The restore action puts an item back at its original place under its original name. Graph
-documents no conflict behaviour for it, so each restore first looks:
+The restore action puts an item back at its original place under its original name, or under the
+folder named in ``parentReference`` [driveitem-restore]. Graph documents no conflict behaviour for
+it, so each restore first looks, by id, deleted items included (``includeDeletedItems=true``,
+documented for OneDrive personal "when targeting a driveItem by ID" [driveitem-get]):
 
-* Is the item live already (restored by other means)? ``GET items/{id}``: 200 means yes.
-* Is the original folder still there? If not (404), the item goes to the drive's root folder,
-  named in ``parentReference``, and the result says so.
-* Is the name free in that folder? ``GET items/{parent}:/{name}``: 404 means free. Otherwise the
-  item is restored as ``name (restored).ext`` (then ``(restored 2)``, ...), reported as a resolved
-  conflict. Nothing is ever overwritten; a name taken between the check and the restore makes
-  Graph refuse it (409), and the item is skipped with that reason.
+* Every photo of the batch is looked at before anything is restored: live means it is back
+  already (``already_restored``); otherwise its ``parentReference`` names its folder.
+* Its folder, and the folders above it, are looked at the same way. A live folder is where it
+  goes. A folder **in the recycle bin** (deleted after the photo, or with it) is restored first,
+  top-down, so that the photo comes back where it was; the plan says so before asking, since a
+  folder brings back whatever was deleted with it. Only a folder **gone for good** (404 even with
+  deleted items included) sends the photo (or the top-most restorable folder) to the drive's root
+  folder, named in ``parentReference``, and the plan and the result say so.
+* A photo deleted *with* a folder comes back with it; one deleted before its folder is then
+  restored into the restored folder. Since every photo was looked at first, which one a folder
+  brought back does not depend on the order of the refs.
+* Is the name free in the target folder? ``GET items/{parent}:/{name}``: 404 means free.
+  Otherwise the item is restored as ``name (restored).ext`` (then ``(restored 2)``, ...), reported
+  as a resolved conflict. Nothing is ever overwritten; a name taken between the check and the
+  restore makes Graph refuse it (409), and the item is skipped with that reason.
 
-An item deleted with its folder is in the recycle bin inside that folder, so the folder is what is
-restored (several photos of one folder cost one restore). Every restore is verified by reading
-each photo back: it must be live (no ``deleted`` facet).
+Every restore is verified by reading each photo back: it must be live (no ``deleted`` facet).
 """
 
 from __future__ import annotations
@@ -35,8 +43,10 @@ from trashscan_onedrive.client import (
 )
 
 MAX_SIBLINGS = 20  # names probed before giving up on a free one
+MAX_DEPTH = 64  # folders looked at above a photo; a cycle would be the server's bug
 VERIFY_SELECT = "id,name,parentReference,deleted"
 RESTORE_PERMISSION = "Files.ReadWrite.All"
+LIVE, BINNED, GONE = "live", "in the recycle bin", "gone"
 
 
 def item_url(session: GraphSession, item_id: str, rest: str = "") -> str:
@@ -62,13 +72,13 @@ def restored_path(data: dict[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    """What is restored: the item itself, or the deleted folder that holds it."""
+class Look:
+    """An item as Graph shows it by id, deleted items included."""
 
-    id: str
-    name: str
-    parent_id: str | None
-    folder: str | None = None  # set when restoring the item's folder
+    state: str  # LIVE, BINNED or GONE
+    name: str | None = None
+    parent_id: str | None = None
+    data: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,72 +89,265 @@ class Placement:
     renamed: bool
 
 
-def target_of(item: IndexedItem) -> Target | None:
-    handle = item.restore_handle or {}
-    if isinstance(handle.get("folder_id"), str) and isinstance(handle.get("folder_name"), str):
-        parent = handle.get("folder_parent_id")
-        return Target(
-            handle["folder_id"],
-            handle["folder_name"],
-            parent if isinstance(parent, str) else None,
-            folder=handle["folder_name"],
-        )
-    if isinstance(handle.get("id"), str) and isinstance(handle.get("name"), str):
-        parent = handle.get("parent_id")
-        return Target(handle["id"], handle["name"], parent if isinstance(parent, str) else None)
-    return None
+@dataclass(frozen=True, slots=True)
+class FolderRestore:
+    """A folder this run restored so that a photo could go back into it."""
+
+    name: str
+    restored_as: str
+    into_root: bool  # its own folder is gone
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """Where a photo goes: a live folder (with the folders restored on the way), or the root."""
+
+    folder_id: str | None  # None: the root folder, the original one being gone
+    restored: tuple[FolderRestore, ...] = ()  # top-down
+
+
+def folder_paths(item: IndexedItem) -> list[str]:
+    """The item's folders as the index recorded them, nearest first (``/`` excluded)."""
+    if not item.path:
+        return []
+    return [str(p) for p in PurePosixPath(item.path).parents if str(p) != "/"]
 
 
 class PersonalRestorer:
     def __init__(self, session: GraphSession) -> None:
         self.session = session
+        self._looks: dict[str, Look] = {}
+        self._homes: dict[str, Home | AccountError] = {}
+        self._visiting: set[str] = set()
+        self._root: str | None = None
+
+    # ------------------------------------------------------------------ the plan (reads only)
+
+    def plan(self, items: Sequence[IndexedItem]) -> dict[str, str]:
+        """What the plan must say: a folder restored first, or the root folder instead."""
+        notes: dict[str, str] = {}
+        for item in items:
+            if not isinstance((item.restore_handle or {}).get("id"), str):
+                continue
+            note = self._plan_note(item)
+            if note:
+                notes[item.item_id] = note
+        return notes
+
+    def _plan_note(self, item: IndexedItem) -> str | None:
+        look = self._look(item.item_id)
+        if look.state != BINNED:
+            return None
+        binned: list[str] = []  # nearest first
+        gone = False
+        folder_id = look.parent_id
+        for _ in range(MAX_DEPTH):
+            if folder_id is None:
+                break
+            folder = self._look(folder_id)
+            if folder.state == LIVE:
+                break
+            if folder.state == GONE:
+                gone = True
+                break
+            binned.append(folder.name or folder_id)
+            folder_id = folder.parent_id
+        shown = folder_paths(item)
+        names = [shown[i] if i < len(shown) else name for i, name in enumerate(binned)]
+        if not binned:
+            if not gone:
+                return None
+            where = shown[0] if shown else "folder"
+            return (
+                f"its original folder {where} is gone (deleted for good): it will be restored "
+                "into the root folder"
+            )
+        names.reverse()  # top-down: the order they are restored in
+        if len(names) == 1:
+            note = (
+                f"its folder {names[0]} is in the recycle bin: it is restored first (with "
+                "whatever was deleted with it)"
+            )
+        else:
+            note = (
+                f"its folders {', '.join(names)} are in the recycle bin: they are restored "
+                "first (with whatever was deleted with them)"
+            )
+        if gone:
+            note += f"; the folder that held {names[0]} is gone: it goes into the root folder"
+        return note
+
+    # ------------------------------------------------------------------ the restore
 
     def restore(self, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
-        groups: dict[str, list[IndexedItem]] = {}
-        targets: dict[str, Target] = {}
+        todo: list[IndexedItem] = []
         for item in items:
-            target = target_of(item)
-            if target is None:
+            if not isinstance((item.restore_handle or {}).get("id"), str):
                 detail = "no restore information recorded; scan the account again"
                 yield RestoreResult(item.item_id, RestoreOutcome.SKIPPED, detail)
-                continue
-            targets.setdefault(target.id, target)
-            groups.setdefault(target.id, []).append(item)
-        for target_id, members in groups.items():  # one at a time: restores are writes
-            reported: set[str] = set()
+            else:
+                todo.append(item)
+        before: dict[str, Look | AccountError] = {}
+        for item in todo:  # every photo as it is before anything is restored
             try:
-                for result in self._restore(targets[target_id], members):
-                    reported.add(result.item_id)
-                    yield result
+                before[item.item_id] = self._look(item.item_id, fresh=True)
+            except AuthError:
+                raise
+            except AccountError as exc:
+                before[item.item_id] = exc
+        for item in todo:  # one at a time: restores are writes
+            look = before[item.item_id]
+            if isinstance(look, AccountError):
+                yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(look))
+                continue
+            try:
+                yield self._restore(item, look)
             except AuthError:
                 raise  # the sign-in itself failed: every further item would fail alike
-            except AccountError as exc:  # this target only (refused, throttled out)
-                for item in members:
-                    if item.item_id not in reported:
-                        yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(exc))
+            except AccountError as exc:  # this item only (refused, throttled out)
+                yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(exc))
 
-    # ------------------------------------------------------------------ one target
-
-    def _restore(self, target: Target, members: list[IndexedItem]) -> Iterator[RestoreResult]:
-        if self._read(target.id) is not None:
-            for item in members:
-                yield self._verify(item, target, None)
-            return
-        place = self._placement(target)
+    def _restore(self, item: IndexedItem, look: Look) -> RestoreResult:
+        if look.state == LIVE:
+            data = look.data or {}
+            path = restored_path(data)
+            shown = path or str(data.get("name") or item.name)
+            detail = f"already back at {shown}"
+            return RestoreResult(item.item_id, RestoreOutcome.ALREADY_RESTORED, detail, path)
+        handle = item.restore_handle
+        name = look.name or (handle.get("name") if isinstance(handle.get("name"), str) else None)
+        name = name or item.name
+        if look.state == GONE:
+            home = self._fallback_home(handle.get("parent_id"))
+        else:
+            home = self._home(look.parent_id) if look.parent_id else Home(None)
+        if home.restored:  # a folder came back: the photo may have come back with it
+            data = self._read(item.item_id)
+            if data is not None:
+                top = home.restored[0].restored_as
+                notes = [f"restored with its folder {top}", *_folder_notes(home, skip_top=True)]
+                return self._result(item, data, notes, changed=_changed(home))
+        place = self._placement(home, name)
         if place is None:
             detail = (
-                f"{target.name} and the next {MAX_SIBLINGS} '(restored)' names are taken; "
+                f"{name} and the next {MAX_SIBLINGS} '(restored)' names are taken; "
                 "nothing was overwritten"
             )
-            for item in members:
-                yield RestoreResult(item.item_id, RestoreOutcome.SKIPPED, detail)
-            return
-        refusal = self._send(target, place)
-        for item in members:
-            if refusal is not None:
-                yield RestoreResult(item.item_id, refusal[0], refusal[1])
-            else:
-                yield self._verify(item, target, place)
+            return RestoreResult(item.item_id, RestoreOutcome.SKIPPED, detail)
+        sent = self._send(item.item_id, place)
+        if isinstance(sent, tuple):
+            return RestoreResult(item.item_id, sent[0], sent[1])
+        data = self._read(item.item_id)
+        if data is None:
+            detail = "restore sent, but OneDrive does not show it back; scan again"
+            return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
+        notes = _folder_notes(home)
+        if place.renamed:
+            notes.append(f"{name} was taken: restored as {place.name}")
+        if place.moved:
+            notes.append("its original folder is gone: restored into the root folder")
+        changed = _changed(home) or place.renamed or place.moved
+        return self._result(item, data, notes, changed=changed)
+
+    def _result(
+        self, item: IndexedItem, data: dict[str, Any], notes: list[str], *, changed: bool
+    ) -> RestoreResult:
+        path = restored_path(data)
+        shown = path or str(data.get("name") or item.name)
+        outcome = RestoreOutcome.CONFLICT_RESOLVED if changed else RestoreOutcome.RESTORED
+        # The restored path is reported by the core already; name the place only without one.
+        detail = ("; ".join(notes) + ("" if path else f" ({shown})")) if notes else None
+        return RestoreResult(item.item_id, outcome, detail, path)
+
+    # ------------------------------------------------------------------ folders
+
+    def _home(self, folder_id: str) -> Home:
+        """Make ``folder_id`` live again if it is in the recycle bin (its own folders first);
+        the root folder if it is gone for good. Remembered for the run, failures included."""
+        known = self._homes.get(folder_id)
+        if isinstance(known, AccountError):
+            raise known
+        if known is not None:
+            return known
+        if folder_id in self._visiting or len(self._visiting) >= MAX_DEPTH:
+            raise AccountError("OneDrive shows no end to the folders above this item")
+        self._visiting.add(folder_id)
+        try:
+            home = self._make_home(folder_id)
+        except AuthError:
+            raise
+        except AccountError as exc:
+            self._homes[folder_id] = exc
+            raise
+        finally:
+            self._visiting.discard(folder_id)
+        self._homes[folder_id] = home
+        return home
+
+    def _fallback_home(self, folder_id: object) -> Home:
+        """For a photo Graph does not show even with deleted items included (purged, most
+        likely): its recorded folder if live, else the root; never a folder restored for it.
+        The restore call then gives the documented answer (404 ``itemNotFound`` if purged)."""
+        if isinstance(folder_id, str) and self._look(folder_id).state == LIVE:
+            return Home(folder_id)
+        return Home(None)
+
+    def _make_home(self, folder_id: str) -> Home:
+        look = self._look(folder_id)
+        if look.state == LIVE:
+            return Home(folder_id)
+        if look.state == GONE:
+            return Home(None)
+        if look.parent_id is None:
+            raise AccountError("OneDrive shows a deleted folder without a parent folder")
+        above = self._home(look.parent_id)
+        if above.restored and self._read(folder_id) is not None:  # it came back with them
+            return Home(folder_id, above.restored)
+        name = look.name or folder_id
+        place = self._placement(above, name)
+        if place is None:
+            raise AccountError(
+                f"its folder {name} is in the recycle bin, but {name} and the next "
+                f"{MAX_SIBLINGS} '(restored)' names are taken; nothing was overwritten"
+            )
+        sent = self._send(folder_id, place)
+        if isinstance(sent, tuple):
+            raise AccountError(
+                f"its folder {name} is in the recycle bin, and restoring it failed: {sent[1]}"
+            )
+        if sent >= 500 and self._read(folder_id) is None:
+            raise AccountError(
+                f"its folder {name} is in the recycle bin, and restoring it failed: OneDrive "
+                f"answered HTTP {sent}"
+            )
+        self._looks.pop(folder_id, None)
+        restored = FolderRestore(name, place.name, place.moved)
+        return Home(folder_id, (*above.restored, restored))
+
+    # ------------------------------------------------------------------ Graph calls
+
+    def _look(self, item_id: str, *, fresh: bool = False) -> Look:
+        """The item by id, deleted items included; remembered for the run unless ``fresh``."""
+        if not fresh and item_id in self._looks:
+            return self._looks[item_id]
+        params = {"includeDeletedItems": "true", "$select": VERIFY_SELECT}
+        response = self.session.send("GET", item_url(self.session, item_id) + "?" + query(params))
+        if response.status_code == 404:
+            look = Look(GONE)
+        else:
+            self.session.check(response, "reading the item")
+            data = json_of(response, "reading the item")
+            parent = data.get("parentReference")
+            parent_id = parent.get("id") if isinstance(parent, dict) else None
+            name = data.get("name") if isinstance(data.get("name"), str) else None
+            look = Look(
+                BINNED if data.get("deleted") is not None else LIVE,
+                name,
+                parent_id if isinstance(parent_id, str) else None,
+                data,
+            )
+        self._looks[item_id] = look
+        return look
 
     def _read(self, item_id: str) -> dict[str, Any] | None:
         """The live item, or None when Graph does not find it (in the bin, or purged)."""
@@ -156,41 +359,49 @@ class PersonalRestorer:
         data = json_of(response, "reading the item")
         return None if data.get("deleted") is not None else data
 
-    def _placement(self, target: Target) -> Placement | None:
-        parent, moved = target.parent_id, False
-        if parent is None or self._read(parent) is None:
+    def _root_id(self) -> str:
+        if self._root is None:
             root = self.session.get_json(
                 self.session.settings.v1("me/drive/root") + "?" + query({"$select": "id"}),
                 "reading the drive's root folder",
             )
             if not isinstance(root.get("id"), str):
                 raise AccountError("OneDrive did not say which folder is the drive's root")
-            parent, moved = root["id"], True
+            self._root = root["id"]
+        return self._root
+
+    def _placement(self, home: Home, name: str) -> Placement | None:
+        parent, moved = home.folder_id, False
+        if parent is None:
+            parent, moved = self._root_id(), True
         for attempt in range(MAX_SIBLINGS + 1):
-            name = target.name if attempt == 0 else sibling(target.name, attempt)
+            candidate = name if attempt == 0 else sibling(name, attempt)
             response = self.session.send(
-                "GET", item_url(self.session, parent, f":/{quote(name, safe='')}")
+                "GET", item_url(self.session, parent, f":/{quote(candidate, safe='')}")
             )
             if response.status_code == 404:
-                return Placement(parent, name, moved, renamed=attempt > 0)
+                return Placement(parent, candidate, moved, renamed=attempt > 0)
             self.session.check(response, "checking whether the name is free")
         return None
 
-    def _send(self, target: Target, place: Placement) -> tuple[RestoreOutcome, str] | None:
-        """POST the restore; None when it went through (or may have: the read-back decides)."""
+    def _send(self, item_id: str, place: Placement) -> tuple[RestoreOutcome, str] | int:
+        """POST the restore: its status when it went through (2xx) or may have (5xx: only a
+        read-back can tell), else the outcome and why."""
         body: dict[str, Any] = {}
         if place.moved:
             body["parentReference"] = {"id": place.parent_id}
         if place.renamed:
             body["name"] = place.name
-        response = self.session.send(
-            "POST", item_url(self.session, target.id, "/restore"), body=body
-        )
+        response = self.session.send("POST", item_url(self.session, item_id, "/restore"), body=body)
         status = response.status_code
-        if status < 300 or status >= 500:  # a 5xx may have been applied: read back
-            return None
+        if status < 300:
+            return status
         code, _ = error_of(response)
-        if status == 409:
+        if status == 507 or code in {"quotaLimitReached", "insufficientStorage"}:
+            return RestoreOutcome.FAILED, "OneDrive is full: restoring needs free space"
+        if status >= 500:
+            return status
+        if status == 409 and code == "nameAlreadyExists":
             detail = f"{place.name} was taken meanwhile; nothing was overwritten"
             return RestoreOutcome.SKIPPED, detail
         if status == 404:
@@ -198,36 +409,28 @@ class PersonalRestorer:
         if status == 403:
             what = "the restore"
             return RestoreOutcome.FAILED, permission_refusal(self.session, what, RESTORE_PERMISSION)
-        if status == 507 or code in {"quotaLimitReached", "insufficientStorage"}:
-            return RestoreOutcome.FAILED, "OneDrive is full: restoring needs free space"
         suffix = f" ({code})" if code else ""
         return RestoreOutcome.FAILED, f"OneDrive refused the restore: HTTP {status}{suffix}"
 
-    def _verify(self, item: IndexedItem, target: Target, place: Placement | None) -> RestoreResult:
-        """Read the photo back; ``place`` None means it was live before anything was sent."""
-        data = self._read(item.item_id)
-        if data is None:
-            detail = (
-                "its folder is back, but it is not"
-                if place is None
-                else "restore sent, but OneDrive does not show it back; scan again"
-            )
-            return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
-        path = restored_path(data)
-        shown = path or str(data.get("name") or item.name)
-        if place is None:
-            detail = f"already back at {shown}"
-            return RestoreResult(item.item_id, RestoreOutcome.ALREADY_RESTORED, detail, path)
-        notes: list[str] = []
-        if target.folder is not None:
-            notes.append(f"restored with its folder {target.folder}")
-        if place.renamed:
-            notes.append(f"{target.name} was taken: restored as {place.name}")
-        if place.moved:
-            notes.append("its original folder is gone: restored into the root folder")
-        outcome = RestoreOutcome.RESTORED
-        if place.renamed or place.moved:
-            outcome = RestoreOutcome.CONFLICT_RESOLVED
-        # The restored path is reported by the core already; name the place only without one.
-        detail = ("; ".join(notes) + ("" if path else f" ({shown})")) if notes else None
-        return RestoreResult(item.item_id, outcome, detail, path)
+
+def _changed(home: Home) -> bool:
+    """Whether a folder on the way came back under another name or in the root folder."""
+    return any(f.into_root or f.restored_as != f.name for f in home.restored)
+
+
+def _folder_notes(home: Home, *, skip_top: bool = False) -> list[str]:
+    notes: list[str] = []
+    for index, folder in enumerate(home.restored):
+        if skip_top and index == 0:
+            if folder.into_root:
+                notes.append(f"{folder.name}'s own folder is gone: it is in the root folder")
+            elif folder.restored_as != folder.name:
+                notes.append(f"{folder.name} was taken: the folder is {folder.restored_as}")
+            continue
+        text = f"its folder {folder.name} was in the recycle bin: restored it first"
+        if folder.restored_as != folder.name:
+            text += f", as {folder.restored_as} ({folder.name} was taken)"
+        if folder.into_root:
+            text += ", into the root folder (its own folder is gone)"
+        notes.append(text)
+    return notes

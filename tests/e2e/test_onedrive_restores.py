@@ -7,6 +7,10 @@ each id left out: already restored (by another run, or by hand), its folder gone
 its name taken, or purged. The undocumented ``GET .../recycleBin/items/{id}`` is never sent; the
 fake refuses it here with Graph's 400, as a server may.
 
+Personal (``erin``): a photo whose folder was deleted after it (so the folder is in the recycle
+bin) comes back into that folder, restored first, whatever the order of the refs; only a folder
+gone for good sends the photo to the root folder, and the plan says so before asking.
+
 Each test states the fake's own record of why an id was not restored (``restore_seen``) next to
 what trashscan said, and counts the Graph requests of the restore run.
 """
@@ -338,3 +342,118 @@ def test_two_racing_business_runs_both_exit_0(cli, sandbox, fake):
     assert fake.find("frank", target["path"]).live
     assert [r.restored for r in fake.restore_seen if r.restored] == [(target["item_id"],)]
     assert _state(sandbox, "frank", target["item_id"]) is ItemState.RESTORED
+
+
+# ----------------------------------------------------------------------------------- personal
+
+
+def _erin_wedding(cli: Any, fake: OneDriveFake, *, separate_scans: bool) -> dict[str, dict]:
+    """Enrol erin; add /Pictures/Wedding with grandma.jpg and wedding.mp4; delete grandma.jpg,
+    then (after a scan, or not) the folder with wedding.mp4 in it; list."""
+    assert cli("list", "--account", "erin").exit_code == 0  # the enrolment
+    now = fake.clock()
+    fake.add_file("erin", "/Pictures/Wedding/grandma.jpg", at=now - timedelta(hours=1))
+    fake.add_file("erin", "/Pictures/Wedding/wedding.mp4", at=now - timedelta(hours=1))
+    assert cli("list", "--account", "erin").exit_code == 0  # the mirror learns them
+    fake.delete("erin", "/Pictures/Wedding/grandma.jpg")
+    if separate_scans:
+        assert cli("list", "--account", "erin").exit_code == 0
+    fake.delete("erin", "/Pictures/Wedding")
+    return _listed(cli, "erin")
+
+
+@pytest.mark.parametrize("separate_scans", [True, False], ids=["scan-between", "same-scan"])
+@pytest.mark.parametrize("video_first", [False, True], ids=["grandma-first", "video-first"])
+def test_personal_photo_whose_folder_was_deleted_later_in_either_order(
+    cli, sandbox, fake, log, separate_scans, video_first
+):
+    """``restore grandma.jpg wedding.mp4`` and the reverse give the same result (the same
+    lines, the same requests): the folder is restored first, bringing wedding.mp4 back, then
+    grandma.jpg into it; never the root folder. The plan says so before asking."""
+    items = _erin_wedding(cli, fake, separate_scans=separate_scans)
+    grandma = items["/Pictures/Wedding/grandma.jpg"]
+    video = items["/Pictures/Wedding/wedding.mp4"]
+    folder = fake.find("erin", grandma["item_id"]).parent_id
+    refs = [video["ref"], grandma["ref"]] if video_first else [grandma["ref"], video["ref"]]
+    fake.restore_seen.clear()
+
+    result = cli("restore", *refs, "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    lines = _outcome_lines(result.stdout)
+    for item in (grandma, video):
+        note = (
+            f"{item['ref']} {item['name']}: its folder /Pictures/Wedding is in the recycle bin: "
+            "it is restored first (with whatever was deleted with it)"
+        )
+        assert note in result.stdout
+        assert result.stdout.index(note) < result.stdout.index(lines[0])  # in the plan
+    assert _line(lines, grandma["ref"]) == (
+        f"restored           {grandma['ref']} erin: grandma.jpg -> "
+        "/Pictures/Wedding/grandma.jpg (its folder Wedding was in the recycle bin: restored it "
+        "first)"
+    )
+    assert _line(lines, video["ref"]) == (
+        f"restored           {video['ref']} erin: wedding.mp4 -> /Pictures/Wedding/wedding.mp4 "
+        "(restored with its folder Wedding)"
+    )
+    assert len(lines) == 2
+    assert "2 restored, 0 not restored" in result.stdout
+    # the folder first, then the photo; nothing sent elsewhere nor renamed
+    assert [(r.ids, r.status, r.parent_id, r.name) for r in fake.restore_seen] == [
+        ((folder,), 200, None, None),
+        ((grandma["item_id"],), 200, None, None),
+    ]
+    for item in (grandma, video):
+        assert fake.find("erin", item["path"]).id == item["item_id"]
+        assert _state(sandbox, "erin", item["item_id"]) is ItemState.RESTORED
+    with pytest.raises(KeyError):
+        fake.find("erin", "/grandma.jpg")
+
+
+def test_personal_folder_gone_for_good_goes_to_the_root_and_the_plan_says_so(
+    cli, sandbox, fake, log
+):
+    assert cli("list", "--account", "erin").exit_code == 0  # the enrolment
+    now = fake.clock()
+    photo = fake.add_file("erin", "/Pictures/Lost/pic.jpg", at=now - timedelta(hours=1))
+    assert cli("list", "--account", "erin").exit_code == 0
+    fake.delete("erin", photo.id)
+    fake.delete("erin", "/Pictures/Lost")
+    folder = fake.find("erin", photo.id).parent_id
+    assert folder is not None
+    # the user then deleted the folder from the recycle bin for good (the model's flag: no
+    # personal seam exists for it, and purged items are 404 even with includeDeletedItems)
+    fake.find("erin", folder).purged = True
+    item = _listed(cli, "erin")["/Pictures/Lost/pic.jpg"]
+    fake.restore_seen.clear()
+
+    dry = cli("restore", item["ref"], "--dry-run")
+    result = cli("restore", item["ref"], "--yes")
+
+    note = (
+        f"{item['ref']} pic.jpg: its original folder /Pictures/Lost is gone (deleted for good): "
+        "it will be restored into the root folder"
+    )
+    assert dry.exit_code == 0 and note in dry.stdout
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout.index(note) < result.stdout.index("conflict_resolved ")  # the plan
+    assert _outcome_lines(result.stdout) == [
+        f"conflict_resolved  {item['ref']} erin: pic.jpg -> /pic.jpg (its original folder is "
+        "gone: restored into the root folder)"
+    ]
+    root = fake.graph.drives["erin"].root_id
+    assert [(r.ids, r.status, r.parent_id) for r in fake.restore_seen] == [((photo.id,), 200, root)]
+    assert fake.find("erin", "/pic.jpg").id == photo.id
+
+
+def test_personal_plan_is_silent_when_the_folder_is_there(cli, sandbox, fake):
+    assert cli("list", "--account", "erin").exit_code == 0
+    sandbox.between_scans()
+    item = _listed(cli, "erin")[f"{ROLL}/IMG_0007.heic"]
+
+    dry = cli("restore", item["ref"], "--dry-run")
+
+    assert dry.exit_code == 0, dry.stderr
+    assert f"{item['ref']} IMG_0007.heic:" not in dry.stdout
+    assert fake.restore_seen == []
