@@ -1,36 +1,43 @@
 """Telling the user, outside the terminal, that trashed items are about to be purged.
 
-Channels: a webhook (one JSON or text POST, shaped for Slack, Discord or ntfy if asked), e-mail
-over SMTP, and Apprise for the long tail of services. Each channel gets at most one message per
+What stays ours: the ``[alerts]`` settings, what a message says (:class:`Message`), and which
+channels hear it; :mod:`trashscan.check` decides when (once per threshold and channel). Delivery
+is Apprise's, the one path for every channel: the webhook (json, slack, discord, ntfy), e-mail
+and the Apprise URLs from the keyring are each an Apprise URL (:mod:`trashscan.apprise_urls` has
+the mapping), sent by :mod:`trashscan.apprise_delivery`. Each channel gets at most one message per
 run, batching everything new, so a cron job never fires a request per item.
 
 Secrets stay secret: the SMTP password and the Apprise URLs (which embed tokens) live in the
-keyring under :data:`ALERTS_SERVICE`, and because webhook URLs can embed tokens too (Slack's do),
-no error, log line or label ever shows more of a URL than its host. A channel that fails raises
-:class:`NotifyError` with one such safe line; the caller reports it and carries on.
+keyring under :data:`ALERTS_SERVICE`; the URLs holding them are built in memory at sending time.
+Because webhook URLs can embed tokens too (Slack's do), no error, log line or label ever shows
+more of a URL than its host. A channel that fails raises :class:`NotifyError` with one such safe
+line; the caller reports it and carries on.
 
-``requests``, ``smtplib`` and ``apprise`` are imported inside the functions that use them.
+The healthcheck ping is a plain GET and stays a ``requests`` call. ``requests`` and ``apprise`` are
+imported inside the functions that use them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ipaddress
 import math
 import re
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from trashscan import apprise_urls
+from trashscan.apprise_delivery import deliver
+from trashscan.apprise_urls import WEBHOOK_FORMATS
 from trashscan.errors import ConfigError, TrashscanError
 from trashscan.models import SHORT_REF_LEN, IndexedItem
 from trashscan.safe_text import printable
-from trashscan.timeparse import iso, parse_duration
+from trashscan.timeparse import parse_duration
 
 if TYPE_CHECKING:
     from trashscan.retry import RetryPolicy
@@ -41,12 +48,8 @@ SMTP_PASSWORD_KEY = "smtp_password"
 APPRISE_URLS_KEY = "apprise_urls"
 DEFAULT_THRESHOLDS = ("7d", "3d", "1d")
 UNKNOWN_AGE = "unknown-age"  # the alert of an item that may be purged any day (never a span)
-WEBHOOK_FORMATS = ("json", "slack", "discord", "ntfy")
-HTTP_TIMEOUT = (5.0, 15.0)  # connect, read: a notifier must never stall a cron run for long
-SMTP_TIMEOUT = 20.0
+HTTP_TIMEOUT = (5.0, 15.0)  # connect, read: a healthcheck ping must never stall a cron run
 MAX_ITEMS_IN_MESSAGE = 50
-DISCORD_LIMIT = 2000  # characters of "content"
-NTFY_LIMIT = 4000  # bytes; ntfy turns longer bodies into attachments
 
 _ALERT_KEYS = frozenset(
     {
@@ -98,6 +101,11 @@ class SmtpSettings:
     ssl: bool
     sender: str
     recipients: tuple[str, ...]
+
+    @property
+    def mode(self) -> str:
+        """Apprise's name for the transport security: ``ssl``, ``starttls`` or ``insecure``."""
+        return "ssl" if self.ssl else "starttls" if self.starttls else "insecure"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +181,10 @@ def parse_alerts(path: Path, table: Mapping[str, Any]) -> AlertsConfig:
     webhook_format = table.get("webhook_format", "json")
     if webhook_format not in WEBHOOK_FORMATS:
         raise fail(f"webhook_format must be one of: {', '.join(WEBHOOK_FORMATS)}")
+    if webhook_url is not None and (
+        problem := apprise_urls.webhook_problem(webhook_url, webhook_format)
+    ):
+        raise fail(problem)
 
     healthcheck_url = table.get("healthcheck_url")
     if healthcheck_url is not None and not _http_url(healthcheck_url):
@@ -349,39 +361,6 @@ class Message:
         # Names and provider messages are data: escaped, none can forge a line of the message.
         return "\n".join(printable(line) for line in lines) + "\n"
 
-    def payload(self) -> dict[str, Any]:
-        """The generic JSON webhook body: the text for humans plus structured fields."""
-        return {
-            "title": self.subject,
-            "text": self.text,
-            "status": "critical" if self.urgent else "warning",
-            "host": self.host,
-            "checked_at": iso(self.now),
-            "items": [
-                {
-                    "ref": a.item.ref[:SHORT_REF_LEN],
-                    "name": a.item.name,
-                    "provider": a.item.provider,
-                    "account": a.item.account,
-                    "path": a.item.path,
-                    "kind": str(a.item.kind),
-                    "purge_at": iso(a.item.purge_at),
-                    "purge_is_estimate": a.item.purge_is_estimate,
-                    "purge_latest": iso(a.item.purge_latest),
-                    "age_unknown": a.item.age_unknown,
-                    "days_left": None
-                    if a.item.purge_at is None
-                    else round((a.item.purge_at - self.now).total_seconds() / 86400, 1),
-                    "threshold": a.threshold,
-                }
-                for a in self.items
-            ],
-            "accounts": [
-                {"account": p.account, "provider": p.provider, "detail": p.detail, "hint": p.hint}
-                for p in self.problems
-            ],
-        }
-
 
 # ---------------------------------------------------------------------------------- channels
 
@@ -393,119 +372,65 @@ class Notifier(Protocol):
     def send(self, message: Message) -> None: ...
 
 
-def notifier_retry() -> RetryPolicy:
-    """Short: a notifier gets a couple of quick retries, the next run retries the rest."""
-    from trashscan.retry import RetryPolicy
-
-    return RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=5.0, max_total_wait=10.0)
-
-
 def _host(url: str) -> str:
     return urlsplit(url).hostname or "?"
-
-
-def _session() -> Any:
-    import requests
-
-    from trashscan import __version__
-
-    session = requests.Session()
-    session.headers["User-Agent"] = f"trashscan/{__version__}"
-    return session
-
-
-def http_call(retry: RetryPolicy, method: str, url: str, what: str, **kwargs: Any) -> None:
-    """One request through the shared retry policy; any failure is a host-only NotifyError."""
-    import requests
-
-    host = _host(url)
-    try:
-        with _session() as session:
-            response = retry.request(session, method, url, timeout=HTTP_TIMEOUT, **kwargs)
-            status = response.status_code
-            response.close()
-    except TrashscanError as exc:  # the retry policy's messages name the host only
-        raise NotifyError(f"{what}: {exc}") from None
-    except requests.RequestException as exc:  # str(exc) would contain the whole URL
-        raise NotifyError(f"{what}: {type(exc).__name__} talking to {host}") from None
-    if status >= 400:
-        raise NotifyError(f"{what}: HTTP {status} from {host}")
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def slack_text(text: str) -> str:
-    """Slack parses ``&``, ``<`` and ``>`` (mentions such as ``<!channel>``, links) and wants
-    them as HTML entities when meant literally; nothing else may be entity-encoded.
-    https://api.slack.com/reference/surfaces/formatting#escaping"""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _DISCORD_MARKUP = re.compile(r"([\\*_~`|\[\]()<>@#:])")
 
 
 def discord_text(text: str) -> str:
-    """Discord renders markdown in webhook content (``[text](url)`` is a clickable link); a
-    backslash before a markdown character shows it literally. Mentions are also switched off
-    with ``allowed_mentions`` (https://discord.com/developers/docs/resources/message)."""
+    """Discord renders markdown in webhook content (``[text](url)`` is a clickable link) and turns
+    ``@everyone`` or ``<@id>`` into mentions; a backslash before such a character shows it
+    literally. Apprise passes plain text to Discord as it is (and sets no ``allowed_mentions``),
+    so the escaping is done here. https://discord.com/developers/docs/reference#message-formatting
+    """
     return _DISCORD_MARKUP.sub(r"\\\1", text)
 
 
 class WebhookNotifier:
+    """``webhook_url`` in one of :data:`WEBHOOK_FORMATS`, sent as its Apprise URL.
+
+    Slack's ``&``, ``<`` and ``>`` (mentions such as ``<!channel>``, links) are written as HTML
+    entities by Apprise itself for a plain-text body; Discord's markup is escaped here.
+    """
+
     channel = "webhook"
 
-    def __init__(self, url: str, fmt: str = "json", retry: RetryPolicy | None = None) -> None:
+    def __init__(self, url: str, fmt: str = "json") -> None:
         self._url = url
         self._format = fmt
-        self._retry = retry or notifier_retry()
         self.label = f"webhook ({_host(url)})"
 
-    def request_args(self, message: Message) -> dict[str, Any]:
-        if self._format == "slack":
-            return {"json": {"text": slack_text(message.text)}}
-        if self._format == "discord":
-            content = _truncate(discord_text(message.text), DISCORD_LIMIT)
-            return {"json": {"content": content, "allowed_mentions": {"parse": []}}}
-        if self._format == "ntfy":
-            body = message.text.encode("utf-8")
-            if len(body) > NTFY_LIMIT:
-                body = body[: NTFY_LIMIT - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
-            headers = {
-                "Title": message.subject,
-                "Priority": "high" if message.urgent else "default",
-                "Tags": "wastebasket",
-                "Content-Type": "text/plain; charset=utf-8",
-            }
-            return {"data": body, "headers": headers}
-        return {"json": message.payload()}
+    def body(self, message: Message) -> str:
+        return discord_text(message.text) if self._format == "discord" else message.text
 
     def send(self, message: Message) -> None:
-        http_call(self._retry, "POST", self._url, self.label, **self.request_args(message))
+        url = apprise_urls.webhook_apprise_url(self._url, self._format, message.urgent)
+        failure = deliver(
+            url,
+            title=message.subject,
+            body=self.body(message),
+            urgent=message.urgent,
+            host=_host(self._url),
+            secrets=apprise_urls.secret_words(url) | apprise_urls.secret_words(self._url),
+        )
+        if failure is not None:
+            raise NotifyError(f"{self.label}: {failure.reason}")
 
 
 class EmailNotifier:
+    """E-mail through Apprise's SMTP plugin; the password comes from the keyring at sending time.
+
+    Apprise sends one copy per ``email_to`` address, each with only that address in ``To``.
+    """
+
     channel = "email"
 
     def __init__(self, settings: SmtpSettings, secrets: SecretStore) -> None:
         self._settings = settings
         self._secrets = secrets
         self.label = f"email ({settings.host})"
-
-    def build(self, message: Message) -> Any:
-        from email.message import EmailMessage
-        from email.utils import format_datetime, make_msgid
-
-        mail = EmailMessage()
-        mail["Subject"] = message.subject
-        mail["From"] = self._settings.sender
-        mail["To"] = ", ".join(self._settings.recipients)
-        mail["Date"] = format_datetime(message.now)
-        mail["Message-ID"] = make_msgid("trashscan", domain="trashscan.invalid")
-        mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(message.text)
-        return mail
 
     def _password(self) -> str:
         try:
@@ -519,10 +444,19 @@ class EmailNotifier:
             )
         return password
 
-    def send(self, message: Message) -> None:
-        import smtplib
-        import ssl
+    def apprise_url(self, password: str | None) -> str:
+        s = self._settings
+        return apprise_urls.email_apprise_url(
+            host=s.host,
+            port=s.port,
+            mode=s.mode,
+            user=s.user,
+            password=password,
+            sender=s.sender,
+            recipients=s.recipients,
+        )
 
+    def send(self, message: Message) -> None:
         s = self._settings
         if s.user and not (s.ssl or s.starttls) and not _is_loopback(s.host):
             raise NotifyError(
@@ -530,34 +464,24 @@ class EmailNotifier:
                 hint="set smtp_starttls = true or smtp_ssl = true under [alerts]",
             )
         password = self._password() if s.user else None
-        mail = self.build(message)
+        failure = deliver(
+            self.apprise_url(password),
+            title=message.subject,
+            body=message.text,
+            urgent=message.urgent,
+            host=s.host,
+            secrets=[password] if password else [],
+        )
+        if failure is None:
+            return
         where = f"{s.host}:{s.port}"
-        try:
-            context = ssl.create_default_context()
-            smtp_class = smtplib.SMTP_SSL if s.ssl else smtplib.SMTP
-            kwargs: dict[str, Any] = {"context": context} if s.ssl else {}
-            with smtp_class(s.host, s.port, timeout=SMTP_TIMEOUT, **kwargs) as smtp:
-                if s.starttls:
-                    smtp.starttls(context=context)
-                if s.user and password is not None:
-                    smtp.login(s.user, password)
-                smtp.send_message(mail)
-        except smtplib.SMTPAuthenticationError as exc:
+        if failure.smtp_code in (534, 535):
             raise NotifyError(
-                f"{self.label}: {where} refused the login of {s.user!r} ({exc.smtp_code})",
+                f"{self.label}: {where} refused the login of {s.user!r} ({failure.smtp_code})",
                 hint="check smtp_user, or store the password again with "
                 "`trashscan check --set-smtp-password`",
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            raise NotifyError(f"{self.label}: {where} answered {exc.smtp_code}") from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            refused = ", ".join(sorted(exc.recipients))
-            raise NotifyError(f"{self.label}: {where} refused the recipients {refused}") from None
-        except smtplib.SMTPNotSupportedError:
-            raise NotifyError(f"{self.label}: {where} does not support STARTTLS") from None
-        except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise NotifyError(f"{self.label}: cannot deliver via {where}: {reason}") from None
+            )
+        raise NotifyError(f"{self.label}: {where} {failure.reason}")
 
 
 def _is_loopback(host: str) -> bool:
@@ -576,18 +500,15 @@ def apprise_channel(url: str) -> tuple[str, str]:
     return f"apprise:{scheme}:{digest}", f"apprise ({scheme}://)"
 
 
-@contextlib.contextmanager
-def _apprise_logs_silenced() -> Iterator[None]:
-    """Apprise may log a URL (with its token) when a delivery fails: keep its logs off stderr."""
-    import logging
-
-    logger = logging.getLogger("apprise")
-    previous = logger.disabled
-    logger.disabled = True
+def _apprise_host(url: str) -> str:
+    """The host to name in an error: a real host name, else only the scheme (some services put
+    a token where a URL has its host, ``tgram://BOTTOKEN/CHAT``)."""
+    scheme = url.split("://", 1)[0].lower()
     try:
-        yield
-    finally:
-        logger.disabled = previous
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        host = ""
+    return host if "." in host else f"{scheme}://"
 
 
 class AppriseNotifier:
@@ -598,26 +519,17 @@ class AppriseNotifier:
         self.channel, self.label = apprise_channel(url)
 
     def send(self, message: Message) -> None:
-        try:
-            import apprise
-        except ImportError:
-            raise NotifyError(
-                f"{self.label}: Apprise is not installed",
-                hint="pip install 'trashscan[apprise]'",
-            ) from None
-        with _apprise_logs_silenced():
-            service = apprise.Apprise()
-            if not service.add(self._url):
-                raise NotifyError(f"{self.label}: not a valid Apprise URL (or its plugin is off)")
-            kind = apprise.NotifyType.FAILURE if message.urgent else apprise.NotifyType.WARNING
-            delivered = service.notify(
-                body=message.text,
-                title=message.subject,
-                notify_type=kind,
-                body_format=apprise.NotifyFormat.TEXT,  # HTML/Markdown services get it escaped
-            )
-        if not delivered:
-            raise NotifyError(f"{self.label}: delivery failed")
+        failure = deliver(
+            self._url,
+            title=message.subject,
+            body=message.text,
+            urgent=message.urgent,
+            host=_apprise_host(self._url),
+            secrets=apprise_urls.secret_words(self._url),
+            strict=False,
+        )
+        if failure is not None:
+            raise NotifyError(f"{self.label}: {failure.reason}")
 
 
 class BrokenNotifier:
@@ -683,6 +595,34 @@ def build_notifiers(alerts: AlertsConfig, secrets: SecretStore) -> list[Notifier
 
 
 # -------------------------------------------------------------------------------- healthcheck
+
+
+def notifier_retry() -> RetryPolicy:
+    """Short: a ping gets a couple of quick retries, the next run retries the rest."""
+    from trashscan.retry import RetryPolicy
+
+    return RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=5.0, max_total_wait=10.0)
+
+
+def http_call(retry: RetryPolicy, method: str, url: str, what: str, **kwargs: Any) -> None:
+    """One request through the shared retry policy; any failure is a host-only NotifyError."""
+    import requests
+
+    from trashscan import __version__
+
+    host = _host(url)
+    try:
+        with requests.Session() as session:
+            session.headers["User-Agent"] = f"trashscan/{__version__}"
+            response = retry.request(session, method, url, timeout=HTTP_TIMEOUT, **kwargs)
+            status = response.status_code
+            response.close()
+    except TrashscanError as exc:  # the retry policy's messages name the host only
+        raise NotifyError(f"{what}: {exc}") from None
+    except requests.RequestException as exc:  # str(exc) would contain the whole URL
+        raise NotifyError(f"{what}: {type(exc).__name__} talking to {host}") from None
+    if status >= 400:
+        raise NotifyError(f"{what}: HTTP {status} from {host}")
 
 
 class Healthcheck:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import re
+import socketserver
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +20,7 @@ from trashscan.models import DeletedAtSource, IndexedItem, ItemState, Kind, item
 from trashscan.notify import (
     ALERTS_SERVICE,
     APPRISE_URLS_KEY,
+    SMTP_PASSWORD_KEY,
     AlertItem,
     AlertProblem,
     AppriseNotifier,
@@ -122,7 +128,7 @@ def test_bad_alerts_are_one_line_naming_the_file(table, needle) -> None:
 # --- the message ---------------------------------------------------------------------------------
 
 
-def test_message_text_and_payload() -> None:
+def test_message_text() -> None:
     msg = message(urgent=True)
     assert msg.subject == (
         "trashscan: 2 trashed items will be purged soon; 1 account needs attention"
@@ -133,62 +139,118 @@ def test_message_text_and_payload() -> None:
     assert f"[ref {item_ref('local-trash', 'laptop', 'cover.jpg')[:8]}]" in text
     assert "me (icloud): two-factor code needed. Fix: trashscan accounts add" in text
     assert "~ marks an estimated date." in text
-    payload = msg.payload()
-    assert payload["status"] == "critical" and payload["title"] == msg.subject
-    assert [i["threshold"] for i in payload["items"]] == ["1d", "7d"]
-    assert payload["items"][1]["days_left"] == 5.5
-    assert payload["accounts"][0]["account"] == "me"
 
 
-# --- webhook -------------------------------------------------------------------------------------
+# --- webhook: Apprise's requests, seen on the wire ----------------------------------------------
+
+SLACK = "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"
+DISCORD = "https://discord.com/api/webhooks/123456/SECRETTOKEN"
+NTFY = "https://ntfy.example.org/trash-SECRETTOKEN"
 
 
-@responses.activate
-@pytest.mark.parametrize("fmt", ["json", "slack", "discord", "ntfy"])
-def test_webhook_formats(fmt: str) -> None:
-    responses.post(HOOK, status=200)
-    WebhookNotifier(HOOK, fmt, NO_WAIT).send(message(urgent=True))
-    assert len(responses.calls) == 1
-    request = responses.calls[0].request
-    if fmt == "ntfy":
-        assert request.headers["Title"].startswith("trashscan: 2 trashed items")
-        assert request.headers["Priority"] == "high"
-        assert "cover.jpg" in request.body.decode("utf-8")
-        return
-    body = json.loads(request.body)
-    key = {"json": "text", "slack": "text", "discord": "content"}[fmt]
-    assert "cover.jpg" in body[key]
-    if fmt == "json":
-        assert len(body["items"]) == 2
-    else:
-        assert set(body) - {"allowed_mentions"} == {key}
+def posted(mock: responses.RequestsMock) -> tuple[str, dict]:
+    (call,) = mock.calls
+    return call.request.url, json.loads(call.request.body)
 
 
-@responses.activate
+def test_json_webhook_is_apprises_json_payload_at_the_same_url() -> None:
+    hook = "https://u:p%40ss@hooks.example.org:8443/services/SECRETTOKEN?key=a%20b&x="
+    with responses.RequestsMock() as mock:
+        mock.post(re.compile(r"https://hooks\.example\.org:8443/.*"), status=200)
+        WebhookNotifier(hook, "json").send(message(urgent=True))
+        url, body = posted(mock)
+        auth = mock.calls[0].request.headers["Authorization"]
+    assert url == "https://hooks.example.org:8443/services/SECRETTOKEN?key=a+b&x="
+    assert auth == "Basic " + base64.b64encode(b"u:p@ss").decode()
+    assert set(body) == {"version", "title", "message", "attachments", "type"}
+    assert body["title"] == message().subject and body["type"] == "failure"
+    assert body["message"].startswith(message().subject)
+    assert "cover.jpg (laptop, local-trash): overdue" in body["message"]
+
+
+def test_slack_webhook() -> None:
+    with responses.RequestsMock() as mock:
+        mock.post(SLACK, status=200, body="ok")
+        WebhookNotifier(SLACK, "slack").send(message())
+        url, body = posted(mock)
+    assert url == SLACK
+    (attachment,) = body["attachments"]
+    assert attachment["title"] == message().subject and "cover.jpg" in attachment["text"]
+    assert body["mrkdwn"] is False
+
+
+def test_discord_webhook_is_cut_to_discords_limit() -> None:
+    many = tuple(AlertItem(indexed(f"photo {n:03}.jpg", 2), "3d") for n in range(60))
+    with responses.RequestsMock() as mock:
+        mock.post(DISCORD, status=204)
+        WebhookNotifier(DISCORD, "discord").send(Message(many, (), NOW, urgent=False, host="b"))
+        url, body = posted(mock)
+    assert url == DISCORD
+    assert (
+        body["content"].startswith("trashscan: 60 trashed items") and "photo 000" in body["content"]
+    )
+    assert len(body["content"]) <= 2000
+
+
+@pytest.mark.parametrize(("urgent", "priority"), [(True, "high"), (False, None)])
+def test_ntfy_webhook(urgent: bool, priority: str | None) -> None:
+    with responses.RequestsMock() as mock:
+        mock.post("https://ntfy.example.org/", status=200)
+        WebhookNotifier(NTFY, "ntfy").send(message(urgent=urgent))
+        _, body = posted(mock)
+        headers = mock.calls[0].request.headers
+    assert body["topic"] == "trash-SECRETTOKEN" and body["title"] == message().subject
+    assert "cover.jpg" in body["message"]
+    assert headers.get("X-Priority") == priority and headers["X-Tags"] == "wastebasket"
+
+
 def test_webhook_error_names_the_host_never_the_url() -> None:
-    responses.post(HOOK, status=404)
-    notifier = WebhookNotifier(HOOK, "slack", NO_WAIT)
-    with pytest.raises(NotifyError) as caught:
-        notifier.send(message())
+    notifier = WebhookNotifier(HOOK, "json")
+    with responses.RequestsMock() as mock:
+        mock.post(HOOK, status=404)
+        with pytest.raises(NotifyError) as caught:
+            notifier.send(message())
     assert caught.value.one_line() == "webhook (hooks.example.org): HTTP 404 from hooks.example.org"
     assert notifier.label == "webhook (hooks.example.org)"
 
 
-@responses.activate
-def test_webhook_connection_error_hides_the_url() -> None:
-    responses.post(HOOK, body=requests.ConnectionError(f"refused: {HOOK}"))
-    with pytest.raises(NotifyError) as caught:
-        WebhookNotifier(HOOK, "json", NO_WAIT).send(message())
-    assert "SECRETTOKEN" not in caught.value.one_line()
-    assert "hooks.example.org" in caught.value.one_line()
+def test_webhook_connection_error_hides_the_url(capfd, caplog) -> None:
+    caplog.set_level(logging.DEBUG)  # even an application logging everything sees no Apprise line
+    with responses.RequestsMock() as mock:
+        mock.post(HOOK, body=requests.ConnectionError(f"refused: {HOOK} [Errno 111] refused"))
+        with pytest.raises(NotifyError) as caught:
+            WebhookNotifier(HOOK, "json").send(message())
+    line = caught.value.one_line()
+    assert line == "webhook (hooks.example.org): cannot reach hooks.example.org: refused"
+    assert not [r for r in caplog.records if r.name.startswith("apprise")]
+    out, err = capfd.readouterr()
+    assert "SECRETTOKEN" not in out + err + line
 
 
-@responses.activate
-def test_webhook_retries_a_throttled_post() -> None:
-    responses.post(HOOK, status=429, headers={"Retry-After": "1"})
-    responses.post(HOOK, status=200)
-    WebhookNotifier(HOOK, "json", NO_WAIT).send(message())
-    assert len(responses.calls) == 2
+def test_a_throttled_webhook_is_retried_next_run_not_now() -> None:
+    """Apprise sends once; a 429 fails the channel and check's bookkeeping retries next run."""
+    with responses.RequestsMock() as mock:
+        mock.post(HOOK, status=429, headers={"Retry-After": "1"})
+        with pytest.raises(NotifyError, match=re.escape("HTTP 429 from hooks.example.org")):
+            WebhookNotifier(HOOK, "json").send(message())
+        assert len(mock.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "url", "needle"),
+    [
+        ("slack", "https://chat.example.org/hooks/SECRETTOKEN", "Slack incoming-webhook URL"),
+        ("slack", SLACK.replace("https", "http"), "Slack incoming-webhook URL"),
+        ("discord", "https://example.org/api/webhooks/1/SECRETTOKEN", "Discord webhook URL"),
+        ("ntfy", "https://example.org/ntfy/SECRETTOKEN", "one topic"),
+        ("ntfy", "https://ntfy.sh/SECRETTOKEN?auth=x", "one topic"),
+    ],
+)
+def test_webhook_urls_apprise_cannot_carry_are_refused_in_the_config(fmt, url, needle) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_alerts(CONFIG, {"webhook_url": url, "webhook_format": fmt})
+    line = caught.value.one_line()
+    assert needle in line and "SECRETTOKEN" not in line
 
 
 # --- email ---------------------------------------------------------------------------------------
@@ -213,12 +275,70 @@ def test_email_without_a_stored_password_says_how_to_store_it(tmp_path) -> None:
     assert "--set-smtp-password" in caught.value.one_line()
 
 
-def test_email_message_headers(tmp_path) -> None:
+class RefusingSmtp(socketserver.StreamRequestHandler):
+    """Just enough SMTP to refuse a login the way a real server does (535)."""
+
+    def handle(self) -> None:
+        self.wfile.write(b"220 refusing.example.org ESMTP\r\n")
+        for raw in self.rfile:
+            verb = raw.split(b" ", 1)[0].strip().upper()
+            if verb == b"EHLO":
+                self.wfile.write(b"250-refusing.example.org\r\n250 AUTH PLAIN LOGIN\r\n")
+            elif verb == b"AUTH":
+                self.wfile.write(b"535 5.7.8 Authentication credentials invalid\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"502 not here\r\n")
+
+
+def test_a_refused_smtp_login_is_named_with_the_fix(tmp_path, capfd) -> None:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), RefusingSmtp)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     store = FileSecretStore(tmp_path / "s.json", insecure_for_testing=True)
-    mail = EmailNotifier(smtp_settings(email_to=["a@b.c", "d@e.f"]), store).build(message())
-    assert mail["To"] == "a@b.c, d@e.f" and mail["From"] == "me@example.org"
-    assert mail["Auto-Submitted"] == "auto-generated"
-    assert "cover.jpg" in mail.get_content()
+    store.set(ALERTS_SERVICE, SMTP_PASSWORD_KEY, "pw-SECRETTOKEN")
+    settings = parse_alerts(
+        CONFIG,
+        {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": server.server_address[1],
+            "smtp_starttls": False,
+            "smtp_user": "me@example.org",
+            "email_to": "me@example.org",
+        },
+    ).smtp
+    try:
+        with pytest.raises(NotifyError) as caught:
+            EmailNotifier(settings, store).send(message())
+    finally:
+        server.shutdown()
+        server.server_close()
+    port = server.server_address[1]
+    assert caught.value.one_line() == (
+        f"email (127.0.0.1): 127.0.0.1:{port} refused the login of 'me@example.org' (535) "
+        "(check smtp_user, or store the password again with `trashscan check --set-smtp-password`)"
+    )
+    out, err = capfd.readouterr()
+    assert "SECRETTOKEN" not in out + err
+
+
+def test_email_apprise_url_carries_every_setting(tmp_path) -> None:
+    from apprise.plugins.email import NotifyEmail
+
+    store = FileSecretStore(tmp_path / "s.json", insecure_for_testing=True)
+    settings = smtp_settings(email_to=["a@example.com", "d@example.net"], smtp_port=2525)
+    url = EmailNotifier(settings, store).apprise_url("p@ss:/w?rd%#")
+    parsed = NotifyEmail(**NotifyEmail.parse_url(url))
+    assert (parsed.smtp_host, parsed.port, parsed.secure_mode) == (
+        "smtp.example.org",
+        2525,
+        "starttls",
+    )
+    assert (parsed.user, parsed.password) == ("me@example.org", "p@ss:/w?rd%#")
+    assert parsed.from_addr[1] == "me@example.org"
+    assert [address for _, address in parsed.targets] == ["a@example.com", "d@example.net"]
+    assert parsed.headers == {"Auto-Submitted": "auto-generated"}
 
 
 # --- apprise -------------------------------------------------------------------------------------
@@ -234,13 +354,30 @@ def test_apprise_urls_parsing_and_labels() -> None:
         parse_apprise_urls("json://a\nnot a url SECRET\n")
 
 
-def test_apprise_invalid_url_is_reported_without_the_url() -> None:
-    pytest.importorskip("apprise")
+def test_apprise_invalid_url_is_reported_without_the_url(capfd) -> None:
     notifier = AppriseNotifier("nosuchscheme://SECRET@host")
     with pytest.raises(NotifyError) as caught:
         notifier.send(message())
     assert "SECRET" not in caught.value.one_line()
     assert "nosuchscheme://" in caught.value.one_line()
+    out, err = capfd.readouterr()  # Apprise's own warning names the URL: it stays in memory
+    assert "SECRET" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("jsons://hooks.example.org/x/SECRETTOKEN", "HTTP 500 from hooks.example.org"),
+        ("slack://SECRETTOKEN/B000/C000", "HTTP 500 from slack://"),
+    ],
+)
+def test_apprise_failure_is_one_line_without_secrets(url: str, shown: str) -> None:
+    with responses.RequestsMock() as mock:
+        mock.post(re.compile(r"https://.*"), status=500)
+        with pytest.raises(NotifyError) as caught:
+            AppriseNotifier(url).send(message())
+    scheme = url.split(":")[0]
+    assert caught.value.one_line() == f"apprise ({scheme}://): {shown}"
 
 
 def test_build_notifiers(tmp_path) -> None:
