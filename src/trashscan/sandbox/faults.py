@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from trashscan.sandbox.server import Request
 
-__all__ = ["DropConnection", "Fault", "FaultInjector", "HttpFault"]
+__all__ = ["Drip", "DropConnection", "Fault", "FaultInjector", "HttpFault"]
 
 _JSON = {"Content-Type": "application/json"}
 
@@ -94,7 +94,22 @@ class DropConnection:
     """Close the socket without answering; clients see ``RemoteDisconnected``/ConnectionError."""
 
 
-Fault = HttpFault | DropConnection
+@dataclass(frozen=True)
+class Drip:
+    """Answer slowly: one byte every ``interval`` seconds.
+
+    Every read a client makes gets a byte before its timeout, so per-read timeouts never fire;
+    only a deadline the client enforces itself ends the request. With ``count`` None the body
+    never ends (a ``200`` of spaces, until the client hangs up or the server stops); otherwise the
+    route's real answer follows ``count`` bytes of leading whitespace, which JSON ignores: a reply
+    that arrives, late.
+    """
+
+    interval: float = 1.0
+    count: int | None = None
+
+
+Fault = HttpFault | DropConnection | Drip
 
 
 @dataclass

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from trashscan.sandbox.faults import DropConnection, FaultInjector, HttpFault
+from trashscan.sandbox.faults import Drip, DropConnection, FaultInjector, HttpFault
 
 __all__ = ["FakeServer", "Handler", "Request", "RequestRecord", "Response", "Router"]
 
@@ -153,6 +153,7 @@ class FakeServer:
         self._log_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()  # ends dripping responses (faults.Drip)
 
     @property
     def base_url(self) -> str:
@@ -190,6 +191,7 @@ class FakeServer:
         httpd, thread = self._httpd, self._thread
         if httpd is None:
             return
+        self.stopping.set()
         httpd.shutdown()
         httpd.close_connections()  # otherwise keep-alive clients would still be served
         httpd.server_close()
@@ -306,6 +308,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             _shutdown(self.connection)
             return
+        if isinstance(fault, Drip):
+            late = self._dispatch(request) if fault.count is not None else None
+            fake._record(request, 200 if late is None else late.status, latency)
+            self._drip(fault, late)
+            return
         if isinstance(fault, HttpFault):
             response = Response(fault.status, fault.body, dict(fault.headers))
         else:
@@ -337,6 +344,35 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
+
+    def _drip(self, fault: Drip, late: Response | None) -> None:
+        """Headers at once, then spaces (JSON ignores them) one byte at a time: forever (until
+        the client hangs up or the server stops), or ``fault.count`` of them before ``late``'s
+        body. The connection is closed afterwards."""
+        self.close_connection = True
+        stopping = self.server.fake.stopping
+        status, headers, body = 200, {"Content-Type": "application/json"}, b""
+        if late is not None:
+            status, body = late.status, late.body
+            headers = {k: v for k, v in late.headers.items() if k.lower() != "content-length"}
+        length = (1 << 30) if fault.count is None else fault.count + len(body)
+        sent = 0
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(length))
+            self.end_headers()
+            self.wfile.flush()
+            while fault.count is None or sent < fault.count:
+                if stopping.wait(fault.interval):
+                    return
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                sent += 1
+            self.wfile.write(body)
+        except OSError:  # the client gave up: what a drip is for
+            return
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
