@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import threading
+import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from trashscan.config import Config
+from trashscan.deadline import DaemonPool, Deadline
 from trashscan.errors import TrashscanError
 from trashscan.index import Index, ItemFilter
 from trashscan.lock import FileLock, default_wait, is_busy_message
@@ -55,6 +57,7 @@ from trashscan.safe_text import json_text, printable
 from trashscan.scanner import AccountScanResult, Scanner, describe_error
 from trashscan.timeparse import iso
 
+AUTH_WAIT = 30.0  # seconds the credential checks get at least, even when the deadline is spent
 MAX_ITEM_LINES = 25  # in the text summary; the rest is one "... and N more" line
 NOTIFY_BUSY = "skipped: another trashscan run is sending them"
 
@@ -172,24 +175,50 @@ def alarm_date(item: IndexedItem) -> datetime | None:
 
 
 def check_auths(
-    context: ProviderContext, accounts: Sequence[Account], concurrency: int
+    context: ProviderContext,
+    accounts: Sequence[Account],
+    concurrency: int,
+    wait: float | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> list[AuthStatus | None]:
-    """Every account's cheap, non-prompting credential check, a few at a time."""
+    """Every account's cheap, non-prompting credential check, a few at a time.
 
-    def one(account: Account) -> AuthStatus | None:
+    ``wait`` bounds the whole (None: no bound): a check still running then is left behind on its
+    daemon thread and reported as unanswered. Accounts in ``skip`` (their scan ran out of time,
+    so their service is not answering) are not checked: None, like a provider that cannot load.
+    """
+    answers: dict[int, AuthStatus | None] = {}
+    arrived = threading.Condition()
+
+    def one(number: int, account: Account) -> None:
+        status: AuthStatus | None
         try:
             provider = load_provider_class(account.provider)(context)
         except TrashscanError:
-            return None  # the scan already reported it
-        try:
-            return provider.check_auth(account)
-        except Exception as exc:  # a plugin bug must not stop the check of the others
-            return AuthStatus(ok=False, detail=describe_error(exc))
+            status = None  # the scan already reported it
+        else:
+            try:
+                status = provider.check_auth(account)
+            except Exception as exc:  # a plugin bug must not stop the check of the others
+                status = AuthStatus(ok=False, detail=describe_error(exc))
+        with arrived:
+            answers[number] = status
+            arrived.notify_all()
 
-    if not accounts:
-        return []
-    with ThreadPoolExecutor(max(1, min(concurrency, len(accounts))), "auth") as pool:
-        return list(pool.map(one, accounts))
+    todo = [(n, a) for n, a in enumerate(accounts) if a.name not in skip]
+    pool = DaemonPool(max(1, min(concurrency, len(todo) or 1)), "auth")
+    for number, account in todo:
+        pool.submit(one, number, account)
+    ends = None if wait is None else time.monotonic() + wait
+    with arrived:
+        while len(answers) < len(todo):
+            left = None if ends is None else ends - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            arrived.wait(left)
+        pool.close()
+        late = AuthStatus(ok=False, detail="the credential check did not answer in time")
+        return [None if a.name in skip else answers.get(n, late) for n, a in enumerate(accounts)]
 
 
 def run_check(
@@ -201,11 +230,19 @@ def run_check(
     alerts: AlertsConfig,
     notifiers: Sequence[Notifier] = (),
     lock_wait: float | None = None,
+    deadline: Deadline | None = None,
 ) -> CheckReport:
     """Scan first (the verdict must be about today's trash), then ask each provider about its
-    credentials, which catches what a successful scan cannot: a token about to expire."""
-    results = Scanner(index, context, config.concurrency, lock_wait=lock_wait).scan(accounts)
-    auths = check_auths(context, accounts, config.concurrency)
+    credentials, which catches what a successful scan cannot: a token about to expire.
+
+    Both are bounded by ``deadline`` (the credential checks get at least :data:`AUTH_WAIT`), so
+    that a cron check always reaches its verdict."""
+    ends = deadline.ends() if deadline is not None else None
+    scanner = Scanner(index, context, config.concurrency, lock_wait=lock_wait, deadline=deadline)
+    results = scanner.scan(accounts)
+    wait = None if ends is None else max(ends - time.monotonic(), AUTH_WAIT)
+    abandoned = frozenset(r.account.name for r in results if r.abandoned)
+    auths = check_auths(context, accounts, config.concurrency, wait, abandoned)
     now = context.clock()
     item_filter = ItemFilter(
         accounts=tuple((a.provider, a.name) for a in accounts),

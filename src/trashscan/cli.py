@@ -24,6 +24,7 @@ from trashscan.safe_text import escape_stderr_logging, printable
 
 if TYPE_CHECKING:
     from trashscan.config import Config
+    from trashscan.deadline import Deadline
     from trashscan.index import Index, ItemFilter
     from trashscan.models import Account, IndexedItem
     from trashscan.provider import ProviderContext
@@ -92,6 +93,14 @@ class App:
             data_dir=self.data_dir,
         )
 
+    def deadline(self, text: str | None) -> Deadline:
+        """``--deadline`` if given, else the config's ``[scan] deadline`` (default 30m)."""
+        if text is None:
+            return self.config_if_any.deadline
+        from trashscan.deadline import Deadline
+
+        return Deadline.parse(text)
+
     def select_accounts(self, all_accounts: bool, names: Sequence[str]) -> list[Account]:
         """``--account`` names, or every account (the default when neither flag is given)."""
         config = self.config
@@ -128,6 +137,14 @@ def account_options(func: Any) -> Any:
     )(func)
     return click.option(
         "--all-accounts", is_flag=True, help="Every configured account (the default)."
+    )(func)
+
+
+def deadline_option(func: Any) -> Any:
+    return click.option(
+        "--deadline",
+        metavar="DURATION",
+        help="Give up on accounts not done within it, e.g. 10m (default: [scan] deadline, 30m).",
     )(func)
 
 
@@ -182,7 +199,7 @@ def build_filter(
     )
 
 
-def run_scan(app: App, accounts: Sequence[Account]) -> list[AccountScanResult]:
+def run_scan(app: App, accounts: Sequence[Account], deadline: Deadline) -> list[AccountScanResult]:
     """Scan with a progress display on stderr (only on a terminal), then report failures."""
     from trashscan.scanner import Scanner
 
@@ -206,9 +223,10 @@ def run_scan(app: App, accounts: Sequence[Account]) -> list[AccountScanResult]:
             def report(account: Account, items: int, finished: bool) -> None:
                 progress.update(tasks[account.name], items=items, completed=100 if finished else 0)
 
-            results = Scanner(app.index, app.context, concurrency, report).scan(accounts)
+            scanner = Scanner(app.index, app.context, concurrency, report, deadline=deadline)
+            results = scanner.scan(accounts)
     else:
-        results = Scanner(app.index, app.context, concurrency).scan(accounts)
+        results = Scanner(app.index, app.context, concurrency, deadline=deadline).scan(accounts)
     for result in results:
         if result.notice:
             account = result.account
@@ -435,10 +453,12 @@ def accounts_remove(app: App, name: str) -> None:
 
 @cli.command()
 @account_options
+@deadline_option
 @pass_app
-def scan(app: App, all_accounts: bool, accounts: tuple[str, ...]) -> None:
+def scan(app: App, all_accounts: bool, accounts: tuple[str, ...], deadline: str | None) -> None:
     """Refresh the index from the providers (incrementally where they allow)."""
-    results = run_scan(app, app.select_accounts(all_accounts, accounts))
+    limit = app.deadline(deadline)
+    results = run_scan(app, app.select_accounts(all_accounts, accounts), limit)
     for result in results:
         if result.ok and not result.listed:
             say(f"{result.account.name}: cannot be listed (see the note above)")
@@ -460,6 +480,7 @@ def scan(app: App, all_accounts: bool, accounts: tuple[str, ...]) -> None:
     show_default=True,
 )
 @click.option("--cached", is_flag=True, help="Print from the index without scanning.")
+@deadline_option
 @pass_app
 def list_items(
     app: App,
@@ -474,10 +495,12 @@ def list_items(
     sort: str,
     fmt: str,
     cached: bool,
+    deadline: str | None,
 ) -> None:
     """Trashed photos and videos, soonest purge first."""
     from trashscan import output
 
+    limit = app.deadline(deadline)
     selected = app.select_accounts(all_accounts, accounts)
     if provider:
         selected = [a for a in selected if a.provider == provider]
@@ -493,7 +516,7 @@ def list_items(
     )
     failed = False
     if not cached:
-        failed = not all(r.ok and not r.partial for r in run_scan(app, selected))
+        failed = not all(r.ok and not r.partial for r in run_scan(app, selected, limit))
     now = utcnow()
     items = app.index.items(item_filter, now)
     writer = {"json": output.write_json, "csv": output.write_csv, "table": output.write_table}[fmt]
@@ -509,6 +532,7 @@ def list_items(
 @filter_options
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would be restored; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@deadline_option
 @pass_app
 def restore(
     app: App,
@@ -523,11 +547,13 @@ def restore(
     name_glob: str | None,
     dry_run: bool,
     yes: bool,
+    deadline: str | None,
 ) -> None:
     """Restore items by REF (from `trashscan list`) or by filter, through each provider's API."""
     from trashscan import output
     from trashscan.restorer import Restorer
 
+    limit = app.deadline(deadline)
     filters_given = any(
         (
             all_accounts,
@@ -577,7 +603,8 @@ def restore(
         )
 
     config = app.config
-    done = Restorer(app.index, config, app.context, config.concurrency, show).restore(items)
+    restorer = Restorer(app.index, config, app.context, config.concurrency, show, limit)
+    done = restorer.restore(items)
     failed = [entry for entry in done if not entry.result.ok]
     click.echo(f"{len(done) - len(failed)} restored, {len(failed)} not restored")
     if failed:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trashscan.cli import KIND_CHOICES, App, account_options, err, pass_app
+from trashscan.cli import KIND_CHOICES, App, account_options, deadline_option, err, pass_app
 from trashscan.errors import TrashscanError, UsageError
 
 if TYPE_CHECKING:
@@ -171,6 +171,7 @@ def store_alert_secret(app: App, smtp_password: bool) -> None:
 @click.option(
     "--set-apprise-urls", is_flag=True, help="Store Apprise URLs (one per line, stdin); exit."
 )
+@deadline_option
 @pass_app
 def check(
     app: App,
@@ -184,6 +185,7 @@ def check(
     quiet: bool,
     set_smtp_password: bool,
     set_apprise_urls: bool,
+    deadline: str | None,
 ) -> None:
     """Scan, then report what will be purged soon and accounts that need attention.
 
@@ -200,6 +202,7 @@ def check(
     from trashscan.notify import Healthcheck, build_notifiers, parse_alerts
 
     options = parse_check_options(within, critical, kinds, notify)
+    limit = app.deadline(deadline)
     config = app.config
     alerts = parse_alerts(config.path, config.alerts)
     health = Healthcheck(alerts.healthcheck_url) if alerts.healthcheck_url else None
@@ -209,7 +212,9 @@ def check(
     try:
         selected = app.select_accounts(all_accounts, accounts)
         notifiers = build_notifiers(alerts, app.context.secrets) if notify else []
-        report = run_check(app.index, app.context, config, selected, options, alerts, notifiers)
+        report = run_check(
+            app.index, app.context, config, selected, options, alerts, notifiers, deadline=limit
+        )
         if fmt == "json":
             render_json(report, sys.stdout)
         else:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from trashscan.deadline import DEFAULT_DEADLINE, Deadline
 from trashscan.errors import ConfigError, UsageError
 from trashscan.files import atomic_write
 from trashscan.models import Account
@@ -132,6 +133,7 @@ class Config:
     secrets: SecretsConfig = field(default_factory=SecretsConfig)
     concurrency: int = 4
     alerts: Mapping[str, Any] = field(default_factory=dict)
+    deadline: Deadline = field(default_factory=lambda: Deadline.parse(DEFAULT_DEADLINE))
 
     def account(self, name: str) -> Account:
         for account in self.accounts:
@@ -216,10 +218,17 @@ def _parse(path: Path, text: str) -> Config:
     secrets = _parse_secrets(path, data.get("secrets", {}), fail)
 
     scan = data.get("scan", {})
-    _only_keys(scan, "scan", {"concurrency"}, fail)
+    _only_keys(scan, "scan", {"concurrency", "deadline"}, fail)
     concurrency = scan.get("concurrency", 4)
     if not _is_int(concurrency) or not 1 <= concurrency <= 32:
         raise fail("[scan] concurrency must be an integer from 1 to 32")
+    raw_deadline = scan.get("deadline", DEFAULT_DEADLINE)
+    if not isinstance(raw_deadline, str):
+        raise fail('[scan] deadline must be a duration in quotes, e.g. "30m" or "2h"')
+    try:
+        deadline = Deadline.parse(raw_deadline, "[scan] deadline")
+    except UsageError as exc:
+        raise fail(exc.one_line()) from None
 
     return Config(
         path=path,
@@ -229,6 +238,7 @@ def _parse(path: Path, text: str) -> Config:
         secrets=secrets,
         concurrency=concurrency,
         alerts=data.get("alerts", {}),
+        deadline=deadline,
     )
 
 

@@ -3,16 +3,23 @@
 Items are grouped by account. Each account's batch goes to its provider in one ``restore`` call
 (providers batch and serialise as their API requires); different accounts run concurrently. Every
 attempt lands in the index's audit log, except in a dry run, which changes nothing anywhere.
+
+A restore is bounded by the run's deadline (:mod:`trashscan.deadline`): no item is started after
+it, and each item left is reported with its true outcome: not attempted, or, when its account's
+request was in flight, possibly restored.
 """
 
 from __future__ import annotations
 
 import getpass
+import queue
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from trashscan.config import Config
+from trashscan.deadline import DaemonPool, Deadline
 from trashscan.index import Index
 from trashscan.models import Account, IndexedItem, ItemState, RestoreOutcome, RestoreResult
 from trashscan.plugins import load_provider_class
@@ -49,12 +56,14 @@ class Restorer:
         context: ProviderContext,
         concurrency: int = 4,
         on_result: Callable[[ItemRestore], None] | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.index = index
         self.config = config
         self.context = context
         self.concurrency = max(1, concurrency)
         self.on_result = on_result
+        self.deadline = deadline
 
     def restore(self, items: Sequence[IndexedItem], dry_run: bool = False) -> list[ItemRestore]:
         done: list[ItemRestore] = []
@@ -73,50 +82,11 @@ class Restorer:
                 )
             else:
                 by_account.setdefault(item.account, []).append(item)
-        if not by_account:
-            return done
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="restore") as pool:
-            futures = [
-                pool.submit(self._restore_account, self.config.account(name), batch)
-                for name, batch in by_account.items()
-            ]
-            for future in futures:
-                for entry in future.result():
-                    self._emit(done, entry, dry_run)
+        if by_account:
+            _RestoreRun(self, by_account, done).run()
         return done
 
-    def _restore_account(self, account: Account, batch: list[IndexedItem]) -> list[ItemRestore]:
-        """Runs on a worker thread; returns results instead of writing the index there."""
-        by_id = {item.item_id: item for item in batch}
-        results: list[ItemRestore] = []
-        try:
-            provider = load_provider_class(account.provider)(self.context)
-            if not provider.capabilities.restore:
-                reason = provider.capabilities.unsupported_reason or "the provider cannot restore"
-                return [
-                    ItemRestore(i, RestoreResult(i.item_id, RestoreOutcome.SKIPPED, reason))
-                    for i in batch
-                ]
-            for result in provider.restore(account, batch):
-                item = by_id.pop(result.item_id, None)
-                if item is not None:
-                    results.append(ItemRestore(item, result))
-        except Exception as exc:  # one account failing must not hide the others' results
-            reason = describe_error(exc)
-            results.extend(
-                ItemRestore(i, RestoreResult(i.item_id, RestoreOutcome.FAILED, reason))
-                for i in by_id.values()
-            )
-            return results
-        results.extend(
-            ItemRestore(
-                i, RestoreResult(i.item_id, RestoreOutcome.FAILED, "provider gave no result")
-            )
-            for i in by_id.values()
-        )
-        return results
-
-    def _emit(self, done: list[ItemRestore], entry: ItemRestore, dry_run: bool) -> None:
+    def _emit(self, done: list[ItemRestore], entry: ItemRestore, dry_run: bool = False) -> None:
         if not dry_run:
             self.index.record_restore(
                 entry.item, entry.result, actor=_actor(), dry_run=False, now=self.context.clock()
@@ -124,6 +94,137 @@ class Restorer:
         done.append(entry)
         if self.on_result is not None:
             self.on_result(entry)
+
+
+class _RestoreRun:
+    """One restore of several accounts: a daemon worker per account (at most ``concurrency`` at
+    once) streams results to the calling thread, the only one that records them.
+
+    At the deadline (or on Ctrl-C) the calling thread stops waiting: accounts whose restore had not
+    started are reported as not attempted, and the items a running account has not answered for
+    yet as possibly restored, since a request may be in flight. Such a worker is abandoned: it
+    starts no further item (its provider's generator is closed at the next result), and what it
+    still sends is never recorded.
+    """
+
+    def __init__(
+        self,
+        restorer: Restorer,
+        by_account: dict[str, list[IndexedItem]],
+        done: list[ItemRestore],
+    ) -> None:
+        self.restorer = restorer
+        self.by_account = by_account
+        self.done = done
+        self.events: queue.Queue[tuple[str, ItemRestore | None]] = queue.Queue()
+        self.stop = threading.Event()
+        self.gate = threading.Lock()  # a worker starts under it, or never after `stop`
+        self.started: set[str] = set()
+        self.unanswered = {
+            name: {item.item_id: item for item in batch} for name, batch in by_account.items()
+        }
+
+    def run(self) -> None:
+        deadline = self.restorer.deadline
+        ends = deadline.ends() if deadline is not None else None
+        pool = DaemonPool(self.restorer.concurrency, "restore")
+        accounts = {name: self.restorer.config.account(name) for name in self.by_account}
+        for name, batch in self.by_account.items():
+            pool.submit(self._work, accounts[name], batch)
+        running = set(self.by_account)
+        try:
+            while running:
+                timeout = None if ends is None else ends - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    break
+                try:
+                    name, entry = self.events.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                if entry is None:
+                    running.discard(name)
+                else:
+                    self._record(name, entry)
+        finally:
+            with self.gate:
+                self.stop.set()
+            pool.close()
+        while True:  # results that arrived in time are true: keep them
+            try:
+                name, entry = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if entry is None:
+                running.discard(name)
+            else:
+                self._record(name, entry)
+        assert deadline is not None or not running
+        for name in sorted(running):
+            for item in self.unanswered[name].values():
+                self.restorer._emit(self.done, ItemRestore(item, self._late(name, item, deadline)))
+
+    def _late(self, name: str, item: IndexedItem, deadline: Deadline | None) -> RestoreResult:
+        text = deadline.text if deadline is not None else ""
+        if name not in self.started:
+            detail = f"not attempted: the deadline of {text} was reached first"
+            return RestoreResult(item.item_id, RestoreOutcome.SKIPPED, detail)
+        detail = (
+            f"no answer before the deadline of {text}: the restore may have been sent; "
+            "`trashscan list` shows whether it left the trash"
+        )
+        return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
+
+    def _record(self, name: str, entry: ItemRestore) -> None:
+        if self.unanswered[name].pop(entry.item.item_id, None) is not None:
+            self.restorer._emit(self.done, entry)
+
+    def _work(self, account: Account, batch: list[IndexedItem]) -> None:
+        """On a worker thread: one account's restore, each result sent as soon as it is known."""
+        with self.gate:
+            if self.stop.is_set():
+                return
+            self.started.add(account.name)
+        try:
+            self._restore_account(account, batch)
+        finally:
+            self.events.put((account.name, None))
+
+    def _send(self, account: Account, entry: ItemRestore) -> None:
+        self.events.put((account.name, entry))
+
+    def _restore_account(self, account: Account, batch: list[IndexedItem]) -> None:
+        by_id = {item.item_id: item for item in batch}
+        try:
+            provider = load_provider_class(account.provider)(self.restorer.context)
+            if not provider.capabilities.restore:
+                reason = provider.capabilities.unsupported_reason or "the provider cannot restore"
+                for item in batch:
+                    skipped = RestoreResult(item.item_id, RestoreOutcome.SKIPPED, reason)
+                    self._send(account, ItemRestore(item, skipped))
+                return
+            results = provider.restore(account, batch)
+            try:
+                for result in results:
+                    item = by_id.pop(result.item_id, None)
+                    if item is not None:
+                        self._send(account, ItemRestore(item, result))
+                    if self.stop.is_set():  # abandoned: start no further item
+                        return
+            finally:
+                close = getattr(results, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:  # one account failing must not hide the others' results
+            if self.stop.is_set():
+                return
+            reason = describe_error(exc)
+            for item in by_id.values():
+                failed = RestoreResult(item.item_id, RestoreOutcome.FAILED, reason)
+                self._send(account, ItemRestore(item, failed))
+            return
+        for item in by_id.values():
+            missing = RestoreResult(item.item_id, RestoreOutcome.FAILED, "provider gave no result")
+            self._send(account, ItemRestore(item, missing))
 
 
 def _actor() -> str:

@@ -10,6 +10,13 @@ or refused (then the generator is closed at its ``yield``). A plugin advances it
 stops the run in between: a kill, Ctrl-C, a locked index. It also keeps memory flat: at most one
 page per worker is in flight. Accounts still overlap each other's network waits and commits.
 
+The run has a deadline (:mod:`trashscan.deadline`), which the calling thread enforces itself,
+since a server that drips one byte at a time defeats every per-read timeout: accounts not done by
+then are abandoned. Each fails with "deadline of 30m reached", its scan row is closed, its worker
+(a daemon thread, never joined) gets no acknowledgement any more, so it commits and advances
+nothing, and its lock goes with the worker: released when that thread ends, or at process exit.
+Ctrl-C abandons every running account the same way, as interrupted.
+
 Each account is scanned under its file lock (:mod:`trashscan.lock`), so a cron run and a manual
 one never scan the same account at once. Free accounts start at once; a busy one is retried while
 the others run, and fails as "another trashscan run is scanning this account" after ``lock_wait``.
@@ -23,15 +30,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from trashscan.deadline import DaemonPool, Deadline
 from trashscan.errors import TrashscanError
 from trashscan.index import Index
 from trashscan.kinds import classify
-from trashscan.lock import POLL_INTERVAL, FileLock, default_wait, lock_path, released_at_exit
+from trashscan.lock import POLL_INTERVAL, FileLock, default_wait, lock_path
 from trashscan.models import EXACT_SOURCES, Account, DeletedAtSource, Page, ScanOutcome
 from trashscan.plugins import load_provider_class
 from trashscan.provider import Provider, ProviderContext
@@ -48,6 +55,7 @@ class AccountScanResult:
     listed: bool = True  # False when the provider cannot list at all (the notice says why)
     # A part of the trash not listed (the rest was): a warning, and the run's exit code is 1.
     partial: str | None = None
+    abandoned: bool = False  # left running at the deadline (or on Ctrl-C): its service hangs
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,7 @@ class _DoneEvent:
 
 ProgressCallback = Callable[[Account, int, bool], None]  # account, items so far, finished
 INTERRUPTED = "interrupted"
+ABANDON_GRACE = 0.5  # seconds the workers get to end before the run returns without them
 # Tests only: hold each page that has items or removals before its commit (see _hold_for_tests).
 TEST_HOLD_ENV = "TRASHSCAN_TEST_HOLD_BEFORE_COMMIT"
 
@@ -129,11 +138,13 @@ class Scanner:
         concurrency: int = 4,
         progress: ProgressCallback | None = None,
         lock_wait: float | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.index = index
         self.context = context
         self.concurrency = max(1, concurrency)
         self.progress = progress
+        self.deadline = deadline  # None: no limit (library use; the CLI always sets one)
         # Seconds a busy account is waited for; None: $TRASHSCAN_LOCK_WAIT or 10.
         self.lock_wait = default_wait() if lock_wait is None else max(0.0, lock_wait)
 
@@ -145,6 +156,14 @@ class Scanner:
     def _report(self, account: Account, items: int, finished: bool) -> None:
         if self.progress is not None:
             self.progress(account, items, finished)
+
+
+@dataclass(slots=True)
+class _Worker:
+    """Who releases an account's lock; guarded by ``_ScanRun.handoff``."""
+
+    state: str = "queued"  # queued, running, ended
+    abandoned: bool = False
 
 
 class _ScanRun:
@@ -168,6 +187,8 @@ class _ScanRun:
         self.acks: dict[str, queue.Queue[str | None]] = {
             a.name: queue.Queue() for a in self.runnable
         }
+        self.workers = {a.name: _Worker() for a in self.runnable}
+        self.handoff = threading.Lock()
 
     def _load_providers(self) -> dict[str, Provider]:
         providers: dict[str, Provider] = {}
@@ -189,34 +210,108 @@ class _ScanRun:
 
     def run(self) -> list[AccountScanResult]:
         waiting = list(self.runnable)
-        deadline = time.monotonic() + self.scanner.lock_wait
-        # Locks are released after the pool has shut down, when no worker scans any more.
-        with (
-            released_at_exit(self.locks.values()),
-            ThreadPoolExecutor(
-                max_workers=self.scanner.concurrency, thread_name_prefix="scan"
-            ) as pool,
-        ):
-            try:
-                while True:
-                    if waiting:
-                        waiting = self._start_locked(pool, waiting, deadline)
-                    pending = sum(1 for a in self.runnable if self.locks[a.name].held)
-                    if not (pending or waiting):
+        lock_deadline = time.monotonic() + self.scanner.lock_wait
+        deadline = self.scanner.deadline
+        ends = deadline.ends() if deadline is not None else None
+        pool = DaemonPool(self.scanner.concurrency, "scan")
+        finished = False
+        try:
+            while True:
+                if waiting:
+                    waiting = self._start_locked(pool, waiting, lock_deadline)
+                if not (self._running() or waiting):
+                    break
+                timeout = POLL_INTERVAL if waiting else None
+                if ends is not None:
+                    left = ends - time.monotonic()
+                    if left <= 0:
+                        assert deadline is not None
+                        self._expire(waiting, deadline)
                         break
-                    try:
-                        event = self.events.get(timeout=POLL_INTERVAL if waiting else None)
-                    except queue.Empty:
-                        continue
-                    self._handle(event)
-            finally:
-                self.stop.set()
-                for acks in self.acks.values():  # a page still waiting will not be committed
-                    acks.put(INTERRUPTED)
+                    timeout = left if timeout is None else min(timeout, left)
+                try:
+                    event = self.events.get(timeout=timeout)
+                except queue.Empty:
+                    continue
+                self._handle(event)
+            finished = True
+        finally:
+            self.stop.set()
+            if not finished:  # Ctrl-C or an error here: no running account is waited for
+                for account in self._running():
+                    self._abandon(account, INTERRUPTED)
+            for acks in self.acks.values():  # a page still waiting will not be committed
+                acks.put(INTERRUPTED)
+            # A worker that is not blocked ends at once (its plugin closed at its yield); one
+            # blocked in a socket is left behind after this short wait.
+            pool.join(ABANDON_GRACE)
+            self._release_locks()
         return [self.results[account.name] for account in self.accounts]
 
+    def _running(self) -> list[Account]:
+        """Accounts started (their lock taken) and neither finished nor abandoned."""
+        return [
+            a
+            for a in self.runnable
+            if self.locks[a.name].held and not self.workers[a.name].abandoned
+        ]
+
+    def _expire(self, waiting: list[Account], deadline: Deadline) -> None:
+        """The deadline: what already arrived is handled, every account still going fails."""
+        for _ in range(self.events.qsize()):
+            try:
+                self._handle(self.events.get_nowait())
+            except queue.Empty:
+                break
+        for account in waiting:  # never started: its lock was busy until now
+            self.results[account.name].ok = False
+            self.results[account.name].error = deadline.message
+            self.scanner._report(account, 0, True)
+        for account in self._running():
+            self._abandon(account, deadline.message)
+
+    def _abandon(self, account: Account, reason: str) -> None:
+        """Stop waiting for an account: it fails with ``reason``; its worker is left behind."""
+        result = self.results[account.name]
+        result.ok = False
+        result.error = reason
+        result.abandoned = True
+        self.acks[account.name].put(reason)  # refuses the page its worker waits with, if any
+        with contextlib.suppress(Exception):  # else the next scan closes it as interrupted
+            self.index.fail_scan(self.scan_ids[account.name], reason, self.scanner.context.clock())
+        with self.handoff:
+            worker = self.workers[account.name]
+            worker.abandoned = True
+            if worker.state != "running":  # not started, or gone: nobody else will release it
+                self.locks[account.name].release()
+        self.scanner._report(account, result.items, True)
+
+    def _release_locks(self) -> None:
+        """Every lock but those of abandoned workers still running (they release their own)."""
+        with self.handoff:
+            for name, lock in self.locks.items():
+                worker = self.workers[name]
+                if not (worker.abandoned and worker.state == "running"):
+                    lock.release()
+
     def _work(self, account: Account) -> None:
-        """Runs on a worker thread: drives the provider's generator, never touches the index.
+        """Runs on a worker thread (see :meth:`_scan_account`); hands the lock over if abandoned."""
+        worker = self.workers[account.name]
+        with self.handoff:
+            if worker.abandoned:
+                worker.state = "ended"
+                return
+            worker.state = "running"
+        try:
+            self._scan_account(account)
+        finally:
+            with self.handoff:
+                worker.state = "ended"
+                if worker.abandoned:
+                    self.locks[account.name].release()
+
+    def _scan_account(self, account: Account) -> None:
+        """Drives the provider's generator, never touches the index.
 
         After each page it waits for the page's ack, and resumes the generator only once the page
         is committed; otherwise the generator is closed at that ``yield``, having advanced nothing.
@@ -244,7 +339,7 @@ class _ScanRun:
             self.events.put(_DoneEvent(account, None, describe_error(exc)))
 
     def _start_locked(
-        self, pool: ThreadPoolExecutor, waiting: list[Account], deadline: float
+        self, pool: DaemonPool, waiting: list[Account], deadline: float
     ) -> list[Account]:
         """Start the accounts whose lock is free now; return those still waiting.
 
@@ -278,8 +373,13 @@ class _ScanRun:
         return []
 
     def _handle(self, event: _PageEvent | _DoneEvent) -> None:
-        """On the calling thread, the index's only writer: commit a page or finish a scan."""
+        """On the calling thread, the index's only writer: commit a page or finish a scan.
+
+        An abandoned account's events are dropped: it was failed already, and gets no more acks.
+        """
         account = event.account
+        if self.workers[account.name].abandoned:
+            return
         result = self.results[account.name]
         scan_id = self.scan_ids[account.name]
         now = self.scanner.context.clock()
