@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trashscan import __version__
+from trashscan import __version__, interrupts
 from trashscan.errors import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, TrashscanError, UsageError
 from trashscan.safe_text import escape_stderr_logging, printable
 
@@ -666,15 +666,19 @@ def run(args: Sequence[str]) -> int:
             raise
         err(f"trashscan: error: {exc.one_line()}")
         code = exc.exit_code
-    except click.exceptions.Abort:
-        err("trashscan: aborted")
-        code = EXIT_PARTIAL
+    except click.exceptions.Abort:  # click's prompts turn Ctrl-C into Abort
+        if interrupts.received is None:
+            err("trashscan: aborted")
+            code = EXIT_PARTIAL
+        else:
+            message, code = interrupts.interrupted()
+            err(f"trashscan: {message}")
     except click.ClickException as exc:
         err(f"trashscan: error: {exc.format_message()}")
         code = EXIT_USAGE if exc.exit_code == 2 else exc.exit_code
     except KeyboardInterrupt:
-        err("trashscan: interrupted")
-        code = 130
+        message, code = interrupts.interrupted()
+        err(f"trashscan: {message}")
     except Exception as exc:
         if _debug_requested(args):
             raise
@@ -688,7 +692,11 @@ def run(args: Sequence[str]) -> int:
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    interrupts.install()
+    try:
+        interrupts.leave(run(sys.argv[1:]))
+    except KeyboardInterrupt:  # Ctrl-C after the command had finished
+        interrupts.leave(interrupts.interrupted()[1])
 
 
 from trashscan.cli_check import check, schedule  # noqa: E402

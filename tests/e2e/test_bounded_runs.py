@@ -1,16 +1,23 @@
-"""Every run ends: a drip-feeding server, and the run deadline.
+"""Every run ends: a drip-feeding server, a run deadline, Ctrl-C.
 
 The sandbox's OneDrive fake (erin: personal, frank: business) answers the chosen requests with a
 ``Drip`` fault: one byte at a time, each before any per-read timeout, so only trashscan's own
 deadline (or Ctrl-C) ends the run. Today's main kept such a run going forever. Deadlines here are
-seconds long so the tests stay fast; what they assert is the outcome and the requests made.
+seconds long so the tests stay fast; what they assert is the outcome and the requests made, and,
+for Ctrl-C, that the process ended within a generous bound instead of never.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +32,7 @@ from trashscan.sandbox.faults import Drip
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 
+BIN = Path(os.path.abspath(sys.executable)).parent
 DELTA = "/v1.0/me/drive/root/delta"
 DELTA_PATH = f"{re.escape(DELTA)}$"
 BIN_PATH = r"/recycleBin/items$"
@@ -204,3 +212,80 @@ def test_restore_reports_true_outcomes_at_the_deadline(capsys, box, server):
     assert "not attempted: the deadline of 2s was reached first" in out
     logged = index_of(box).restore_log()
     assert len(logged) == 2  # both outcomes are in the audit log
+
+
+# ------------------------------------------------------------------------------------ Ctrl-C
+
+
+def start_cli(box: Sandbox, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(BIN / "trashscan"), "--config", str(box.config_path), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TRASHSCAN_LOCK_WAIT": "1"},
+    )
+
+
+def wait_until(condition, what: str, limit: float = 30.0) -> None:
+    ends = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < ends, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_ctrl_c_ends_a_scan_blocked_on_a_drip_fed_server(box, server):
+    server.faults.add(Drip(interval=0.5), path=DELTA_PATH, times=None)
+    proc = start_cli(box, "list", "--format", "json")
+    index = index_of(box)
+    try:
+        wait_until(lambda: any(r.path == DELTA for r in server.request_log), "erin's delta call")
+        wait_until(
+            lambda: (s := index.last_scan("onedrive", "frank")) and s.status.value == "ok",
+            "frank's scan to commit",
+        )
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    print(f"exit {proc.returncode} {took:.2f} s after SIGINT")
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1] == "trashscan: interrupted"
+    assert "Traceback" not in err
+    assert took < 5
+    # what was committed is kept, the index is sound, and erin's scan is closed, not "running"
+    db = load_config(box.config_path).index_url.removeprefix("sqlite:///")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert index.counts_by_account().get(("onedrive", "frank"), 0) > 0
+    erin = index.last_scan("onedrive", "erin")
+    assert erin is not None and (erin.status.value, erin.error) == ("failed", "interrupted")
+
+
+def test_a_second_ctrl_c_exits_at_once(box, server, tmp_path):
+    """The first Ctrl-C's clean-up closes erin's scan row, which waits for the index's write lock
+    (held here by another connection, as another process would); a second Ctrl-C ends it now."""
+    server.faults.add(Drip(interval=0.5), path=DELTA_PATH, times=None)
+    proc = start_cli(box, "scan", "--account", "erin")
+    db = load_config(box.config_path).index_url.removeprefix("sqlite:///")
+    try:
+        wait_until(lambda: any(r.path == DELTA for r in server.request_log), "erin's delta call")
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # the write lock, until rolled back
+        proc.send_signal(signal.SIGINT)
+        time.sleep(1)
+        assert proc.poll() is None  # still in its clean-up, waiting for the lock
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        took = time.monotonic() - sent
+        blocker.rollback()
+        blocker.close()
+    finally:
+        proc.kill()
+    print(f"exit {proc.returncode} {took:.2f} s after the second SIGINT")
+    assert proc.returncode == 130
+    assert err.splitlines()[-1] == "trashscan: interrupted"
+    assert took < 3
