@@ -250,7 +250,9 @@ def schedule(app: App, every: str, mode: str | None, install: bool) -> None:
     if install and mode is None:
         raise UsageError("say what to install: --cron or --systemd")
     config = app.config  # a schedule for a missing or broken config would fail every run
-    job = sched.make_job(config.path, app.data_dir, parse_duration(every), every.strip())
+    job = sched.make_job(
+        config.path, app.data_dir, parse_duration(every), every.strip(), config.deadline
+    )
     unit_dir = sched.user_unit_dir()
     if mode in (None, "cron"):
         try:

@@ -5,6 +5,12 @@ exactly what will run before anything changes. Everything is absolute (executabl
 dir) because cron starts jobs with a bare environment: no ``$PATH`` beyond ``/usr/bin:/bin``, no
 ``XDG_*`` variables, and no D-Bus session address, which the keyring's Secret Service needs.
 
+Every run is bounded twice: by trashscan's own deadline (``[scan] deadline``: accounts still
+scanning then fail and the check reports), and, should anything else hang, by the scheduler: the
+systemd unit's ``TimeoutStartSec`` and, in the cron line, coreutils' ``timeout`` (SIGTERM, then
+SIGKILL a minute later), both :data:`BOUND_MARGIN` over the deadline. A hung run therefore never
+keeps a systemd timer from starting the next one.
+
 Installing a crontab entry goes through ``crontab -l`` / ``crontab -`` (never by editing spool
 files); an entry this module added before, marked by :data:`CRON_MARKER`, is replaced rather than
 duplicated. Installing the systemd units writes two files and prints the ``systemctl`` commands
@@ -16,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -23,6 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from trashscan.deadline import DEFAULT_DEADLINE, Deadline
 from trashscan.errors import UsageError
 
 UNIT = "trashscan-check"
@@ -31,6 +39,9 @@ MINUTE = 17  # off the full hour, when every other job on earth starts
 DAILY_HOUR = 6  # a daily check reports in the morning
 MIN_EVERY = timedelta(minutes=15)
 MAX_RANDOM_DELAY = timedelta(minutes=30)
+# Past the scan deadline: credential checks, notifications (each bounded by its own timeouts).
+BOUND_MARGIN = timedelta(minutes=5)
+KILL_AFTER = timedelta(minutes=1)  # after timeout's SIGTERM, before its SIGKILL
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -41,6 +52,8 @@ class Job:
     env: dict[str, str]  # what a cron job must be given explicitly
     every: timedelta
     every_text: str
+    bound: timedelta = timedelta(minutes=35)  # the longest a run may take: deadline + margin
+    timeout: str | None = None  # coreutils `timeout`, absolute, to bound the cron job
 
 
 def executable() -> list[str]:
@@ -74,14 +87,32 @@ def cron_environment(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def make_job(config_path: Path, data_dir: Path, every: timedelta, every_text: str) -> Job:
+def make_job(
+    config_path: Path,
+    data_dir: Path,
+    every: timedelta,
+    every_text: str,
+    deadline: Deadline | None = None,
+) -> Job:
     if every < MIN_EVERY:
         raise UsageError(
             f"--every {every_text} is too often", hint="check at most every 15 minutes (15m)"
         )
     config = str(Path(os.path.abspath(config_path)))
-    argv = (*executable(), "--config", config, "check", "--all-accounts")
-    return Job(argv, cron_environment(data_dir), every, every_text)
+    deadline = deadline or Deadline.parse(DEFAULT_DEADLINE)
+    # The job carries its deadline, so that it always agrees with the job's own bound.
+    argv = (
+        *executable(),
+        "--config",
+        config,
+        "check",
+        "--all-accounts",
+        "--deadline",
+        deadline.text,
+    )
+    bound = timedelta(seconds=deadline.seconds) + BOUND_MARGIN
+    timeout = shutil.which("timeout", path="/usr/bin:/bin:/usr/local/bin")
+    return Job(argv, cron_environment(data_dir), every, every_text, bound, timeout)
 
 
 # ------------------------------------------------------------------------------------- cron
@@ -114,17 +145,25 @@ def cron_line(job: Job, quiet: bool = True) -> str:
     """
     env = " ".join(f"{key}={shlex.quote(value)}" for key, value in job.env.items())
     argv = [*job.argv, "--quiet"] if quiet else list(job.argv)
+    if job.timeout is not None:  # SIGTERM at the bound (trashscan says so), SIGKILL later
+        limit = [f"--kill-after={_seconds(KILL_AFTER)}", _seconds(job.bound)]
+        argv = [job.timeout, *limit, *argv]
     command = f"{env} {shlex.join(argv)}".replace("%", "\\%")
     return f"{cron_fields(job.every, job.every_text)} {command}"
 
 
 def cron_text(job: Job) -> str:
+    if job.timeout is not None:
+        bound = f"# `timeout` ends a run that is still going after {_span(job.bound)}."
+    else:
+        bound = "# No `timeout` command was found: only trashscan's own deadline bounds a run."
     return "\n".join(
         [
             f"# Run `trashscan check` every {job.every_text}. Add this line with `crontab -e`,",
             "# or let `trashscan schedule --cron --install` append it to your crontab.",
             "# The variables give the job your data dir and your session's keyring (D-Bus);",
             "# on a machine where you are not logged in, prefer `trashscan schedule --systemd`.",
+            bound,
             cron_line(job),
         ]
     )
@@ -180,6 +219,11 @@ def systemd_quote(arg: str) -> str:
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _seconds(delta: timedelta) -> str:
+    """A duration as coreutils ``timeout`` reads it."""
+    return f"{int(delta.total_seconds())}s"
+
+
 def _span(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
@@ -220,6 +264,9 @@ def service_unit(job: Job) -> str:
         "# 1 and 2 mean items are about to be purged (reported and notified), not a failed job;",
         "# 3 (the check could not run) marks the unit failed.",
         "SuccessExitStatus=1 2",
+        f"# Stop a run still going {_span(BOUND_MARGIN)} after its --deadline: one hung run must",
+        "# not keep the timer from starting the next.",
+        f"TimeoutStartSec={_span(job.bound)}",
         "Nice=10",
         "",
     ]

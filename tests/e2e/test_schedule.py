@@ -18,6 +18,7 @@ from trashscan.sandbox.session import Sandbox
 from trashscan.schedule import CRON_MARKER
 
 BIN = Path(os.path.abspath(sys.executable)).parent
+TIMEOUT = shutil.which("timeout", path="/usr/bin:/bin:/usr/local/bin")
 
 
 @dataclass
@@ -92,7 +93,9 @@ def test_cron_line_is_absolute_and_carries_what_cron_lacks(cli, box, monkeypatch
     assert command == (
         f"TRASHSCAN_HOME={home} XDG_RUNTIME_DIR=/run/user/{uid} "
         f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{uid}/bus "
-        f"{BIN / 'trashscan'} --config {box.config_path} check --all-accounts --quiet"
+        f"{TIMEOUT} --kill-after=60s 2100s "  # the 30m deadline + 5 minutes, then SIGKILL
+        f"{BIN / 'trashscan'} --config {box.config_path} check --all-accounts --deadline 30m "
+        "--quiet"
     )
     assert (BIN / "trashscan").is_file()
     assert "systemd" in result.stdout  # the comment points headless machines at the timer
@@ -147,8 +150,10 @@ def test_systemd_install_writes_the_user_units(cli, box) -> None:
     assert service.read_text() in result.stdout and timer.read_text() in result.stdout
     text = service.read_text()
     assert (
-        f"ExecStart={BIN / 'trashscan'} --config {box.config_path} check --all-accounts\n" in text
+        f"ExecStart={BIN / 'trashscan'} --config {box.config_path} check --all-accounts "
+        "--deadline 30m\n" in text
     )
+    assert "TimeoutStartSec=35min\n" in text  # a hung run never blocks the next one
     assert f"Environment=TRASHSCAN_HOME={os.environ['TRASHSCAN_HOME']}\n" in text
     assert "Type=oneshot" in text and "SuccessExitStatus=1 2" in text
     timer_text = timer.read_text()
@@ -228,3 +233,26 @@ def test_the_printed_cron_line_runs_under_a_cron_environment(cli, box, tmp_path)
         text=True,
     )
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")  # no mail when all is well
+
+
+# --- bounded runs ---------------------------------------------------------------------------------
+
+
+def test_the_config_deadline_bounds_both_schedules(cli, box) -> None:
+    config = box.config_path.read_text()
+    box.config_path.write_text(config + '\n[scan]\ndeadline = "2h"\n')
+    result = cli("schedule")
+    assert result.exit_code == 0, result
+    line = cron_line_of(result.stdout.split("# ----")[0])
+    assert f" {TIMEOUT} --kill-after=60s 7500s " in line
+    assert line.endswith("check --all-accounts --deadline 2h --quiet")
+    assert "TimeoutStartSec=125min\n" in result.stdout
+    assert "check --all-accounts --deadline 2h\n" in result.stdout
+
+
+def test_without_a_timeout_command_the_cron_line_says_so(cli, monkeypatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+    result = cli("schedule", "--cron")
+    assert result.exit_code == 0, result
+    assert "only trashscan's own deadline bounds a run" in result.stdout
+    assert " timeout " not in cron_line_of(result.stdout)
