@@ -16,6 +16,7 @@ from google_auth_oauthlib.flow import InstalledAppFlow
 
 from trashscan.errors import AccountError, AuthError, UsageError
 from trashscan.models import Account, AuthStatus
+from trashscan.net_errors import diagnose
 from trashscan_google_drive.client import (
     PROVIDER,
     SECRET_KEY,
@@ -101,6 +102,9 @@ def login(context: ProviderContext, account: Account, interactive: bool) -> dict
             hint=f"{relogin_hint(account)} and tick every box on the consent screen",
         ) from None
     except Exception as exc:  # denied consent, state mismatch, token exchange failure
+        network = diagnose(exc)  # the token exchange could not reach Google: not a sign-in fault
+        if network is not None:
+            raise network.error() from None
         raise AuthError(
             f"Google sign-in failed ({type(exc).__name__})", hint=relogin_hint(account)
         ) from None

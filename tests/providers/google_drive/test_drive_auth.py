@@ -10,10 +10,12 @@ from urllib.parse import parse_qsl
 
 import httplib2
 import pytest
+import requests
 from google.oauth2.credentials import Credentials
 
 from trashscan.errors import AccountError, AuthError, ProviderUnavailableError, UsageError
 from trashscan.models import AuthStatus
+from trashscan.net_errors import NetworkError
 from trashscan_google_drive import auth
 from trashscan_google_drive.client import DriveSession, Endpoints, make_http
 
@@ -260,6 +262,19 @@ def test_a_new_account_uses_drive_activity_unless_told_not_to(
     off = account(client_secrets=_client_file(tmp_path), activity=False)
     assert gd.provider.login(off, interactive=True) == {"activity": False}
     assert flow.created[1][1] == ["https://www.googleapis.com/auth/drive"]
+
+
+def test_a_token_exchange_that_cannot_reach_google_names_the_cause(
+    gd: Harness, flow: type[_Flow], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(self: _Flow, **kwargs: Any) -> Credentials:
+        requests.post("https://nowhere.invalid/token", timeout=5)  # what fetch_token would send
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(_Flow, "run_local_server", unreachable)
+    with pytest.raises(NetworkError) as raised:
+        gd.provider.login(account(client_secrets=_client_file(tmp_path)), interactive=True)
+    assert str(raised.value) == "nowhere.invalid does not resolve (DNS: no such host)"
 
 
 def test_login_needs_a_desktop_client(gd: Harness, flow: type[_Flow], tmp_path: Path) -> None:
