@@ -123,7 +123,7 @@ def listing_shape(fake: Any, account: str, extensions: frozenset[str]) -> dict[s
     PAGE_SIZE, the ``list_revisions`` calls of each deleted photo/video entry: 1 (its path), or 2
     (its path, then its id) for a file with a revision at that path, whose path answer is then
     dated with its newest revision there, so only the id can tell a deletion from a move."""
-    from trashscan_dropbox.fake_model import Revision
+    from trashscan_dropbox.sandbox.model import Revision
 
     ns = fake.accounts[account].namespace
     with ns.lock:

@@ -121,9 +121,9 @@ def bench(n_files: int, n_deletions: int, n_bin: int, latency: float) -> dict[st
         os.environ["TRASHSCAN_HOME"] = str(Path(tmp) / "home")  # no mirror in the real one
         from trashscan.cli import run
         from trashscan.sandbox.session import Sandbox
-        from trashscan_onedrive.fake_graph import MAX_TOP
         from trashscan_onedrive.mirror import MIRROR_FILE
         from trashscan_onedrive.personal import DELTA_TOP
+        from trashscan_onedrive.sandbox.graph import MAX_TOP
 
         sandbox = Sandbox(Path(tmp) / "sandbox", only=frozenset({"onedrive"}), latency=latency)
         with sandbox as box:

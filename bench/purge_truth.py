@@ -51,7 +51,7 @@ def main() -> int:
     import tomlkit
 
     from trashscan.sandbox.session import Sandbox
-    from trashscan_google_drive.fake_model import TRASH_RETENTION
+    from trashscan_google_drive.sandbox.model import TRASH_RETENTION
 
     with (
         tempfile.TemporaryDirectory() as tmp,

@@ -1,4 +1,4 @@
-"""Reading and writing ``.trashinfo`` files and finding trash directories.
+"""Reading ``.trashinfo`` files and finding trash directories.
 
 Follows the freedesktop.org Trash specification 1.0: a ``.trashinfo`` file is a tiny
 desktop-entry style file with a ``[Trash Info]`` group holding ``Path=`` (percent-encoded as in
@@ -15,7 +15,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 log = logging.getLogger(__name__)
 
@@ -100,16 +100,6 @@ def parse_deletion_date(value: str | None) -> datetime | None:
         return None
     # astimezone() on a naive datetime takes it as local time, which is what the spec says it is.
     return when.astimezone(UTC)
-
-
-def format_info(original: str, deleted_local: datetime, topdir: str | None = None) -> str:
-    """A ``.trashinfo`` body; ``topdir`` given makes ``Path=`` relative, as for volume trashes."""
-    path = os.path.relpath(original, topdir) if topdir else original
-    return (
-        "[Trash Info]\n"
-        f"Path={quote(os.fsencode(path), safe='/')}\n"
-        f"DeletionDate={deleted_local.strftime('%Y-%m-%dT%H:%M:%S')}\n"
-    )
 
 
 def home_trash(xdg_data_home: str | None = None) -> str:

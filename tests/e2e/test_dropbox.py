@@ -1,6 +1,6 @@
 """The real CLI against the sandbox's Dropbox fake (carol: basic, dave: business).
 
-Seed (see ``trashscan_dropbox.fake_seed``, whose ``fake.manifest`` the tests assert against):
+Seed (see ``trashscan_dropbox.sandbox.seed``, whose ``fake.manifest`` the tests assert against):
 each account has deleted photos/videos (one of them no longer restorable), the deleted folder
 "/Camera Uploads/2025 Trip" with 3 photos, deleted documents that must never be listed,
 /Photos/a.jpg moved to /Archive/a.jpg (not lost: not listed) and /Photos/beach.jpg
@@ -35,8 +35,8 @@ from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
-from trashscan_dropbox.fake import DropboxFake
 from trashscan_dropbox.options import DEFAULT_EXTENSIONS
+from trashscan_dropbox.sandbox.fake import DropboxFake
 
 PROVIDER = "dropbox"
 ACCOUNTS = ("carol", "dave")

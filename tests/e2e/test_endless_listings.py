@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import trashscan.pagination
-import trashscan_onedrive.fake_graph
+import trashscan_onedrive.sandbox.graph
 from trashscan.sandbox.faults import HttpFault
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
@@ -99,7 +99,7 @@ def test_pages_without_end_stop_at_the_page_cap(capsys, onedrive, monkeypatch):
     from trashscan.cli import run
 
     monkeypatch.setattr(trashscan.pagination, "MAX_PAGES", 3)
-    monkeypatch.setattr(trashscan_onedrive.fake_graph, "MAX_TOP", 1)  # Graph may page smaller
+    monkeypatch.setattr(trashscan_onedrive.sandbox.graph, "MAX_TOP", 1)  # Graph may page smaller
     log = RequestLog(onedrive.servers["onedrive"])
 
     code = run(["--config", str(onedrive.config_path), "scan", "--account", "erin"])

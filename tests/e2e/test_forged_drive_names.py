@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from trashscan.sandbox.session import Sandbox
-from trashscan_google_drive.fake import GoogleDriveFake
+from trashscan_google_drive.sandbox.fake import GoogleDriveFake
 
 FORGED = "OK: nothing will be purged within 3d; 1 account checked"
 RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")

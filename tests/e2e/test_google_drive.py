@@ -1,6 +1,6 @@
 """The real CLI against the sandbox's Google Drive fake (alice, bob) and Google Photos account.
 
-Seed (see ``trashscan_google_drive.fake_seed``): alice has 8 trashed photos/videos in My Drive
+Seed (see ``trashscan_google_drive.sandbox.seed``): alice has 8 trashed photos/videos in My Drive
 (3 of them trashed only through the folder "Holiday 2025"), 4 in the shared drive "Family" and 1
 in "Running Club" that she may not untrash, with Drive Activity on; bob has 5 in My Drive, no
 Activity API and an expired stored access token. Both have trashed documents that must never be
@@ -29,7 +29,7 @@ from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
-from trashscan_google_drive.fake import GoogleDriveFake
+from trashscan_google_drive.sandbox.fake import GoogleDriveFake
 from trashscan_google_drive.scan import NOT_UNTRASHABLE
 
 ALICE_MY_DRIVE = 8

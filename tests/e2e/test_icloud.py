@@ -1,6 +1,6 @@
 """The real CLI against the sandbox's Apple iCloud fake (grace), over loopback HTTPS.
 
-Seed (``trashscan_icloud.fake_seed``; tests read the fake's state, not copies of it): grace has
+Seed (``trashscan_icloud.sandbox.seed``; tests read the fake's state, not copies of it): grace has
 2FA on, and her first password sign-in counts as coming from a browser trusted earlier (it
 returns a trust token, no code asked). Photos' Recently Deleted holds 25 photos/videos (two share
 a file name); iCloud Drive's Recently Deleted holds 4 items: 3 photos/videos and a PDF, and the
@@ -38,8 +38,8 @@ from trashscan.sandbox.faults import HttpFault
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
-from trashscan_icloud.fake import ICloudFake
-from trashscan_icloud.fake_model import DriveRestore
+from trashscan_icloud.sandbox.fake import ICloudFake
+from trashscan_icloud.sandbox.model import DriveRestore
 from trashscan_icloud.service import PCS_STEP
 
 PROVIDER = "icloud"

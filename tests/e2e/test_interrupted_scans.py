@@ -24,7 +24,7 @@ import pytest
 
 from trashscan.sandbox.session import Sandbox
 from trashscan.scanner import TEST_HOLD_ENV
-from trashscan_onedrive.fake import OneDriveFake
+from trashscan_onedrive.sandbox.fake import OneDriveFake
 
 PROVIDER = "onedrive"
 DELETIONS = 40

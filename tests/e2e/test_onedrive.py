@@ -1,6 +1,6 @@
 """The real CLI against the sandbox's OneDrive fake (erin: personal, frank: business).
 
-Seed (see ``trashscan_onedrive.fake_seed``, whose ``fake.manifest`` the tests assert against):
+Seed (see ``trashscan_onedrive.sandbox.seed``, whose ``fake.manifest`` the tests assert against):
 
 * erin, OneDrive personal: no API lists its recycle bin, so her first scan enrols her (a delta
   pass into the local mirror) and lists nothing, not even the two photos/videos she deleted
@@ -51,7 +51,7 @@ from trashscan.provider import CLOCK_MARGIN
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
-from trashscan_onedrive.fake import OneDriveFake
+from trashscan_onedrive.sandbox.fake import OneDriveFake
 
 PROVIDER = "onedrive"
 ACCOUNTS = ("erin", "frank")

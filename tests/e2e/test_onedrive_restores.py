@@ -36,7 +36,7 @@ from trashscan.index import Index
 from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
-from trashscan_onedrive.fake import OneDriveFake
+from trashscan_onedrive.sandbox.fake import OneDriveFake
 
 PROVIDER = "onedrive"
 ROLL = "/Pictures/Camera Roll"

@@ -21,8 +21,8 @@ import pytest
 
 from trashscan.config import load_config
 from trashscan.sandbox.session import Sandbox
-from trashscan_icloud.fake import ICloudFake
-from trashscan_icloud.fake_seed import GRACE
+from trashscan_icloud.sandbox.fake import ICloudFake
+from trashscan_icloud.sandbox.seed import GRACE
 
 
 @pytest.fixture(params=[0o022, 0o000], ids=["umask-022", "umask-000"])

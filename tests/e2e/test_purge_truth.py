@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from trashscan.sandbox.session import Sandbox
-from trashscan_google_drive.fake_model import TRASH_RETENTION
-from trashscan_local_trash.fake import LAPTOP_FOLDER, LAPTOP_ITEMS
-from trashscan_onedrive.fake_model import BIN_RETENTION, PERSONAL_RETENTION
+from trashscan_google_drive.sandbox.model import TRASH_RETENTION
+from trashscan_local_trash.sandbox.fake import LAPTOP_FOLDER, LAPTOP_ITEMS
+from trashscan_onedrive.sandbox.model import BIN_RETENTION, PERSONAL_RETENTION
 
 Truth = Callable[[dict[str, Any]], datetime | None]
 LISTABLE = {"local-trash", "google-drive", "dropbox", "onedrive", "icloud"}

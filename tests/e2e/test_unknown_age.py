@@ -17,8 +17,8 @@ import pytest
 import tomlkit
 
 from trashscan.sandbox.session import Sandbox
-from trashscan_google_drive.fake import GoogleDriveFake
-from trashscan_google_drive.fake_model import TRASH_RETENTION
+from trashscan_google_drive.sandbox.fake import GoogleDriveFake
+from trashscan_google_drive.sandbox.model import TRASH_RETENTION
 
 PROVIDER = "google-drive"
 BOB_TRASHED_DAYS_AGO = (2, 7, 13, 21, 27)

@@ -34,7 +34,7 @@ from dropbox.session import HOST_API, HOST_CONTENT, HOST_NOTIFY
 from trashscan.sandbox.server import FakeServer, Router
 from trashscan.sandbox.session import Sandbox
 from trashscan.sandbox.tls import SandboxCA
-from trashscan_dropbox.fake import DropboxFake
+from trashscan_dropbox.sandbox.fake import DropboxFake
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from dropbox import files
 from dropbox.exceptions import ApiError, AuthError
 
-from trashscan_dropbox.fake import DropboxFake
+from trashscan_dropbox.sandbox.fake import DropboxFake
 
 from . import test_fake as base
 

@@ -11,10 +11,10 @@ from dropbox import files, stone_serializers
 from dropbox.auth import RateLimitError_validator
 from dropbox.content_hash import DropboxContentHasher
 
-from trashscan_dropbox.fake import DropboxFake
-from trashscan_dropbox.fake_api import DEFAULT_LIMIT, metadata
-from trashscan_dropbox.fake_model import Namespace, PathConflict, PathNotFound, content_hash
-from trashscan_dropbox.fake_wire import BadRequest, error_summary, rate_limit_body
+from trashscan_dropbox.sandbox.api import DEFAULT_LIMIT, metadata
+from trashscan_dropbox.sandbox.fake import DropboxFake
+from trashscan_dropbox.sandbox.model import Namespace, PathConflict, PathNotFound, content_hash
+from trashscan_dropbox.sandbox.wire import BadRequest, error_summary, rate_limit_body
 
 T0 = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
 
@@ -33,7 +33,7 @@ def _put(ns: Namespace, path: str, at: datetime = T0, size: int = 10) -> None:
 @pytest.fixture
 def seeded() -> DropboxFake:
     fake = DropboxFake()
-    from trashscan_dropbox.fake_seed import seed_accounts
+    from trashscan_dropbox.sandbox.seed import seed_accounts
 
     fake.manifest.update(seed_accounts(fake, T0))
     return fake

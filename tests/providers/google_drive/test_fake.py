@@ -25,8 +25,8 @@ from googleapiclient.http import BatchHttpRequest
 from trashscan.sandbox.server import FakeServer, Router
 from trashscan.sandbox.session import Sandbox
 from trashscan.sandbox.tls import SandboxCA
-from trashscan_google_drive.fake import GoogleDriveFake
-from trashscan_google_drive.fake_model import rfc3339
+from trashscan_google_drive.sandbox.fake import GoogleDriveFake
+from trashscan_google_drive.sandbox.model import rfc3339
 
 MEDIA_Q = "trashed = true and (mimeType contains 'image/' or mimeType contains 'video/')"
 ALL_DRIVES = {"corpora": "allDrives", "includeItemsFromAllDrives": True, "supportsAllDrives": True}

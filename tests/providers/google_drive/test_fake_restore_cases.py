@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from googleapiclient.errors import HttpError
 
-from trashscan_google_drive.fake import GoogleDriveFake
-from trashscan_google_drive.fake_model import FOLDER_MIME, DriveFile
+from trashscan_google_drive.sandbox.fake import GoogleDriveFake
+from trashscan_google_drive.sandbox.model import FOLDER_MIME, DriveFile
 
 from . import test_fake as base
 

@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_google_drive.fake import GoogleDriveFake
-from trashscan_google_drive.fake_activity import FilterError, parse_activity_filter
-from trashscan_google_drive.fake_auth import AuthState
-from trashscan_google_drive.fake_batch import MAX_BATCH_PARTS, BatchEndpoint
-from trashscan_google_drive.fake_fields import (
+from trashscan_google_drive.sandbox.activity import FilterError, parse_activity_filter
+from trashscan_google_drive.sandbox.auth import AuthState
+from trashscan_google_drive.sandbox.batch import MAX_BATCH_PARTS, BatchEndpoint
+from trashscan_google_drive.sandbox.fake import GoogleDriveFake
+from trashscan_google_drive.sandbox.fields import (
     FieldsError,
     apply_selection,
     parse_fields,
     validate_selection,
 )
-from trashscan_google_drive.fake_model import FOLDER_MIME, DriveState, rfc3339
-from trashscan_google_drive.fake_query import (
+from trashscan_google_drive.sandbox.model import FOLDER_MIME, DriveState, rfc3339
+from trashscan_google_drive.sandbox.query import (
     DRIVE_TERMS,
     And,
     Compare,
@@ -34,7 +34,7 @@ from trashscan_google_drive.fake_query import (
     evaluate,
     parse_query,
 )
-from trashscan_google_drive.fake_wire import ApiError, PageToken
+from trashscan_google_drive.sandbox.wire import ApiError, PageToken
 
 T0 = datetime(2025, 10, 5, 12, 0, tzinfo=UTC)
 

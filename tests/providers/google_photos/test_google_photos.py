@@ -16,8 +16,8 @@ from trashscan.provider import ProviderContext
 from trashscan.retry import RetryPolicy
 from trashscan.sandbox.session import Sandbox
 from trashscan.scanner import Scanner
-from trashscan_google_photos.fake import GooglePhotosFake
 from trashscan_google_photos.plugin import GooglePhotosProvider
+from trashscan_google_photos.sandbox.fake import GooglePhotosFake
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 REASON = (

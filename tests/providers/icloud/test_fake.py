@@ -35,7 +35,7 @@ from pyicloud.services.photos_cloudkit.queries import list_query
 
 from trashscan.sandbox.server import FakeServer, Router
 from trashscan.sandbox.tls import SandboxCA
-from trashscan_icloud.fake import ICloudFake
+from trashscan_icloud.sandbox.fake import ICloudFake
 
 GRACE = "grace@example.com"
 AUTH = "/idmsa/appleauth/auth"

@@ -10,7 +10,7 @@ import pytest
 from pyicloud import PyiCloudService
 from pyicloud.exceptions import PyiCloudAPIResponseException
 
-from trashscan_icloud.fake import ICloudFake
+from trashscan_icloud.sandbox.fake import ICloudFake
 
 from . import test_fake as base
 

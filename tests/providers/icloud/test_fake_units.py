@@ -18,11 +18,11 @@ from pyicloud.srp_password import SrpPassword, SrpProtocolType
 from trashscan.sandbox.server import FakeServer, Request, Router
 from trashscan.sandbox.session import Sandbox
 from trashscan.sandbox.tls import SandboxCA
-from trashscan_icloud.fake import ICloudFake
-from trashscan_icloud.fake_auth import make_verifier, srp_enable
-from trashscan_icloud.fake_cloudkit import PhotosCloudKit
-from trashscan_icloud.fake_model import ContentStore, PhotoLibrary
-from trashscan_icloud.fake_wire import cookie_headers, request_cookies
+from trashscan_icloud.sandbox.auth import make_verifier, srp_enable
+from trashscan_icloud.sandbox.cloudkit import PhotosCloudKit
+from trashscan_icloud.sandbox.fake import ICloudFake
+from trashscan_icloud.sandbox.model import ContentStore, PhotoLibrary
+from trashscan_icloud.sandbox.wire import cookie_headers, request_cookies
 
 from .test_fake import service_class
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from trashscan.models import Account, Kind, RestoreOutcome
-from trashscan_local_trash.fake import LocalTrashFake
 from trashscan_local_trash.plugin import LocalTrashProvider
+from trashscan_local_trash.sandbox.fake import LocalTrashFake
 
 from .conftest import NOW, indexed, scan_pages
 

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from trashscan_onedrive.fake import LOGIN_SCOPES, OneDriveFake
-from trashscan_onedrive.fake_auth import MSA_TENANT
+from trashscan_onedrive.sandbox.auth import MSA_TENANT
+from trashscan_onedrive.sandbox.fake import LOGIN_SCOPES, OneDriveFake
 
 from . import test_fake_support as support
 from .test_fake_support import Graph, bearer, cache_from, new_app

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import requests
 
-from trashscan_onedrive.fake import OneDriveFake
+from trashscan_onedrive.sandbox.fake import OneDriveFake
 
 from . import test_fake_support as support
 from .test_fake_support import Graph

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import requests
 
-from trashscan_onedrive.fake import OneDriveFake
-from trashscan_onedrive.fake_wire import GRAPH_JSON_TYPE
+from trashscan_onedrive.sandbox.fake import OneDriveFake
+from trashscan_onedrive.sandbox.wire import GRAPH_JSON_TYPE
 
 from . import test_fake_support as support
 from .test_fake_support import Graph

@@ -16,7 +16,7 @@ import requests
 
 from trashscan.sandbox.server import FakeServer, Router
 from trashscan.sandbox.tls import SandboxCA
-from trashscan_onedrive.fake import OneDriveFake
+from trashscan_onedrive.sandbox.fake import OneDriveFake
 
 
 @pytest.fixture(scope="module")

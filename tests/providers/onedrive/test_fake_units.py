@@ -11,17 +11,17 @@ import pytest
 
 from trashscan.sandbox.session import Sandbox
 from trashscan.secrets import FileSecretStore
-from trashscan_onedrive.fake import OneDriveFake
-from trashscan_onedrive.fake_auth import graph_scope_name
-from trashscan_onedrive.fake_graph import GraphApi
-from trashscan_onedrive.fake_model import (
+from trashscan_onedrive.sandbox.auth import graph_scope_name
+from trashscan_onedrive.sandbox.fake import OneDriveFake
+from trashscan_onedrive.sandbox.graph import GraphApi
+from trashscan_onedrive.sandbox.model import (
     Drive,
     Identity,
     NameConflict,
     ParentMissing,
     mime_type,
 )
-from trashscan_onedrive.fake_wire import entra_error, throttle_body
+from trashscan_onedrive.sandbox.wire import entra_error, throttle_body
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 OWNER = Identity("u", "U Example", "u@example.com", "oid", "tid", "uid")
@@ -145,7 +145,7 @@ def test_wire_bodies() -> None:
 def test_seed_manifests_match_the_documented_counts() -> None:
     fake = OneDriveFake()
     fake.clock = lambda: NOW
-    from trashscan_onedrive import fake_seed
+    from trashscan_onedrive.sandbox import seed as fake_seed
 
     manifests = fake_seed.seed_accounts(fake, NOW)
     erin, frank = manifests["erin"], manifests["frank"]

@@ -28,7 +28,7 @@ What msal (1.39, read in its source) needs from an authority, and therefore what
     the old refresh token stays valid, as Entra's do until they expire). Failures are
     ``invalid_grant`` with ``suberror: bad_token``: AADSTS50173 for a revoked grant,
     AADSTS700082 for one expired by inactivity (wording from public reports, see
-    :mod:`.fake_wire`); a scope the user never consented to is ``invalid_grant`` AADSTS65001
+    :mod:`.wire`); a scope the user never consented to is ``invalid_grant`` AADSTS65001
     with ``suberror: consent_required``;
   - ``authorization_code`` (PKCE S256) for interactive logins through ``/authorize``.
 
@@ -66,8 +66,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_onedrive.fake_model import Identity
-from trashscan_onedrive.fake_wire import (
+from trashscan_onedrive.sandbox.model import Identity
+from trashscan_onedrive.sandbox.wire import (
     GRAPH_APP_ID,
     GraphError,
     entra_error,

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from trashscan.sandbox.server import Request, Response
-from trashscan_dropbox.fake_wire import json_reply
+from trashscan_dropbox.sandbox.wire import json_reply
 
 __all__ = ["DEFAULT_SCOPES", "TOKEN_LIFETIME", "AccessToken", "AuthState", "Grant", "TokenProblem"]
 

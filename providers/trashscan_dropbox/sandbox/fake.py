@@ -9,11 +9,11 @@ www.dropbox.com/developers/documentation/http/documentation), its guides (data i
 handling, OAuth) and the SDK's own serializers and response checks (dropbox.md §4), never from
 what a plugin sends. Each module cites its sources:
 
-* :mod:`~trashscan_dropbox.fake_model`: paths, tombstones, revisions, moves, the journal;
-* :mod:`~trashscan_dropbox.fake_api`: the routes, cursors, restore, refusals;
-* :mod:`~trashscan_dropbox.fake_auth`: OAuth refresh/PKCE, bearer checks, scopes;
-* :mod:`~trashscan_dropbox.fake_wire`: status codes, error envelopes, headers;
-* :mod:`~trashscan_dropbox.fake_seed`: the seeded accounts and the bulk generator.
+* :mod:`~trashscan_dropbox.sandbox.model`: paths, tombstones, revisions, moves, the journal;
+* :mod:`~trashscan_dropbox.sandbox.api`: the routes, cursors, restore, refusals;
+* :mod:`~trashscan_dropbox.sandbox.auth`: OAuth refresh/PKCE, bearer checks, scopes;
+* :mod:`~trashscan_dropbox.sandbox.wire`: status codes, error envelopes, headers;
+* :mod:`~trashscan_dropbox.sandbox.seed`: the seeded accounts and the bulk generator.
 
 Deleted items in Dropbox are *paths* whose last event is a deletion: ``list_folder`` with
 ``include_deleted`` lists them as ``DeletedMetadata`` (no date, size or rev), a path deleted and
@@ -34,7 +34,7 @@ after ``delete`` (``DeletedMetadata.is_restorable`` false when the listing asks
 dropbox.md §1]; the seeded ``/Photos/old-scan.jpg`` and ``/Photos/whiteboard.jpg`` are such.
 A revoked grant is ``revoke(account)``: ``/oauth2/token`` answers HTTP 400
 ``{"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"}``
-(RFC 6749 §5.2; the text seen from api.dropboxapi.com, see :mod:`~trashscan_dropbox.fake_auth`),
+(RFC 6749 §5.2; the text seen from api.dropboxapi.com, see :mod:`~trashscan_dropbox.sandbox.auth`),
 which the SDK turns into ``AuthError(invalid_access_token)``: a client must not report it as a
 401.
 """
@@ -53,9 +53,9 @@ from typing import Any
 
 from trashscan.sandbox.faults import FaultInjector, HttpFault
 from trashscan.sandbox.server import FakeServer, Request, Response
-from trashscan_dropbox.fake_api import DropboxApi, RefusedCall, RestoreRecord
-from trashscan_dropbox.fake_auth import DEFAULT_SCOPES, AuthState
-from trashscan_dropbox.fake_model import (
+from trashscan_dropbox.sandbox.api import DropboxApi, RefusedCall, RestoreRecord
+from trashscan_dropbox.sandbox.auth import DEFAULT_SCOPES, AuthState
+from trashscan_dropbox.sandbox.model import (
     Account,
     Namespace,
     Node,
@@ -63,8 +63,8 @@ from trashscan_dropbox.fake_model import (
     content_hash,
     lower,
 )
-from trashscan_dropbox.fake_seed import Manifest, bulk, seed_accounts
-from trashscan_dropbox.fake_wire import rate_limit_body, request_id
+from trashscan_dropbox.sandbox.seed import Manifest, bulk, seed_accounts
+from trashscan_dropbox.sandbox.wire import rate_limit_body, request_id
 
 __all__ = ["DropboxFake", "DropboxState"]
 
@@ -250,7 +250,7 @@ class DropboxFake:
         root: str = "/Bulk",
     ) -> list[str]:
         """Benchmark data: ``n_entries`` more listing entries under ``root``, of which
-        ``n_deleted_media`` are deleted photos/videos (see :func:`fake_seed.bulk`)."""
+        ``n_deleted_media`` are deleted photos/videos (see :func:`.seed.bulk`)."""
         return bulk(
             self, account, n_entries, n_deleted_media, self._when(now), seed=seed, root=root
         )

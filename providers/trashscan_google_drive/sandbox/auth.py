@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from trashscan.sandbox.server import Request, Response
-from trashscan_google_drive.fake_fields import discovery
-from trashscan_google_drive.fake_wire import ApiError, json_reply, rpc_error
+from trashscan_google_drive.sandbox.fields import discovery
+from trashscan_google_drive.sandbox.wire import ApiError, json_reply, rpc_error
 
 __all__ = [
     "ACTIVITY_SERVICE",

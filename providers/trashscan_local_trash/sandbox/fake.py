@@ -13,12 +13,24 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
-from trashscan_local_trash.trashinfo import INFO_SUFFIX, format_info
+
+def _trashinfo(original: str, deleted_local: datetime, topdir: str | None = None) -> str:
+    """A ``.trashinfo`` body as the freedesktop.org Trash specification 1.0 writes it: ``Path=``
+    percent-encoded (relative to ``topdir`` for a volume trash), ``DeletionDate=`` local time
+    without a zone. Written here, from the specification, not by the plugin's code."""
+    path = os.path.relpath(original, topdir) if topdir else original
+    return (
+        "[Trash Info]\n"
+        f"Path={quote(os.fsencode(path), safe='/')}\n"
+        f"DeletionDate={deleted_local.strftime('%Y-%m-%dT%H:%M:%S')}\n"
+    )
 
 
 def _png(seed: str) -> bytes:
@@ -95,8 +107,8 @@ def _trash(
     for sub in ("info", "files"):
         (trash / sub).mkdir(parents=True, exist_ok=True)
     local = deleted.astimezone().replace(tzinfo=None)  # the spec: local time, no zone
-    info = format_info(str(root / original_rel), local, topdir=str(root) if relative else None)
-    (trash / "info" / f"{stored}{INFO_SUFFIX}").write_text(info, encoding="utf-8")
+    info = _trashinfo(str(root / original_rel), local, topdir=str(root) if relative else None)
+    (trash / "info" / f"{stored}.trashinfo").write_text(info, encoding="utf-8")
     return trash / "files" / stored
 
 

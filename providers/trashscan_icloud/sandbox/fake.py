@@ -21,12 +21,12 @@ Behaviour is built from Apple's web client as documented and observed (/work/sha
 pyicloud 2026.10.1's source, timlaing/pyicloud's captured test fixtures, Apple's CloudKit Web
 Services Reference), never from what a trashscan plugin sends. Each module cites its sources:
 
-* :mod:`~trashscan_icloud.fake_auth`: SRP-6a sign-in, HSA2 2FA, trust tokens, web sessions, ADP;
-* :mod:`~trashscan_icloud.fake_cloudkit`: Photos (Recently Deleted, counts, lookup, modify);
-* :mod:`~trashscan_icloud.fake_drive`: iCloud Drive listing, trash and put-back;
-* :mod:`~trashscan_icloud.fake_model`: accounts, records, drive nodes, sessions;
-* :mod:`~trashscan_icloud.fake_wire`: error envelopes, cookies, timestamps;
-* :mod:`~trashscan_icloud.fake_seed`: the seeded account and the bulk generator.
+* :mod:`~trashscan_icloud.sandbox.auth`: SRP-6a sign-in, HSA2 2FA, trust tokens, web sessions, ADP;
+* :mod:`~trashscan_icloud.sandbox.cloudkit`: Photos (Recently Deleted, counts, lookup, modify);
+* :mod:`~trashscan_icloud.sandbox.drive`: iCloud Drive listing, trash and put-back;
+* :mod:`~trashscan_icloud.sandbox.model`: accounts, records, drive nodes, sessions;
+* :mod:`~trashscan_icloud.sandbox.wire`: error envelopes, cookies, timestamps;
+* :mod:`~trashscan_icloud.sandbox.seed`: the seeded account and the bulk generator.
 
 **How the seeded account is "already trusted".** Apple lets a browser skip 2FA while it presents a
 trust token younger than about two months (icloud.md §1). The plugin keeps pyicloud's cookie and
@@ -69,10 +69,10 @@ from typing import Any
 
 from trashscan.sandbox.faults import FaultInjector, HttpFault
 from trashscan.sandbox.server import FakeServer, Request, Response
-from trashscan_icloud.fake_auth import ICloudAuth, derive_dsid, make_verifier
-from trashscan_icloud.fake_cloudkit import PhotosCloudKit
-from trashscan_icloud.fake_drive import ICloudDrive
-from trashscan_icloud.fake_model import (
+from trashscan_icloud.sandbox.auth import ICloudAuth, derive_dsid, make_verifier
+from trashscan_icloud.sandbox.cloudkit import PhotosCloudKit
+from trashscan_icloud.sandbox.drive import ICloudDrive
+from trashscan_icloud.sandbox.model import (
     Account,
     AuthState,
     ContentStore,
@@ -84,8 +84,8 @@ from trashscan_icloud.fake_model import (
     PhotoLibrary,
     RefusedCall,
 )
-from trashscan_icloud.fake_seed import SeedManifest, bulk_deleted, seed_grace
-from trashscan_icloud.fake_wire import rate_limit_fault, stable_hex
+from trashscan_icloud.sandbox.seed import SeedManifest, bulk_deleted, seed_grace
+from trashscan_icloud.sandbox.wire import rate_limit_fault, stable_hex
 
 __all__ = ["ICloudFake", "ICloudState"]
 
@@ -151,7 +151,7 @@ class ICloudFake:
     def seed(
         self, workdir: Path, now: datetime, *, server: FakeServer, ca_bundle: Path | None
     ) -> list[dict[str, Any]]:
-        """Register the routes on ``server``, create ``grace`` (:mod:`fake_seed`) and return her
+        """Register the routes on ``server``, create ``grace`` (:mod:`.seed`) and return her
         config table. ``workdir`` is unused: the fake keeps its state in memory."""
         self.attach(server, now)
         self.manifest["grace"] = seed_grace(self, self._anchor)

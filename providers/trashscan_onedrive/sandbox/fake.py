@@ -1,8 +1,8 @@
 """Sandbox fake of Microsoft Graph (OneDrive Personal and for Business) and its Entra authority.
 
 One loopback HTTPS server answers both: the msal-compatible authority under ``/{tenant}/...``
-(:mod:`~trashscan_onedrive.fake_auth`) and Graph under ``/v1.0/...`` and ``/beta/...``
-(:mod:`~trashscan_onedrive.fake_graph`). The real ``msal.PublicClientApplication`` talks to it
+(:mod:`~trashscan_onedrive.sandbox.auth`) and Graph under ``/v1.0/...`` and ``/beta/...``
+(:mod:`.graph`). The real ``msal.PublicClientApplication`` talks to it
 with ``authority=<base>/common, instance_discovery=False`` and a ``requests`` session trusting
 the sandbox CA (with ``trust_env = False``: ``REQUESTS_CA_BUNDLE`` would override ``verify``,
 onedrive.md §5.3); Graph calls are plain HTTPS with the bearer token msal returns.
@@ -13,11 +13,11 @@ resources/recyclebinitem, filestoragecontainer-restore-recyclebinitem, concepts/
 throttling; Entra's device-code page), the msal source (what it sends and requires), and
 /work/shared/docs/onedrive.md; each module cites its sources:
 
-* :mod:`~trashscan_onedrive.fake_model`: drives, items, the change journal, recycle bins;
-* :mod:`~trashscan_onedrive.fake_graph`: the Graph routes, delta, restores, refusals;
-* :mod:`~trashscan_onedrive.fake_auth`: discovery, device code, token grants, bearer checks;
-* :mod:`~trashscan_onedrive.fake_wire`: content types, Graph and Entra error bodies;
-* :mod:`~trashscan_onedrive.fake_seed`: the seeded accounts, between-scans changes, bulk data.
+* :mod:`~trashscan_onedrive.sandbox.model`: drives, items, the change journal, recycle bins;
+* :mod:`.graph`: the Graph routes, delta, restores, refusals;
+* :mod:`~trashscan_onedrive.sandbox.auth`: discovery, device code, token grants, bearer checks;
+* :mod:`~trashscan_onedrive.sandbox.wire`: content types, Graph and Entra error bodies;
+* :mod:`~trashscan_onedrive.sandbox.seed`: the seeded accounts, between-scans changes, bulk data.
 
 Test seams (times default to the fake's clock :attr:`OneDriveFake.clock`, the seed time plus
 real elapsed time): ``add_account``, ``add_file``, ``add_folder``, ``delete``, ``find``,
@@ -32,7 +32,7 @@ real elapsed time): ``add_account``, ``add_file``, ``add_folder``, ``delete``, `
 ``bin_restore_recreates_folders``, ``max_restore_ids``, ``page_size``) and ``auth``
 (``device_interval``, ``auto_approve``, ``interactive_account``).
 
-Issue 12 scenarios, how to seed them (details and sources in :mod:`~trashscan_onedrive.fake_graph`):
+Issue 12 scenarios, how to seed them (details and sources in :mod:`.graph`):
 
 * undocumented ``GET .../recycleBin/items/{id}`` refused: ``fake.graph.serve_bin_item_get =
   False`` (400 ``BadRequest``); assert ``fake.undocumented_calls == []`` for a faithful client;
@@ -65,12 +65,12 @@ from typing import Any
 
 from trashscan.sandbox.faults import FaultInjector, HttpFault
 from trashscan.sandbox.server import FakeServer
-from trashscan_onedrive import fake_seed
-from trashscan_onedrive.fake_auth import DEFAULT_CONSENT, MSA_TENANT, AuthAccount, AuthState
-from trashscan_onedrive.fake_graph import GraphApi, RecordedCall, RestoreRecord
-from trashscan_onedrive.fake_model import Drive, Identity, Item, RecycleBinEntry, Site
-from trashscan_onedrive.fake_seed import Manifest
-from trashscan_onedrive.fake_wire import GRAPH_JSON_TYPE, throttle_body
+from trashscan_onedrive.sandbox import seed as seeding
+from trashscan_onedrive.sandbox.auth import DEFAULT_CONSENT, MSA_TENANT, AuthAccount, AuthState
+from trashscan_onedrive.sandbox.graph import GraphApi, RecordedCall, RestoreRecord
+from trashscan_onedrive.sandbox.model import Drive, Identity, Item, RecycleBinEntry, Site
+from trashscan_onedrive.sandbox.seed import Manifest
+from trashscan_onedrive.sandbox.wire import GRAPH_JSON_TYPE, throttle_body
 
 __all__ = ["LOGIN_SCOPES", "OneDriveFake", "OneDriveState"]
 
@@ -118,7 +118,7 @@ class OneDriveFake:
         (business), and return their account tables, each with an msal token cache obtained
         through a device-code login against this very server. ``workdir`` is unused."""
         self.attach(server, now)
-        self.manifest.update(fake_seed.seed_accounts(self, self._anchor))
+        self.manifest.update(seeding.seed_accounts(self, self._anchor))
         return [self.account_table(name, ca_bundle) for name in self.manifest]
 
     def attach(self, server: FakeServer, now: datetime | None = None) -> None:
@@ -153,12 +153,12 @@ class OneDriveFake:
 
     def between_scans(self) -> None:
         """Delete a few of the personal accounts' photos and videos (once; see
-        :mod:`~trashscan_onedrive.fake_seed` for exactly what)."""
+        :mod:`~trashscan_onedrive.sandbox.seed` for exactly what)."""
         now = self.clock()
         for name, manifest in self.manifest.items():
             if manifest.drive_type == "personal" and name not in self._between_done:
                 self._between_done.add(name)
-                fake_seed.between_scans(self, manifest, now)
+                seeding.between_scans(self, manifest, now)
 
     # -- building state (seams) ----------------------------------------------------------------
 
@@ -232,8 +232,8 @@ class OneDriveFake:
         """Upload a file as the user would (missing folders are created; over a live file of
         that name it is a new version). Photos and videos get ``taken`` (default: ``at``)."""
         at = self._when(at)
-        size = fake_seed.size_of(path) if size is None else size
-        if taken is None and fake_seed.is_media(path):
+        size = seeding.size_of(path) if size is None else size
+        if taken is None and seeding.is_media(path):
             taken = at
         return self.graph.drives[account].put_file(path, size, at, taken=taken)
 
@@ -259,18 +259,18 @@ class OneDriveFake:
     def bulk_personal(
         self, account: str, n_files: int, now: datetime | None = None, *, seed: int = 0
     ) -> list[str]:
-        """Benchmark data: ``n_files`` more live files (see :func:`fake_seed.bulk_personal`)."""
-        return fake_seed.bulk_personal(self, account, n_files, self._when(now), seed=seed)
+        """Benchmark data: ``n_files`` more live files (see :func:`.seed.bulk_personal`)."""
+        return seeding.bulk_personal(self, account, n_files, self._when(now), seed=seed)
 
     def bulk_recycle_bin(
         self, account: str, n_items: int, now: datetime | None = None, *, seed: int = 0
     ) -> list[str]:
         """Benchmark data: ``n_items`` more recycle-bin entries on a business account."""
-        return fake_seed.bulk_recycle_bin(self, account, n_items, self._when(now), seed=seed)
+        return seeding.bulk_recycle_bin(self, account, n_items, self._when(now), seed=seed)
 
     def delete_random(self, account: str, n: int, *, seed: int = 0) -> list[str]:
         """Delete ``n`` random live photos/videos now (e.g. 100 for a bench); their ids."""
-        return fake_seed.delete_random(self, account, n, seed=seed)
+        return seeding.delete_random(self, account, n, seed=seed)
 
     def move_to_second_stage(self, account: str, entry_id: str) -> None:
         """The user emptied this entry from the site recycle bin: it moves to the site

@@ -59,7 +59,7 @@ import srp
 from srp import _pysrp
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_icloud.fake_model import (
+from trashscan_icloud.sandbox.model import (
     Account,
     AuthState,
     AuthTransaction,
@@ -67,7 +67,7 @@ from trashscan_icloud.fake_model import (
     SrpChallenge,
     WebSession,
 )
-from trashscan_icloud.fake_wire import (
+from trashscan_icloud.sandbox.wire import (
     b64,
     cookie_headers,
     json_object,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trashscan_google_drive.fake_model import (
+from trashscan_google_drive.sandbox.model import (
     EDIT_ROLES,
     UNTRASH_ROLES,
     DriveFile,

@@ -33,7 +33,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_google_drive.fake_wire import drive_error
+from trashscan_google_drive.sandbox.wire import drive_error
 
 __all__ = ["MAX_BATCH_PARTS", "BatchEndpoint", "BatchPartRecord", "PartFault", "rate_limit_error"]
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from trashscan_google_drive.fake_model import parse_rfc3339
+from trashscan_google_drive.sandbox.model import parse_rfc3339
 
 __all__ = [
     "DRIVE_TERMS",

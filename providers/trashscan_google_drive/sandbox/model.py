@@ -71,7 +71,7 @@ def parse_rfc3339(text: str) -> datetime:
 
 @dataclass
 class Person:
-    """A Google user; only some are fake accounts with credentials (see ``fake_auth``)."""
+    """A Google user; only some are fake accounts with credentials (see ``auth``)."""
 
     email: str
     display_name: str

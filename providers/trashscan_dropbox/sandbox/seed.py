@@ -41,10 +41,9 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from trashscan_dropbox.fake import DropboxFake
+from trashscan_dropbox.sandbox.model import Account, Node, Revision
 
 __all__ = [
     "MEDIA_EXTENSIONS",
@@ -170,7 +169,41 @@ TRIP = "/Camera Uploads/2025 Trip"
 TRIP_PHOTOS = ("IMG_0001.jpg", "IMG_0002.heic", "IMG_0003.jpg")
 
 
-def seed_accounts(fake: DropboxFake, now: datetime) -> dict[str, Manifest]:
+class Seedable(Protocol):
+    """What seeding asks of the fake (:class:`.fake.DropboxFake` has it): the fake imports this
+    module, never the other way round."""
+
+    @property
+    def accounts(self) -> dict[str, Account]: ...
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        account_type: str = ...,
+        given_name: str | None = ...,
+        surname: str = ...,
+        team_name: str | None = ...,
+    ) -> Account: ...
+
+    def add_file(
+        self,
+        account: str,
+        path: str,
+        *,
+        size: int | None = ...,
+        at: datetime | None = ...,
+        content_seed: bytes | None = ...,
+    ) -> Revision: ...
+
+    def delete(self, account: str, path: str, at: datetime | None = ...) -> list[Node]: ...
+
+    def move(self, account: str, src: str, dst: str, at: datetime | None = ...) -> Node: ...
+
+    def set_restorable(self, account: str, path: str, restorable: bool = ...) -> None: ...
+
+
+def seed_accounts(fake: Seedable, now: datetime) -> dict[str, Manifest]:
     """Create ``carol`` and ``dave`` (see the module docstring); returns their manifests."""
     manifests: dict[str, Manifest] = {}
     for layout in _LAYOUTS:
@@ -178,7 +211,7 @@ def seed_accounts(fake: DropboxFake, now: datetime) -> dict[str, Manifest]:
     return manifests
 
 
-def _seed(fake: DropboxFake, layout: _Layout, now: datetime) -> Manifest:
+def _seed(fake: Seedable, layout: _Layout, now: datetime) -> Manifest:
     name = layout.name
     fake.add_account(
         name,
@@ -251,7 +284,7 @@ def _seed(fake: DropboxFake, layout: _Layout, now: datetime) -> Manifest:
 
 
 def bulk(
-    fake: DropboxFake,
+    fake: Seedable,
     account: str,
     n_entries: int,
     n_deleted_media: int,

@@ -46,8 +46,8 @@ from typing import Any
 from urllib.parse import quote
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_icloud.fake_auth import ICloudAuth
-from trashscan_icloud.fake_model import (
+from trashscan_icloud.sandbox.auth import ICloudAuth
+from trashscan_icloud.sandbox.model import (
     CLOUD_DOCS_ZONE,
     Account,
     ContentStore,
@@ -57,7 +57,7 @@ from trashscan_icloud.fake_model import (
     RefusedCall,
     WebSession,
 )
-from trashscan_icloud.fake_wire import b64, drive_error, iso_z, json_body, json_response
+from trashscan_icloud.sandbox.wire import b64, drive_error, iso_z, json_body, json_response
 
 __all__ = ["DOCS_ROOT", "DRIVE_ROOT", "ICloudDrive"]
 

@@ -27,15 +27,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_google_drive.fake_auth import ACTIVITY_SERVICE, AuthState
-from trashscan_google_drive.fake_model import (
+from trashscan_google_drive.sandbox.auth import ACTIVITY_SERVICE, AuthState
+from trashscan_google_drive.sandbox.model import (
     FOLDER_MIME,
     ActivityEvent,
     DriveState,
     parse_rfc3339,
     rfc3339,
 )
-from trashscan_google_drive.fake_wire import ApiError, PageToken, json_reply, rpc_error
+from trashscan_google_drive.sandbox.wire import ApiError, PageToken, json_reply, rpc_error
 
 __all__ = ["ActivityApi", "FilterError", "parse_activity_filter"]
 

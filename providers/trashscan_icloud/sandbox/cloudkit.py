@@ -51,8 +51,8 @@ from typing import Any
 from urllib.parse import quote
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_icloud.fake_auth import ICloudAuth
-from trashscan_icloud.fake_model import (
+from trashscan_icloud.sandbox.auth import ICloudAuth
+from trashscan_icloud.sandbox.model import (
     Account,
     ContentStore,
     ModifyLogEntry,
@@ -60,7 +60,7 @@ from trashscan_icloud.fake_model import (
     PhotoLibrary,
     RefusedCall,
 )
-from trashscan_icloud.fake_wire import (
+from trashscan_icloud.sandbox.wire import (
     b64,
     ck_error,
     ck_record_error,

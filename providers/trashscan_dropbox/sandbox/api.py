@@ -45,8 +45,8 @@ from stone.backends.python_rsrc.stone_base import Route
 from stone.backends.python_rsrc.stone_validators import ValidationError
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_dropbox.fake_auth import AuthState, TokenProblem
-from trashscan_dropbox.fake_model import (
+from trashscan_dropbox.sandbox.auth import AuthState, TokenProblem
+from trashscan_dropbox.sandbox.model import (
     Account,
     Deletion,
     Namespace,
@@ -55,7 +55,7 @@ from trashscan_dropbox.fake_model import (
     Revision,
     lower,
 )
-from trashscan_dropbox.fake_wire import (
+from trashscan_dropbox.sandbox.wire import (
     BadRequest,
     RateLimited,
     RouteError,
@@ -579,7 +579,7 @@ class DropboxApi:
     def _list_revisions(
         self, account: Account, arg: files.ListRevisionsArg
     ) -> files.ListRevisionsResult:
-        """``list_revisions`` in ``path`` or ``id`` mode (see module fake_model): a folder, live
+        """``list_revisions`` in ``path`` or ``id`` mode (see module model): a folder, live
         or deleted, is ``path/not_file`` ("the only way to tell a folder tombstone from a file
         tombstone", dropbox.md §1); ``before_rev`` only in path mode."""
         ns = account.namespace

@@ -27,10 +27,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from trashscan_icloud.fake import ICloudFake
+from trashscan_icloud.sandbox.model import Account, DriveItem, PhotoAsset
 
 __all__ = ["GRACE", "KINDS", "SeedManifest", "bulk_deleted", "seed_grace"]
 
@@ -55,6 +54,49 @@ DELETED_KINDS = ["heic"] * 10 + ["jpg"] * 3 + ["png"] + ["live"] * 4 + ["mov"] *
 LIVE_KINDS = ["heic"] * 5 + ["jpg", "live", "mov"]
 
 
+class Seedable(Protocol):
+    """What seeding asks of the fake (:class:`.fake.ICloudFake` has it): the fake imports this
+    module, never the other way round."""
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        apple_id: str | None = ...,
+        password: str | None = ...,
+        first_name: str | None = ...,
+        last_name: str = ...,
+        two_factor: bool = ...,
+        trust_on_first_login: bool = ...,
+    ) -> Account: ...
+
+    def add_photo(
+        self,
+        account: str,
+        filename: str,
+        *,
+        uti: str = ...,
+        size: int = ...,
+        width: int = ...,
+        height: int = ...,
+        asset_date: datetime | None = ...,
+        added_date: datetime | None = ...,
+        live_video_size: int | None = ...,
+        deleted_at: datetime | None = ...,
+        unique: object = ...,
+    ) -> PhotoAsset: ...
+
+    def delete_photo(self, account: str, asset_id: str, at: datetime | None = ...) -> None: ...
+
+    def add_drive_file(
+        self, account: str, path: str, size: int, at: datetime | None = ...
+    ) -> DriveItem: ...
+
+    def trash_drive_item(
+        self, account: str, drivewsid: str, at: datetime | None = ...
+    ) -> DriveItem: ...
+
+
 @dataclass
 class SeedManifest:
     """What was seeded for one account, for tests and the report."""
@@ -75,7 +117,7 @@ def _filename(kind: str, number: int, when: datetime) -> str:
 
 
 def _add(
-    fake: ICloudFake,
+    fake: Seedable,
     account: str,
     kind: str,
     number: int,
@@ -100,8 +142,8 @@ def _add(
     return asset.asset_id
 
 
-def seed_grace(fake: ICloudFake, now: datetime) -> SeedManifest:
-    """Create ``grace`` with 2FA on and trusted (see :class:`~trashscan_icloud.fake.ICloudFake`
+def seed_grace(fake: Seedable, now: datetime) -> SeedManifest:
+    """Create ``grace`` with 2FA on and trusted (see :class:`.fake.ICloudFake`
     for how the trust is modelled), her Photos library and her iCloud Drive."""
     fake.add_account(
         GRACE["name"],
@@ -162,7 +204,7 @@ def seed_grace(fake: ICloudFake, now: datetime) -> SeedManifest:
 
 
 def bulk_deleted(
-    fake: ICloudFake, account: str, n: int, now: datetime, *, seed: int = 0
+    fake: Seedable, account: str, n: int, now: datetime, *, seed: int = 0
 ) -> list[str]:
     """``n`` more photos/videos in ``account``'s Recently Deleted (benchmarks), deleted evenly
     over the last 29.9 days: 80 % HEIC photos, 10 % Live Photos, 10 % MOV videos. Returns their

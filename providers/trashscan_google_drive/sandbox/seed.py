@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from trashscan_google_drive.fake import GoogleDriveFake
-    from trashscan_google_drive.fake_model import DriveFile
+from trashscan_google_drive.sandbox.model import DriveFile, Person, SharedDrive
 
 __all__ = ["SEEDED_ACCOUNTS", "random_media", "seed_accounts"]
 
@@ -42,6 +40,45 @@ PDF_MIME = "application/pdf"
 MB = 1024 * 1024
 
 Media = tuple[str, str, int, dict[str, object] | None, dict[str, object] | None, datetime]
+
+
+class Seedable(Protocol):
+    """What seeding asks of the fake (:class:`.fake.GoogleDriveFake` has it): the fake imports
+    this module, never the other way round."""
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        email: str | None = ...,
+        display_name: str | None = ...,
+        activity: bool = ...,
+        created: datetime | None = ...,
+    ) -> object: ...
+
+    def add_person(self, email: str, display_name: str) -> Person: ...
+
+    def add_shared_drive(
+        self, name: str, members: dict[str, str], *, created: datetime | None = ...
+    ) -> SharedDrive: ...
+
+    def add_folder(self, where: str, name: str, **kwargs: Any) -> DriveFile: ...
+
+    def add_file(
+        self,
+        where: str,
+        name: str,
+        mime_type: str,
+        *,
+        parent: str | None = ...,
+        by: str | None = ...,
+        created: datetime | None = ...,
+        size: int | None = ...,
+        image: dict[str, object] | None = ...,
+        video: dict[str, object] | None = ...,
+    ) -> DriveFile: ...
+
+    def trash(self, account: str, file_id: str, at: datetime | None = ...) -> None: ...
 
 
 def _image(taken: datetime, width: int, height: int, make: str, model: str) -> dict[str, object]:
@@ -128,7 +165,7 @@ def random_media(rng: random.Random, trashed_at: datetime, index: int) -> Media:
     return f"{stem}_{index:05d}{dot}{ext}", mime, size, image, video, taken
 
 
-def seed_accounts(fake: GoogleDriveFake, now: datetime) -> list[str]:
+def seed_accounts(fake: Seedable, now: datetime) -> list[str]:
     """Create alice and bob (see the module docstring); return their account names."""
     rng = random.Random(20251003)
 

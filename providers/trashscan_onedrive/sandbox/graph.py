@@ -99,8 +99,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_onedrive.fake_auth import AccessToken, AuthState
-from trashscan_onedrive.fake_model import (
+from trashscan_onedrive.sandbox.auth import AccessToken, AuthState
+from trashscan_onedrive.sandbox.model import (
     Drive,
     Item,
     NameConflict,
@@ -111,7 +111,7 @@ from trashscan_onedrive.fake_model import (
     etag,
     hashes,
 )
-from trashscan_onedrive.fake_wire import (
+from trashscan_onedrive.sandbox.wire import (
     GraphError,
     graph_error_response,
     graph_json,

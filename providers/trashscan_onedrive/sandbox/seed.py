@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from trashscan_onedrive.fake import OneDriveFake
+from trashscan_onedrive.sandbox.graph import GraphApi
+from trashscan_onedrive.sandbox.model import Drive, Item, RecycleBinEntry
 
 __all__ = ["MEDIA_EXTENSIONS", "SEEDED_ACCOUNTS", "Manifest", "seed_accounts"]
 
@@ -53,6 +54,38 @@ SEEDED_ACCOUNTS = ("erin", "frank")
 MEDIA_EXTENSIONS = (".jpg", ".jpeg", ".heic", ".png", ".gif", ".mp4", ".mov")
 MB = 1024 * 1024
 DAY = timedelta(days=1)
+
+
+class Seedable(Protocol):
+    """What seeding asks of the fake (:class:`.fake.OneDriveFake` has it): the fake imports this
+    module, never the other way round."""
+
+    graph: GraphApi
+    clock: Callable[[], datetime]
+
+    def add_account(
+        self,
+        name: str,
+        kind: str,
+        *,
+        display_name: str | None = ...,
+        email: str | None = ...,
+        consent: Sequence[str] | None = ...,
+    ) -> Drive: ...
+
+    def add_file(
+        self,
+        account: str,
+        path: str,
+        size: int | None = ...,
+        at: datetime | None = ...,
+        *,
+        taken: datetime | None = ...,
+    ) -> Item: ...
+
+    def delete(
+        self, account: str, path_or_id: str, at: datetime | None = ...
+    ) -> RecycleBinEntry | None: ...
 
 
 @dataclass
@@ -95,7 +128,7 @@ def is_media(path: str) -> bool:
     return path.lower().endswith(MEDIA_EXTENSIONS)
 
 
-def _seed_erin(fake: OneDriveFake, now: datetime) -> Manifest:
+def _seed_erin(fake: Seedable, now: datetime) -> Manifest:
     name = "erin"
     fake.add_account(name, "personal", display_name="Erin Example", email="erin@outlook.com")
     manifest = Manifest(name, "personal")
@@ -151,7 +184,7 @@ def _seed_erin(fake: OneDriveFake, now: datetime) -> Manifest:
     return manifest
 
 
-def between_scans(fake: OneDriveFake, manifest: Manifest, now: datetime) -> None:
+def between_scans(fake: Seedable, manifest: Manifest, now: datetime) -> None:
     """Apply ``erin``'s change set (module docstring), one deletion a millisecond, ending at
     ``now``: the deletions must come after the scan the caller just ran (a first scan that saw
     these files live), so they are not spread back over whole seconds."""
@@ -174,7 +207,7 @@ def between_scans(fake: OneDriveFake, manifest: Manifest, now: datetime) -> None
         manifest.ids[path + " (new)"] = item.id
 
 
-def _seed_frank(fake: OneDriveFake, now: datetime) -> Manifest:
+def _seed_frank(fake: Seedable, now: datetime) -> Manifest:
     name = "frank"
     fake.add_account(name, "business", display_name="Frank Example", email="frank@contoso.com")
     manifest = Manifest(name, "business")
@@ -231,12 +264,12 @@ def _seed_frank(fake: OneDriveFake, now: datetime) -> Manifest:
     return manifest
 
 
-def seed_accounts(fake: OneDriveFake, now: datetime) -> dict[str, Manifest]:
+def seed_accounts(fake: Seedable, now: datetime) -> dict[str, Manifest]:
     return {"erin": _seed_erin(fake, now), "frank": _seed_frank(fake, now)}
 
 
 def bulk_personal(
-    fake: OneDriveFake, account: str, n_files: int, now: datetime, *, seed: int = 0
+    fake: Seedable, account: str, n_files: int, now: datetime, *, seed: int = 0
 ) -> list[str]:
     """``n_files`` live files under ``/Bulk/Folder NNN`` (200 per folder): 80% photos, 10%
     videos, 10% documents, created over the past two years. Returns their ids."""
@@ -264,7 +297,7 @@ def bulk_personal(
 
 
 def bulk_recycle_bin(
-    fake: OneDriveFake, account: str, n_items: int, now: datetime, *, seed: int = 0
+    fake: Seedable, account: str, n_items: int, now: datetime, *, seed: int = 0
 ) -> list[str]:
     """``n_items`` recycle-bin entries on a business drive, deleted at random over the last 90
     days (first stage; 80% photos, 10% videos, 10% documents). Returns the entry ids."""
@@ -287,7 +320,7 @@ def bulk_recycle_bin(
     return entries
 
 
-def delete_random(fake: OneDriveFake, account: str, n: int, *, seed: int = 0) -> list[str]:
+def delete_random(fake: Seedable, account: str, n: int, *, seed: int = 0) -> list[str]:
     """Delete ``n`` random live photos/videos of ``account`` now; returns their ids."""
     rng = random.Random(seed)
     drive = fake.graph.drives[account]

@@ -7,13 +7,13 @@ the client is built with ``client_options={"api_endpoint": base + "/drive/v3/"}`
 ``POST base + "/v2/activity:query"``. Behaviour is taken from Google's documentation and the
 discovery documents, never from what a plugin sends; each module cites its sources:
 
-* :mod:`~trashscan_google_drive.fake_model`: files, shared drives, trash, changes and activity logs;
-* :mod:`~trashscan_google_drive.fake_api`: files.list/get/update, drives, changes, about;
-* :mod:`~trashscan_google_drive.fake_query` and ``fake_fields``: the ``q`` and ``fields`` syntaxes;
-* :mod:`~trashscan_google_drive.fake_batch`: multipart/mixed batches with per-part faults;
-* :mod:`~trashscan_google_drive.fake_activity`: Drive Activity ``activity:query``;
-* :mod:`~trashscan_google_drive.fake_auth`: tokens, scopes, enabled APIs;
-* :mod:`~trashscan_google_drive.fake_seed`: the accounts ``seed`` creates.
+* :mod:`.model`: files, shared drives, trash, changes and activity logs;
+* :mod:`.api`: files.list/get/update, drives, changes, about;
+* :mod:`.query` and ``fields``: the ``q`` and ``fields`` syntaxes;
+* :mod:`.batch`: multipart/mixed batches with per-part faults;
+* :mod:`.activity`: Drive Activity ``activity:query``;
+* :mod:`.auth`: tokens, scopes, enabled APIs;
+* :mod:`.seed`: the accounts ``seed`` creates.
 
 Test seams (all thread-safe; times default to the fake's clock, see :attr:`GoogleDriveFake.clock`):
 ``add_account``, ``add_shared_drive``, ``add_file``, ``add_folder``, ``trash``, ``untrash``,
@@ -62,9 +62,9 @@ from typing import Any
 
 from trashscan.sandbox.faults import FaultInjector, HttpFault
 from trashscan.sandbox.server import FakeServer, Request, Response
-from trashscan_google_drive.fake_activity import ActivityApi
-from trashscan_google_drive.fake_api import DriveApi, RefusedCall
-from trashscan_google_drive.fake_auth import (
+from trashscan_google_drive.sandbox.activity import ActivityApi
+from trashscan_google_drive.sandbox.api import DriveApi, RefusedCall
+from trashscan_google_drive.sandbox.auth import (
     ACTIVITY_SERVICE,
     DEFAULT_SCOPES,
     DRIVE_SERVICE,
@@ -73,13 +73,13 @@ from trashscan_google_drive.fake_auth import (
     Grant,
     OAuthClient,
 )
-from trashscan_google_drive.fake_batch import (
+from trashscan_google_drive.sandbox.batch import (
     BatchEndpoint,
     BatchPartRecord,
     PartFault,
     rate_limit_error,
 )
-from trashscan_google_drive.fake_model import (
+from trashscan_google_drive.sandbox.model import (
     FOLDER_MIME,
     DriveFile,
     DriveState,
@@ -145,7 +145,7 @@ class GoogleDriveFake:
 
         ``workdir`` is unused: the fake keeps its state in memory only.
         """
-        from trashscan_google_drive.fake_seed import seed_accounts
+        from trashscan_google_drive.sandbox.seed import seed_accounts
 
         self.attach(server, now)
         names = seed_accounts(self, now)
@@ -324,7 +324,7 @@ class GoogleDriveFake:
 
         Built for benchmarks (10,000 items take well under a few seconds); changes and
         activity are logged in time order, as if the trashing had really happened."""
-        from trashscan_google_drive.fake_seed import random_media
+        from trashscan_google_drive.sandbox.seed import random_media
 
         now = now or self.clock()
         rng = random.Random(seed)

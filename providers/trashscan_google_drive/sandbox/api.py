@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_google_drive.fake_auth import DRIVE_SERVICE, SCOPE_PREFIX, AccessToken, AuthState
-from trashscan_google_drive.fake_fields import (
+from trashscan_google_drive.sandbox.auth import DRIVE_SERVICE, SCOPE_PREFIX, AccessToken, AuthState
+from trashscan_google_drive.sandbox.fields import (
     FieldsError,
     Selection,
     apply_selection,
@@ -28,8 +28,8 @@ from trashscan_google_drive.fake_fields import (
     parse_fields,
     validate_selection,
 )
-from trashscan_google_drive.fake_model import DriveFile, DriveState, SharedDrive, rfc3339
-from trashscan_google_drive.fake_query import (
+from trashscan_google_drive.sandbox.model import DriveFile, DriveState, SharedDrive, rfc3339
+from trashscan_google_drive.sandbox.query import (
     DRIVE_TERMS,
     FILE_TERMS,
     Node,
@@ -37,7 +37,7 @@ from trashscan_google_drive.fake_query import (
     evaluate,
     parse_query,
 )
-from trashscan_google_drive.fake_resources import (
+from trashscan_google_drive.sandbox.resources import (
     DEFAULT_DRIVE_FIELDS,
     DEFAULT_FILE_FIELDS,
     capabilities,
@@ -45,7 +45,7 @@ from trashscan_google_drive.fake_resources import (
     render_file,
     render_user,
 )
-from trashscan_google_drive.fake_wire import (
+from trashscan_google_drive.sandbox.wire import (
     ApiError,
     PageToken,
     bool_param,
