@@ -1,4 +1,4 @@
-"""An account's Dropbox options, checked once, and the plan-based retention guess.
+"""An account's Dropbox options (declared once, checked by the core) and the retention guess.
 
 Dropbox keeps deleted files 30, 180 or 365 days depending on the plan, and the API does not say
 which plan an account has: ``users/get_current_account`` gives only ``account_type`` (``basic``,
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 
 from trashscan.errors import AccountError
 from trashscan.kinds import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS
 from trashscan.models import Account
+from trashscan.options import INT, TEXT, WORDS, OptionSpec, at_least, extensions, resolve
 
 PROVIDER = "dropbox"
 DEFAULT_EXTENSIONS = PHOTO_EXTENSIONS | VIDEO_EXTENSIONS
@@ -35,6 +35,24 @@ def login_hint(account: Account) -> str:
     return f"run `trashscan accounts add {PROVIDER} {account.name} --option app_key={app_key}`"
 
 
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec("app_key", TEXT, "the app key of your own Dropbox app (PKCE, no secret needed)"),
+    OptionSpec(
+        "extensions",
+        WORDS,
+        "file extensions to list, instead of the photo and video types",
+        check=extensions,
+    ),
+    OptionSpec(
+        "revision_workers",
+        INT,
+        f"concurrent list_revisions calls per account (at most {MAX_REVISION_WORKERS} are used)",
+        default=DEFAULT_REVISION_WORKERS,
+        check=at_least(1),
+    ),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     app_key: str
@@ -43,48 +61,28 @@ class Settings:
 
     @classmethod
     def from_account(cls, account: Account) -> Settings:
-        options = account.options
-        app_key = options.get("app_key")
-        if not isinstance(app_key, str) or not app_key.strip():
+        values = resolve(OPTIONS, account)
+        app_key = values["app_key"]
+        if app_key is None:
             raise AccountError(
                 f"Dropbox account {account.name!r} has no app_key",
                 hint=login_hint(account),
             )
         return cls(
             app_key=app_key.strip(),
-            extensions=parse_extensions(options.get("extensions"), account),
-            revision_workers=parse_workers(options.get("revision_workers"), account),
+            extensions=as_extensions(values["extensions"]),
+            revision_workers=min(values["revision_workers"], MAX_REVISION_WORKERS),
         )
 
     def is_media(self, name: str | None) -> bool:
         return PurePosixPath(name or "").suffix.lower() in self.extensions
 
 
-def parse_extensions(value: Any, account: Account) -> frozenset[str]:
-    """A list (or a comma/space separated string) of extensions, with or without the dot."""
-    if value is None:
+def as_extensions(words: list[str] | None) -> frozenset[str]:
+    """``.jpg`` form, lower case: ``["JPG", ".heic"]`` -> ``{".jpg", ".heic"}``."""
+    if words is None:
         return DEFAULT_EXTENSIONS
-    raw = value.replace(",", " ").split() if isinstance(value, str) else value
-    if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
-        raise AccountError(
-            f"extensions of account {account.name!r} must be a list of file extensions",
-            hint='e.g. extensions = [".jpg", ".heic", ".mov"]',
-        )
-    found = {("." + v.strip().lstrip(".")).lower() for v in raw if v.strip().lstrip(".")}
-    if not found:
-        raise AccountError(f"extensions of account {account.name!r} is empty")
-    return frozenset(found)
-
-
-def parse_workers(value: Any, account: Account) -> int:
-    if value is None:
-        return DEFAULT_REVISION_WORKERS
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise AccountError(
-            f"revision_workers of account {account.name!r} must be a whole number from 1 "
-            f"to {MAX_REVISION_WORKERS}, not {value!r}"
-        )
-    return min(value, MAX_REVISION_WORKERS)
+    return frozenset(("." + word.lstrip(".")).lower() for word in words if word.lstrip("."))
 
 
 def retention_for(account: Account, account_type: str | None) -> tuple[int, bool]:

@@ -9,13 +9,12 @@ is built per call: the core runs each account on its own thread.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from typing import ClassVar
 
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 from trashscan.provider import Capabilities, Provider, Retention
 from trashscan_dropbox import auth
 from trashscan_dropbox.client import ACCESS_KEY, REFRESH_KEY, DropboxSession
-from trashscan_dropbox.options import PLAN_DAYS, UNKNOWN_PLAN_DAYS, Settings
+from trashscan_dropbox.options import OPTIONS, PLAN_DAYS, UNKNOWN_PLAN_DAYS, Settings
 from trashscan_dropbox.restore import Restorer
 from trashscan_dropbox.scan import DropboxScan
 
@@ -43,11 +42,7 @@ class DropboxProvider(Provider):
             "count as 30, business as 180, unless retention_days is set"
         ),
     )
-    options_help: ClassVar[dict[str, str]] = {
-        "app_key": "the app key of your own Dropbox app (PKCE, no secret needed)",
-        "extensions": "file extensions to list (repeat; default: the photo and video types)",
-        "revision_workers": "concurrent list_revisions calls per account (default 8)",
-    }
+    options = OPTIONS
 
     def session(self, account: Account) -> DropboxSession:
         return DropboxSession(self.context, account, Settings.from_account(account))

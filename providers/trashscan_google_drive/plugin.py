@@ -9,12 +9,13 @@ httplib2 is not thread-safe; tests replace :meth:`GoogleDriveProvider.make_http`
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 from trashscan.provider import Capabilities, Provider, Retention
 from trashscan_google_drive import auth, restore, scan
 from trashscan_google_drive.client import SECRET_KEY, DriveSession, make_http
+from trashscan_google_drive.options import OPTIONS
 
 
 class GoogleDriveProvider(Provider):
@@ -36,12 +37,7 @@ class GoogleDriveProvider(Provider):
     retention = Retention(
         default_days=30, description="deleted for good 30 days after trashing (My Drive and shared)"
     )
-    options_help: ClassVar[dict[str, str]] = {
-        "client_secrets": "your Desktop OAuth client JSON (read only by `accounts add`)",
-        "activity": "date My Drive deletions with the Drive Activity API (extra scope; default "
-        "true for new accounts, false: off)",
-        "scopes": "override the OAuth scopes (space or comma separated)",
-    }
+    options = OPTIONS
 
     def make_http(self, account: Account) -> Any:
         """The httplib2 transport of one session; the seam tests replace."""

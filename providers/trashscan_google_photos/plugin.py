@@ -24,6 +24,7 @@ class GooglePhotosProvider(Provider):
     name = "google-photos"
     display_name = "Google Photos"
     capabilities = Capabilities(list=False, restore=False, unsupported_reason=UNSUPPORTED)
+    options = ()  # nothing to configure: there is nothing it could call
     retention = Retention(
         default_days=60, description="backed-up items stay 60 days in the Photos trash"
     )

@@ -1,18 +1,13 @@
-"""An iCloud account's options, checked once, and the commands that fix a broken sign-in.
-
-Options come from the config (TOML booleans and numbers) or from ``--option KEY=VALUE`` (strings),
-so booleans and numbers accept both forms.
-"""
+"""An iCloud account's options, declared once (the core parses and checks them), and the
+commands that fix a broken sign-in."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from trashscan.errors import AccountError, UsageError
 from trashscan.models import Account
+from trashscan.options import BOOL, NUMBER, TEXT, OptionSpec, between, resolve
 
 PROVIDER = "icloud"
 PASSWORD_KEY = "password"  # the keyring entry under account.secret_service
@@ -20,20 +15,30 @@ DEFAULT_PCS_WAIT = 10.0  # seconds an Advanced Data Protection handshake may tak
 MAX_PCS_WAIT = 300.0
 RETENTION_DAYS = 30  # Photos and iCloud Drive "Recently Deleted" both keep items 30 days
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-OPTIONS_HELP: Mapping[str, str] = {
-    "apple_id": "the Apple ID (e-mail address or phone number) to sign in with (required)",
-    "china_mainland": "true for an Apple ID whose country or region is China mainland",
-    "include_drive": (
-        "also list photos and videos in iCloud Drive's Recently Deleted (default true)"
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "apple_id", TEXT, "the Apple ID (e-mail address or phone number) to sign in with (required)"
     ),
-    "pcs_wait_seconds": (
-        "how long a scan waits for Advanced Data Protection web access to be granted "
-        f"(default {DEFAULT_PCS_WAIT:g})"
+    OptionSpec(
+        "china_mainland",
+        BOOL,
+        "true for an Apple ID whose country or region is China mainland",
+        default=False,
     ),
-}
+    OptionSpec(
+        "include_drive",
+        BOOL,
+        "also list photos and videos in iCloud Drive's Recently Deleted",
+        default=True,
+    ),
+    OptionSpec(
+        "pcs_wait_seconds",
+        NUMBER,
+        "how long a scan waits for Advanced Data Protection web access to be granted",
+        default=DEFAULT_PCS_WAIT,
+        check=between(0, MAX_PCS_WAIT),
+    ),
+)
 
 
 def relogin_hint(account: Account) -> str:
@@ -51,31 +56,6 @@ def needs_2fa_message(account: Account) -> str:
     return f"iCloud account {account.name} needs a new 2FA sign-in"
 
 
-def parse_bool(value: Any, key: str, account: Account, default: bool) -> bool:
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise AccountError(f"{key} of iCloud account {account.name!r} must be true or false")
-
-
-def parse_seconds(value: Any, key: str, account: Account, default: float) -> float:
-    if value is None:
-        return default
-    try:
-        seconds = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_PCS_WAIT:
-        raise AccountError(
-            f"{key} of iCloud account {account.name!r} must be a number of seconds "
-            f"from 0 to {MAX_PCS_WAIT:g}, not {value!r}"
-        )
-    return seconds
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
     apple_id: str
@@ -85,9 +65,9 @@ class Settings:
 
     @classmethod
     def from_account(cls, account: Account, *, for_login: bool = False) -> Settings:
-        options = account.options
-        apple_id = options.get("apple_id")
-        if not isinstance(apple_id, str) or not apple_id.strip():
+        values = resolve(OPTIONS, account)
+        apple_id = values["apple_id"]
+        if apple_id is None:
             message = f"iCloud account {account.name!r} has no apple_id"
             if for_login:
                 raise UsageError(
@@ -96,11 +76,7 @@ class Settings:
             raise AccountError(message, hint=setup_hint(account))
         return cls(
             apple_id=apple_id.strip(),
-            china_mainland=parse_bool(
-                options.get("china_mainland"), "china_mainland", account, False
-            ),
-            include_drive=parse_bool(options.get("include_drive"), "include_drive", account, True),
-            pcs_wait_seconds=parse_seconds(
-                options.get("pcs_wait_seconds"), "pcs_wait_seconds", account, DEFAULT_PCS_WAIT
-            ),
+            china_mainland=values["china_mainland"],
+            include_drive=values["include_drive"],
+            pcs_wait_seconds=values["pcs_wait_seconds"],
         )

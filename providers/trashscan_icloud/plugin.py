@@ -13,7 +13,6 @@ only Photos write clears the delete flag (a test reads these files to keep it so
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
-from typing import ClassVar
 
 import click
 
@@ -31,7 +30,7 @@ from trashscan.safe_text import printable_lines
 from trashscan_icloud import auth
 from trashscan_icloud.client import open_session
 from trashscan_icloud.drive import DriveRestorer, drive_pages
-from trashscan_icloud.options import OPTIONS_HELP, PASSWORD_KEY, RETENTION_DAYS
+from trashscan_icloud.options import OPTIONS, PASSWORD_KEY, RETENTION_DAYS
 from trashscan_icloud.photos import PhotoRestorer, photo_pages
 
 
@@ -61,7 +60,7 @@ class ICloudProvider(Provider):
             "purge date"
         ),
     )
-    options_help: ClassVar[dict[str, str]] = dict(OPTIONS_HELP)
+    options = OPTIONS
 
     def scan(self, account: Account, state: dict | None) -> Generator[Page, None, ScanOutcome]:
         session = open_session(self.context, account)

@@ -35,7 +35,7 @@ import stat
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import timedelta
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import Any
 
 from trashscan import safe_fs
 from trashscan.errors import AccountError
@@ -54,6 +54,7 @@ from trashscan.models import (
 )
 from trashscan.provider import Capabilities, Provider, Retention
 from trashscan_local_trash import placement, trashinfo
+from trashscan_local_trash.options import OPTIONS
 from trashscan_local_trash.placement import TrashLocation
 from trashscan_local_trash.trashinfo import INFO_SUFFIX, MalformedTrashInfo, TrashInfo
 
@@ -79,12 +80,7 @@ class LocalTrashProvider(Provider):
         default_days=None,
         description="kept until emptied; set purge_after_days to match GNOME's automatic emptying",
     )
-    options_help: ClassVar[dict[str, str]] = {
-        "trash_dirs": "a trash directory with info/ and files/ (repeat for more); only these",
-        "xdg_data_home": "use this instead of $XDG_DATA_HOME to find the home trash",
-        "include_volumes": "also read .Trash-$uid / .Trash/$uid of mounted volumes (default true)",
-        "purge_after_days": "days after which the desktop empties the trash (GNOME: 30)",
-    }
+    options = OPTIONS
 
     # ------------------------------------------------------------------ discovery
 

@@ -1,4 +1,4 @@
-"""An account's OneDrive options, checked once: app id, sign-in authority, Graph root, scopes.
+"""An account's OneDrive options, declared once (the core checks them): app id, authority, scopes.
 
 trashscan ships no Entra app: a multi-tenant app asking for ``Sites.ReadWrite.All`` would need
 publisher verification, and work tenants often require admin consent for unverified apps. Like
@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 from urllib.parse import urlsplit
 
 from trashscan.errors import AccountError, UsageError
 from trashscan.kinds import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS
 from trashscan.models import Account
+from trashscan.options import TEXT, WORDS, OptionSpec, extensions, one_of, resolve
 
 PROVIDER = "onedrive"
 GRAPH_ROOT = "https://graph.microsoft.com/"
@@ -56,10 +56,52 @@ def login_hint(account: Account) -> str:
 
 
 def _root(url: str, what: str, account: Account) -> str:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc:
-        raise AccountError(f"{what} {url!r} of account {account.name!r} must be an https:// URL")
+    problem = https_url(url)
+    if problem:
+        raise AccountError(f"{what} {url!r} of account {account.name!r} {problem}")
     return url if url.endswith("/") else url + "/"
+
+
+def https_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    return None if parts.scheme == "https" and parts.netloc else "must be an https:// URL"
+
+
+def authority_url(url: str) -> str | None:
+    """A sign-in authority is an https:// URL whose path names the tenant (``/common``)."""
+    return https_url(url) or (
+        None if urlsplit(url).path.strip("/") else "must name a tenant, e.g. .../common"
+    )
+
+
+OPTIONS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "client_id", TEXT, "application (client) id of your own Entra app (public client flows on)"
+    ),
+    OptionSpec(
+        "authority",
+        TEXT,
+        f"sign-in authority (default: the one of the endpoint's cloud, else {DEFAULT_AUTHORITY})",
+        check=authority_url,
+    ),
+    OptionSpec(
+        "scopes",
+        WORDS,
+        "override the delegated scopes (default: " + " ".join(DEFAULT_SCOPES) + ")",
+    ),
+    OptionSpec(
+        "media_extensions",
+        WORDS,
+        "file extensions to list, instead of the photo and video types",
+        check=extensions,
+    ),
+    OptionSpec(
+        "drive_type",
+        TEXT,
+        "personal or business (written by `accounts add`)",
+        check=one_of(*sorted(DRIVE_TYPES, reverse=True)),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +116,9 @@ class Settings:
 
     @classmethod
     def from_account(cls, account: Account, *, for_login: bool = False) -> Settings:
-        options = account.options
-        client_id = options.get("client_id")
-        if not isinstance(client_id, str) or not client_id.strip():
+        values = resolve(OPTIONS, account)
+        client_id = values["client_id"]
+        if client_id is None:
             if for_login:
                 raise UsageError(
                     f"{PROVIDER} needs the application (client) id of your own app registration",
@@ -86,30 +128,17 @@ class Settings:
                 f"OneDrive account {account.name!r} has no client_id", hint=REGISTER_HINT
             )
         graph = _root(account.endpoint or GRAPH_ROOT, "endpoint", account)
-        authority = options.get("authority")
+        authority = values["authority"]
         if authority is None:
             authority = default_authority(graph, overridden=bool(account.endpoint))
-        if not isinstance(authority, str):
-            raise AccountError(f"authority of account {account.name!r} must be a URL")
         authority = _root(authority, "authority", account).rstrip("/")
-        if not urlsplit(authority).path.strip("/"):
-            raise AccountError(
-                f"authority {authority!r} of account {account.name!r} names no tenant",
-                hint="e.g. https://login.microsoftonline.com/common",
-            )
-        drive_type = options.get("drive_type")
-        if drive_type is not None and drive_type not in DRIVE_TYPES:
-            raise AccountError(
-                f"drive_type of account {account.name!r} must be personal or business, "
-                f"not {drive_type!r}"
-            )
         return cls(
             client_id=client_id.strip(),
             authority=authority,
             graph=graph,
-            scopes=parse_scopes(options.get("scopes"), account),
-            drive_type=drive_type,
-            extensions=parse_extensions(options.get("media_extensions"), account),
+            scopes=parse_scopes(values["scopes"]),
+            drive_type=values["drive_type"],
+            extensions=as_extensions(values["media_extensions"]),
             endpoint_overridden=bool(account.endpoint),
         )
 
@@ -136,26 +165,13 @@ def default_authority(graph: str, *, overridden: bool) -> str:
     return NATIONAL_AUTHORITIES.get(host, f"{graph}common")
 
 
-def parse_words(value: Any, what: str, account: Account) -> tuple[str, ...]:
-    """A list, or a space/comma separated string; empty means "not set"."""
-    if value is None:
-        return ()
-    raw = value.replace(",", " ").split() if isinstance(value, str) else value
-    if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
-        raise AccountError(f"{what} of account {account.name!r} must be a list of words")
-    return tuple(v.strip() for v in raw if v.strip())
+def parse_scopes(words: list[str] | None) -> tuple[str, ...]:
+    """The scopes asked for; the ones msal adds itself are left out (it refuses them)."""
+    return tuple(w for w in words or () if w.lower() not in RESERVED_SCOPES) or DEFAULT_SCOPES
 
 
-def parse_scopes(value: Any, account: Account) -> tuple[str, ...]:
-    words = parse_words(value, "scopes", account)
-    return tuple(w for w in words if w.lower() not in RESERVED_SCOPES) or DEFAULT_SCOPES
-
-
-def parse_extensions(value: Any, account: Account) -> frozenset[str] | None:
-    words = parse_words(value, "media_extensions", account)
-    if value is None:
+def as_extensions(words: list[str] | None) -> frozenset[str] | None:
+    """``.jpg`` form, lower case; None when not configured (photos and videos by type)."""
+    if words is None:
         return None
-    found = frozenset(("." + w.lstrip(".")).lower() for w in words if w.lstrip("."))
-    if not found:
-        raise AccountError(f"media_extensions of account {account.name!r} is empty")
-    return found
+    return frozenset(("." + w.lstrip(".")).lower() for w in words if w.lstrip("."))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from typing import ClassVar
 
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 from trashscan.provider import Capabilities, Provider, Retention
@@ -28,7 +27,7 @@ from trashscan_onedrive.business import BusinessScan
 from trashscan_onedrive.client import GraphSession
 from trashscan_onedrive.drive import DriveInfo, read_drive
 from trashscan_onedrive.mirror import open_mirror
-from trashscan_onedrive.options import Settings
+from trashscan_onedrive.options import OPTIONS, Settings
 from trashscan_onedrive.personal import PersonalScan
 from trashscan_onedrive.restore_business import BusinessRestorer
 from trashscan_onedrive.restore_personal import PersonalRestorer
@@ -65,13 +64,7 @@ class OneDriveProvider(Provider):
             "school: 93 days from the deletion, across both recycle-bin stages"
         ),
     )
-    options_help: ClassVar[dict[str, str]] = {
-        "client_id": "application (client) id of your own Entra app (public client flows on)",
-        "authority": "sign-in authority (default https://login.microsoftonline.com/common)",
-        "scopes": "override the delegated scopes (default Files.ReadWrite.All Sites.ReadWrite.All)",
-        "media_extensions": "file extensions to list (repeat; default: photo and video types)",
-        "drive_type": "personal or business (written by `accounts add`)",
-    }
+    options = OPTIONS
 
     def session(self, account: Account) -> GraphSession:
         return GraphSession(self.context, account, Settings.from_account(account))

@@ -285,10 +285,15 @@ def providers(app: App) -> None:
             say(f"{'':<16} retention: {cls.retention.description}")
         for note in ((caps.unsupported_reason,) if caps.unsupported_reason else ()) + caps.notes:
             say(f"{'':<16} note: {note}")
-        for key, text in cls.options_help.items():
-            say(f"{'':<16} --option {key}=...  {text}")
+        for spec in cls.options or ():
+            say(f"{'':<16} {spec.describe()}")
     for plugin in broken:
         say(f"{plugin.name:<16} BROKEN ({plugin.target}): {plugin.error}")
+    from trashscan.options import ACCOUNT_OPTIONS
+
+    say("any account")
+    for spec in ACCOUNT_OPTIONS:
+        say(f"{'':<16} {spec.describe()}")
     if broken:
         err(f"trashscan: {len(broken)} provider plugin(s) failed to load; the others work")
 
@@ -296,27 +301,6 @@ def providers(app: App) -> None:
 @cli.group()
 def accounts() -> None:
     """Add, list, test and remove accounts."""
-
-
-def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; a repeated key makes a list; true/false and integers are typed."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"bad --option {pair!r}", hint="use --option KEY=VALUE")
-        value: Any = raw
-        if raw.lower() in {"true", "false"}:
-            value = raw.lower() == "true"
-        elif raw.isdigit():
-            value = int(raw)
-        key = key.strip()
-        if key in options:
-            previous = options[key]
-            options[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
-        else:
-            options[key] = value
-    return options
 
 
 @accounts.command("add")
@@ -329,6 +313,7 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
 
     Re-running it for an existing account signs in again, keeping the account's options.
     """
+    from trashscan import options as options_module
     from trashscan.config import add_account, check_writable, parse_timeout
     from trashscan.models import Account
     from trashscan.plugins import load_provider_class
@@ -342,14 +327,11 @@ def accounts_add(app: App, provider: str, name: str, option_pairs: tuple[str, ..
             f"account {name!r} already exists in {config.path} for {existing.provider}",
             hint="pick another name, or `trashscan accounts remove` it first",
         )
+    # Unknown keys, wrong types and missing folders are refused here, before any sign-in.
+    given, specs = options_module.from_command_line(option_pairs, cls.options, provider)
+    options_module.check_on_add(given, specs)
     # Re-adding an existing account signs in again (an expired grant) and keeps its options.
-    options = {**(existing.options if existing else {}), **parse_options(option_pairs)}
-    for secret_key in ("password", "token", "secret", "client_secret", "refresh_token"):
-        if secret_key in options:
-            raise UsageError(
-                f"--option {secret_key} is not accepted: "
-                "secrets are asked for and kept in the keyring"
-            )
+    options = {**(existing.options if existing else {}), **given}
     endpoint = options.pop("endpoint", existing.endpoint if existing else None)
     ca_bundle = options.pop("ca_bundle", existing.ca_bundle if existing else None)
     retention = options.pop("retention_days", existing.retention_days if existing else None)

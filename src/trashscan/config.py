@@ -22,6 +22,8 @@ from trashscan.deadline import DEFAULT_DEADLINE, Deadline
 from trashscan.errors import ConfigError, UsageError
 from trashscan.files import atomic_write
 from trashscan.models import Account
+from trashscan.options import OptionError, from_config
+from trashscan.plugins import declared_options
 
 ENV_CONFIG = "TRASHSCAN_CONFIG"
 ENV_HOME = "TRASHSCAN_HOME"
@@ -42,6 +44,8 @@ SECRET_KEYS = frozenset(
 )
 _TOML_POS_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_EOF_RE = re.compile(r"\s*\(at end of document\)\s*$")
+_ACCOUNTS_HEADER_RE = re.compile(r"\s*\[\[\s*accounts\s*\]\]")
+_TABLE_HEADER_RE = re.compile(r"\s*\[")
 
 
 # --------------------------------------------------------------------------------------- paths
@@ -207,7 +211,7 @@ def _parse(path: Path, text: str) -> Config:
         if key != "accounts" and not isinstance(value, dict):
             raise fail(f"{key!r} must be a table ([{key}])")
 
-    accounts = _parse_accounts(path, data.get("accounts", []), fail)
+    accounts = _parse_accounts(path, text, data.get("accounts", []), fail)
 
     index = data.get("index", {})
     _only_keys(index, "index", {"url"}, fail)
@@ -284,7 +288,7 @@ def _parse_secrets(path: Path, table: Mapping[str, Any], fail: Any) -> SecretsCo
     )
 
 
-def _parse_accounts(path: Path, raw: Any, fail: Any) -> tuple[Account, ...]:
+def _parse_accounts(path: Path, text: str, raw: Any, fail: Any) -> tuple[Account, ...]:
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         raise fail("accounts must be an array of tables ([[accounts]])")
     accounts: list[Account] = []
@@ -329,11 +333,20 @@ def _parse_accounts(path: Path, raw: Any, fail: Any) -> tuple[Account, ...]:
             timeout = parse_timeout(timeout)
             if timeout is None:
                 raise bad("timeout must be a positive number of seconds")
+        options = {k: v for k, v in table.items() if k not in _ACCOUNT_KEYS}
+        specs = declared_options(provider)
+        if specs is not None:  # an unknown or broken provider: its scan says so
+            try:
+                options = from_config(specs, options, provider)
+            except OptionError as exc:
+                line = _key_line(text, number, exc.key)
+                where = f"{path}:{line}" if line else f"{path}"
+                raise ConfigError(f"{where}: {label}: {exc.message}") from None
         accounts.append(
             Account(
                 name=name,
                 provider=provider,
-                options={k: v for k, v in table.items() if k not in _ACCOUNT_KEYS},
+                options=options,
                 endpoint=endpoint,
                 ca_bundle=ca_bundle,
                 retention_days=retention,
@@ -354,6 +367,26 @@ def parse_timeout(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if 0 < value < float("inf") else None
+
+
+def _key_line(text: str, number: int, key: str) -> int | None:
+    """The line of ``key`` in the ``number``-th ``[[accounts]]`` table, if written as one.
+
+    tomllib keeps no positions; an error that names the line is found much faster. None for
+    an inline table (``accounts = [{...}]``), where the file's own layout is the user's.
+    """
+    key_re = re.compile(rf"""\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    seen = 0
+    inside = False
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if _ACCOUNTS_HEADER_RE.match(line):
+            seen += 1
+            inside = seen == number
+        elif _TABLE_HEADER_RE.match(line):
+            inside = False
+        elif inside and key_re.match(line):
+            return lineno
+    return None
 
 
 def _valid_url(value: object) -> bool:

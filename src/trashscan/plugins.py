@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 
 from trashscan.errors import UsageError
+from trashscan.options import OptionSpec
 from trashscan.provider import Provider
 
 PROVIDER_GROUP = "trashscan.providers"
+OPTIONS_GROUP = "trashscan.options"  # provider name -> its option declaration (no SDK import)
 SANDBOX_GROUP = "trashscan.sandbox"
 
 
@@ -63,6 +65,25 @@ def load_provider_class(name: str) -> type[Provider]:
             f"provider {name!r} failed to load: {type(exc).__name__}: {exc}",
             hint="see `trashscan providers`",
         ) from exc
+
+
+@functools.cache
+def declared_options(name: str) -> tuple[OptionSpec, ...] | None:
+    """The options provider ``name`` declares, for checking a config before any scan.
+
+    Read from its ``trashscan.options`` entry point, which imports no SDK (loading the config
+    must stay fast), else from its provider class. None when it declares none, or is unknown or
+    broken: the scan reports that account, and the rest of the config stays usable.
+    """
+    option_entries = {ep.name: ep for ep in entry_points(group=OPTIONS_GROUP)}
+    try:
+        if name in option_entries:
+            return tuple(option_entries[name].load())
+        entry = provider_entries().get(name)
+        options = entry.load().options if entry is not None else None
+    except Exception:  # a broken plugin must never take the CLI down with it
+        return None
+    return tuple(options) if options is not None else None
 
 
 def all_providers() -> tuple[dict[str, type[Provider]], list[BrokenPlugin]]:

@@ -25,6 +25,7 @@ from trashscan.files import private_dir
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
 
 if TYPE_CHECKING:
+    from trashscan.options import OptionSpec
     from trashscan.retry import RetryPolicy
     from trashscan.secrets import SecretStore
 
@@ -93,8 +94,11 @@ class Provider(abc.ABC):
     display_name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
     retention: ClassVar[Retention] = Retention(default_days=None)
-    # Option keys `accounts add` accepts, with one line of help each (`trashscan providers`).
-    options_help: ClassVar[dict[str, str]] = {}
+    # The options an account of this provider takes, declared once (see trashscan.options): the
+    # core parses `--option`, checks the config and prints `trashscan providers` from it. Also
+    # register it in the ``trashscan.options`` entry-point group, so that loading the config
+    # needs no provider SDK. None: not declared (an older plugin), its options are not checked.
+    options: ClassVar[tuple[OptionSpec, ...] | None] = None
     # Keys this plugin stores under ``account.secret_service``, so that `accounts remove` can
     # forget them (secret strings, and blobs stored with ``set_blob``).
     secret_keys: ClassVar[tuple[str, ...]] = ()

@@ -89,3 +89,42 @@ class RequestLog:
     def calls(self) -> list[tuple[str, str, int | None]]:
         """(method, path, status) of each request since the mark."""
         return [(r.method, r.path, r.status) for r in self.since()]
+
+
+class RecordingOptions(dict[str, Any]):
+    """An account's options that note which module reads which key (``get``, ``[]``, ``in``).
+
+    For a plugin's test that its declared options are exactly what its code reads: give an
+    account these options, run the code that reads them, compare :meth:`read_by` with the
+    declaration. Only reads by the plugin's own modules count (the core may look at keys too).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads: set[tuple[str, str]] = set()  # (key, reading module)
+
+    def _note(self, key: object) -> None:
+        import sys
+
+        self.reads.add((str(key), sys._getframe(2).f_globals.get("__name__", "?")))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._note(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self._note(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._note(key)
+        return super().__contains__(key)
+
+    def items(self) -> Any:  # a whole-mapping read (the core's resolve): every key counts
+        for key in self:
+            self._note(key)
+        return super().items()
+
+    def read_by(self, package: str) -> set[str]:
+        """The keys modules of ``package`` (e.g. ``trashscan_icloud``) read."""
+        return {key for key, module in self.reads if module.split(".")[0] == package}

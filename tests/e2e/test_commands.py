@@ -88,7 +88,7 @@ def test_accounts_add_list_test_remove(cli, bare_cli, tmp_path):
     again = bare_cli("--config", str(config), "accounts", "add", "local-trash", "desk")
     assert again.exit_code == 0, again.stderr
     assert "signed in again" in again.stdout
-    assert load_config(config).account("desk").options["trash_dirs"] == str(trash)
+    assert load_config(config).account("desk").options["trash_dirs"] == [str(trash)]
     removed = bare_cli("--config", str(config), "accounts", "remove", "desk")
     assert removed.exit_code == 0
     assert "nothing in the cloud was touched" in removed.stdout

@@ -228,7 +228,7 @@ def test_china_mainland_uses_the_cn_hosts_but_apple_idmsa(apple: Apple) -> None:
     apple.srp_sign_in()
     apple.account_login(setup=CHINA_SETUP)
     apple.add(responses.POST, f"{CHINA_SETUP}/requestWebAccessState", WEB_ACCESS_OK)
-    saved = apple.provider.login(account(china_mainland="true"), interactive=False)
+    saved = apple.provider.login(account(china_mainland=True), interactive=False)
     assert saved == {"apple_id": APPLE_ID, "china_mainland": True}
     assert apple.calls[-2:] == [
         ("POST", f"{CHINA_SETUP}/accountLogin"),

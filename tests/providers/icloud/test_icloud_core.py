@@ -10,6 +10,7 @@ import pytest
 from trashscan.errors import AccountError
 from trashscan.index import Index, ItemFilter
 from trashscan.models import Account, DeletedAtSource, ItemState
+from trashscan.options import from_command_line
 from trashscan.scanner import Scanner
 from trashscan_icloud.options import DEFAULT_PCS_WAIT, Settings
 from trashscan_icloud.plugin import ICloudProvider
@@ -73,7 +74,7 @@ def test_capabilities_say_photo_restore_is_experimental() -> None:
         "photo restore is modelled on the captured web delete; experimental until confirmed on "
         "a live account"
     )
-    assert set(ICloudProvider.options_help) == {
+    assert {spec.name for spec in ICloudProvider.options or ()} == {
         "apple_id",
         "china_mainland",
         "include_drive",
@@ -83,11 +84,19 @@ def test_capabilities_say_photo_restore_is_experimental() -> None:
 
 
 def test_options_accept_config_and_command_line_forms() -> None:
-    from_cli = Settings.from_account(
-        Account("f", "icloud", {"apple_id": " a@b.c ", "china_mainland": "yes",
-                                "include_drive": "0", "pcs_wait_seconds": "2.5"})
-    )  # fmt: skip
-    assert from_cli == Settings("a@b.c", True, False, 2.5)
+    """Command-line text is parsed by the core from the declaration; the config has types."""
+    typed, _ = from_command_line(
+        ["apple_id= a@b.c ", "china_mainland=yes", "include_drive=0", "pcs_wait_seconds=2.5"],
+        ICloudProvider.options,
+        "icloud",
+    )
+    assert Settings.from_account(Account("f", "icloud", typed)) == Settings(
+        "a@b.c", True, False, 2.5
+    )
+    from_config = {"apple_id": "a@b.c", "china_mainland": True, "pcs_wait_seconds": 3}
+    assert Settings.from_account(Account("f", "icloud", from_config)) == Settings(
+        "a@b.c", True, True, 3.0
+    )
     defaults = Settings.from_account(Account("f", "icloud", {"apple_id": "a@b.c"}))
     assert defaults == Settings("a@b.c", False, True, DEFAULT_PCS_WAIT)
 
@@ -97,6 +106,7 @@ def test_options_accept_config_and_command_line_forms() -> None:
     [
         ({}, "has no apple_id"),
         ({"apple_id": "a@b.c", "china_mainland": "maybe"}, "china_mainland .* true or false"),
+        ({"apple_id": "a@b.c", "include_drive": "no"}, "include_drive .* true or false"),
         ({"apple_id": "a@b.c", "pcs_wait_seconds": -1}, "pcs_wait_seconds .* from 0 to 300"),
         ({"apple_id": "a@b.c", "pcs_wait_seconds": "soon"}, "pcs_wait_seconds"),
     ],

@@ -153,7 +153,7 @@ def test_videos_and_the_soonest_purge_first_order(apple: Apple) -> None:
         *pair(2, EXPUNGED + timedelta(days=1)),
     ]
     apple.deleted_page(0, records)
-    pages, _ = apple.scan(account(include_drive="false"))
+    pages, _ = apple.scan(account(include_drive=False))
     items = [item for page in pages for item in page.items]
     assert [i.item_id for i in items] == ["photo:A1", "photo:A2"]
     assert (items[0].kind, items[0].mime_type) == (Kind.VIDEO, "video/quicktime")
@@ -176,7 +176,7 @@ def test_pages_are_streamed_not_collected(apple: Apple, monkeypatch: pytest.Monk
 def test_no_drive_when_include_drive_is_false(apple: Apple) -> None:
     _signed_in_photos(apple)
     apple.deleted_page(0, [])
-    pages, outcome = apple.scan(account(include_drive="false"))
+    pages, outcome = apple.scan(account(include_drive=False))
     assert pages == []
     assert outcome.complete_listing
     assert all("drivews" not in url for _, url in apple.calls)
