@@ -82,8 +82,7 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "authority",
         TEXT,
         f"sign-in authority (default: the one of the endpoint's cloud, else {DEFAULT_AUTHORITY})",
-        check=authority_url,
-    ),
+    ),  # https and a tenant are checked when used, as the endpoint is: that account fails alone
     OptionSpec(
         "scopes",
         WORDS,
@@ -131,7 +130,10 @@ class Settings:
         authority = values["authority"]
         if authority is None:
             authority = default_authority(graph, overridden=bool(account.endpoint))
-        authority = _root(authority, "authority", account).rstrip("/")
+        problem = authority_url(authority)
+        if problem:
+            raise AccountError(f"authority {authority!r} of account {account.name!r} {problem}")
+        authority = authority.rstrip("/")
         return cls(
             client_id=client_id.strip(),
             authority=authority,

@@ -79,7 +79,7 @@ def test_an_option_with_no_close_name_lists_the_options(bare_cli, tmp_path):
         result,
         2,
         "unknown option 'colour' for local-trash (its options: trash_dirs, xdg_data_home, "
-        "include_volumes, purge_after_days, endpoint, ca_bundle, retention_days)",
+        "include_volumes, purge_after_days, endpoint, ca_bundle, retention_days, timeout)",
     )
 
 
