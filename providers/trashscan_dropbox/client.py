@@ -97,13 +97,17 @@ class MaybeApplied(Exception):
 class TrashscanDropbox(dropbox.Dropbox):
     """``dropbox.Dropbox`` whose hosts, token refresh included, are set per client.
 
-    Refreshes are serialised: the scan calls ``list_revisions`` from several threads, and without
-    the lock each of them would refresh an expiring token on its own.
+    Refreshes happen once: the scan calls ``list_revisions`` from several threads, and when the
+    token expires under them every call in flight is refused (401 ``expired_access_token``) and
+    the SDK has each of them refresh. Refreshes are serialised by a lock, and each thread
+    remembers the token its last request carried: a thread that was refused with a token another
+    thread has since replaced takes the new one instead of refreshing again.
     """
 
     def __init__(self, *args: Any, hosts: Hosts | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._refresh_lock = threading.RLock()
+        self._sent = threading.local()  # .token: what this thread's last request carried
         if hosts is not None:
             self._host_map = {
                 HOST_API: hosts.api,
@@ -117,12 +121,21 @@ class TrashscanDropbox(dropbox.Dropbox):
         copy._host_map = dict(self._host_map)
         return copy
 
+    def request_json_string(self, *args: Any, **kwargs: Any) -> Any:
+        self._sent.token = self._oauth2_access_token
+        return super().request_json_string(*args, **kwargs)
+
     def check_and_refresh_access_token(self) -> None:
+        self._sent.token = None  # an expiring token is refreshed whoever last sent it
         with self._refresh_lock:  # a thread that waited here sees the new token and skips
             super().check_and_refresh_access_token()
 
     def refresh_access_token(self, host: str | None = None, scope: list[str] | None = None) -> None:
+        refused, self._sent.token = getattr(self._sent, "token", None), None
         with self._refresh_lock:
+            current = self._oauth2_access_token
+            if refused is not None and current is not None and current != refused:
+                return  # another thread refreshed it while this one waited: retry with that
             try:
                 super().refresh_access_token(host=host or self._host_map[HOST_API], scope=scope)
             except (dbx.AuthError, dbx.BadInputError) as exc:  # see raise_dropbox_error_for_resp
