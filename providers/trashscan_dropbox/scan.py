@@ -3,12 +3,9 @@
 Dropbox has no trash listing. A recursive ``list_folder`` with ``include_deleted`` returns live and
 deleted entries together, and a deleted entry (``DeletedMetadata``) has no id, no time, no size and
 no revision. So each deleted photo or video costs a ``list_revisions(path, mode=path, limit=1)``,
-which gives the deletion time (``server_deleted``) and the revision to restore (``entries[0]``),
-and, when that answer looks like a deletion, a second ``list_revisions(id, mode=id, limit=1)`` on
-the file's id (``entries[0].id``) to tell a deletion from a move (below): two requests per deleted
-photo or video. There is no batch form; each entry's one or two calls are one task on a small pool
-(``revision_workers``), the page is yielded once its tasks are done, so memory holds one page at a
-time.
+which gives the deletion time (``server_deleted``) and the revision to restore (``entries[0]``,
+a full ``FileMetadata`` with the file's ``id``). There is no batch form; the calls of a page run on
+a small pool (``revision_workers``).
 
 The listing's cursor is the state: a later scan calls ``list_folder/continue`` and gets only what
 changed. An unchanged account costs that one request, and only new deleted entries cost
@@ -20,19 +17,32 @@ Not every deleted entry is a lost file:
 * A moved or renamed file leaves a ``DeletedMetadata`` at its old path, and ``list_revisions`` of
   that path reports ``is_deleted`` (the spec: "If the file identified by the latest revision in
   the response is either deleted or moved"), possibly with a ``server_deleted`` date too. So the
-  path's answer cannot prove a loss; the file's id can: ``list_revisions`` in ``id`` mode follows
-  a file "across moves or renames", and ``is_deleted`` false there means the file lives on at
-  another path, and the entry is skipped. Two signs in the path's answer already show a move and
-  spare that call: no ``server_deleted`` ("the time of deletion if the file was deleted"), or a
-  newest revision that lives at another path. An id Dropbox does not know (``not_found``), or one
-  whose file is deleted too, is a real deletion. So is an id call that fails with another route
-  error: the entry is listed, dated by the path's answer, rather than hidden, since hiding a lost
-  photo costs more than listing a moved one (whose restore would only put a copy back at the old
-  path). A file moved and then deleted at its new path is listed at both paths.
+  path's answer cannot prove a loss by itself. Two signs in it already show a move: no
+  ``server_deleted`` ("the time of deletion if the file was deleted"), or a newest revision that
+  lives at another path. Otherwise the file's id (``entries[0].id``) tells, with what the listing
+  already shows: a file keeps its id across moves and renames, and the listing names every live
+  file with its id. An id that a live file of the same listing (or change feed) carries was
+  moved; the entry is skipped. Deleted entries can come pages before their file's new path, so
+  that decision waits for the end of the listing; only a set of the live files' ids is kept
+  (about 120 bytes per file), and the deleted entries still undecided.
+* An id no live file of a *complete* listing carries is a real deletion: the full listing of a
+  user whose root is their home namespace (``root_info``) shows every file they can reach. A
+  change feed shows only what changed, and a team-space user can move files to team folders the
+  home listing does not show, so there the id is asked: ``list_revisions`` in ``id`` mode
+  follows a file "across moves or renames", and ``is_deleted`` false there means the file lives
+  on. An id Dropbox does not know (``not_found``), or one whose file is deleted too, is a real
+  deletion. So is an id call that fails with another route error: the entry is listed, dated by
+  the path's answer, rather than hidden, since hiding a lost photo costs more than listing a
+  moved one (whose restore would only put a copy back at the old path). A file moved and then
+  deleted at its new path is listed at both paths.
 * ``is_deleted`` false means a file is back at that path: nothing is lost.
 * A deleted folder answers ``not_file``. A full listing shows the files that were inside it as
   deleted entries of their own, so the folder entry itself is skipped. The change feed, though,
   may report only the folder; see :meth:`DropboxScan._deleted_folders`.
+
+A first scan therefore costs its floor: the listing's pages, one ``list_revisions`` per deleted
+photo or video, ``get_current_account`` (the account type, and its ``root_info``) and, without a
+cached access token, one refresh.
 
 Items are keyed by ``path_lower``: deleted entries carry no file id, and the path is what
 ``restore`` needs anyway.
@@ -41,6 +51,7 @@ Items are keyed by ``path_lower``: deleted entries carry no file id, and the pat
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Generator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -74,9 +85,9 @@ class _Reset(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Revision:
-    """What ``list_revisions`` said about one deleted entry."""
+    """What ``list_revisions`` of a deleted entry's path said."""
 
-    kind: str  # "ok", "moved" (its id lives on), "folder" (not_file), "gone" (not_found), "error"
+    kind: str  # "ok", "folder" (not_file), "gone" (not_found), "error"
     result: files.ListRevisionsResult | None = None
     detail: str | None = None
 
@@ -108,6 +119,20 @@ def looks_deleted(result: files.ListRevisionsResult, path: str) -> bool:
     )
 
 
+def home_rooted(account: Any) -> bool:
+    """Whether the user's root is their home namespace (``root_info``; dropbox.md §2): then a
+    listing of ``""`` shows every file they can reach. A team-space user's root lies above home,
+    with team folders a file can be moved to out of that listing's sight."""
+    root = getattr(account, "root_info", None)
+    root_ns, home_ns = (getattr(root, k, None) for k in ("root_namespace_id", "home_namespace_id"))
+    return isinstance(root_ns, str) and root_ns != "" and root_ns == home_ns
+
+
+def ids_size(ids: set[str]) -> int:
+    """Bytes a set of ids takes: the set's table and its strings."""
+    return sys.getsizeof(ids) + sum(sys.getsizeof(i) for i in ids)
+
+
 def as_utc(when: datetime) -> datetime:
     """The SDK gives naive datetimes in UTC."""
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
@@ -122,6 +147,10 @@ class DropboxScan:
         self.days = 30
         self.estimate = True
         self._pool: ThreadPoolExecutor | None = None
+        self._live_ids: set[str] = set()  # every live file's id seen in this listing or feed
+        # deleted photos whose path answer looks like a deletion, by path: told at the end
+        self._undecided: dict[str, tuple[files.DeletedMetadata, files.ListRevisionsResult]] = {}
+        self._listing_decides = False  # an id absent from a complete listing is a deletion
 
     # ------------------------------------------------------------------------------ driver
 
@@ -139,12 +168,14 @@ class DropboxScan:
                     log.info(
                         "Dropbox reset the cursor of %s: listing everything", self.account.name
                     )
+                    self._live_ids.clear()
+                    self._undecided.clear()
                 else:
                     return ScanOutcome(
                         {"cursor": cursor, "account_type": previous["account_type"]},
                         complete_listing=False,
                     )
-            account_type = self._account_type()
+            account_type, self._listing_decides = self._account_type()
             self._use_plan(account_type)
             cursor = yield from self._full()
             return ScanOutcome(
@@ -154,11 +185,12 @@ class DropboxScan:
     def _use_plan(self, account_type: str) -> None:
         self.days, self.estimate = retention_for(self.account, account_type)
 
-    def _account_type(self) -> str:
-        """``basic``, ``pro`` or ``business``: all the API says about the plan."""
+    def _account_type(self) -> tuple[str, bool]:
+        """``basic``, ``pro`` or ``business`` (all the API says about the plan), and whether a
+        full listing shows every file the user can reach (:func:`home_rooted`)."""
         account = self.session.read(self.client.users_get_current_account, "get_current_account")
         tag = getattr(account.account_type, "_tag", None)
-        return tag if isinstance(tag, str) else "unknown"
+        return (tag if isinstance(tag, str) else "unknown"), home_rooted(account)
 
     # ------------------------------------------------------------------------------ listings
 
@@ -187,9 +219,11 @@ class DropboxScan:
             if page.items:
                 yield page
             if not result.has_more:
-                return result.cursor
+                break
             guard.follow(result.cursor)
             result = self._continue_full(result.cursor)
+        yield from self._settle(feed=False)
+        return result.cursor
 
     def _continue_full(self, cursor: str) -> files.ListFolderResult:
         try:
@@ -220,6 +254,7 @@ class DropboxScan:
                 break
             guard.follow(cursor)
         yield from self._deleted_folders(pending, parents)
+        yield from self._settle(feed=True)
         return cursor
 
     # ------------------------------------------------------------------------------ one page
@@ -234,7 +269,9 @@ class DropboxScan:
 
         In a change feed, live media files are reported as removed (they may be restorations of
         indexed items), and deleted entries that are not media are kept in ``pending`` to be
-        checked for folders once the feed is read.
+        checked for folders once the feed is read. Every live file's id is remembered, and a
+        deleted photo whose path answer looks like a deletion waits in ``_undecided`` unless its
+        id is already known to live on.
         """
         feed = parents is not None
         deleted: list[files.DeletedMetadata] = []
@@ -250,7 +287,9 @@ class DropboxScan:
                     deleted.append(entry)
                 elif pending is not None:
                     pending.append(entry)
-            elif (
+                continue
+            self._see_live(entry)
+            if (
                 feed
                 and isinstance(entry, files.FileMetadata)
                 and self.settings.is_media(entry.name)
@@ -261,24 +300,87 @@ class DropboxScan:
             if revision.kind == "folder" and pending is not None:
                 pending.append(entry)  # a folder named like a photo
                 continue
-            item = self._item(entry, revision)
+            result = revision.result
+            if (
+                revision.kind == "ok"
+                and result is not None
+                and looks_deleted(result, entry.path_lower)
+            ):
+                if result.entries[0].id not in self._live_ids:
+                    self._undecided[entry.path_lower] = (entry, result)
+                    continue
+                log.debug("skipping %s: moved, its id lives on in the listing", entry.path_lower)
+                item = None
+            else:
+                item = self._item(entry, revision)
             if item is not None:
                 items.append(item)
             elif feed:
                 removed.append(entry.path_lower)
         return Page(items=items, removed=removed)
 
-    def _revisions(
-        self, entries: Sequence[files.DeletedMetadata], identity: bool = True
-    ) -> list[Revision]:
-        """``list_revisions`` of each entry, on the pool; ``identity`` adds the move check."""
+    def _see_live(self, entry: Any) -> None:
+        """A live entry: nothing is deleted at its path any more, and a file's id lives on."""
+        self._undecided.pop(entry.path_lower, None)
+        if isinstance(entry, files.FileMetadata):
+            self._live_ids.add(entry.id)
+
+    def _settle(self, feed: bool) -> Generator[Page, None, None]:
+        """The deleted photos still undecided once the listing (or feed) is read.
+
+        An id a live file of the listing carries was moved. Any other is a deletion if the
+        listing was complete (``_listing_decides``), else its ``list_revisions`` in id mode says.
+        """
+        undecided, self._undecided = self._undecided, {}
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "%d live file ids held (%d bytes), %d deleted entries to tell",
+                len(self._live_ids),
+                ids_size(self._live_ids),
+                len(undecided),
+            )
+        told: list[tuple[files.DeletedMetadata, files.ListRevisionsResult, bool]] = []
+        unknown: list[tuple[files.DeletedMetadata, files.ListRevisionsResult]] = []
+        for entry, result in undecided.values():
+            if result.entries[0].id in self._live_ids:
+                told.append((entry, result, True))
+            elif self._listing_decides:
+                told.append((entry, result, False))
+            else:
+                unknown.append((entry, result))
+        if unknown:
+            assert self._pool is not None
+            lives = self._pool.map(
+                lambda pair: self._lives_on(pair[0].path_lower, pair[1].entries[0].id), unknown
+            )
+            for (entry, result), moved_to in zip(unknown, lives, strict=True):
+                if moved_to is not None:
+                    log.debug(
+                        "skipping %s: moved, the file lives on at %s", entry.path_lower, moved_to
+                    )
+                told.append((entry, result, moved_to is not None))
+        self._live_ids.clear()
+        for start in range(0, len(told), LIST_LIMIT):
+            items: list[TrashItem] = []
+            removed: list[str] = []
+            for entry, result, moved in told[start : start + LIST_LIMIT]:
+                item = None if moved else self._item(entry, Revision("ok", result))
+                if item is not None:
+                    items.append(item)
+                elif feed:
+                    removed.append(entry.path_lower)
+            if items or removed:
+                yield Page(items=items, removed=removed)
+
+    def _revisions(self, entries: Sequence[files.DeletedMetadata]) -> list[Revision]:
+        """``list_revisions`` of each entry's path, on the pool."""
         if not entries:
             return []
         assert self._pool is not None
-        return list(self._pool.map(lambda entry: self._revision(entry, identity), entries))
+        return list(self._pool.map(self._revision, entries))
 
-    def _revision(self, entry: files.DeletedMetadata, identity: bool = True) -> Revision:
-        """The path's ``list_revisions``, then, if it looks like a deletion, the id's (one task)."""
+    def _revision(self, entry: files.DeletedMetadata) -> Revision:
+        """The path's ``list_revisions``: a date, the revision to restore, the file's id."""
         path = entry.path_lower
         try:
             result = self.session.read(
@@ -296,10 +398,6 @@ class DropboxScan:
                 if lookup.is_not_found():
                     return Revision("gone")
             return Revision("error", detail=error_tag(exc))
-        if identity and looks_deleted(result, path):
-            moved_to = self._lives_on(path, result.entries[0].id)
-            if moved_to is not None:
-                return Revision("moved", result, detail=moved_to)
         return Revision("ok", result)
 
     def _lives_on(self, path: str, file_id: str) -> str | None:
@@ -337,9 +435,6 @@ class DropboxScan:
         shown = entry.path_display or path
         if revision.kind in {"folder", "gone"}:
             log.debug("skipping %s: %s", path, revision.kind)
-            return None
-        if revision.kind == "moved":
-            log.debug("skipping %s: moved, the file lives on at %s", path, revision.detail)
             return None
         if revision.kind == "error" or revision.result is None:
             # Listed without a date (the core records when it was first seen) rather than hidden.
@@ -403,7 +498,7 @@ class DropboxScan:
         media = [e for e in unchecked if self.settings.is_media(e.name)]  # already known folders
         others = [e for e in unchecked if not self.settings.is_media(e.name)]
         folders = {e.path_lower for e in media}
-        checked = self._revisions(others, identity=False)  # only folder or not
+        checked = self._revisions(others)  # only folder or not
         for entry, revision in zip(others, checked, strict=True):
             if revision.kind == "folder":
                 folders.add(entry.path_lower)
@@ -421,6 +516,9 @@ class DropboxScan:
             return
         guard = PageGuard("Dropbox's listing of a deleted folder", "cursor")
         while True:
+            for entry in result.entries:
+                if entry.path_lower and not isinstance(entry, files.DeletedMetadata):
+                    self._see_live(entry)
             inside = [
                 e
                 for e in result.entries

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import subprocess
 import sys
 import threading
@@ -48,6 +49,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov")
 LIST_FOLDER = "/2/files/list_folder"
 CONTINUE = "/2/files/list_folder/continue"
 RESTORE = "/2/files/restore"
+REVISIONS = "/2/files/list_revisions"
 TOKEN = "/oauth2/token"
 
 
@@ -191,7 +193,8 @@ def test_documents_are_not_indexed_at_all(cli, fake):
 
 def test_a_moved_file_is_not_listed(cli, fake, log):
     """The old path answers list_revisions(mode=path) with is_deleted and a server_deleted date
-    ("either deleted or moved"); the file's id (mode=id) says it lives on: not listed."""
+    ("either deleted or moved"); its newest revision's id is a live file's id of the same
+    listing: moved, not listed, and no id call is needed to say so."""
     result = cli("list", "--all-accounts", "--format", "json")
 
     assert result.exit_code == 0, result.stderr
@@ -199,10 +202,48 @@ def test_a_moved_file_is_not_listed(cli, fake, log):
         assert fake.manifest[account].moved == {MOVED: "/Archive/a.jpg"}
         assert fake.find(account, "/Archive/a.jpg").live
         assert MOVED not in _paths(result.json(), account)
-    # a first scan asks each deleted photo/video's path, then its id: two calls, all answered
+    # a first scan asks each deleted photo/video's path once, all answered
     tombstones = sum(len(fake.manifest[account].media_tombstones) for account in ACCOUNTS)
-    revisions = [s for _, p, s in log.calls() if p == "/2/files/list_revisions"]
-    assert revisions == [200] * (2 * tombstones)
+    revisions = [s for _, p, s in log.calls() if p == REVISIONS]
+    assert revisions == [200] * tombstones
+
+
+def _listing_entries(fake: DropboxFake, account: str) -> int:
+    """How many entries a full recursive listing of ``account`` returns (live and deleted)."""
+    ns = fake.accounts[account].namespace
+    with ns.lock:
+        return sum(1 for _ in ns.keys_under("", True))
+
+
+def test_a_first_scan_costs_its_floor_and_tells_moves_from_the_listing(cli, fake, log):
+    """The floor of a first scan: the listing's pages, one ``list_revisions`` per deleted
+    photo/video (its date and the revision to restore), a token refresh (the sandbox stores no
+    access token) and ``get_current_account`` (the account type). Moves are told by the ids of
+    the live files of the same listing, even when the new path is listed pages later, or
+    renamed to a document; a real deletion is still listed."""
+    fake.add_file("carol", "/Aaa/late.jpg")  # listed first; moved to the listing's last page
+    fake.move("carol", "/Aaa/late.jpg", "/Zzz/late.jpg")
+    fake.add_file("carol", "/Aaa/scan.png")  # renamed to a document: it lives on all the same
+    fake.move("carol", "/Aaa/scan.png", "/Aaa/scan.pdf")
+    lost = set(fake.bulk("carol", 4500, 300)) | _lost(fake, "carol")
+    tombstones = len(lost) + len(fake.manifest["carol"].moved) + 2
+    pages = math.ceil(_listing_entries(fake, "carol") / 2000)
+    assert pages == 3
+
+    result = cli("list", "--account", "carol", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert _paths(result.json(), "carol") == lost
+    assert Counter(path for _, path, _ in log.calls()) == {
+        TOKEN: 1,
+        "/2/users/get_current_account": 1,
+        LIST_FOLDER: 1,
+        CONTINUE: pages - 1,
+        REVISIONS: tombstones,
+    }
+    floor = pages + tombstones + 2
+    assert len(log.calls()) == floor
+    assert {status for _, _, status in log.calls()} == {200}
 
 
 def test_retention_days_in_the_config_replaces_the_plan_estimate(cli, sandbox, fake):

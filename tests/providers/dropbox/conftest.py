@@ -140,12 +140,14 @@ class Harness:
         answer = {"error_summary": summary(error), "error": error}
         self.rpc(route, body, answer, status=409, **kwargs)
 
-    def lost(self, path: str, **kwargs: Any) -> None:
+    def lost(self, path: str, *, by_id: bool = True, **kwargs: Any) -> None:
         """A really deleted file at ``path``: its path's ``list_revisions`` (dated, newest
-        revision there), then its id's, which says deleted too (not moved)."""
+        revision there) and, with ``by_id``, its id's, which says deleted too (not moved). A
+        full listing of a home-rooted account needs no id call: no live file of it has the id."""
         answer = revisions([revision(path, **kwargs)])
         self.rpc("files/list_revisions", revisions_body(path.lower()), answer)
-        self.rpc("files/list_revisions", id_revisions_body(path), answer)
+        if by_id:
+            self.rpc("files/list_revisions", id_revisions_body(path), answer)
 
     def token_endpoint(
         self, answer: Any, *, status: int = 200, base: str = API, refresh: str = REFRESH_TOKEN
@@ -364,7 +366,9 @@ def lookup_error(tag: str) -> dict[str, Any]:
     return {".tag": "path", "path": {".tag": tag}}
 
 
-def full_account(account_type: str = "basic") -> dict[str, Any]:
+def full_account(account_type: str = "basic", home_namespace: str = "3235641") -> dict[str, Any]:
+    """``root_info`` is a user root (home = root) unless ``home_namespace`` differs from the
+    root's: a team-space member, whose home folder sits under the team's root."""
     return {
         "account_id": "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc",
         "name": {
@@ -381,11 +385,16 @@ def full_account(account_type: str = "basic") -> dict[str, Any]:
         "referral_link": "https://db.tt/ZITNuhtI",
         "is_paired": False,
         "account_type": {".tag": account_type},
-        "root_info": {
-            ".tag": "user",
-            "root_namespace_id": "3235641",
-            "home_namespace_id": "3235641",
-        },
+        "root_info": (
+            {".tag": "user", "root_namespace_id": "3235641", "home_namespace_id": "3235641"}
+            if home_namespace == "3235641"
+            else {
+                ".tag": "team",
+                "root_namespace_id": "3235641",
+                "home_namespace_id": home_namespace,
+                "home_path": "/Alice Liddell",
+            }
+        ),
         "country": "GB",
     }
 

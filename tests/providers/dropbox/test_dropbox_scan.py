@@ -1,8 +1,11 @@
 """Scanning: the exact requests of a first scan and of re-scans, and what becomes an item.
 
-A deleted photo or video costs its path's ``list_revisions`` and, when that answer looks like a
-deletion (dated, newest revision at that path), its id's (``Harness.lost`` registers both for a
-real deletion), which tells a deletion from a move.
+A deleted photo or video costs its path's ``list_revisions``. When that answer looks like a
+deletion (dated, newest revision at that path), its file id tells a deletion from a move: an id
+a live file of the listing (or feed) carries was moved; any other id is a deletion in the full
+listing of a home-rooted account, and is asked in ``id`` mode elsewhere (a change feed, a
+team-space member's listing). ``Harness.lost`` registers the path's call, and the id's unless
+``by_id=False``.
 """
 
 from __future__ import annotations
@@ -64,11 +67,12 @@ def first_scan_answers(dbx: Harness, account_type: str = "basic") -> None:
                 deleted("/Trip.jpg/inside.heic", restorable=False),  # past its recovery period
                 deleted("/Videos/clip.mov"),  # no revision left to restore
                 deleted("/back.png"),  # a file is at this path again
+                file_md("/Zed/a.jpg", ident=file_id("/Photos/a.jpg")),  # a.jpg, moved
             ],
             cursor="c2",
         ),
     )
-    dbx.lost("/Photos/Beach.JPG", rev="0a1b2c3d4e", size=2048)  # path, then id: deleted
+    dbx.lost("/Photos/Beach.JPG", rev="0a1b2c3d4e", size=2048, by_id=False)  # deleted
     dbx.rpc(
         "files/list_revisions",
         revisions_body("/photos/moved.jpg"),
@@ -79,32 +83,18 @@ def first_scan_answers(dbx: Harness, account_type: str = "basic") -> None:
         revisions_body("/photos/renamed.mp4"),
         revisions([revision("/Elsewhere/renamed.mp4")]),
     )
-    # dated and last at its path like a deletion, but its id lives on at the new path
+    # dated and last at its path like a deletion, but a live file of the listing (on a later
+    # page) has its id: moved
     dbx.rpc(
         "files/list_revisions",
         revisions_body("/photos/a.jpg"),
         revisions([revision("/Photos/a.jpg")]),
-    )
-    dbx.rpc(
-        "files/list_revisions",
-        id_revisions_body("/Photos/a.jpg"),
-        revisions(
-            [revision("/Archive/a.jpg", ident=file_id("/Photos/a.jpg"))],
-            deleted_at=None,
-            is_deleted=False,
-        ),
     )
     dbx.error("files/list_revisions", revisions_body("/trip.jpg"), lookup_error("not_file"))
     dbx.rpc(
         "files/list_revisions",
         revisions_body("/trip.jpg/inside.heic"),
         revisions([revision("/Trip.jpg/inside.heic", rev="0b1b2c3d4e")]),
-    )
-    # an id Dropbox no longer knows: a real deletion
-    dbx.error(
-        "files/list_revisions",
-        id_revisions_body("/Trip.jpg/inside.heic"),
-        lookup_error("not_found"),
     )
     dbx.rpc("files/list_revisions", revisions_body("/videos/clip.mov"), revisions([]))
     dbx.rpc(
@@ -121,29 +111,29 @@ def test_first_scan_requests_and_items(dbx: Harness) -> None:
     # Order: the account type, the listing pages; revisions of one page in any order.
     routes = dbx.routes
     assert routes[:2] == ["users/get_current_account", "files/list_folder"]
-    # after page 1's 4 path calls and the id calls of beach.jpg and a.jpg
-    assert routes.index("files/list_folder/continue") == 8
+    assert routes.index("files/list_folder/continue") == 6  # after page 1's 4 path calls
+    # the floor: the pages, one list_revisions per deleted photo/video, the account
     assert Counter(routes) == {
         "users/get_current_account": 1,
         "files/list_folder": 1,
         "files/list_folder/continue": 1,
-        "files/list_revisions": 11,  # 8 paths + 3 ids
+        "files/list_revisions": 8,
     }
     revised = [s.body for s in dbx.sent if s.route == "files/list_revisions"]
-    by_path = {b["path"] for b in revised if b["mode"] == {".tag": "path"}}
+    assert all(b["mode"] == {".tag": "path"} for b in revised)  # no id call: the listing told
+    by_path = {b["path"] for b in revised}
     assert len(by_path) == 8
     assert "/photos/report.pdf" not in by_path
-    # only answers that look like a deletion get the id check; each id once, in id mode
-    by_id = [b["path"] for b in revised if b["mode"] == {".tag": "id"}]
-    assert sorted(by_id) == sorted(
-        file_id(p) for p in ("/Photos/Beach.JPG", "/Photos/a.jpg", "/Trip.jpg/inside.heic")
-    )
     for sent in dbx.sent:
         assert sent.host == "api.dropboxapi.com"
         assert sent.headers["Authorization"] == "Bearer sl.cached"
         assert sent.headers["User-Agent"].startswith("trashscan/0.1.0/OfficialDropboxPythonSDKv2/")
 
-    assert len(pages) == 2  # one per listing page, yielded as it is read
+    # page 1 told nothing yet; page 2 the undeletable clip; then those told at the end
+    assert [sorted(item.item_id for item in page.items) for page in pages] == [
+        ["/videos/clip.mov"],
+        ["/photos/beach.jpg", "/trip.jpg/inside.heic"],
+    ]
     items = items_of(pages)
     # not moved.jpg, renamed.mp4 nor a.jpg (moved), trip.jpg (a folder), back.png (back)
     assert set(items) == {"/photos/beach.jpg", "/trip.jpg/inside.heic", "/videos/clip.mov"}
@@ -192,7 +182,7 @@ def test_purge_date_follows_account_type_or_config(
 ) -> None:
     dbx.rpc("users/get_current_account", None, full_account(account_type))
     dbx.rpc("files/list_folder", LIST_BODY, listing([deleted("/a.jpg")], cursor="c1"))
-    dbx.lost("/a.jpg")
+    dbx.lost("/a.jpg", by_id=False)
     pages, outcome = dbx.scan(account(retention_days=retention_days))
     item = items_of(pages)["/a.jpg"]
     assert item.purge_at == DELETED_AT_DT + timedelta(days=days)
@@ -252,11 +242,12 @@ def test_incremental_moved_file_is_reported_gone_not_lost(dbx: Harness) -> None:
 
 def test_moved_file_whose_path_answer_looks_deleted_is_told_by_its_id(dbx: Harness) -> None:
     # What Dropbox's spec allows and the sandbox fake answers: the old path is_deleted, dated,
-    # newest revision there; the id (entries[0].id) says the file lives at /Archive/a.jpg.
+    # newest revision there. The feed does not show where it went (it moved in an earlier
+    # change, or out of the listed folders); the id (entries[0].id) says it lives on.
     dbx.rpc(
         "files/list_folder/continue",
         {"cursor": "c1"},
-        listing([deleted("/Photos/a.jpg"), file_md("/Archive/a.jpg")], cursor="c2"),
+        listing([deleted("/Photos/a.jpg"), file_md("/Archive/b.jpg")], cursor="c2"),
     )
     dbx.rpc(
         "files/list_revisions",
@@ -279,9 +270,90 @@ def test_moved_file_whose_path_answer_looks_deleted_is_told_by_its_id(dbx: Harne
         ("files/list_revisions", id_revisions_body("/Photos/a.jpg")),
     ]
     assert items_of(pages) == {}
-    # the old path leaves the index (it may hold it from an earlier scan), like the new one
-    assert sorted(removed_of(pages)) == ["/archive/a.jpg", "/photos/a.jpg"]
+    # the old path leaves the index (it may hold it from an earlier scan)
+    assert sorted(removed_of(pages)) == ["/archive/b.jpg", "/photos/a.jpg"]
     assert outcome.state == {"cursor": "c2", "account_type": "basic"}
+
+
+def test_feed_tells_a_move_by_the_id_of_a_live_file_on_a_later_page(dbx: Harness) -> None:
+    # /Photos/a.jpg moved to /Zed/a.jpg: the feed shows the old path deleted on its first page
+    # and the file, with the same id, on its second. No id call.
+    dbx.rpc(
+        "files/list_folder/continue",
+        {"cursor": "c1"},
+        listing([deleted("/Photos/a.jpg"), deleted("/Photos/b.jpg")], cursor="c2", has_more=True),
+    )
+    dbx.rpc(
+        "files/list_folder/continue",
+        {"cursor": "c2"},
+        listing([file_md("/Zed/a.jpg", ident=file_id("/Photos/a.jpg"))], cursor="c3"),
+    )
+    dbx.rpc(
+        "files/list_revisions",
+        revisions_body("/photos/a.jpg"),
+        revisions([revision("/Photos/a.jpg")]),
+    )
+    dbx.lost("/Photos/b.jpg")  # not in the feed: asked by id, deleted
+    pages, outcome = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
+    assert Counter(s.call[0] for s in dbx.sent) == {
+        "files/list_folder/continue": 2,
+        "files/list_revisions": 3,
+    }
+    ids = [s.body["path"] for s in dbx.sent if s.body.get("mode") == {".tag": "id"}]
+    assert ids == [file_id("/Photos/b.jpg")]
+    assert set(items_of(pages)) == {"/photos/b.jpg"}
+    assert sorted(removed_of(pages)) == ["/photos/a.jpg", "/zed/a.jpg"]
+    assert outcome.state == {"cursor": "c3", "account_type": "basic"}
+
+
+def test_a_path_deleted_then_live_again_in_one_feed_is_not_listed(dbx: Harness) -> None:
+    dbx.rpc(
+        "files/list_folder/continue",
+        {"cursor": "c1"},
+        listing([deleted("/a.jpg")], cursor="c2", has_more=True),
+    )
+    dbx.rpc("files/list_folder/continue", {"cursor": "c2"}, listing([file_md("/a.jpg")], "c3"))
+    dbx.rpc("files/list_revisions", revisions_body("/a.jpg"), revisions([revision("/a.jpg")]))
+    pages, _ = dbx.scan(state={"cursor": "c1", "account_type": "basic"})
+    assert len(dbx.sent) == 3  # the feed's two pages, the path's answer: nothing left to tell
+    assert items_of(pages) == {}
+    assert removed_of(pages) == ["/a.jpg"]
+
+
+def test_team_space_listing_asks_ids_no_live_file_of_it_carries(dbx: Harness) -> None:
+    # A team-space member's listing shows their home folder only: a file moved to a team
+    # folder is out of its sight, so an id no listed file carries is asked in id mode.
+    dbx.rpc("users/get_current_account", None, full_account("business", home_namespace="77"))
+    dbx.rpc(
+        "files/list_folder",
+        LIST_BODY,
+        listing(
+            [
+                deleted("/a.jpg"),  # lost
+                deleted("/b.jpg"),  # moved to a team folder
+                deleted("/c.jpg"),  # moved within home: the listing tells
+                file_md("/Albums/c.jpg", ident=file_id("/c.jpg")),
+            ],
+            cursor="c1",
+        ),
+    )
+    dbx.lost("/a.jpg")
+    for path in ("/b.jpg", "/c.jpg"):
+        dbx.rpc("files/list_revisions", revisions_body(path), revisions([revision(path)]))
+    dbx.rpc(
+        "files/list_revisions",
+        id_revisions_body("/b.jpg"),
+        revisions(
+            [revision("/Team/b.jpg", ident=file_id("/b.jpg"))], deleted_at=None, is_deleted=False
+        ),
+    )
+    pages, outcome = dbx.scan()
+    ids = sorted(
+        s.body["path"] for s in dbx.sent if s.body and s.body.get("mode") == {".tag": "id"}
+    )
+    assert ids == [file_id("/a.jpg"), file_id("/b.jpg")]
+    assert set(items_of(pages)) == {"/a.jpg"}
+    assert outcome.complete_listing is True
 
 
 def test_real_deletion_is_listed_when_its_id_says_deleted_too(dbx: Harness) -> None:
@@ -335,13 +407,12 @@ def test_reset_cursor_starts_a_full_listing(dbx: Harness) -> None:
     dbx.error("files/list_folder/continue", {"cursor": "stale"}, {".tag": "reset"})
     dbx.rpc("users/get_current_account", None, full_account("pro"))
     dbx.rpc("files/list_folder", LIST_BODY, listing([deleted("/a.jpg")], cursor="fresh"))
-    dbx.lost("/a.jpg")
+    dbx.lost("/a.jpg", by_id=False)
     pages, outcome = dbx.scan(state={"cursor": "stale", "account_type": "basic"})
     assert dbx.routes == [
         "files/list_folder/continue",
         "users/get_current_account",
         "files/list_folder",
-        "files/list_revisions",
         "files/list_revisions",
     ]
     assert set(items_of(pages)) == {"/a.jpg"}
@@ -363,7 +434,7 @@ def test_extensions_option_replaces_the_media_list(dbx: Harness) -> None:
         LIST_BODY,
         listing([deleted("/a.jpg"), deleted("/scan.PDF")], cursor="c1"),
     )
-    dbx.lost("/scan.PDF")
+    dbx.lost("/scan.PDF", by_id=False)
     pages, _ = dbx.scan(account(extensions=["pdf", ".tiff"]))
     assert set(items_of(pages)) == {"/scan.pdf"}
 
@@ -467,7 +538,7 @@ def test_revision_calls_run_concurrently_within_the_pool(dbx: Harness) -> None:
     pages, _ = dbx.scan(
         account(revision_workers=3), state={"cursor": "c1", "account_type": "basic"}
     )
-    # each file's path call then id call, in one task: the id calls overlap across files too
+    # the path calls of a page run together, and so do the id calls the feed left to ask
     assert state["peak"] == 3
     assert dbx.routes.count("files/list_revisions") == 6
     assert set(items_of(pages)) == set(names)
