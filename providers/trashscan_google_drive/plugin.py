@@ -8,7 +8,7 @@ httplib2 is not thread-safe; tests replace :meth:`GoogleDriveProvider.make_http`
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
@@ -31,7 +31,8 @@ class GoogleDriveProvider(Provider):
             "My Drive deletion times come from the Drive Activity API (activity=true, the default"
             " for new accounts), else the changes feed, else bounds: a photo already in the trash "
             "when first seen may be purged any day, by 30 days after at the latest",
-            "items trashed with their folder are restored by restoring that folder",
+            "items trashed with their folder are restored by restoring that folder (the plan says "
+            "what else comes back with it)",
         ),
     )
     retention = Retention(
@@ -56,6 +57,10 @@ class GoogleDriveProvider(Provider):
 
     def restore(self, account: Account, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
         return restore.restore(self.session(account), items)
+
+    def plan_notes(self, account: Account, items: Sequence[IndexedItem]) -> Mapping[str, str]:
+        """The folders a restore untrashes and what else comes back with them (reads only)."""
+        return restore.plan_notes(self.session(account), items)
 
     def login(self, account: Account, interactive: bool) -> dict[str, object]:
         return auth.login(self.context, account, interactive)

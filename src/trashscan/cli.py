@@ -533,7 +533,7 @@ def restore(
 ) -> None:
     """Restore items by REF (from `trashscan list`) or by filter, through each provider's API."""
     from trashscan import output
-    from trashscan.restorer import Restorer
+    from trashscan.restorer import Restorer, left_out
 
     limit = app.deadline(deadline)
     filters_given = any(
@@ -566,9 +566,19 @@ def restore(
     if not items:
         err("nothing to restore")
         return
-    click.echo(f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
-    output.write_table(items, now, sys.stdout)
-    plan_notes(app, items)
+    left = [(item, reason) for item in items if (reason := left_out(item))]
+    items = [item for item in items if not left_out(item)]
+    if items:
+        click.echo(f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
+        output.write_table(items, now, sys.stdout)
+        plan_notes(app, items)
+    if left:
+        click.echo(f"Left out {len(left)} item(s) this account cannot restore:")
+        for item, reason in left:
+            say(f"  {item.ref[:8]} {item.account}: {item.name} ({reason})")
+    if not items:
+        err("nothing to restore")
+        return
     if dry_run:
         click.echo("dry run: nothing was changed")
         return

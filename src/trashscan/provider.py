@@ -134,7 +134,12 @@ class Provider(abc.ABC):
         """
 
     def restore(self, account: Account, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
-        """Yield one result per item, in any order. Must never overwrite or delete anything."""
+        """Yield one result per item, in any order. Must never overwrite or delete anything.
+
+        A restore that brought back other items of the account too (a folder's other photos,
+        when restoring the folder is how an item comes back) yields a result for each of them
+        as well, once verified: the core records those the index holds as trashed as restored.
+        """
         raise NotSupportedError(
             f"{self.display_name} cannot restore items"
             + (

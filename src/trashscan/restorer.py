@@ -33,6 +33,15 @@ class ItemRestore:
     result: RestoreResult
 
 
+def left_out(item: IndexedItem) -> str | None:
+    """Why an item is never part of a restore plan, if it is not: its provider said this account
+    cannot restore it (Drive's ``canUntrash: false``, Dropbox's ``is_restorable: false``, ...).
+    The plan lists it with that reason; it is never sent, and not a failure of the restore."""
+    if item.state is ItemState.TRASHED and not item.restorable:
+        return item.not_restorable_reason or "cannot be restored by this account"
+    return None
+
+
 def plan_skip(item: IndexedItem) -> RestoreResult | None:
     """Why an item will not be sent to its provider at all, if it will not."""
     if item.state is ItemState.RESTORED:
@@ -86,6 +95,15 @@ class Restorer:
             _RestoreRun(self, by_account, done).run()
         return done
 
+    def _emit_along(self, done: list[ItemRestore], account: Account, result: RestoreResult) -> None:
+        """Record an item a restore brought back without being asked (a folder's other photos):
+        restored, in the index and the audit log, when the index holds it as trashed."""
+        item = self.index.get(account.provider, account.name, result.item_id)
+        if item is None or item.state is not ItemState.TRASHED:
+            return
+        if all(entry.item.ref != item.ref for entry in done):
+            self._emit(done, ItemRestore(item, result))
+
     def _emit(self, done: list[ItemRestore], entry: ItemRestore, dry_run: bool = False) -> None:
         if not dry_run:
             self.index.record_restore(
@@ -116,7 +134,10 @@ class _RestoreRun:
         self.restorer = restorer
         self.by_account = by_account
         self.done = done
-        self.events: queue.Queue[tuple[str, ItemRestore | None]] = queue.Queue()
+        # per account: a result of one of its items, a success for another item of the account
+        # that came back along (a bare RestoreResult), or None when its worker is done
+        self.events: queue.Queue[tuple[str, ItemRestore | RestoreResult | None]] = queue.Queue()
+        self.accounts = {name: restorer.config.account(name) for name in by_account}
         self.stop = threading.Event()
         self.gate = threading.Lock()  # a worker starts under it, or never after `stop`
         self.started: set[str] = set()
@@ -128,9 +149,8 @@ class _RestoreRun:
         deadline = self.restorer.deadline
         ends = deadline.ends() if deadline is not None else None
         pool = DaemonPool(self.restorer.concurrency, "restore")
-        accounts = {name: self.restorer.config.account(name) for name in self.by_account}
         for name, batch in self.by_account.items():
-            pool.submit(self._work, accounts[name], batch)
+            pool.submit(self._work, self.accounts[name], batch)
         running = set(self.by_account)
         try:
             while running:
@@ -174,8 +194,10 @@ class _RestoreRun:
         )
         return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
 
-    def _record(self, name: str, entry: ItemRestore) -> None:
-        if self.unanswered[name].pop(entry.item.item_id, None) is not None:
+    def _record(self, name: str, entry: ItemRestore | RestoreResult) -> None:
+        if isinstance(entry, RestoreResult):
+            self.restorer._emit_along(self.done, self.accounts[name], entry)
+        elif self.unanswered[name].pop(entry.item.item_id, None) is not None:
             self.restorer._emit(self.done, entry)
 
     def _work(self, account: Account, batch: list[IndexedItem]) -> None:
@@ -189,7 +211,7 @@ class _RestoreRun:
         finally:
             self.events.put((account.name, None))
 
-    def _send(self, account: Account, entry: ItemRestore) -> None:
+    def _send(self, account: Account, entry: ItemRestore | RestoreResult) -> None:
         self.events.put((account.name, entry))
 
     def _restore_account(self, account: Account, batch: list[IndexedItem]) -> None:
@@ -208,6 +230,8 @@ class _RestoreRun:
                     item = by_id.pop(result.item_id, None)
                     if item is not None:
                         self._send(account, ItemRestore(item, result))
+                    elif result.ok:  # another item of the account that came back with these
+                        self._send(account, result)
                     if self.stop.is_set():  # abandoned: start no further item
                         return
             finally:

@@ -418,7 +418,7 @@ def test_restore_by_filter_is_sequential_per_account_and_concurrent_across(
     assert not fake.find("carol", "/Photos/dog.jpg").live
 
 
-def test_the_not_restorable_photo_is_skipped_without_a_request(cli, fake, log):
+def test_the_not_restorable_photo_is_left_out_without_a_request(cli, fake, log):
     items = cli("list", "--account", "carol", "--format", "json").json()
     (path,) = fake.manifest["carol"].not_restorable
     target = _pick(items, path=path)
@@ -426,10 +426,13 @@ def test_the_not_restorable_photo_is_skipped_without_a_request(cli, fake, log):
 
     result = cli("restore", target["ref"], "--yes")
 
-    assert result.exit_code == 1
-    (line,) = _outcome_lines(result.stdout)
-    assert line.startswith(f"skipped            {target['ref']} carol: {target['name']} (")
+    assert result.exit_code == 0  # never part of the plan: nothing planned failed
+    assert _outcome_lines(result.stdout) == []
+    assert "Left out 1 item(s) this account cannot restore:" in result.stdout
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith(f"  {target['ref']} ")]
+    assert line.startswith(f"  {target['ref']} carol: {target['name']} (")
     assert "can no longer be restored" in line
+    assert "nothing to restore" in result.stderr
     assert log.since() == []
     assert fake.restores == []
     assert not fake.find("carol", path).live

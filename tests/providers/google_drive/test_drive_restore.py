@@ -1,8 +1,13 @@
-"""Restoring: batched check, PATCH {"trashed": false} and read-back, with per-part retries."""
+"""Restoring: a batched look (items, the folders above them, the root alias), PATCH
+{"trashed": false} of every explicitly trashed node outermost first, and a batched read-back
+that also lists what came back with an untrashed folder; per-part retries."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from trashscan.models import RestoreOutcome, RestoreResult
+from trashscan_google_drive import restore as drive_restore
 
 from .conftest import (
     Harness,
@@ -16,13 +21,25 @@ from .conftest import (
 )
 
 BATCH = ("POST", "www.googleapis.com", "/batch/drive/v3")
-CHECK = "id,name,trashed,capabilities(canUntrash)"
+CHECK = "id,name,mimeType,parents,driveId,trashed,explicitlyTrashed,capabilities(canUntrash)"
 VERIFY = "id,trashed"
+CONTENT = "nextPageToken,files(id,name,mimeType,driveId,trashed,explicitlyTrashed)"
+FOLDER = "application/vnd.google-apps.folder"
+ROOT = part_ok("root", {"id": "R0", "name": "My Drive", "trashed": False})
 
 
-def trashed(file_id: str, can_untrash: bool = True) -> dict:
-    return {"id": file_id, "name": file_id, "trashed": True,
-            "capabilities": {"canUntrash": can_untrash}}  # fmt: skip
+def trashed(
+    file_id: str, can_untrash: bool = True, parent: str = "R0", explicit: bool = True, **extra: Any
+) -> dict:
+    return {"id": file_id, "name": file_id, "mimeType": "image/jpeg", "parents": [parent],
+            "trashed": True, "explicitlyTrashed": explicit,
+            "capabilities": {"canUntrash": can_untrash}, **extra}  # fmt: skip
+
+
+def folder(file_id: str, parent: str = "R0", explicit: bool = True) -> dict:
+    return trashed(
+        file_id, parent=parent, explicit=explicit, mimeType=FOLDER, name=f"{file_id}-name"
+    )
 
 
 def untrashed(file_id: str) -> dict:
@@ -35,13 +52,25 @@ def inner(file_id: str, method: str, fields: str) -> Req:
     return Req(method, "www.googleapis.com", f"/drive/v3/files/{file_id}", query, body)
 
 
+def listing(folder_id: str, trashed: bool) -> Req:
+    query = {
+        "q": f"'{folder_id}' in parents and trashed = {'true' if trashed else 'false'}",
+        "pageSize": "1000",
+        "fields": CONTENT,
+        "supportsAllDrives": "true",
+        "corpora": "user",
+        "alt": "json",
+    }
+    return Req("GET", "www.googleapis.com", "/drive/v3/files", query)
+
+
 def results(gd: Harness, *items: object) -> dict[str, RestoreResult]:
     return {r.item_id: r for r in gd.provider.restore(account(), list(items))}  # type: ignore[arg-type]
 
 
-def test_restore_checks_patches_and_reads_back_in_one_batch_each(gd: Harness) -> None:
+def test_restore_looks_patches_and_reads_back_in_one_batch_each(gd: Harness) -> None:
     gd.respond(
-        batch_answer(part_ok("a", trashed("a")), part_ok("b", trashed("b"))),
+        batch_answer(part_ok("a", trashed("a")), part_ok("b", trashed("b")), ROOT),
         batch_answer(part_ok("a", untrashed("a")), part_ok("b", untrashed("b"))),
         batch_answer(part_ok("b", untrashed("b")), part_ok("a", untrashed("a"))),
     )
@@ -52,10 +81,14 @@ def test_restore_checks_patches_and_reads_back_in_one_batch_each(gd: Harness) ->
         "a": RestoreOutcome.RESTORED,
         "b": RestoreOutcome.RESTORED,
     }
-    check, patch, verify = gd.requests
+    look, patch, verify = gd.requests
     assert [(r.method, r.host, r.path) for r in gd.requests] == [BATCH] * 3
-    assert check.headers["content-type"].startswith("multipart/mixed; boundary=")
-    assert batch_parts(check) == [inner("a", "GET", CHECK), inner("b", "GET", CHECK)]
+    assert look.headers["content-type"].startswith("multipart/mixed; boundary=")
+    assert batch_parts(look) == [
+        inner("a", "GET", CHECK),
+        inner("b", "GET", CHECK),
+        inner("root", "GET", CHECK),  # so that the My Drive root is known, never walked into
+    ]
     assert batch_parts(patch) == [inner("a", "PATCH", VERIFY), inner("b", "PATCH", VERIFY)]
     assert batch_parts(verify) == [inner("a", "GET", VERIFY), inner("b", "GET", VERIFY)]
     assert all(p.headers["authorization"] == "Bearer ya29.valid" for p in batch_parts(patch))
@@ -63,20 +96,22 @@ def test_restore_checks_patches_and_reads_back_in_one_batch_each(gd: Harness) ->
 
 def test_batches_hold_at_most_100_parts(gd: Harness) -> None:
     ids = [f"f{n:03}" for n in range(150)]
-    for answer in (trashed, untrashed, untrashed):
-        gd.respond(batch_answer(*(part_ok(i, answer(i)) for i in ids[:100])))
-        gd.respond(batch_answer(*(part_ok(i, answer(i)) for i in ids[100:])))
+    gd.respond(batch_answer(*(part_ok(i, trashed(i)) for i in ids[:100])))
+    gd.respond(batch_answer(*(part_ok(i, trashed(i)) for i in ids[100:]), ROOT))
+    for _ in range(2):
+        gd.respond(batch_answer(*(part_ok(i, untrashed(i)) for i in ids[:100])))
+        gd.respond(batch_answer(*(part_ok(i, untrashed(i)) for i in ids[100:])))
 
     done = results(gd, *(indexed(i) for i in ids))
 
-    assert [len(batch_parts(r)) for r in gd.requests] == [100, 50] * 3
+    assert [len(batch_parts(r)) for r in gd.requests] == [100, 51, 100, 50, 100, 50]
     assert {r.outcome for r in done.values()} == {RestoreOutcome.RESTORED}
     assert len(done) == 150
 
 
 def test_a_throttled_part_is_resent_alone_after_its_retry_after(gd: Harness) -> None:
     gd.respond(
-        batch_answer(part_ok("a", trashed("a")), part_ok("b", trashed("b"))),
+        batch_answer(part_ok("a", trashed("a")), part_ok("b", trashed("b")), ROOT),
         batch_answer(
             part_ok("a", untrashed("a")),
             part_error("b", 403, "userRateLimitExceeded", **{"Retry-After": "7"}),
@@ -94,7 +129,7 @@ def test_a_throttled_part_is_resent_alone_after_its_retry_after(gd: Harness) -> 
 
 def test_a_part_throttled_past_the_budget_is_reported_failed(gd: Harness) -> None:
     throttled = part_error("a", 429, "rateLimitExceeded", **{"Retry-After": "600"})
-    gd.respond(batch_answer(part_ok("a", trashed("a"))), batch_answer(throttled))
+    gd.respond(batch_answer(part_ok("a", trashed("a")), ROOT), batch_answer(throttled))
 
     done = results(gd, indexed("a"))
 
@@ -105,7 +140,7 @@ def test_a_part_throttled_past_the_budget_is_reported_failed(gd: Harness) -> Non
 
 def test_a_part_refused_for_good_is_not_retried(gd: Harness) -> None:
     gd.respond(
-        batch_answer(part_ok("a", trashed("a"))),
+        batch_answer(part_ok("a", trashed("a")), ROOT),
         batch_answer(part_error("a", 403, "insufficientFilePermissions")),
     )
 
@@ -118,7 +153,7 @@ def test_a_part_refused_for_good_is_not_retried(gd: Harness) -> None:
 
 def test_read_back_catches_an_item_still_in_the_trash(gd: Harness) -> None:
     gd.respond(
-        batch_answer(part_ok("a", trashed("a"))),
+        batch_answer(part_ok("a", trashed("a")), ROOT),
         batch_answer(part_ok("a", untrashed("a"))),
         batch_answer(part_ok("a", {"id": "a", "trashed": True})),
     )
@@ -131,7 +166,7 @@ def test_read_back_catches_an_item_still_in_the_trash(gd: Harness) -> None:
 
 
 def test_cannot_untrash_is_skipped_without_sending_a_patch(gd: Harness) -> None:
-    gd.respond(batch_answer(part_ok("a", trashed("a", can_untrash=False))))
+    gd.respond(batch_answer(part_ok("a", trashed("a", can_untrash=False)), ROOT))
 
     done = results(gd, indexed("a"))
 
@@ -140,32 +175,114 @@ def test_cannot_untrash_is_skipped_without_sending_a_patch(gd: Harness) -> None:
     assert len(gd.requests) == 1
 
 
-def test_items_of_a_trashed_folder_are_restored_with_one_patch_of_the_folder(
-    gd: Harness,
-) -> None:
-    via = {"untrash": "F1", "folder": "Album"}
+def test_items_of_a_trashed_folder_come_back_with_one_patch_of_the_folder(gd: Harness) -> None:
+    """...and what else came back with the folder is reported (the core records it)."""
+    via = {"untrash": "F1", "folder": "Album", "above": ["F1"]}
+    children = [
+        {"id": i, "name": f"{i}.jpg", "mimeType": "image/jpeg", "trashed": False}
+        for i in ("x", "y", "z")
+    ] + [{"id": "doc", "name": "notes", "mimeType": "text/plain", "trashed": False}]
     gd.respond(
-        batch_answer(part_ok("F1", trashed("F1"))),
+        batch_answer(
+            part_ok("x", trashed("x", parent="F1", explicit=False)),
+            part_ok("F1", folder("F1")),
+            part_ok("y", trashed("y", parent="F1", explicit=False)),
+            ROOT,
+        ),
         batch_answer(part_ok("F1", untrashed("F1"))),
-        batch_answer(part_ok("F1", untrashed("F1"))),
+        batch_answer(
+            part_ok("x", untrashed("x")),
+            part_ok("y", untrashed("y")),
+            part_ok("F1", untrashed("F1")),
+            part_ok("in:F1", {"files": children}),
+        ),
     )
 
     done = results(gd, indexed("x", via), indexed("y", via))
 
-    assert [batch_parts(r) for r in gd.requests] == [
-        [inner("F1", "GET", CHECK)],
+    assert [batch_parts(r) for r in gd.requests[1:]] == [
         [inner("F1", "PATCH", VERIFY)],
-        [inner("F1", "GET", VERIFY)],
+        [
+            inner("x", "GET", VERIFY),
+            inner("y", "GET", VERIFY),
+            inner("F1", "GET", VERIFY),
+            listing("F1", trashed=False),
+        ],
     ]
     assert done == {
-        "x": RestoreResult("x", RestoreOutcome.RESTORED, "restored with its folder Album"),
-        "y": RestoreResult("y", RestoreOutcome.RESTORED, "restored with its folder Album"),
+        "x": RestoreResult("x", RestoreOutcome.RESTORED, "restored with its folder F1-name"),
+        "y": RestoreResult("y", RestoreOutcome.RESTORED, "restored with its folder F1-name"),
+        "z": RestoreResult("z", RestoreOutcome.RESTORED, "restored with its folder F1-name"),
+    }  # the document is not a photo: never in the index, not reported
+
+
+def test_nested_trashed_folders_are_untrashed_outermost_first(gd: Harness) -> None:
+    """B was trashed, then A holding it: untrashing B first could leave it in the trash (or
+    move it out of A: undocumented), so A goes in one batch, B in the next."""
+    gd.respond(
+        batch_answer(
+            part_ok("x", trashed("x", parent="B", explicit=False)),
+            part_ok("root", {"id": "R0", "trashed": False}),
+        ),
+        batch_answer(part_ok("B", folder("B", parent="A"))),
+        batch_answer(part_ok("A", folder("A"))),
+        batch_answer(part_ok("A", untrashed("A"))),
+        batch_answer(part_ok("B", untrashed("B"))),
+        batch_answer(
+            part_ok("x", untrashed("x")),
+            part_ok("A", untrashed("A")),
+            part_ok("B", untrashed("B")),
+            part_ok("in:A", {"files": [{"id": "B", "mimeType": FOLDER, "trashed": False}]}),
+            part_ok("in:B", {"files": [{"id": "x", "mimeType": "image/jpeg", "trashed": False}]}),
+        ),
+    )  # B is listed once, though A holds it
+
+    done = results(gd, indexed("x", {"untrash": "x"}))  # an old handle: no hints
+
+    patches = [batch_parts(r) for r in gd.requests[3:5]]
+    assert patches == [[inner("A", "PATCH", VERIFY)], [inner("B", "PATCH", VERIFY)]]
+    assert done == {
+        "x": RestoreResult("x", RestoreOutcome.RESTORED, "restored with its folders A-name, B-name")
     }
+
+
+def test_the_plan_counts_what_comes_back_with_a_folder(gd: Harness) -> None:
+    via = {"untrash": "F1", "folder": "Album", "above": ["F1"]}
+    contents = [
+        {"id": "x", "mimeType": "image/jpeg", "explicitlyTrashed": False},
+        {"id": "y", "mimeType": "image/jpeg", "explicitlyTrashed": False},
+        {"id": "own", "mimeType": "image/jpeg", "explicitlyTrashed": True},  # stays in the trash
+        {"id": "S", "mimeType": FOLDER, "explicitlyTrashed": False},
+    ]
+    gd.respond(
+        batch_answer(
+            part_ok("x", trashed("x", parent="F1", explicit=False)),
+            part_ok("F1", {**folder("F1"), "name": "Album"}),
+            ROOT,
+        ),
+        batch_answer(part_ok("in:F1", {"files": contents})),
+        batch_answer(
+            part_ok(
+                "in:S", {"files": [{"id": "s1", "mimeType": "video/mp4"}], "nextPageToken": "p2"}
+            )
+        ),
+        ({"status": "200"}, '{"files": [{"id": "s2", "mimeType": "text/plain"}]}'),
+    )
+
+    notes = drive_restore.plan_notes(gd.provider.session(account()), [indexed("x", via)])
+
+    assert notes == {
+        "x": "restored by untrashing its folder 'Album', which also restores 3 other items of "
+        "'Album'"
+    }  # y, and s1 and s2 of its subfolder; not x itself, nor "own"
+    assert batch_parts(gd.requests[1]) == [listing("F1", trashed=True)]
+    assert gd.requests[3].query["pageToken"] == "p2"
+    assert all(r.method == "GET" for req in gd.requests[:3] for r in batch_parts(req))
 
 
 def test_already_restored_and_purged_items_are_reported_without_a_patch(gd: Harness) -> None:
     gd.respond(
-        batch_answer(part_ok("a", untrashed("a")), part_error("b", 404, "notFound")),
+        batch_answer(part_ok("a", untrashed("a")), part_error("b", 404, "notFound"), ROOT),
     )
 
     done = results(gd, indexed("a"), indexed("b"))
@@ -179,7 +296,7 @@ def test_already_restored_and_purged_items_are_reported_without_a_patch(gd: Harn
 def test_a_throttled_whole_batch_is_retried(gd: Harness) -> None:
     gd.respond(
         ({"status": "503", "retry-after": "2"}, "unavailable"),
-        batch_answer(part_ok("a", trashed("a"))),
+        batch_answer(part_ok("a", trashed("a")), ROOT),
         batch_answer(part_ok("a", untrashed("a"))),
         batch_answer(part_ok("a", untrashed("a"))),
     )
@@ -191,7 +308,7 @@ def test_a_throttled_whole_batch_is_retried(gd: Harness) -> None:
 
 
 def test_batches_go_to_the_configured_endpoint(gd: Harness) -> None:
-    gd.respond(batch_answer(part_ok("a", untrashed("a"))))
+    gd.respond(batch_answer(part_ok("a", untrashed("a")), ROOT))
 
     acct = account("https://127.0.0.1:8443")
     list(gd.provider.restore(acct, [indexed("a")]))
