@@ -18,8 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from trashscan.sandbox import pictures
 from trashscan.sandbox.server import Request, Response, Router
-from trashscan_google_drive.sandbox.auth import DRIVE_SERVICE, SCOPE_PREFIX, AccessToken, AuthState
+from trashscan_google_drive.sandbox.auth import (
+    DRIVE_SERVICE,
+    SCOPE_PREFIX,
+    AccessToken,
+    AuthState,
+    insufficient_scopes,
+)
 from trashscan_google_drive.sandbox.fields import (
     FieldsError,
     Selection,
@@ -45,6 +52,7 @@ from trashscan_google_drive.sandbox.resources import (
     render_file,
     render_user,
 )
+from trashscan_google_drive.sandbox.thumbnails import CONTENT_SCOPES, ThumbnailLinks
 from trashscan_google_drive.sandbox.wire import (
     ApiError,
     PageToken,
@@ -178,8 +186,10 @@ class DriveApi:
         self.clock = clock
         self.base_url = base_url
         self.refused: list[RefusedCall] = []
+        self.thumbnails = ThumbnailLinks(state, auth, clock, base_url, self.can_see)
 
     def register(self, router: Router) -> None:
+        self.thumbnails.register(router)
         files = r"/drive/v3/files/(?P<file_id>[^/]+)"
         router.add("GET", r"/drive/v3/files", self._endpoint("drive.files.list", self.files_list))
         router.add("DELETE", r"/drive/v3/files/trash", self._refuse)  # files.emptyTrash
@@ -227,6 +237,15 @@ class DriveApi:
         )
         return drive_error(403, "forbidden", message)
 
+    def can_see(self, token: AccessToken, item: DriveFile) -> bool:
+        """Whether ``token``'s user may read ``item`` at all (owner, or shared-drive member)."""
+        if not token.scopes & _ALL_FILES_SCOPES or item.id not in self.state.files:
+            return False
+        if item.drive_id is not None:
+            drive = self.state.drives.get(item.drive_id)
+            return drive is not None and token.email in drive.members
+        return item.owner == token.email
+
     def _visible(self, call: _Call, item: DriveFile, supports_all_drives: bool) -> bool:
         if not call.sees_all or item.id not in self.state.files:
             return False
@@ -253,7 +272,13 @@ class DriveApi:
         return drive
 
     def _render(self, call: _Call, item: DriveFile) -> dict[str, Any]:
-        return render_file(self.state, item, call.email, self.base_url())
+        # thumbnailLink: "Only populated when the requesting app can access the file's content"
+        link = None
+        if call.token.scopes & CONTENT_SCOPES and (
+            item.image is not None or item.video is not None
+        ):
+            link = self.thumbnails.link(item, call.now)
+        return render_file(self.state, item, call.email, link)
 
     def _matches(self, call: _Call, item: DriveFile, query: Node | None) -> bool:
         state, root = self.state, self.state.roots.get(call.email)
@@ -408,12 +433,45 @@ class DriveApi:
     def files_get(self, call: _Call) -> Response:
         request = call.request
         selection = _selection(request, "File", _FILE_DEFAULT)
-        if param(request, "alt") == "media":
-            raise ApiError(
-                drive_error(400, "badRequest", "The trashscan sandbox does not serve content.")
-            )
         item = self._file(call, bool_param(request, "supportsAllDrives"))
+        if param(request, "alt") == "media":
+            return self._media(call, item)
         return json_reply(apply_selection(self._render(call, item), selection))
+
+    def _media(self, call: _Call, item: DriveFile) -> Response:
+        """``files.get?alt=media``: "the response includes the file contents in the response
+        body. Downloading content with alt=media only works if the file is stored in Drive. To
+        download Google Docs, Sheets, and Slides use files.export instead" [DISC files.get].
+        A trashed file stays downloadable [DISC File.trashed]. Metadata-only scopes cannot read
+        content (403 insufficient scopes; the exact answer is UNVERIFIED). ``Range: bytes=a-b``
+        (what googleapiclient's MediaIoBaseDownload sends) gets a 206 with ``Content-Range``.
+        Items created without content serve :func:`pictures.padded` bytes of their ``size``."""
+        if not call.token.scopes & CONTENT_SCOPES:
+            raise ApiError(insufficient_scopes(DRIVE_SERVICE, "drive.files.get", CONTENT_SCOPES))
+        if not item.has_binary_content:
+            # The answer Drive gives for Docs Editors files (fileNotDownloadable).
+            raise ApiError(
+                drive_error(
+                    403,
+                    "fileNotDownloadable",
+                    "Only files with binary content can be downloaded. Use Export with Docs "
+                    "Editors files.",
+                    location="alt",
+                )
+            )
+        data = item.content
+        if data is None:
+            data = pictures.padded(pictures.content(item.name, item.id), item.size or 0)
+        headers = {"Content-Type": item.mime_type}
+        ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", call.request.headers.get("Range") or "")
+        if ranged is None:
+            return Response(200, data, headers)
+        start = int(ranged[1])
+        end = min(int(ranged[2]) if ranged[2] else len(data) - 1, len(data) - 1)
+        if start >= len(data) or start > end:
+            return Response(416, b"", {"Content-Range": f"bytes */{len(data)}"})
+        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+        return Response(206, data[start : end + 1], headers)
 
     def files_update(self, call: _Call) -> Response:
         request = call.request

@@ -35,6 +35,7 @@ __all__ = [
     "AuthState",
     "Grant",
     "OAuthClient",
+    "insufficient_scopes",
 ]
 
 DRIVE_SERVICE = "drive.googleapis.com"
@@ -257,7 +258,7 @@ class AuthState:
             raise ApiError(_service_disabled(service, client.project_number))
         allowed = _method_scopes(method_id)
         if allowed and not (token.scopes & allowed):
-            raise ApiError(_insufficient_scopes(service, method_id, allowed))
+            raise ApiError(insufficient_scopes(service, method_id, allowed))
         return token
 
 
@@ -316,7 +317,7 @@ def _service_disabled(service: str, project: str) -> Response:
     )
 
 
-def _insufficient_scopes(service: str, method_id: str, allowed: frozenset[str]) -> Response:
+def insufficient_scopes(service: str, method_id: str, allowed: frozenset[str]) -> Response:
     return rpc_error(
         403,
         "PERMISSION_DENIED",

@@ -12,6 +12,9 @@ discovery documents, never from what a plugin sends; each module cites its sourc
 * :mod:`.query` and ``fields``: the ``q`` and ``fields`` syntaxes;
 * :mod:`.batch`: multipart/mixed batches with per-part faults;
 * :mod:`.activity`: Drive Activity ``activity:query``;
+* :mod:`.thumbnails`: ``thumbnailLink`` (short-lived, credentialed, only for tokens that can read
+  content, trashed files included) served on ``/drive-storage/...``; ``files.get?alt=media``
+  downloads live in :mod:`.api`;
 * :mod:`.auth`: tokens, scopes, enabled APIs;
 * :mod:`.seed`: the accounts ``seed`` creates.
 
@@ -61,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from trashscan.sandbox.faults import FaultInjector, HttpFault
-from trashscan.sandbox.server import FakeServer, Request, Response
+from trashscan.sandbox.server import FakeServer
 from trashscan_google_drive.sandbox.activity import ActivityApi
 from trashscan_google_drive.sandbox.api import DriveApi, RefusedCall
 from trashscan_google_drive.sandbox.auth import (
@@ -88,17 +91,6 @@ from trashscan_google_drive.sandbox.model import (
 )
 
 __all__ = ["FakeAccount", "GoogleDriveFake"]
-
-_THUMBNAIL = bytes.fromhex(  # a 1x1 JPEG; thumbnailLink points at the fake itself
-    "ffd8ffe000104a46494600010100000100010000ffdb004300080606070605080707070909080a0c140d0c0b0b"
-    "0c1912130f141d1a1f1e1d1a1c1c20242e2720222c231c1c2837292c30313434341f27393d38323c2e333432ff"
-    "c0000b080001000101011100ffc4001f0000010501010101010100000000000000000102030405060708090a0b"
-    "ffc400b5100002010303020403050504040000017d01020300041105122131410613516107227114328191a108"
-    "2342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a53545556"
-    "5758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9"
-    "aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7"
-    "f8f9faffda0008010100003f00fbd3ffd9"
-)
 
 
 @dataclass
@@ -167,7 +159,6 @@ class GoogleDriveFake:
         self._batch.register()
         ActivityApi(self.state, self.auth, lambda: self.clock()).register(router)
         router.add("POST", r"/token", lambda req, m: self.auth.token_endpoint(req, self.clock()))
-        router.add("GET", r"/thumbnails/(?P<file_id>[A-Za-z0-9_-]+)(?:=[^/]*)?", self._thumbnail)
 
     def account_table(self, name: str, ca_bundle: Path | None) -> dict[str, Any]:
         """The config table of account ``name``, its OAuth credentials in ``secrets``."""
@@ -257,9 +248,11 @@ class GoogleDriveFake:
         size: int | None = None,
         image: dict[str, object] | None = None,
         video: dict[str, object] | None = None,
+        content: bytes | None = None,
     ) -> DriveFile:
         """Create a file in ``where`` (an account's My Drive, or a shared drive's ID or name),
-        under folder ``parent`` (default: the top level), uploaded by ``by``."""
+        under folder ``parent`` (default: the top level), uploaded by ``by``. With ``content``
+        its size and checksums are those bytes', and ``alt=media`` returns them."""
         with self.state.lock:
             if where in self.accounts:
                 root = self.state.roots[self.accounts[where].email]
@@ -277,6 +270,7 @@ class GoogleDriveFake:
                 size=size,
                 image=image,
                 video=video,
+                content=content,
             )
 
     def add_folder(self, where: str, name: str, **kwargs: Any) -> DriveFile:
@@ -475,9 +469,3 @@ class GoogleDriveFake:
             if key in {drive.id, drive.name}:
                 return drive
         raise KeyError(f"unknown shared drive {key!r}")
-
-    def _thumbnail(self, request: Request, match: Any) -> Response:
-        item = self.state.files.get(match["file_id"])
-        if item is None or (item.image is None and item.video is None):
-            return Response(404, b"", {"Content-Type": "text/html; charset=UTF-8"})
-        return Response(200, _THUMBNAIL, {"Content-Type": "image/jpeg"})

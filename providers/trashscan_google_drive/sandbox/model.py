@@ -110,7 +110,11 @@ class DriveFile:
     drive_id: str | None = None
     size: int | None = None
     md5: str | None = None
+    sha1: str | None = None
     sha256: str | None = None
+    # The bytes ``files.get?alt=media`` returns, when the item was given real content (seeded
+    # photos: :mod:`trashscan.sandbox.pictures`); the checksums are then those of these bytes.
+    content: bytes | None = None
     explicitly_trashed: bool = False
     trashed_time: datetime | None = None
     trashing_user: str | None = None
@@ -323,8 +327,14 @@ class DriveState:
         image: dict[str, object] | None = None,
         video: dict[str, object] | None = None,
         modified: datetime | None = None,
+        content: bytes | None = None,
     ) -> DriveFile:
-        """Create an item under ``parent_id``; it lands in that parent's My Drive or drive."""
+        """Create an item under ``parent_id``; it lands in that parent's My Drive or drive.
+
+        With ``content``, ``size`` and the checksums are those of the bytes [DISC File
+        md5Checksum, sha1Checksum, sha256Checksum: "the content of the file"]. Without it, an
+        item of binary content gets checksums derived from its ID: unique and stable, but not
+        of any bytes the fake serves (bulk benchmark data and size-only test seams)."""
         parent = self.files[parent_id]
         if not parent.is_folder:
             raise ValueError(f"parent {parent_id} is not a folder")
@@ -343,7 +353,12 @@ class DriveState:
             video=video,
             touched_by={created_by},
         )
-        if item.has_binary_content and item.size is not None:
+        if content is not None and item.has_binary_content:
+            item.content, item.size = content, len(content)
+            item.md5 = hashlib.md5(content, usedforsecurity=False).hexdigest()
+            item.sha1 = hashlib.sha1(content, usedforsecurity=False).hexdigest()
+            item.sha256 = hashlib.sha256(content).hexdigest()
+        elif item.has_binary_content and item.size is not None:
             item.md5 = hashlib.md5(item.id.encode(), usedforsecurity=False).hexdigest()
             item.sha256 = hashlib.sha256(item.id.encode()).hexdigest()
         self.files[item.id] = item

@@ -76,8 +76,11 @@ def capabilities(state: DriveState, item: DriveFile, viewer: str) -> dict[str, b
     return caps
 
 
-def render_file(state: DriveState, item: DriveFile, viewer: str, base_url: str) -> dict[str, Any]:
-    """The full ``drive#file`` resource of ``item`` as ``viewer`` sees it."""
+def render_file(
+    state: DriveState, item: DriveFile, viewer: str, thumbnail_link: str | None
+) -> dict[str, Any]:
+    """The full ``drive#file`` resource of ``item`` as ``viewer`` sees it; ``thumbnail_link``
+    is None when the caller's token cannot read content (see :mod:`.thumbnails`)."""
     origin = state.trash_origin(item)
     out: dict[str, Any] = {
         "kind": "drive#file",
@@ -138,10 +141,12 @@ def render_file(state: DriveState, item: DriveFile, viewer: str, base_url: str) 
             out["md5Checksum"] = item.md5
         if item.sha256 is not None:
             out["sha256Checksum"] = item.sha256
+        if item.sha1 is not None:
+            out["sha1Checksum"] = item.sha1
     if out["hasThumbnail"]:
-        # "A short-lived link to the file's thumbnail" [DISC]; served by the fake itself.
-        out["thumbnailLink"] = f"{base_url}/thumbnails/{item.id}=s220"
-        out["thumbnailVersion"] = "1"
+        out["thumbnailVersion"] = "1"  # the content never changes in the fake
+        if thumbnail_link is not None:
+            out["thumbnailLink"] = thumbnail_link
     if item.image is not None:
         out["imageMediaMetadata"] = dict(item.image)
     if item.video is not None:

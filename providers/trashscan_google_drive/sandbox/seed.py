@@ -18,6 +18,11 @@
 token EXPIRED two hours ago, so his first call must refresh): My Drive with 5 trashed
 photos/videos (2, 7, 13, 21, 27 days ago), 1 trashed PDF (10 days) and 2 non-trashed photos.
 
+Every seeded photo and video has real content (:func:`trashscan.sandbox.pictures.content`: a
+320x240 JPEG with the file name drawn on it, a JPEG body for HEIC names, a placeholder holding a
+poster for videos), so ``size``, ``md5Checksum``, ``sha1Checksum`` and ``sha256Checksum`` are
+those of the bytes ``alt=media`` returns, and ``thumbnailLink`` serves a picture of it.
+
 Everything is uploaded more than 30 days before ``now`` and trashed within the last 29 days,
 the trashing in time order after all uploads, so in the changes log (read from token 1) each
 trashed item's latest change is its trash, in chronological order, and no purge date has passed:
@@ -30,6 +35,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from trashscan.sandbox import pictures
 from trashscan_google_drive.sandbox.model import DriveFile, Person, SharedDrive
 
 __all__ = ["SEEDED_ACCOUNTS", "random_media", "seed_accounts"]
@@ -76,6 +82,7 @@ class Seedable(Protocol):
         size: int | None = ...,
         image: dict[str, object] | None = ...,
         video: dict[str, object] | None = ...,
+        content: bytes | None = ...,
     ) -> DriveFile: ...
 
     def trash(self, account: str, file_id: str, at: datetime | None = ...) -> None: ...
@@ -183,7 +190,7 @@ def seed_accounts(fake: Seedable, now: datetime) -> list[str]:
         by: str | None = None,
         name: str | None = None,
     ) -> DriveFile:
-        file_name, mime, size, image, video, _ = media(kind, taken, rng, name)
+        file_name, mime, _size, image, video, _ = media(kind, taken, rng, name)
         return fake.add_file(
             where,
             file_name,
@@ -191,9 +198,10 @@ def seed_accounts(fake: Seedable, now: datetime) -> list[str]:
             parent=parent.id if parent else None,
             by=by,
             created=taken + timedelta(minutes=rng.randint(2, 90)),
-            size=size,
             image=image,
             video=video,
+            # A real picture (a poster for videos), so thumbnails, downloads and checksums agree.
+            content=pictures.content(file_name, f"google-drive:{where}"),
         )
 
     # -- alice ---------------------------------------------------------------------------------

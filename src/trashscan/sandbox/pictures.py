@@ -45,6 +45,7 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "ThumbMode",
     "content",
+    "decode",
     "fitted_size",
     "media_kind",
     "padded",
@@ -251,6 +252,27 @@ def fitted_size(
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+def decode(data: bytes) -> Image | None:
+    """The picture in ``data``: an image file, or the poster inside one of :func:`content`'s
+    placeholder videos; None when it holds no picture Pillow can read."""
+    from PIL import Image, UnidentifiedImageError
+
+    if data[4:8] == b"ftyp" and b"mdat" in data and data[8:12] not in {b"heic", b"heix", b"mif1"}:
+        data = data[data.index(b"mdat") + 4 :]
+    try:
+        import pillow_heif  # type: ignore[import-not-found]
+
+        pillow_heif.register_heif_opener()
+    except ImportError:
+        pass
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    return image.convert("RGB")
+
+
 @lru_cache(maxsize=2048)
 def thumbnail(
     name: str,
@@ -261,12 +283,16 @@ def thumbnail(
     fmt: Literal["JPEG", "PNG", "WEBP"] = "JPEG",
     portrait: bool = False,
     upscale: bool = False,
+    data: bytes | None = None,
 ) -> bytes:
-    """A thumbnail of ``name``'s picture (its video poster for videos) as the API would make
-    it: resized for ``box`` in ``mode`` and encoded as ``fmt``."""
+    """A thumbnail as the API would make it: resized for ``box`` in ``mode`` and encoded as
+    ``fmt``, cut from the picture in ``data`` (an item's content, when it holds one) or else
+    from ``name``'s own picture (its video poster for videos)."""
     from PIL import Image
 
-    source = _picture(name, key, portrait, media_kind(name) == "video")
+    source = decode(data) if data is not None else None
+    if source is None:
+        source = _picture(name, key, portrait, media_kind(name) == "video")
     target = fitted_size(source.size, box, mode, upscale=upscale)
     if mode == "crop":
         scale = max(target[0] / source.width, target[1] / source.height)
