@@ -29,7 +29,13 @@ published on learn.microsoft.com/graph):
   ``path`` in delta. A ``$select`` without ``deleted`` strips the facet. An expired, foreign or
   garbled token is ``410 Gone`` with code ``resyncRequired`` (detailed code
   ``resyncChangesApplyDifferences``) and a ``Location`` that restarts a full enumeration (body
-  as observed in OneDrive/onedrive-api-docs#1356).
+  as observed in OneDrive/onedrive-api-docs#1356). That ``Location`` is "a new nextLink that
+  starts a fresh delta enumeration from scratch" (the old OneDrive reference quoted in
+  OneDrive/onedrive-api-docs#702); the one observed in OneDrive/onedrive-api-docs#249 is the
+  delta URL with a token and nothing else, none of the refused request's query options. So the
+  fake's is the bare delta URL (a fresh enumeration: no token, no ``$select``, no ``$top``);
+  seam ``resync_location_keeps_options`` repeats the refused request's ``$select``/``$top`` in
+  it instead (what the fake did before).
 * ``POST /me/drive/items/{id}/restore`` [driveitem-restore.md]: OneDrive Personal only ("Not
   supported" for work or school accounts: here 400 ``notSupported``, an [UNVERIFIED] guess),
   needs ``Files.ReadWrite.All``; optional body ``parentReference.id`` and ``name``; 200 with the
@@ -50,7 +56,14 @@ published on learn.microsoft.com/graph):
   ``id``, ``name``, ``size``, ``deletedDateTime``, ``deletedFromLocation``; the beta example adds
   ``title`` and ``deletedBy.user``], most recent first, ``$top`` and ``$select``, paged with
   ``@odata.nextLink``. Both stages are listed (undocumented, onedrive.md §2.1; seam
-  ``list_second_stage``).
+  ``list_second_stage``). The bin's page size and ``$top`` maximum are undocumented
+  (onedrive.md §4, §7.1): the fake serves the drive listings' default of 200 and caps ``$top``
+  at their 1,000. Graph's query-parameter support "varies from one API operation to another
+  and ... can differ between the v1.0 and beta endpoints" [graph/query-parameters]; the ``$top``
+  is documented on the v1.0 page while the list is served from beta. Seam
+  ``bin_top_supported`` (True by default, as documented) set to False answers a ``$top`` on
+  the bin list with 400 ``invalidRequest``, Graph's code for a request "malformed or
+  incorrect" [concepts/errors.md], as an endpoint that does not support the option would.
 * ``GET /sites/{site-id}/recycleBin/items/{id}`` is NOT documented (only the list is;
   onedrive.md §2.1). Every call is recorded in ``undocumented``; with ``serve_bin_item_get``
   (default True, because main's e2e test ``test_restore_frank_photo_and_video_through_the_
@@ -246,6 +259,10 @@ class GraphApi:
     site_restore_ok_status: int = 207
     max_restore_ids: int = 20
     page_size: int = 200
+    # See the module docstring: the bin list's $top is documented (True); False refuses it.
+    bin_top_supported: bool = True
+    # A 410's Location: the bare delta URL (False, as observed); True repeats $select/$top.
+    resync_location_keeps_options: bool = False
     _cursors: OrderedDict[str, _Cursor] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -716,8 +733,15 @@ class GraphApi:
             "deletes) if you're sure that the service was up to date with your local changes "
             "when you last sync'd. Upload any local changes that the server doesn't know about.",
             inner_code="resyncChangesApplyDifferences",
-            headers={"Location": self._link(ctx, f"{ctx.base_path}/root/delta", {})},
+            headers={"Location": self._resync_location(ctx)},
         )
+
+    def _resync_location(self, ctx: _Ctx) -> str:
+        """A fresh enumeration of the drive (see the module docstring)."""
+        path = f"{ctx.base_path}/root/delta"
+        if self.resync_location_keeps_options:
+            return self._link(ctx, path, {})
+        return f"{self.base_url()}/{ctx.version}{quote(path, safe='/,:!')}"
 
     # -- personal restore ---------------------------------------------------------------------
 
@@ -940,6 +964,12 @@ class GraphApi:
         }
 
     def _bin_list(self, ctx: _Ctx, site: Site, drive: Drive) -> Response:
+        if "top" in ctx.query and not self.bin_top_supported:
+            raise GraphError(
+                400,
+                "invalidRequest",
+                "The query specified in the URI is not valid. Query option 'Top' is not allowed.",
+            )
         top = self._top(ctx)
         entries = drive.bin_entries(self.clock(), second_stage=self.list_second_stage)
         offset = _decode_skip(ctx.query.get("skiptoken"))
