@@ -16,12 +16,20 @@ real CLI in-process against its two seeded accounts:
   the fake reports (the deleted ones plus their live ancestors, which Graph adds unless
   ``deltaExcludeParent`` is sent), read from the fake. The deleted photos/videos must be listed,
   exactly, each dated by the enrolment scan (source "changes").
+* personal (erin), resync: ``expire_delta_tokens`` voids her delta link, and ``trashscan scan
+  --account erin`` gets 410 with a ``Location`` (the bare delta URL, as Graph's observed one
+  carries none of the request's options) and reads the whole drive again from it, with
+  ``$select`` and ``$top=1000`` re-applied: 1 + ceil(L / 1000) requests, the floor (without the
+  options again it took 1 + ceil(L / 200), the service's default page).
 * business (frank): ``bulk_recycle_bin`` adds --bin recycle-bin entries (80% photos, 10% videos,
   10% documents), then ``trashscan list --account frank --format json`` lists the whole site
-  recycle bin: ceil(B / P) pages, B being every entry of the bin (the seeded ones too) and P the
-  page Graph serves when no ``$top`` is sent (the plugin sends none; the fake's default is 200),
-  plus one ``GET /me/drive`` (frank's first scan: it finds his OneDrive site). Every photo/video
-  entry must be listed, exactly.
+  recycle bin: ceil(B / 1000) pages, B being every entry of the bin (the seeded ones too) and
+  1000 the ``$top`` the plugin asks (the largest page Graph serves of a drive listing; the
+  bin's own limit is undocumented, and the fake caps ``$top`` there too; without ``$top`` the
+  fake serves 200 per page, as before: ceil(B / 200)), plus one ``GET /me/drive`` (frank's
+  first scan: it finds his OneDrive site). Every photo/video entry must be listed, exactly.
+
+Each step's floor (the fewest requests its listing can take) is printed beside its count.
 
 Fixed extras per run: one ``GET .../.well-known/openid-configuration`` (msal reads the
 authority's OpenID configuration when the plugin builds its app, once per account per run) and
@@ -51,7 +59,7 @@ from contextlib import redirect_stdout
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-STEPS = {"enrol": "enrolment", "rescan": "re-scan", "business": "business"}
+STEPS = {"enrol": "enrolment", "rescan": "re-scan", "resync": "resync", "business": "business"}
 KINDS = ("delta", "recycle-bin", "drive", "token", "openid-config", "other")
 OPENID = "/common/v2.0/.well-known/openid-configuration"
 TOKEN = "/common/oauth2/v2.0/token"
@@ -121,6 +129,7 @@ def bench(n_files: int, n_deletions: int, n_bin: int, latency: float) -> dict[st
         os.environ["TRASHSCAN_HOME"] = str(Path(tmp) / "home")  # no mirror in the real one
         from trashscan.cli import run
         from trashscan.sandbox.session import Sandbox
+        from trashscan_onedrive.business import BIN_TOP
         from trashscan_onedrive.mirror import MIRROR_FILE
         from trashscan_onedrive.personal import DELTA_TOP
         from trashscan_onedrive.sandbox.graph import MAX_TOP
@@ -162,6 +171,11 @@ def bench(n_files: int, n_deletions: int, n_bin: int, latency: float) -> dict[st
                 if i["deleted_at_source"] != "changes" or i["deleted_at"] != state["scanned_at"]
             ]
 
+            # -- personal: a 410 resync -----------------------------------------------------
+            fake.expire_delta_tokens("erin")
+            live_after = len(erin.walk())
+            resync = run_cli(run, config, server, "scan", "--account", "erin")
+
             # -- business: a big recycle bin ------------------------------------------------
             start = time.perf_counter()
             fake.bulk_recycle_bin("frank", n_bin)
@@ -171,6 +185,7 @@ def bench(n_files: int, n_deletions: int, n_bin: int, latency: float) -> dict[st
             business = run_cli(
                 run, config, server, "list", "--account", "frank", "--format", "json"
             )
+            bin_page = min(BIN_TOP, MAX_TOP)
             frank_ids = {i["item_id"] for i in listed(business)}
 
             return {
@@ -185,7 +200,9 @@ def bench(n_files: int, n_deletions: int, n_bin: int, latency: float) -> dict[st
                 "delta_page": delta_page,
                 "changed": changed,
                 "bin_entries": len(entries),
-                "bin_page": fake.graph.page_size,
+                "bin_page": bin_page,
+                "live_after": live_after,
+                "resync": resync,
                 "media_entries": len(media_entries),
                 "rss_seeded": rss_seeded,
                 "mirror_bytes": mirror_bytes,
@@ -227,6 +244,11 @@ def expected_requests(r: dict[str, Any]) -> dict[str, dict[str, int]]:
             "delta": max(1, math.ceil(r["changed"] / r["delta_page"])),
             "openid-config": 1,
         },
+        "resync": {
+            **none,
+            "delta": 1 + math.ceil(r["live_after"] / r["delta_page"]),
+            "openid-config": 1,
+        },
         "business": {
             **none,
             "recycle-bin": max(1, math.ceil(r["bin_entries"] / r["bin_page"])),
@@ -241,6 +263,8 @@ def expectations(r: dict[str, Any]) -> list[tuple[str, int, int]]:
     why = {
         ("enrol", "delta"): f"ceil({r['live']} live items / {r['delta_page']})",
         ("rescan", "delta"): f"ceil({r['changed']} changed items / {r['delta_page']})",
+        ("resync", "delta"): f"1 (the 410) + ceil({r['live_after']} live items / "
+        f"{r['delta_page']})",
         ("business", "recycle-bin"): f"ceil({r['bin_entries']} entries / {r['bin_page']})",
         ("business", "drive"): "finding the site on a first scan",
     }
@@ -252,7 +276,8 @@ def expectations(r: dict[str, Any]) -> list[tuple[str, int, int]]:
                 label += f" = {why[step, kind]}"
             checks.append((label, expected[kind], r[step]["requests"].get(kind, 0)))
         non_200 = sum(v for k, v in r[step]["statuses"].items() if k != 200)
-        checks.append((f"{STEPS[step]}: non-200 answers", 0, non_200))
+        refused = 1 if step == "resync" else 0  # the 410 that asks for the resync
+        checks.append((f"{STEPS[step]}: non-200 answers", refused, non_200))
         checks.append((f"{STEPS[step]}: exit code", 0, r[step]["exit"]))
     checks += [
         ("re-scan: photos/videos among the deletions", r["deleted"], r["deleted_media"]),
@@ -286,16 +311,24 @@ def report(r: dict[str, Any]) -> bool:
         print(f"{kind:<30}" + "".join(f"{r[s]['requests'].get(kind, 0):>12}" for s, _ in steps))
     print(f"{'total':<30}" + "".join(f"{r[s]['total']:>12}" for s, _ in steps))
     scanned = re.search(r"^erin: (\d+) items scanned", r["enrol"]["stdout"], re.M)
+    rescanned = re.search(r"^erin: (\d+) items scanned", r["resync"]["stdout"], re.M)
     items = {
         "enrol": int(scanned.group(1)) if scanned else -1,
         "rescan": len(listed(r["rescan"])),
+        "resync": int(rescanned.group(1)) if rescanned else -1,
         "business": r["frank_listed"],
     }
     print(f"{'items listed':<30}" + "".join(f"{items[s]:>12}" for s, _ in steps))
     print(f"{'wall time (s)':<30}" + "".join(f"{r[s]['wall']:>12.2f}" for s, _ in steps))
-    floor = {s: r[s]["total"] * latency for s, _ in steps}
+    floor = {s: sum(n.values()) for s, n in expected_requests(r).items()}
+    print(f"{'floor: fewest requests':<30}" + "".join(f"{floor[s]:>12}" for s, _ in steps))
     print(
-        f"{'floor: requests x latency (s)':<30}" + "".join(f"{floor[s]:>12.2f}" for s, _ in steps)
+        f"{'requests / floor':<30}"
+        + "".join(f"{r[s]['total'] / floor[s]:>12.2f}" for s, _ in steps)
+    )
+    print(
+        f"{'requests x latency (s)':<30}"
+        + "".join(f"{r[s]['total'] * latency:>12.2f}" for s, _ in steps)
     )
     print(f"{'process CPU time (s)':<30}" + "".join(f"{r[s]['cpu']:>12.2f}" for s, _ in steps))
     print(f"{'peak RSS after (MiB)':<30}" + "".join(f"{r[s]['rss_mb']:>12.1f}" for s, _ in steps))

@@ -13,6 +13,15 @@ A recycle-bin item has no driveItem id and no mime type: photos and videos are r
 extension of ``name`` (or of ``title``, which real answers carry besides the schema). The path
 shown is ``deletedFromLocation`` (a server-relative URL) relative to the drive's library, plus the
 name. Every scan lists the whole bin, so items that left it are swept by the core.
+
+Pages: the list's v1.0 reference documents ``$top``, but not the page size served without it nor
+the largest accepted (onedrive.md §4, §7.1). The listing asks :data:`BIN_TOP`, 1,000: the most
+Graph serves per page of a drive listing ("The maximum items per page limit is 1000",
+OneDrive/onedrive-api-docs#170) and what rclone asks; a service whose limit is lower serves
+fewer per page and links the rest (OData server-driven paging), so a bin of 5,000 takes 5 pages
+instead of 25 of the default 200. Graph's support of query options varies per operation and
+between v1.0 and beta, where this list is served: a first page refused with 400 is asked again
+without ``$top``, and the listing goes on with the pages the service chooses.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from trashscan.errors import AccountError
 from trashscan.kinds import guess_mime_type
 from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome, TrashItem
 from trashscan.pagination import PageGuard
-from trashscan_onedrive.client import GraphError, GraphSession, json_of
+from trashscan_onedrive.client import GraphError, GraphSession, json_of, query
 from trashscan_onedrive.drive import DriveInfo, read_drive
 from trashscan_onedrive.options import Settings, login_hint
 from trashscan_onedrive.times import parse_iso
@@ -35,6 +44,7 @@ from trashscan_onedrive.times import parse_iso
 log = logging.getLogger(__name__)
 
 RECYCLE_BIN_API_VERSION = "beta"  # v1.0 metadata lacks site.recycleBin (see module docstring)
+BIN_TOP = 1000  # the largest page asked of the recycle bin (see the module docstring)
 RETENTION_DAYS = 93
 LIST_PERMISSIONS = "Files.Read (or Files.ReadWrite.All, Sites.Read.All)"
 
@@ -91,11 +101,22 @@ class BusinessScan:
                 f"cannot find the OneDrive for Business site of account {self.account.name!r} "
                 "(Graph gave no sharePointIds for /me/drive)"
             )
-        url: str | None = recycle_bin_url(self.settings, info.site_id)
+        plain = recycle_bin_url(self.settings, info.site_id)
+        url: str | None = f"{plain}?{query({'$top': BIN_TOP})}"
         guard = PageGuard("OneDrive's recycle bin", "next link")
         guard.start(url)
+        first = True
         while url:
-            data = self._list(url, info.site_id)
+            try:
+                data = self._list(url, info.site_id)
+            except GraphError as exc:
+                if not (first and exc.status == 400):
+                    raise
+                log.info("the recycle bin refused $top=%d (%s): asking without it", BIN_TOP, exc)
+                url, first = plain, False
+                guard.start(url)
+                continue
+            first = False
             items = [item for raw in data.get("value") or () if (item := self._item(raw, info))]
             if items:
                 yield Page(items=items)

@@ -31,6 +31,7 @@ import base64
 import functools
 import json
 import logging
+import math
 import re
 import subprocess
 import sys
@@ -626,6 +627,72 @@ def test_a_410_resync_enrols_again_and_loses_nothing(cli, sandbox, fake, log, ca
     dates = {i["path"]: i["deleted_at"] for i in again.json()}
     assert dates.pop(extra) == iso(second_scan)
     assert set(dates.values()) == {iso(first_scan)}
+
+
+def test_a_410_resync_reads_the_drive_in_the_largest_pages(cli, sandbox, fake, log):
+    """Graph's ``Location`` after a 410 is a bare delta URL (see the fake); the resync asks
+    ``$select`` and ``$top=1000`` again: the 410, then ceil(live items / 1000) pages."""
+    fake.bulk_personal("erin", 2500)
+    assert cli("scan", "--account", "erin").exit_code == 0
+    live = len(fake.graph.drives["erin"].walk())
+    fake.expire_delta_tokens("erin")
+    log.mark()
+
+    result = cli("scan", "--account", "erin")
+
+    assert result.exit_code == 0, result.stderr
+    delta = [r for r in log.since() if r.path == DELTA]
+    assert [r.status for r in delta] == [410] + [200] * math.ceil(live / 1000)
+    for record in delta[1:]:
+        assert record.query["$top"] == ["1000"]
+        assert "deleted" in record.query["$select"][0].split(",")
+    assert len(log.graph()) == 1 + math.ceil(live / 1000)  # the floor: nothing else
+
+
+def _bin_media(fake: OneDriveFake) -> set[str]:
+    """The ids of frank's recycle-bin entries that are photos or videos (by extension)."""
+    from trashscan_onedrive.options import DEFAULT_EXTENSIONS
+
+    entries = fake.graph.drives["frank"].bin_entries(fake.clock())
+    return {
+        e.id
+        for e in entries
+        if not e.folder and PurePosixPath(e.name).suffix.lower() in DEFAULT_EXTENSIONS
+    }
+
+
+def test_a_big_recycle_bin_is_read_in_pages_of_1000(cli, fake, log):
+    fake.bulk_recycle_bin("frank", 5000)
+    entries = len(fake.graph.drives["frank"].bin_entries(fake.clock()))
+    log.mark()
+
+    result = cli("list", "--account", "frank", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert {i["item_id"] for i in result.json()} == _bin_media(fake)
+    assert log.graph() == [("GET", "/v1.0/me/drive", 200)] + [("GET", "BIN", 200)] * math.ceil(
+        entries / 1000
+    )
+    bin_requests = [r for r in log.since() if BIN.match(r.path)]
+    assert bin_requests[0].query["$top"] == ["1000"]
+
+
+def test_a_recycle_bin_that_refuses_top_is_read_without_it(cli, fake, log):
+    fake.graph.bin_top_supported = False
+    fake.bulk_recycle_bin("frank", 500)
+    entries = len(fake.graph.drives["frank"].bin_entries(fake.clock()))
+    log.mark()
+
+    result = cli("list", "--account", "frank", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert _problems(result.stderr) == []
+    assert {i["item_id"] for i in result.json()} == _bin_media(fake)
+    bin_requests = [r for r in log.since() if BIN.match(r.path)]
+    # refused once with $top, then the service's own page size (200 here), links as given
+    assert [r.status for r in bin_requests] == [400] + [200] * math.ceil(entries / 200)
+    assert "$top" in bin_requests[0].query
+    assert all("$top" not in r.query for r in bin_requests[1:])
 
 
 def test_an_unchanged_rescan_of_erin_costs_one_graph_request(cli, sandbox, fake, log):

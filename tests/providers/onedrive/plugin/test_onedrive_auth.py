@@ -85,7 +85,7 @@ def test_check_auth_fails_when_graph_rejects_the_cached_token(od: Harness) -> No
 
 def test_the_cached_token_is_sent_to_graph(od: Harness) -> None:
     od.signed_in()
-    url = f"{BETA}sites/{SITE}/recycleBin/items"
+    url = f"{BETA}sites/{SITE}/recycleBin/items?$top=1000"
     od.graph("GET", url, {"value": []})
     pages, outcome = od.scan(account(drive_type="business"), BUSINESS_STATE)
     assert pages == []
@@ -105,7 +105,7 @@ def test_refresh_grant_against_an_endpoint_authority(od: Harness) -> None:
         f"{SANDBOX_AUTHORITY}/oauth2/v2.0/token",
         json=token_answer("at-new", "rt-new"),
     )
-    url = f"{SANDBOX}beta/sites/{SITE}/recycleBin/items"
+    url = f"{SANDBOX}beta/sites/{SITE}/recycleBin/items?$top=1000"
     od.graph("GET", url, {"value": []}, token="at-new")
     od.scan(account(endpoint=SANDBOX, drive_type="business"), BUSINESS_STATE)
     assert od.sent == [
@@ -347,7 +347,7 @@ def test_instance_discovery_is_off_for_overridden_or_unknown_hosts() -> None:
 def test_a_401_from_graph_refreshes_the_token_once_and_retries(od: Harness) -> None:
     od.sign_in(SANDBOX_AUTHORITY)
     od.discovery(SANDBOX_AUTHORITY)
-    url = f"{SANDBOX}beta/sites/{SITE}/recycleBin/items"
+    url = f"{SANDBOX}beta/sites/{SITE}/recycleBin/items?$top=1000"
     od.graph("GET", url, {"error": {"code": "InvalidAuthenticationToken"}}, status=401)
     od.rsps.add(
         responses.POST,
@@ -369,7 +369,7 @@ def test_a_401_from_graph_refreshes_the_token_once_and_retries(od: Harness) -> N
 def test_a_second_401_is_an_auth_error(od: Harness) -> None:
     od.sign_in(SANDBOX_AUTHORITY)
     od.discovery(SANDBOX_AUTHORITY)
-    url = f"{SANDBOX}beta/sites/{SITE}/recycleBin/items"
+    url = f"{SANDBOX}beta/sites/{SITE}/recycleBin/items?$top=1000"
     od.graph("GET", url, {}, status=401)
     od.rsps.add(
         responses.POST,

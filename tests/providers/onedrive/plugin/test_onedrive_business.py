@@ -16,6 +16,7 @@ from .harness import BETA, GRAPH, SITE, SITE_GUID, V1, WEB_GUID, Harness, accoun
 LIBRARY = "personal/alice_contoso_com/Documents"
 DRIVE = f"{V1}me/drive?$select=driveType,webUrl,sharePointIds"
 BIN = f"{BETA}sites/{SITE}/recycleBin/items"
+BIN_1 = f"{BIN}?$top=1000"  # the first page: the largest page asked (business.BIN_TOP)
 BIN_2 = f"{BIN}?$skiptoken=Paged%3DTRUE%26p_ID%3D42"  # sent verbatim
 STATE = {"drive_type": "business", "site_id": SITE, "library_path": LIBRARY}
 BUSINESS = account(drive_type="business")
@@ -58,7 +59,7 @@ def test_first_scan_finds_the_site_then_pages_through_the_bin(od: Harness) -> No
     od.graph("GET", DRIVE, DRIVE_ANSWER)
     od.graph(
         "GET",
-        BIN,
+        BIN_1,
         {
             "value": [
                 bin_item("b-1", "IMG_0001.JPG", "Pictures/Camera Roll", "2024-05-20T08:30:00Z"),
@@ -79,7 +80,7 @@ def test_first_scan_finds_the_site_then_pages_through_the_bin(od: Harness) -> No
         },
     )
     pages, outcome = od.scan(BUSINESS)
-    assert od.sent_to() == [("GET", DRIVE), ("GET", BIN), ("GET", BIN_2)]
+    assert od.sent_to() == [("GET", DRIVE), ("GET", BIN_1), ("GET", BIN_2)]
     items = [item for page in pages for item in page.items]
     first = datetime(2024, 5, 20, 8, 30, tzinfo=UTC)
     third = datetime(2024, 5, 22, 10, 15, 30, 123456, tzinfo=UTC)
@@ -119,34 +120,52 @@ def test_first_scan_finds_the_site_then_pages_through_the_bin(od: Harness) -> No
 
 def test_later_scans_reuse_the_site_from_the_state(od: Harness) -> None:
     od.signed_in()
-    od.graph("GET", BIN, {"value": []})
+    od.graph("GET", BIN_1, {"value": []})
     pages, outcome = od.scan(BUSINESS, STATE)
     assert pages == []
-    assert od.sent_to() == [("GET", BIN)]  # one request for an unchanged, empty bin
+    assert od.sent_to() == [("GET", BIN_1)]  # one request for an unchanged, empty bin
     assert outcome.state == STATE
 
 
 def test_detected_business_kind_needs_no_second_drive_call(od: Harness) -> None:
     od.signed_in()
     od.graph("GET", DRIVE, DRIVE_ANSWER)
-    od.graph("GET", BIN, {"value": []})
+    od.graph("GET", BIN_1, {"value": []})
     _, outcome = od.scan(account())  # no drive_type option: detected on the first scan
-    assert od.sent_to() == [("GET", DRIVE), ("GET", BIN)]
+    assert od.sent_to() == [("GET", DRIVE), ("GET", BIN_1)]
     assert outcome.state == STATE
 
 
 def test_retention_days_overrides_the_93_days(od: Harness) -> None:
     od.signed_in()
-    od.graph("GET", BIN, {"value": [bin_item("b-1", "a.png", "", "2024-05-20T00:00:00Z")]})
+    od.graph("GET", BIN_1, {"value": [bin_item("b-1", "a.png", "", "2024-05-20T00:00:00Z")]})
     pages, _ = od.scan(account(drive_type="business", retention_days=120), STATE)
     item = pages[0].items[0]
     assert item.purge_at == datetime(2024, 9, 17, tzinfo=UTC)
 
 
+def test_a_first_page_refused_with_400_is_asked_again_without_top(od: Harness) -> None:
+    od.signed_in()
+    od.graph("GET", BIN_1, {"error": {"code": "invalidRequest"}}, status=400)
+    od.graph("GET", BIN, {"value": [bin_item("b-1", "a.png", "", "2024-05-20T00:00:00Z")]})
+    pages, _ = od.scan(BUSINESS, STATE)
+    assert od.sent_to() == [("GET", BIN_1), ("GET", BIN)]
+    assert [item.item_id for page in pages for item in page.items] == ["b-1"]
+
+
+def test_a_400_without_top_too_fails_the_account(od: Harness) -> None:
+    od.signed_in()
+    od.graph("GET", BIN_1, {"error": {"code": "BadRequest"}}, status=400)
+    od.graph("GET", BIN, {"error": {"code": "BadRequest"}}, status=400)
+    with pytest.raises(AccountError, match=r"HTTP 400 \(BadRequest\)"):
+        od.scan(BUSINESS, STATE)
+    assert od.sent_to() == [("GET", BIN_1), ("GET", BIN)]  # once each, not more
+
+
 def test_a_403_on_listing_names_the_permissions(od: Harness) -> None:
     od.signed_in()
     od.graph(
-        "GET", BIN, {"error": {"code": "accessDenied", "message": "Access denied"}}, status=403
+        "GET", BIN_1, {"error": {"code": "accessDenied", "message": "Access denied"}}, status=403
     )
     with pytest.raises(AccountError) as caught:
         od.scan(BUSINESS, STATE)
@@ -166,20 +185,20 @@ def test_a_drive_without_sharepoint_ids_is_an_account_error(od: Harness) -> None
 
 def test_429_retry_after_and_503_are_retried_through_the_policy(od: Harness) -> None:
     od.signed_in()
-    od.graph("GET", BIN, {"error": {"code": "activityLimitReached"}}, status=429,
+    od.graph("GET", BIN_1, {"error": {"code": "activityLimitReached"}}, status=429,
              headers={"Retry-After": "7"})  # fmt: skip
-    od.graph("GET", BIN, {"error": {"code": "serviceNotAvailable"}}, status=503)
-    od.graph("GET", BIN, {"value": []})
+    od.graph("GET", BIN_1, {"error": {"code": "serviceNotAvailable"}}, status=503)
+    od.graph("GET", BIN_1, {"value": []})
     _, outcome = od.scan(BUSINESS, STATE)
     assert outcome.complete_listing
-    assert od.sent_to() == [("GET", BIN)] * 3
+    assert od.sent_to() == [("GET", BIN_1)] * 3
     # 7 s as asked; then the policy's own backoff (attempt 2: 1 s step, half plus half-jitter).
     assert od.sleeps == [7.0, 0.75]
 
 
 def test_a_retry_after_beyond_the_budget_fails_this_account(od: Harness) -> None:
     od.signed_in()
-    od.graph("GET", BIN, {}, status=429, headers={"Retry-After": "3600"})
+    od.graph("GET", BIN_1, {}, status=429, headers={"Retry-After": "3600"})
     with pytest.raises(ProviderUnavailableError, match="3600"):
         od.scan(BUSINESS, STATE)
     assert od.sleeps == []

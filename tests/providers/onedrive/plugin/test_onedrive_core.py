@@ -56,7 +56,7 @@ def test_business_account_through_the_index_sweeps_what_left_the_bin(
     scanner = Scanner(index, od.context, lock_wait=0)
     acct = account(drive_type="business")
     od.signed_in()
-    bin_url = f"{BETA}sites/{SITE}/recycleBin/items"
+    bin_url = f"{BETA}sites/{SITE}/recycleBin/items?$top=1000"
     photo = {"id": "b-1", "name": "a.jpg", "deletedDateTime": "2024-05-30T00:00:00Z"}
     od.graph(
         "GET",

@@ -22,7 +22,8 @@ DELTA_1 = f"{V1}me/drive/root/delta?token=aaa111"
 DELTA_1_NEXT = f"{V1}me/drive/root/delta?token=aaa111&$skiptoken=more"
 DELTA_2 = f"{V1}me/drive/root/delta?token=bbb222"
 DELTA_3 = f"{V1}me/drive/root/delta?token=ccc333"
-RESYNC = f"{V1}me/drive/root/delta?token=fresh000"
+RESYNC = f"{V1}me/drive/root/delta?token=fresh000"  # a 410's Location: a token alone
+RESYNC_ASKED = f"{RESYNC}&$select={SELECT}&$top=1000"  # followed with the options again
 PERSONAL = account(drive_type="personal")
 LATER = NOW + timedelta(days=2)
 
@@ -353,18 +354,30 @@ def test_410_resync_lists_again_and_reports_what_vanished(
     # The fresh enumeration no longer holds cat.jpg: it was deleted since the last scan.
     od.graph(
         "GET",
-        RESYNC,
+        RESYNC_ASKED,
         {"value": [ROOT, PICTURES, TRIP, BEACH, CLIP, DOG], "@odata.deltaLink": DELTA_3},
     )
     with caplog.at_level(logging.WARNING, logger="trashscan_onedrive"):
         pages, outcome = od.scan(PERSONAL, state)
-    assert od.sent_to() == [("GET", DELTA_1), ("GET", RESYNC)]
+    assert od.sent_to() == [("GET", DELTA_1), ("GET", RESYNC_ASKED)]
     assert [item.item_id for page in pages for item in page.items] == ["D1!110"]
     assert pages[-1].items[0].deleted_at == NOW
     assert outcome.state is not None
     assert outcome.state["delta_link"] == DELTA_3
     assert outcome.state["mirror_id"] == state["mirror_id"]  # compared, not thrown away
     assert "full resync" in caplog.text
+
+
+def test_a_location_with_its_own_options_is_followed_as_given(od: Harness) -> None:
+    od.signed_in()
+    state = enrol(od)
+    od.restart()
+    location = f"{V1}me/drive/root/delta?token=fresh000&$top=500&select=id,deleted"
+    od.graph("GET", DELTA_1, {"error": {"code": "resyncRequired"}}, status=410,
+             headers={"Location": location})  # fmt: skip
+    od.graph("GET", location, {"value": [ROOT], "@odata.deltaLink": DELTA_3})
+    od.scan(PERSONAL, state)
+    assert od.sent_to() == [("GET", DELTA_1), ("GET", location)]
 
 
 def test_410_without_location_restarts_from_the_drive_root(od: Harness) -> None:

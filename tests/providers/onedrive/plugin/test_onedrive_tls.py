@@ -41,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "token_endpoint": f"{root}/oauth2/v2.0/token",
                 "device_authorization_endpoint": f"{root}/oauth2/v2.0/devicecode",
             }
-        elif self.path == f"/beta/sites/{SITE}/recycleBin/items":
+        elif self.path == f"/beta/sites/{SITE}/recycleBin/items?$top=1000":
             answer = {"value": []}
         elif self.path.startswith("/v1.0/me/drive?"):  # what `accounts test` asks Graph
             answer = {"driveType": "personal"}
@@ -103,7 +103,7 @@ def test_ca_bundle_is_trusted_by_msal_and_graph_despite_requests_ca_bundle(
     with pytest.raises(StopIteration) as done:
         next(scan)
     assert done.value.value.complete_listing
-    assert f"/beta/sites/{SITE}/recycleBin/items" in _Handler.paths
+    assert f"/beta/sites/{SITE}/recycleBin/items?$top=1000" in _Handler.paths
 
 
 def test_without_the_ca_bundle_the_certificate_is_refused(
