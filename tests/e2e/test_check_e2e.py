@@ -48,7 +48,7 @@ class Result:
 
 
 class Clock:
-    """What `trashscan.cli.utcnow` returns: the CLI's one clock."""
+    """What `trashscan.cli.app.utcnow` returns: the CLI's one clock."""
 
     def __init__(self) -> None:
         self.now = FIXED
@@ -60,7 +60,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     pinned = Clock()
-    monkeypatch.setattr("trashscan.cli.utcnow", pinned)
+    monkeypatch.setattr("trashscan.cli.app.utcnow", pinned)
     return pinned
 
 

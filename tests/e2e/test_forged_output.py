@@ -79,7 +79,7 @@ class Clock:
 
 @pytest.fixture
 def box(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
-    monkeypatch.setattr("trashscan.cli.utcnow", Clock())
+    monkeypatch.setattr("trashscan.cli.app.utcnow", Clock())
     with Sandbox(tmp_path / "sandbox", now=FIXED, only=frozenset({"local-trash"})) as sandbox:
         yield sandbox
 

@@ -1,4 +1,4 @@
-"""The ``check`` and ``schedule`` commands (registered on the main group by :mod:`trashscan.cli`).
+"""The ``check`` and ``schedule`` commands: monitoring, and running it on a timer.
 
 ``check`` speaks the monitoring convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), so every way it
 can fail before reaching a verdict, including a mistyped option, must exit 3 rather than click's
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trashscan.cli import KIND_CHOICES, App, account_options, deadline_option, err, pass_app
+from trashscan.cli.app import App, err, pass_app
+from trashscan.cli.common import KIND_CHOICES, account_options, deadline_option
 from trashscan.errors import TrashscanError, UsageError
 
 if TYPE_CHECKING:

@@ -1,0 +1,46 @@
+"""``trashscan providers``: the installed plugins, what each can do and the options it takes."""
+
+from __future__ import annotations
+
+import click
+
+from trashscan.cli.app import App, err, pass_app, say
+
+
+@click.command()
+@pass_app
+def providers(app: App) -> None:
+    """Installed provider plugins and what each can do."""
+    from trashscan.plugins import all_providers
+
+    loaded, broken = all_providers()
+    for name, cls in loaded.items():
+        caps = cls.capabilities
+        flags = ", ".join(
+            f"{label}={'yes' if value else 'no'}"
+            for label, value in (
+                ("list", caps.list),
+                ("restore", caps.restore),
+                ("exact-times", caps.exact_deletion_times),
+                ("incremental", caps.incremental),
+            )
+        )
+        if caps.restore_experimental:
+            flags += " (restore experimental)"
+        say(f"{name:<16} {cls.display_name}")
+        say(f"{'':<16} {flags}")
+        if cls.retention.description:
+            say(f"{'':<16} retention: {cls.retention.description}")
+        for note in ((caps.unsupported_reason,) if caps.unsupported_reason else ()) + caps.notes:
+            say(f"{'':<16} note: {note}")
+        for spec in cls.options or ():
+            say(f"{'':<16} {spec.describe()}")
+    for plugin in broken:
+        say(f"{plugin.name:<16} BROKEN ({plugin.target}): {plugin.error}")
+    from trashscan.options import ACCOUNT_OPTIONS
+
+    say("any account")
+    for spec in ACCOUNT_OPTIONS:
+        say(f"{'':<16} {spec.describe()}")
+    if broken:
+        err(f"trashscan: {len(broken)} provider plugin(s) failed to load; the others work")

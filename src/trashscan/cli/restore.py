@@ -1,0 +1,121 @@
+"""``trashscan restore``: the plan, the confirmation, then each provider's restore."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from trashscan.cli.app import App, err, pass_app, say
+from trashscan.cli.common import build_filter, deadline_option, filter_options
+from trashscan.errors import EXIT_PARTIAL, UsageError
+
+if TYPE_CHECKING:
+    from trashscan.models import IndexedItem
+
+
+@click.command()
+@click.argument("refs", nargs=-1)
+@filter_options
+@click.option("--dry-run", "-n", is_flag=True, help="Show what would be restored; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@deadline_option
+@pass_app
+def restore(
+    app: App,
+    refs: tuple[str, ...],
+    all_accounts: bool,
+    accounts: tuple[str, ...],
+    provider: str | None,
+    kind: str | None,
+    expiring_within: str | None,
+    deleted_since: str | None,
+    deleted_until: str | None,
+    name_glob: str | None,
+    dry_run: bool,
+    yes: bool,
+    deadline: str | None,
+) -> None:
+    """Restore items by REF (from `trashscan list`) or by filter, through each provider's API."""
+    from trashscan import output
+    from trashscan.restorer import Restorer, left_out
+
+    limit = app.deadline(deadline)
+    filters_given = any(
+        (
+            all_accounts,
+            accounts,
+            provider,
+            kind,
+            expiring_within,
+            deleted_since,
+            deleted_until,
+            name_glob,
+        )
+    )
+    if not refs and not filters_given:
+        raise UsageError(
+            "say what to restore: one or more REFs, or filters such as --account/--name",
+            hint="see `trashscan list` for refs",
+        )
+    now = app.now()
+    if refs:
+        chosen = {item.ref: item for item in (app.index.resolve_ref(ref) for ref in refs)}
+        items: list[IndexedItem] = list(chosen.values())
+    else:
+        selected = app.select_accounts(all_accounts, accounts)
+        item_filter = build_filter(
+            selected, provider, kind, expiring_within, deleted_since, deleted_until, name_glob
+        )
+        items = app.index.items(item_filter, now)
+    if not items:
+        err("nothing to restore")
+        return
+    left = [(item, reason) for item in items if (reason := left_out(item))]
+    items = [item for item in items if not left_out(item)]
+    if items:
+        click.echo(f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
+        output.write_table(items, now, sys.stdout)
+        plan_notes(app, items)
+    if left:
+        click.echo(f"Left out {len(left)} item(s) this account cannot restore:")
+        for item, reason in left:
+            say(f"  {item.ref[:8]} {item.account}: {item.name} ({reason})")
+    if not items:
+        err("nothing to restore")
+        return
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+        return
+    if not yes:
+        click.confirm(f"Restore {len(items)} item(s)?", abort=True, err=True)
+
+    def show(entry: Any) -> None:
+        result = entry.result
+        where = f" -> {result.restored_path}" if result.restored_path else ""
+        detail = f" ({result.detail})" if result.detail else ""
+        say(
+            f"{result.outcome.value:<18} {entry.item.ref[:8]} {entry.item.account}: "
+            f"{entry.item.name}{where}{detail}"
+        )
+
+    config = app.config
+    restorer = Restorer(app.index, config, app.context, config.concurrency, show, limit)
+    done = restorer.restore(items)
+    failed = [entry for entry in done if not entry.result.ok]
+    click.echo(f"{len(done) - len(failed)} restored, {len(failed)} not restored")
+    if failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+def plan_notes(app: App, items: list[IndexedItem]) -> None:
+    """Under the plan's table: what each provider's restore will do beyond the usual."""
+    from trashscan.restore_plan import plan_notes as collect
+
+    plan = collect(items, app.config, app.context, app.config.concurrency)
+    for item in items:
+        if item.ref in plan.notes:
+            say(f"  {item.ref[:8]} {item.name}: {plan.notes[item.ref]}")
+    for problem in plan.problems:
+        err(f"trashscan: note: {problem}")

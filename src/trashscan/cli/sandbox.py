@@ -1,0 +1,38 @@
+"""``trashscan demo`` and ``trashscan sandbox serve``: the local fake providers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from trashscan.cli.runner import run_group
+
+
+@click.command()
+def demo() -> None:
+    """Show the whole flow against the local sandbox: list, restore, list again."""
+    from trashscan.sandbox.demo import run_demo
+
+    group = click.get_current_context().find_root().command
+    assert isinstance(group, click.Group)
+    sys.exit(run_demo(lambda args: run_group(group, args)))
+
+
+@click.group()
+def sandbox() -> None:
+    """Local fake provider servers for trying trashscan without a cloud account."""
+
+
+@sandbox.command("serve")
+@click.option("--port", type=int, default=0, help="Port for the fake servers (default: any free).")
+@click.option("--write-config", "write_config", metavar="PATH", help="Where to write the config.")
+@click.option("--workdir", metavar="DIR", help="Where to keep seeded data (default: a temp dir).")
+def sandbox_serve(port: int, write_config: str | None, workdir: str | None) -> None:
+    """Run the sandbox until interrupted, with a config whose accounts point at it."""
+    from trashscan.sandbox.session import serve_forever
+
+    serve_forever(
+        port=port, config_path=Path(write_config) if write_config else None, workdir=workdir
+    )
