@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from trashscan.sandbox.server import Request
+    from trashscan.sandbox.messages import Request
 
 __all__ = ["Drip", "DropConnection", "Fault", "FaultInjector", "HttpFault"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import logging
 import re
 import socket
@@ -20,15 +19,15 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from trashscan.sandbox.faults import Drip, DropConnection, FaultInjector, HttpFault
+from trashscan.sandbox.messages import Handler, Request, Response
 
 __all__ = ["FakeServer", "Handler", "Request", "RequestRecord", "Response", "Router"]
 
@@ -36,45 +35,6 @@ logger = logging.getLogger(__name__)
 
 _HANDSHAKE_TIMEOUT = 10.0
 _IDLE_TIMEOUT = 60.0  # lets handler threads of abandoned keep-alive connections finish
-
-
-@dataclass
-class Request:
-    """A parsed request as route handlers see it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Message  # case-insensitive .get()/[]
-    body: bytes = b""
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def form(self) -> dict[str, str]:
-        """An ``x-www-form-urlencoded`` body (OAuth token endpoints); a key's last value wins."""
-        return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        # Exactly "application/json": some SDKs compare the header verbatim before decoding.
-        merged = {"Content-Type": "application/json", **(headers or {})}
-        return cls(status, json.dumps(obj).encode(), merged)
-
-    @classmethod
-    def text(cls, text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        merged = {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
-        return cls(status, text.encode(), merged)
-
-
-Handler = Callable[[Request, re.Match[str]], Response]
 
 
 @dataclass(frozen=True)

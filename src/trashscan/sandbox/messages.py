@@ -1,0 +1,55 @@
+"""What a fake's route handlers see and return: a parsed :class:`Request`, a :class:`Response`.
+
+Below both the server that parses requests and the fault rules that match them (:mod:`.faults`),
+so neither has to import the other for these types. :mod:`.server` re-exports them, which is
+where the fakes import them from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass
+class Request:
+    """A parsed request as route handlers see it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Message  # case-insensitive .get()/[]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        """An ``x-www-form-urlencoded`` body (OAuth token endpoints); a key's last value wins."""
+        return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        # Exactly "application/json": some SDKs compare the header verbatim before decoding.
+        merged = {"Content-Type": "application/json", **(headers or {})}
+        return cls(status, json.dumps(obj).encode(), merged)
+
+    @classmethod
+    def text(cls, text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        merged = {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
+        return cls(status, text.encode(), merged)
+
+
+Handler = Callable[[Request, re.Match[str]], Response]
