@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from trashscan.deadline import DEFAULT_DEADLINE, Deadline
@@ -24,6 +24,7 @@ from trashscan.files import atomic_write
 from trashscan.models import Account
 from trashscan.options import OptionError, from_config
 from trashscan.plugins import declared_options
+from trashscan.secrets import SecretsConfig
 
 ENV_CONFIG = "TRASHSCAN_CONFIG"
 ENV_HOME = "TRASHSCAN_HOME"
@@ -118,14 +119,6 @@ def default_index_url(data_dir: Path) -> str:
 
 
 # --------------------------------------------------------------------------------------- model
-
-
-@dataclass(frozen=True)
-class SecretsConfig:
-    backend: Literal["keyring", "file"] = "keyring"
-    path: Path | None = None  # only for backend "file"
-    insecure_for_testing: bool = False
-    allow_insecure_keyring: bool = False
 
 
 @dataclass(frozen=True)

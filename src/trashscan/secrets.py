@@ -19,16 +19,15 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from trashscan.errors import ConfigError, SecretStoreError
 from trashscan.files import atomic_write, private_dir
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
-
-    from trashscan.config import SecretsConfig
 
 ENV_ALLOW_INSECURE = "TRASHSCAN_ALLOW_INSECURE_KEYRING"
 
@@ -380,6 +379,16 @@ class FileSecretStore:
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+@dataclass(frozen=True)
+class SecretsConfig:
+    """The config's ``[secrets]`` table (read by :mod:`trashscan.config`, which re-exports it)."""
+
+    backend: Literal["keyring", "file"] = "keyring"
+    path: Path | None = None  # only for backend "file"
+    insecure_for_testing: bool = False
+    allow_insecure_keyring: bool = False
 
 
 def open_secret_store(config: SecretsConfig, data_dir: Path) -> SecretStore:
