@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from trashscan.cli.app import App, err, pass_app, say
-from trashscan.cli.common import account_options, build_filter, deadline_option, filter_options
+from trashscan.cli.common import (
+    FilterArgs,
+    account_options,
+    build_filter,
+    deadline_option,
+    filter_options,
+)
 from trashscan.errors import EXIT_PARTIAL
 from trashscan.safe_text import printable
 
@@ -101,12 +107,7 @@ def list_items(
     app: App,
     all_accounts: bool,
     accounts: tuple[str, ...],
-    provider: str | None,
-    kind: str | None,
-    expiring_within: str | None,
-    deleted_since: str | None,
-    deleted_until: str | None,
-    name_glob: str | None,
+    filters: FilterArgs,
     sort: str,
     fmt: str,
     cached: bool,
@@ -117,18 +118,9 @@ def list_items(
 
     limit = app.deadline(deadline)
     selected = app.select_accounts(all_accounts, accounts)
-    if provider:
-        selected = [a for a in selected if a.provider == provider]
-    item_filter = build_filter(
-        selected,
-        provider,
-        kind,
-        expiring_within,
-        deleted_since,
-        deleted_until,
-        name_glob,
-        sort,
-    )
+    if filters.provider:
+        selected = [a for a in selected if a.provider == filters.provider]
+    item_filter = build_filter(selected, filters, sort)
     failed = False
     if not cached:
         failed = not all(r.ok and not r.partial for r in run_scan(app, selected, limit))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from trashscan.cli.app import App, err, pass_app, say
-from trashscan.cli.common import build_filter, deadline_option, filter_options
+from trashscan.cli.common import FilterArgs, build_filter, deadline_option, filter_options
 from trashscan.errors import EXIT_PARTIAL, UsageError
 
 if TYPE_CHECKING:
@@ -27,12 +27,7 @@ def restore(
     refs: tuple[str, ...],
     all_accounts: bool,
     accounts: tuple[str, ...],
-    provider: str | None,
-    kind: str | None,
-    expiring_within: str | None,
-    deleted_since: str | None,
-    deleted_until: str | None,
-    name_glob: str | None,
+    filters: FilterArgs,
     dry_run: bool,
     yes: bool,
     deadline: str | None,
@@ -42,19 +37,7 @@ def restore(
     from trashscan.restorer import Restorer, left_out
 
     limit = app.deadline(deadline)
-    filters_given = any(
-        (
-            all_accounts,
-            accounts,
-            provider,
-            kind,
-            expiring_within,
-            deleted_since,
-            deleted_until,
-            name_glob,
-        )
-    )
-    if not refs and not filters_given:
+    if not refs and not (all_accounts or accounts or filters.given()):
         raise UsageError(
             "say what to restore: one or more REFs, or filters such as --account/--name",
             hint="see `trashscan list` for refs",
@@ -65,9 +48,7 @@ def restore(
         items: list[IndexedItem] = list(chosen.values())
     else:
         selected = app.select_accounts(all_accounts, accounts)
-        item_filter = build_filter(
-            selected, provider, kind, expiring_within, deleted_since, deleted_until, name_glob
-        )
+        item_filter = build_filter(selected, filters)
         items = app.index.items(item_filter, now)
     if not items:
         err("nothing to restore")
