@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
 import pytest
+import sqlalchemy as sa
+from pg_cluster import PG_URL_VAR, REQUIRE_VAR, Cluster, ClusterUnavailable, start_cluster
 
+from trashscan.index import metadata
 from trashscan.testing import MemoryKeyring
 
 
@@ -25,3 +30,36 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Mem
     keyring.set_keyring(memory)
     yield memory
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Cluster | str]:
+    """A PostgreSQL server for the index tests, started once per run when it can be.
+
+    ``TRASHSCAN_TEST_PG_URL`` names a scratch database to use instead. Where no server can be
+    started the PostgreSQL tests skip, saying why, unless ``TRASHSCAN_REQUIRE_PG=1`` (CI) makes
+    that a failure: there a skip would hide that nothing was tested.
+    """
+    if os.environ.get(PG_URL_VAR):
+        yield os.environ[PG_URL_VAR]
+        return
+    try:
+        cluster = start_cluster()
+    except ClusterUnavailable as why:
+        if os.environ.get(REQUIRE_VAR) == "1":
+            pytest.fail(f"PostgreSQL required ({REQUIRE_VAR}=1) but unavailable: {why}")
+        pytest.skip(f"PostgreSQL unavailable: {why}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: Cluster | str) -> str:
+    """The URL of an empty PostgreSQL database for one test."""
+    if isinstance(pg_server, Cluster):
+        return pg_server.empty_database()
+    engine = sa.create_engine(pg_server)  # a shared scratch database: empty it of our tables
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+    engine.dispose()
+    return pg_server

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 
 from trashscan.errors import IndexStoreError, UsageError
-from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus, metadata
+from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus
 from trashscan.models import (
     Account,
     DeletedAtSource,
@@ -45,20 +44,17 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "index.db"
 
 
-PG_URL = os.environ.get("TRASHSCAN_TEST_PG_URL")  # e.g. postgresql+psycopg://u@/db?host=/run
-
-
-@pytest.fixture(params=["sqlite", "postgresql"] if PG_URL else ["sqlite"])
-def index(request: pytest.FixtureRequest, db_path: Path):
-    """SQLite always; the same tests on PostgreSQL when TRASHSCAN_TEST_PG_URL names a scratch db."""
-    url = f"sqlite:///{db_path}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index_url(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """SQLite always; PostgreSQL wherever one can be started (or TRASHSCAN_TEST_PG_URL is set)."""
     if request.param == "postgresql":
-        url = str(PG_URL)
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            metadata.drop_all(conn)
-        engine.dispose()
-    ix = Index.open(url)
+        return request.getfixturevalue("pg_url")
+    return f"sqlite:///{db_path}"
+
+
+@pytest.fixture
+def index(index_url: str):
+    ix = Index.open(index_url)
     yield ix
     ix.close()
 
