@@ -46,6 +46,7 @@ REFS_HINT = "run `trashscan list` to see refs"
 READ_ONLY_HINT = "this command writes to it; `list --cached` and `accounts list` only read"
 _SIDECARS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a database
 _TRASHED = ItemState.TRASHED.value
+_MIGRATION_LOCK = int.from_bytes(b"trashscn")  # PostgreSQL advisory lock key of migrations
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
@@ -454,6 +455,8 @@ class Index:
             if self._read_version(conn) == SCHEMA_VERSION:
                 return SCHEMA_VERSION
         with self._tx(write=True) as conn:  # re-read: another process may have migrated meanwhile
+            if conn.dialect.name == "postgresql":  # serialised as SQLite's BEGIN IMMEDIATE does
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             for step in MIGRATIONS[self._read_version(conn) :]:
                 step(conn)
             stmt = _insert(conn, meta).values(key="schema_version", value=str(SCHEMA_VERSION))

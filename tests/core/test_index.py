@@ -6,6 +6,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 
+import trashscan.index as index_module
 from trashscan.errors import IndexStoreError, UsageError
 from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus
 from trashscan.models import (
@@ -116,6 +119,54 @@ def test_newer_schema_is_refused(db_path: Path) -> None:
         Index.open(f"sqlite:///{db_path}")
     assert str(db_path) in str(caught.value)
     assert "\n" not in caught.value.one_line()
+
+
+def test_two_first_opens_of_a_postgresql_index_at_once_both_succeed(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cron check and a command opening a new (or older) index together: one migrates.
+
+    SQLite's BEGIN IMMEDIATE makes the second wait and re-read the version; PostgreSQL's write
+    transactions lock nothing by themselves, so without a lock both would create the tables and
+    the second would fail on the first's. The first is held inside its migration until the
+    second is seen waiting on a lock.
+    """
+    migrating, release = threading.Event(), threading.Event()
+    real_step, steps_run = index_module.MIGRATIONS[0], []
+
+    def held_step(conn: sa.Connection) -> None:
+        real_step(conn)
+        steps_run.append(conn)
+        if len(steps_run) == 1:
+            migrating.set()
+            assert release.wait(60)
+
+    monkeypatch.setattr(index_module, "MIGRATIONS", [held_step, *index_module.MIGRATIONS[1:]])
+    opened: dict[str, object] = {}
+
+    def open_index(who: str) -> None:
+        try:
+            with Index.open(pg_url) as ix:
+                opened[who] = ix.schema_version
+        except Exception as error:
+            opened[who] = error
+
+    first = threading.Thread(target=open_index, args=("first",))
+    first.start()
+    assert migrating.wait(60)
+    second = threading.Thread(target=open_index, args=("second",))
+    second.start()
+    waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        while second.is_alive() and not conn.scalar(waiting):
+            time.sleep(0.01)
+    engine.dispose()
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert opened == {"first": SCHEMA_VERSION, "second": SCHEMA_VERSION}
+    assert len(steps_run) == 1  # the second found the schema migrated
 
 
 def test_corrupt_file_is_one_clear_line(tmp_path: Path) -> None:
