@@ -431,7 +431,8 @@ class Index:
             reason = _one_line(error)
             hint = REBUILD_HINT if re.search("not a database|malformed", reason) else None
             hint = "another trashscan may be writing; retry" if "locked" in reason else hint
-            hint = READ_ONLY_HINT if "readonly" in reason else hint
+            read_only = "readonly" in reason or "read-only transaction" in reason  # SQLite, PG
+            hint = READ_ONLY_HINT if read_only else hint
             raise IndexStoreError(f"index {self._where}: {reason}", hint=hint) from error
 
     def _read_version(self, conn: Connection) -> int:
