@@ -522,8 +522,8 @@ CRASHING_SCAN = textwrap.dedent(
 
 
 @pytest.mark.parametrize("kill_at", ["between", "mid_page", "before_finish"])
-def test_killed_scan_leaves_whole_pages_and_previous_state(db_path: Path, kill_at: str) -> None:
-    url = f"sqlite:///{db_path}"
+def test_killed_scan_leaves_whole_pages_and_previous_state(index_url: str, kill_at: str) -> None:
+    url = index_url
     with Index.open(url) as ix:
         scan(ix, Page(items=[item("old"), item("p1-0", "stale.jpg")]), state={"cursor": "prev"})
 
