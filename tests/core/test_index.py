@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 import trashscan.index as index_module
 from trashscan.errors import IndexStoreError, UsageError
-from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus
+from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus, metadata
 from trashscan.models import (
     Account,
     DeletedAtSource,
@@ -341,37 +341,54 @@ def test_a_stated_purge_date_is_its_own_latest_unless_it_is_a_guess() -> None:
     assert (guessed.deleted_after, guessed.purge_latest) == (T0, None)
 
 
-def test_v1_estimates_become_earliest_plausible_on_migration(db_path: Path) -> None:
-    """A v1 index: a Drive item first seen in the trash, one dated by a change, an exact one."""
+def test_v1_estimates_become_earliest_plausible_on_migration(index_url: str, db_path: Path) -> None:
+    """A v1 index: a Drive item first seen in the trash, one dated by a change, an exact one.
+
+    On PostgreSQL, v1's tables are today's without the two columns v2 adds (all v2 changed).
+    """
     thirty = timedelta(days=30)
-    db_path.parent.mkdir()
-    raw = sqlite3.connect(db_path)
-    raw.executescript(V1_SCHEMA)
     previous, seen = T0 - timedelta(hours=6), T0 + timedelta(minutes=1)
     rows = [  # item_id, deleted_at, source, purge_at, estimate
-        ("first", T0, "observed", T0 + thirty, 1),
-        ("changed", T0 - timedelta(hours=2), "changes", T0 - timedelta(hours=2) + thirty, 1),
-        ("exact", T0 - NINE_DAYS, "api", T0 - NINE_DAYS + thirty, 0),
+        ("first", T0, "observed", T0 + thirty, True),
+        ("changed", T0 - timedelta(hours=2), "changes", T0 - timedelta(hours=2) + thirty, True),
+        ("exact", T0 - NINE_DAYS, "api", T0 - NINE_DAYS + thirty, False),
     ]
+    db_path.parent.mkdir()
+    engine = sa.create_engine(index_url)
+    on_sqlite = engine.dialect.name == "sqlite"
 
-    def naive(when: datetime) -> str:  # how SQLAlchemy stores a DATETIME in SQLite
-        return when.strftime("%Y-%m-%d %H:%M:%S.%f")
+    def naive(when: datetime) -> str | datetime:  # how SQLAlchemy stores a DATETIME
+        return when.strftime("%Y-%m-%d %H:%M:%S.%f") if on_sqlite else when.replace(tzinfo=None)
 
-    for item_id, deleted, source, purge, estimate in rows:
-        raw.execute(
-            "INSERT INTO items VALUES (?, ?, ?, ?, ?, NULL, 'photo', NULL, NULL, ?, ?, ?, ?, 1,"
-            " NULL, '{}', NULL, ?, ?, 2, 'trashed')",
-            (P, A, item_id, item_ref(P, A, item_id), f"{item_id}.jpg", naive(deleted), source,
-             naive(purge), estimate, naive(seen), naive(seen)),
-        )  # fmt: skip
-    for scan_id, started in ((1, previous), (2, T0)):  # scan 2 first saw them
-        raw.execute(
-            "INSERT INTO scans VALUES (?, ?, ?, ?, ?, 'ok', NULL, 0, ?)",
-            (scan_id, P, A, naive(started), naive(started + timedelta(minutes=2)), scan_id),
+    with engine.begin() as conn:
+        if on_sqlite:
+            for statement in filter(str.strip, V1_SCHEMA.split(";")):
+                conn.exec_driver_sql(statement)
+        else:
+            metadata.create_all(conn)
+            conn.exec_driver_sql("ALTER TABLE items DROP COLUMN deleted_after")
+            conn.exec_driver_sql("ALTER TABLE items DROP COLUMN purge_latest")
+            conn.exec_driver_sql("INSERT INTO meta VALUES ('schema_version', '1')")
+        add_item = sa.text(
+            "INSERT INTO items VALUES (:p, :a, :id, :ref, :name, NULL, 'photo', NULL, NULL,"
+            " :deleted, :source, :purge, :estimate, TRUE, NULL, '{}', NULL, :seen, :seen, 2,"
+            " 'trashed')"
         )
-    raw.commit()
-    raw.close()
-    with Index.open(f"sqlite:///{db_path}") as ix:
+        for item_id, deleted, source, purge, estimate in rows:
+            conn.execute(add_item, {
+                "p": P, "a": A, "id": item_id, "ref": item_ref(P, A, item_id),
+                "name": f"{item_id}.jpg", "deleted": naive(deleted), "source": source,
+                "purge": naive(purge), "estimate": estimate, "seen": naive(seen),
+            })  # fmt: skip
+        add_scan = sa.text(
+            "INSERT INTO scans VALUES (:id, :p, :a, :started, :finished, 'ok', NULL, FALSE, :id)"
+        )
+        for scan_id, started in ((1, previous), (2, T0)):  # scan 2 first saw them
+            finished = started + timedelta(minutes=2)
+            conn.execute(add_scan, {"id": scan_id, "p": P, "a": A, "started": naive(started),
+                                    "finished": naive(finished)})  # fmt: skip
+    engine.dispose()
+    with Index.open(index_url) as ix:
         assert ix.schema_version == SCHEMA_VERSION
         got = {i.item_id: i for i in ix.items(EVERYTHING, T0)}
     first, changed, exact = got["first"], got["changed"], got["exact"]
