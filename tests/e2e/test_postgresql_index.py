@@ -27,7 +27,7 @@ READ_ONLY = "options=-c%20default_transaction_read_only%3Don"  # a replica, or a
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The e2e conftest's local-trash sandbox, seeded and listed at a pinned time."""
-    monkeypatch.setattr("trashscan.cli.utcnow", lambda: FIXED)
+    monkeypatch.setattr("trashscan.cli.app.utcnow", lambda: FIXED)
     with Sandbox(tmp_path / "sandbox", now=FIXED, only=frozenset({"local-trash"})) as box:
         yield box
 
