@@ -11,7 +11,9 @@ docstrings generated from them, and dropbox.md.
 
 Modelled: ``users/get_current_account``, ``users/get_space_usage``, ``files/list_folder``
 (+ ``/continue``, ``/get_latest_cursor``, ``/longpoll``), ``files/list_revisions``,
-``files/restore``, ``files/get_metadata``, ``auth/token/revoke``. Every route whose name says
+``files/restore``, ``files/get_metadata``, ``auth/token/revoke``, and the content reads of
+:mod:`~trashscan_dropbox.sandbox.content` (``files/get_thumbnail_v2``, ``files/get_thumbnail``,
+``files/get_thumbnail_batch``, ``files/download``). Every route whose name says
 it writes (delete, move, copy, upload, create, ...) is refused with a 400 and recorded in
 ``refused``; other unmodelled routes get a 400 too and land in ``unmodelled``.
 """
@@ -46,6 +48,7 @@ from stone.backends.python_rsrc.stone_validators import ValidationError
 
 from trashscan.sandbox.server import Request, Response, Router
 from trashscan_dropbox.sandbox.auth import AuthState, TokenProblem
+from trashscan_dropbox.sandbox.content import ContentReads
 from trashscan_dropbox.sandbox.model import (
     Account,
     Deletion,
@@ -61,6 +64,7 @@ from trashscan_dropbox.sandbox.wire import (
     RouteError,
     auth_error,
     bad_request,
+    download_reply,
     encode,
     json_reply,
     rate_limited,
@@ -134,6 +138,11 @@ class _Spec:
     scope: str | None  # required OAuth scope; None: no auth (longpoll) or any token
     handler: Callable[..., Any]
     auth: bool = True
+    # "download": the argument comes in the Dropbox-API-Arg header (or the "arg" URL
+    # parameter), the handler returns (result, bytes): bytes as the body, the result JSON in
+    # the Dropbox-API-Result header [www.dropbox.com/developers/documentation/http/documentation,
+    # "Content-download endpoints"].
+    style: str = "rpc"
 
 
 @dataclass
@@ -165,6 +174,7 @@ class DropboxApi:
         self._forced: dict[str, _Forced] = {}
         self._lock = threading.Lock()
         self._cursor_key = secrets.token_bytes(16)
+        self.content = ContentReads()  # thumbnails and downloads (see .content)
         self._wire: dict[tuple[Any, ...], Any] = {}  # encoded list_folder entries
         self._specs: dict[str, _Spec] = {
             "users/get_current_account": _Spec(
@@ -191,6 +201,29 @@ class DropboxApi:
                 files.get_metadata, "files.metadata.read", self._get_metadata
             ),
             "auth/token/revoke": _Spec(db_auth.token_revoke, None, self._token_revoke),
+            "files/get_thumbnail_v2": _Spec(
+                files.get_thumbnail_v2,
+                "files.content.read",
+                lambda account, arg: self.content.get_thumbnail_v2(account, arg, file_metadata),
+                style="download",
+            ),
+            "files/get_thumbnail": _Spec(
+                files.get_thumbnail,
+                "files.content.read",
+                lambda account, arg: self.content.get_thumbnail(account, arg, file_metadata),
+                style="download",
+            ),
+            "files/get_thumbnail_batch": _Spec(
+                files.get_thumbnail_batch,
+                "files.content.read",
+                lambda account, arg: self.content.get_thumbnail_batch(account, arg, file_metadata),
+            ),
+            "files/download": _Spec(
+                files.download,
+                "files.content.read",
+                lambda account, arg: self.content.download(account, arg, file_metadata),
+                style="download",
+            ),
         }
 
     def register(self, router: Router) -> None:
@@ -251,14 +284,22 @@ class DropboxApi:
                 return auth_error(problem.tag, problem.extra)
             account = self.accounts[token.grant.account]
             token_value = token.value
-        content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
-        if content_type != "application/json":
-            raise BadRequest(
-                f'Bad HTTP "Content-Type" header: "{request.headers.get("Content-Type")}". '
-                'Expecting one of "application/json", "application/json; charset=utf-8", '
-                '"text/plain; charset=dropbox-cors-hack".'
-            )
-        arg = self._decode(spec.route, request.body)
+        if spec.style == "download":
+            raw = request.headers.get("Dropbox-API-Arg") or (request.query.get("arg") or [""])[-1]
+            if not raw:
+                raise BadRequest(
+                    'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".'
+                )
+            arg = self._decode(spec.route, raw.encode("utf-8"))
+        else:
+            content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
+            if content_type != "application/json":
+                raise BadRequest(
+                    f'Bad HTTP "Content-Type" header: "{request.headers.get("Content-Type")}". '
+                    'Expecting one of "application/json", "application/json; charset=utf-8", '
+                    '"text/plain; charset=dropbox-cors-hack".'
+                )
+            arg = self._decode(spec.route, request.body)
         if account is not None:
             problem = self._path_root_problem(account, request)
             if problem is not None:
@@ -274,6 +315,9 @@ class DropboxApi:
             return route_error(spec.route.error_type, exc.value)
         if isinstance(result, _Raw):
             return json_reply(result.value)
+        if spec.style == "download":
+            value, data = result
+            return download_reply(encode(spec.route.result_type, value), data)
         return json_reply(encode(spec.route.result_type, result))
 
     def _decode(self, route: Route, body: bytes) -> Any:

@@ -11,6 +11,9 @@ what a plugin sends. Each module cites its sources:
 
 * :mod:`~trashscan_dropbox.sandbox.model`: paths, tombstones, revisions, moves, the journal;
 * :mod:`~trashscan_dropbox.sandbox.api`: the routes, cursors, restore, refusals;
+* :mod:`~trashscan_dropbox.sandbox.content`: thumbnails (``get_thumbnail_v2``, v1, batch) and
+  downloads, ``rev:<rev>`` of a deleted file's last revision included (seam
+  ``api.content.deleted_revisions = "not_found"`` for a Dropbox that refuses those: UNVERIFIED);
 * :mod:`~trashscan_dropbox.sandbox.auth`: OAuth refresh/PKCE, bearer checks, scopes;
 * :mod:`~trashscan_dropbox.sandbox.wire`: status codes, error envelopes, headers;
 * :mod:`~trashscan_dropbox.sandbox.seed`: the seeded accounts and the bulk generator.
@@ -210,7 +213,12 @@ class DropboxFake:
         ns = self.accounts[account].namespace
         with ns.lock:
             return ns.put_file(
-                path, size=size, digest=digest, client_modified=client_modified or at, at=at
+                path,
+                size=size,
+                digest=digest,
+                client_modified=client_modified or at,
+                at=at,
+                content=content,
             )
 
     def add_folder(self, account: str, path: str, at: datetime | None = None) -> Node:

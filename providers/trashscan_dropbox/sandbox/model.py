@@ -91,6 +91,9 @@ class Revision:
     client_modified: datetime
     server_modified: datetime
     restorable: bool = True
+    # The revision's bytes when it was given real content (seeded photos); ``content_hash`` is
+    # then theirs. None: only ``size`` is known (bulk data, size-only seams).
+    content: bytes | None = None
 
     @property
     def path_lower(self) -> str:
@@ -272,6 +275,7 @@ class Namespace:
         at: datetime,
         file_id: str | None = None,
         restorable: bool = True,
+        content: bytes | None = None,
     ) -> Revision:
         """Write a new revision at ``path`` (an upload, or a restore's result).
 
@@ -288,7 +292,7 @@ class Namespace:
         elif file_id is None or file_id in self.live_ids:
             file_id = self.new_id()
         revision = Revision(
-            self.new_rev(), file_id, path, size, digest, client_modified, at, restorable
+            self.new_rev(), file_id, path, size, digest, client_modified, at, restorable, content
         )
         self.revisions[revision.rev] = revision
         self.path_events.setdefault(key, []).append(revision)
@@ -378,6 +382,7 @@ class Namespace:
                     previous.client_modified,
                     at,
                     previous.restorable,
+                    previous.content,
                 )
                 self.revisions[revision.rev] = revision
                 self.path_events.setdefault(new_key, []).append(revision)
@@ -405,6 +410,7 @@ class Namespace:
             client_modified=revision.client_modified,
             at=at,
             file_id=revision.file_id,
+            content=revision.content,
         )
 
     def set_restorable(self, path: str, restorable: bool) -> None:

@@ -27,6 +27,12 @@ deleted documents             /Documents/invoice.pdf (4, 2 revs),    /Contracts/
                                                                      (150)
 ============================  =====================================  ========================
 
+Every photo and video revision has real content (:func:`trashscan.sandbox.pictures.content`: a
+320x240 picture with the file name drawn on it; HEIC names carry a JPEG body, videos a
+placeholder holding a poster), so ``size`` and ``content_hash`` are those of its bytes; the
+``2025 Trip`` photos are the same pictures in both accounts (duplicates). Documents and
+:func:`bulk` entries only have a size (their ``content_hash`` is not of any bytes served).
+
 Plus live photos, videos and documents in each. Exact counts per account (see ``MANIFEST``
 built by :func:`seed_accounts`): carol has 9 media-file tombstones (8 lost + the moved one),
 7 of them lost *and* restorable; dave has 10 (9 lost + moved), 8 lost and restorable. Each
@@ -43,6 +49,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from trashscan.sandbox import pictures
 from trashscan_dropbox.sandbox.model import Account, Node, Revision
 
 __all__ = [
@@ -190,6 +197,7 @@ class Seedable(Protocol):
         self,
         account: str,
         path: str,
+        content: bytes | None = ...,
         *,
         size: int | None = ...,
         at: datetime | None = ...,
@@ -272,8 +280,17 @@ def _seed(fake: Seedable, layout: _Layout, now: datetime) -> Manifest:
     for at, kind, what in sorted(events, key=lambda event: event[0]):
         if kind == "upload":
             path, version = what
-            content = f"{name}:{path}:v{version}".encode() * 8
-            fake.add_file(name, path, size=_size(path) + version, at=at, content_seed=content)
+            if path.lower().endswith(MEDIA_EXTENSIONS):
+                # A real picture (a poster for videos). The trip's photos are the same pictures
+                # in both accounts: duplicates, as a family sharing its photos would have.
+                owner = "both" if path.startswith(TRIP) else name
+                picture = pictures.content(
+                    path.rsplit("/", 1)[-1], f"dropbox:{owner}:{path}:v{version}"
+                )
+                fake.add_file(name, path, picture, at=at)
+                continue
+            seed = f"{name}:{path}:v{version}".encode() * 8
+            fake.add_file(name, path, size=_size(path) + version, at=at, content_seed=seed)
         elif kind == "delete":
             fake.delete(name, what, at)
         elif kind == "move":

@@ -45,6 +45,7 @@ __all__ = [
     "RouteError",
     "auth_error",
     "bad_request",
+    "download_reply",
     "encode",
     "error_summary",
     "json_reply",
@@ -141,3 +142,15 @@ def rate_limit_body(reason: str, retry_after: int) -> dict[str, Any]:
 
 def rate_limited(reason: str, retry_after: int) -> Response:
     return json_reply(rate_limit_body(reason, retry_after), 429, {"Retry-After": str(retry_after)})
+
+
+def download_reply(result: Any, data: bytes) -> Response:
+    """A content-download answer: the bytes as the body, the route's result JSON in the
+    ``Dropbox-API-Result`` header (ASCII: non-ASCII characters escaped, as HTTP headers need),
+    ``Content-Type: application/octet-stream``."""
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "Dropbox-API-Result": json.dumps(result, separators=(",", ":")),
+        "X-Dropbox-Request-Id": request_id(),
+    }
+    return Response(200, data, headers)
