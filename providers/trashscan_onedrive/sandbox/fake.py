@@ -228,14 +228,16 @@ class OneDriveFake:
         at: datetime | None = None,
         *,
         taken: datetime | None = None,
+        content: bytes | None = None,
     ) -> Item:
         """Upload a file as the user would (missing folders are created; over a live file of
-        that name it is a new version). Photos and videos get ``taken`` (default: ``at``)."""
+        that name it is a new version). Photos and videos get ``taken`` (default: ``at``).
+        With ``content`` the size and hashes are those bytes'."""
         at = self._when(at)
         size = seeding.size_of(path) if size is None else size
         if taken is None and seeding.is_media(path):
             taken = at
-        return self.graph.drives[account].put_file(path, size, at, taken=taken)
+        return self.graph.drives[account].put_file(path, size, at, taken=taken, content=content)
 
     def add_folder(self, account: str, path: str, at: datetime | None = None) -> Item:
         return self.graph.drives[account].mkdirs(path, self._when(at))

@@ -36,6 +36,10 @@ published on learn.microsoft.com/graph):
   fake's is the bare delta URL (a fresh enumeration: no token, no ``$select``, no ``$top``);
   seam ``resync_location_keeps_options`` repeats the refused request's ``$select``/``$top`` in
   it instead (what the fake did before).
+* ``GET .../items/{id}/thumbnails`` (+ ``/{set}/{size}`` and ``/{set}/{size}/content``, a 302
+  to a pre-authenticated URL) and ``$expand=thumbnails`` on item GETs, children and delta
+  (personal) [driveitem-list-thumbnails.md]: see :mod:`~trashscan_onedrive.sandbox.thumbnails`;
+  deleted items have none.
 * ``POST /me/drive/items/{id}/restore`` [driveitem-restore.md]: OneDrive Personal only ("Not
   supported" for work or school accounts: here 400 ``notSupported``, an [UNVERIFIED] guess),
   needs ``Files.ReadWrite.All``; optional body ``parentReference.id`` and ``name``; 200 with the
@@ -124,6 +128,7 @@ from trashscan_onedrive.sandbox.model import (
     etag,
     hashes,
 )
+from trashscan_onedrive.sandbox.thumbnails import Thumbnails, parse_expand
 from trashscan_onedrive.sandbox.wire import (
     GraphError,
     graph_error_response,
@@ -169,6 +174,9 @@ _SPECIAL_NAMES = {
     "/Pictures": "photos",
     "/Pictures/Camera Roll": "cameraRoll",
 }
+_THUMBNAILS = re.compile(
+    r"/thumbnails(?:/(?P<set>[^/]+)(?:/(?P<size>[^/]+)(?P<content>/content)?)?)?"
+)
 _DELTA_FN = re.compile(r"^/delta(?:\(token='?(?P<token>[^')]*)'?\))?$")
 _WRITE_SUFFIXES = (
     "/permanentDelete",
@@ -266,7 +274,11 @@ class GraphApi:
     _cursors: OrderedDict[str, _Cursor] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.thumbnails = Thumbnails(self.drives, self.clock, self.base_url)
+
     def register(self, router: Router) -> None:
+        self.thumbnails.register(router)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             router.add(method, r"/(?P<version>v1\.0|beta)(?P<rest>/.*)", self._dispatch)
 
@@ -371,10 +383,23 @@ class GraphApi:
             )
         return min(top, MAX_TOP)
 
+    def _with_thumbnails(
+        self, ctx: _Ctx, drive: Drive, item: Item, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``$expand=thumbnails`` on a listing (children, delta): live items get their sets on
+        OneDrive Personal; business listings do not expand them ("will not work" on OneDrive
+        for Business [DOC driveitem-list-thumbnails.md, Remarks]; for delta UNVERIFIED)."""
+        expand = parse_expand(ctx.query.get("expand"))
+        if "thumbnails" in expand and item.live and drive.personal:
+            body["thumbnails"] = self.thumbnails.sets(drive, item, expand["thumbnails"])
+        return body
+
     def _link(self, ctx: _Ctx, path: str, params: dict[str, str]) -> str:
         extra = {}
         if ctx.select is not None:
             extra["$select"] = ",".join(ctx.select)
+        if "expand" in ctx.query:  # nextLink/deltaLink keep the request's query options
+            extra["$expand"] = ctx.query["expand"]
         if "top" in ctx.query:
             extra["$top"] = ctx.query["top"]
         query = urlencode({**params, **extra}, quote_via=quote, safe="$,!")
@@ -437,6 +462,9 @@ class GraphApi:
                 return self._item_get(ctx, drive, item, by_id)
             if suffix == "/children":
                 return self._children(ctx, drive, item)
+            thumbs = _THUMBNAILS.fullmatch(suffix)
+            if thumbs is not None:
+                return self._thumbnails(ctx, drive, item, thumbs)
             delta = _DELTA_FN.match(suffix)
             if delta is not None:
                 if item is None or not item.is_root:
@@ -527,14 +555,45 @@ class GraphApi:
                 if not (drive.personal and by_id and wants_deleted) or drive.is_purged(item, now):
                     raise GraphError(404, "itemNotFound", "Item not found")
             body = self.render(drive, item)
-            expand = {e.strip().lower() for e in ctx.query.get("expand", "").split(",")}
+            expand = parse_expand(ctx.query.get("expand"))
             if "children" in expand and item.live and item.folder:
                 kids = sorted(
                     (drive.items[i] for i in item.children.values()), key=lambda i: i.name.lower()
                 )
                 body["children"] = [self.render(drive, k) for k in kids]
-        body = {"@odata.context": self._context(ctx, "driveItem/$entity"), **body}
-        return graph_json(ctx.request, self._select(body, ctx.select))
+            body = {"@odata.context": self._context(ctx, "driveItem/$entity"), **body}
+            body = self._select(body, ctx.select)
+            if "thumbnails" in expand and item.live:  # expanded: kept whatever $select says
+                body["thumbnails"] = self.thumbnails.sets(drive, item, expand["thumbnails"])
+        return graph_json(ctx.request, body)
+
+    def _thumbnails(
+        self, ctx: _Ctx, drive: Drive, item: Item | None, match: re.Match[str]
+    ) -> Response:
+        """``/thumbnails``, ``/thumbnails/{set}/{size}`` and ``.../content`` (see
+        :mod:`.thumbnails`): a deleted item has none (404, as any read of it)."""
+        with drive.lock:
+            if item is None or not item.live:
+                raise GraphError(404, "itemNotFound", "Item not found")
+            sets = self.thumbnails.sets(drive, item, ctx.select if match["set"] is None else None)
+            if match["set"] is None:
+                body = {
+                    "@odata.context": self._context(ctx, "Collection(thumbnailSet)"),
+                    "value": sets,
+                }
+                return graph_json(ctx.request, body)
+            if match["set"] != "0" or not sets:
+                raise GraphError(404, "itemNotFound", "Thumbnail set not found")
+            if match["size"] is None:
+                return graph_json(ctx.request, sets[0])
+            thumb = self.thumbnails.thumbnail(drive, item, match["size"])
+            if thumb is None:
+                raise GraphError(404, "itemNotFound", f"Thumbnail size {match['size']} not found")
+        if match["content"]:
+            # "The service responds with a redirect to the thumbnail URL."
+            return Response(302, b"", {"Location": thumb["url"]})
+        body = {"@odata.context": self._context(ctx, "thumbnail/$entity"), **thumb}
+        return graph_json(ctx.request, body)
 
     def _children(self, ctx: _Ctx, drive: Drive, item: Item | None) -> Response:
         top = self._top(ctx)
@@ -546,7 +605,10 @@ class GraphApi:
             )
             offset = _decode_skip(ctx.query.get("skiptoken"))
             page = [
-                self._select(self.render(drive, k), ctx.select) for k in kids[offset : offset + top]
+                self._with_thumbnails(
+                    ctx, drive, k, self._select(self.render(drive, k), ctx.select)
+                )
+                for k in kids[offset : offset + top]
             ]
         body: dict[str, Any] = {
             "@odata.context": self._context(ctx, "Collection(driveItem)"),
@@ -712,7 +774,12 @@ class GraphApi:
         next_token: str | None,
         upto: int | None,
     ) -> Response:
-        value = [self._select(self.render(drive, i, in_delta=True), ctx.select) for i in items]
+        value = [
+            self._with_thumbnails(
+                ctx, drive, i, self._select(self.render(drive, i, in_delta=True), ctx.select)
+            )
+            for i in items
+        ]
         body: dict[str, Any] = {
             "@odata.context": self._context(ctx, "Collection(driveItem)"),
             "value": value,

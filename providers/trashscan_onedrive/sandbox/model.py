@@ -59,6 +59,7 @@ __all__ = [
     "etag",
     "hashes",
     "mime_type",
+    "quick_xor_hash",
 ]
 
 PERSONAL_RETENTION = timedelta(days=30)
@@ -130,6 +131,9 @@ class Item:
     deleted_with: str | None = None  # the id whose deletion took this item to the bin
     purged: bool = False
     children: dict[str, str] = field(default_factory=dict)  # lower-case name -> id
+    # The file's bytes when it was given real content (seeded photos and videos): its size and
+    # hashes are then theirs. None: only ``size`` is known.
+    content: bytes | None = None
 
     @property
     def is_root(self) -> bool:
@@ -365,10 +369,19 @@ class Drive:
             return node
 
     def put_file(
-        self, path: str, size: int, at: datetime, *, taken: datetime | None = None
+        self,
+        path: str,
+        size: int,
+        at: datetime,
+        *,
+        taken: datetime | None = None,
+        content: bytes | None = None,
     ) -> Item:
         """Upload ``path`` as a user would: a new item, or a new version of the live file of
-        that name (OneDrive's default ``replace`` conflict behaviour)."""
+        that name (OneDrive's default ``replace`` conflict behaviour). With ``content``, the
+        size is its length."""
+        if content is not None:
+            size = len(content)
         with self.lock:
             folder_path, _, name = path.rstrip("/").rpartition("/")
             if not name:
@@ -380,11 +393,13 @@ class Drive:
                 if existing.folder:
                     raise NameConflict(f"{path} is a folder")
                 existing.size, existing.modified = size, at
+                existing.content = content
                 existing.version += 1
                 existing.seq = existing.touched = seq
                 self._touch_ancestors(existing, seq)
                 return existing
             item = Item(self._new_id(), name, parent.id, False, size, at, at, seq, seq, taken=taken)
+            item.content = content
             self.items[item.id] = item
             parent.children[name.lower()] = item.id
             self._touch_ancestors(item, seq)
@@ -526,9 +541,36 @@ def ctag(drive: Drive, item: Item) -> str:
     return f'"c:{{{str(guid).upper()}}},{item.version}"'
 
 
+def quick_xor_hash(data: bytes) -> str:
+    """OneDrive's ``quickXorHash`` [DOC onedrive code-snippets/quickxorhash.md]: byte ``i`` is
+    XORed into a 160-bit ring at bit ``11 * i mod 160``, then the length (64-bit little-endian)
+    into the ring's last 8 bytes; the 20 bytes, base64. Bytes 160 apart land on the same bits,
+    so the data is folded first."""
+    folded = 0
+    for start in range(0, len(data), 160):
+        folded ^= int.from_bytes(data[start : start + 160], "little")
+    ring, mask = 0, (1 << 160) - 1
+    for index, byte in enumerate(folded.to_bytes(160, "little")):
+        if byte:
+            value = byte << ((11 * index) % 160)
+            ring ^= (value | (value >> 160)) & mask
+    out = bytearray(ring.to_bytes(20, "little"))
+    for offset, byte in enumerate(len(data).to_bytes(8, "little")):
+        out[12 + offset] ^= byte
+    return base64.b64encode(bytes(out)).decode()
+
+
 def hashes(drive: Drive, item: Item) -> dict[str, str]:
     """File hashes [DOC resources/hashes.md]: personal sha1Hash (upper-case hex) and
-    quickXorHash; business quickXorHash only. Deterministic per item version."""
+    quickXorHash; business quickXorHash only. Of the file's bytes when it has content
+    (``quickXorHash`` per the documented algorithm, :func:`quick_xor_hash`);
+    otherwise stand-ins derived from the item version, not of any bytes."""
+    if item.content is not None:
+        quick = quick_xor_hash(item.content)
+        if drive.personal:
+            sha1 = hashlib.sha1(item.content, usedforsecurity=False).hexdigest().upper()
+            return {"quickXorHash": quick, "sha1Hash": sha1}
+        return {"quickXorHash": quick}
     seed = f"{item.id}:{item.version}:{item.size}".encode()
     quick = base64.b64encode(hashlib.sha1(b"qx" + seed).digest()).decode()
     if drive.personal:

@@ -34,6 +34,12 @@ in /Pictures/Camera Roll, 4 documents in /Documents) and a recycle bin of 10 ent
 ``recycleBin/items``: 7 media files (deleted 2, 9, 25, 33, 60 — second stage —, 70 and 88 days
 ago), the folder ``/Pictures/Offsite`` with 3 photos (41 days) and 2 documents (12 and 55 days);
 one more photo deleted 100 days ago is past the 93 days and purged.
+
+Every seeded photo and video has real content (:func:`trashscan.sandbox.pictures.content`: a
+320x240 picture with the file name drawn on it; HEIC names carry a JPEG body, videos a
+placeholder holding a poster), so ``size``, ``sha1Hash`` and ``quickXorHash`` are those of its
+bytes and the thumbnails show it. Documents and the bulk generators' files only have a size
+(their hashes are stand-ins, not of any bytes).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from trashscan.sandbox import pictures
 from trashscan_onedrive.sandbox.graph import GraphApi
 from trashscan_onedrive.sandbox.model import Drive, Item, RecycleBinEntry
 
@@ -81,6 +88,7 @@ class Seedable(Protocol):
         at: datetime | None = ...,
         *,
         taken: datetime | None = ...,
+        content: bytes | None = ...,
     ) -> Item: ...
 
     def delete(
@@ -111,6 +119,16 @@ class Manifest:
     second_stage: list[str] = field(default_factory=list)
     deleted_at: dict[str, datetime] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # path -> driveItem id (as seeded)
+
+
+def _picture(account: str, path: str) -> bytes | None:
+    """A seeded photo's or video's real content (None for documents, which keep a size only):
+    :func:`trashscan.sandbox.pictures.content`, so sizes and hashes are of served bytes."""
+    if not is_media(path):
+        return None
+    return pictures.content(
+        path.rsplit("/", 1)[-1].removesuffix(" (new)"), f"onedrive:{account}:{path}"
+    )
 
 
 def size_of(path: str) -> int:
@@ -163,7 +181,9 @@ def _seed_erin(fake: Seedable, now: datetime) -> Manifest:
     events += [(deleted, "delete", path) for path, _, deleted in doomed]
     for at, kind, path in sorted(events):
         if kind == "add":
-            item = fake.add_file(name, path, size=size_of(path), at=at)
+            item = fake.add_file(
+                name, path, size=size_of(path), at=at, content=_picture(name, path)
+            )
             manifest.ids[path] = item.id
         else:
             fake.delete(name, path, at=at)
@@ -203,7 +223,10 @@ def between_scans(fake: Seedable, manifest: Manifest, now: datetime) -> None:
         manifest.deleted_at[path] = at
     if manifest.reused_name is not None:
         path = manifest.reused_name
-        item = fake.add_file(manifest.account, path, size=size_of(path) + 4096, at=now)
+        picture = _picture(manifest.account, path + " (new)")
+        item = fake.add_file(
+            manifest.account, path, size=size_of(path) + 4096, at=now, content=picture
+        )
         manifest.ids[path + " (new)"] = item.id
 
 
@@ -247,7 +270,10 @@ def _seed_frank(fake: Seedable, now: datetime) -> Manifest:
         events.append((now - (160 + index) * DAY, "add", path))
     for at, kind, path in sorted(events):
         if kind == "add":
-            manifest.ids[path] = fake.add_file(name, path, size=size_of(path), at=at).id
+            picture = _picture(name, path)
+            manifest.ids[path] = fake.add_file(
+                name, path, size=size_of(path), at=at, content=picture
+            ).id
         else:
             entry = fake.delete(name, path, at=at)
             manifest.deleted_at[path] = at

@@ -314,9 +314,9 @@ def test_destructive_calls_are_refused(erin: Graph, fake: OneDriveFake) -> None:
         assert response.json()["error"]["code"] == "accessDenied"
     assert [(c.method, c.path) for c in fake.refused_calls] == calls
     assert fake.find("erin", photo.id).live
-    unknown = erin.get("/v1.0/me/drive/items/root/thumbnails")
+    unknown = erin.get("/v1.0/me/drive/items/root/permissions")
     assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "BadRequest"
-    assert fake.unmodelled_calls[-1].path.endswith("/thumbnails")
+    assert fake.unmodelled_calls[-1].path.endswith("/permissions")
 
 
 def test_personal_accounts_have_no_site(erin: Graph, frank: Graph) -> None:
