@@ -35,7 +35,7 @@ CONFIG_HINT = "create it with `trashscan accounts add` or copy config.example.to
 
 MAX_RETENTION_DAYS = 36500  # beyond it, a purge date would fall past the year 9999
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
-_TOP_LEVEL = ("accounts", "index", "secrets", "scan", "alerts")
+_TOP_LEVEL = ("accounts", "index", "secrets", "scan", "alerts", "thumbnails")
 _ACCOUNT_KEYS = frozenset(
     {"name", "provider", "endpoint", "ca_bundle", "retention_days", "timeout"}
 )
@@ -122,6 +122,15 @@ def default_index_url(data_dir: Path) -> str:
 
 
 @dataclass(frozen=True)
+class ThumbnailsConfig:
+    """``[thumbnails]``: the local picture cache (see :mod:`trashscan.thumbnails`)."""
+
+    enabled: bool = True  # fetch pictures after `scan` and `list`
+    max_mb: int = 200  # the cache's size cap; least recently used pictures go first past it
+    per_run: int = 200  # pictures fetched per account and run (and as many live captures)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     exists: bool
@@ -131,6 +140,7 @@ class Config:
     concurrency: int = 4
     alerts: Mapping[str, Any] = field(default_factory=dict)
     deadline: Deadline = field(default_factory=lambda: Deadline.parse(DEFAULT_DEADLINE))
+    thumbnails: ThumbnailsConfig = field(default_factory=ThumbnailsConfig)
 
     def account(self, name: str) -> Account:
         for account in self.accounts:
@@ -236,7 +246,23 @@ def _parse(path: Path, text: str) -> Config:
         concurrency=concurrency,
         alerts=data.get("alerts", {}),
         deadline=deadline,
+        thumbnails=_parse_thumbnails(data.get("thumbnails", {}), fail),
     )
+
+
+def _parse_thumbnails(table: Mapping[str, Any], fail: Any) -> ThumbnailsConfig:
+    _only_keys(table, "thumbnails", {"enabled", "max_mb", "per_run"}, fail)
+    defaults = ThumbnailsConfig()
+    enabled = table.get("enabled", defaults.enabled)
+    if not isinstance(enabled, bool):
+        raise fail("[thumbnails] enabled must be true or false")
+    max_mb = table.get("max_mb", defaults.max_mb)
+    if not _is_int(max_mb) or not 1 <= max_mb <= 1_000_000:
+        raise fail("[thumbnails] max_mb must be a whole number of megabytes from 1 to 1000000")
+    per_run = table.get("per_run", defaults.per_run)
+    if not _is_int(per_run) or not 0 <= per_run <= 100_000:
+        raise fail("[thumbnails] per_run must be a whole number from 0 to 100000")
+    return ThumbnailsConfig(enabled=enabled, max_mb=max_mb, per_run=per_run)
 
 
 def _is_int(value: object) -> bool:

@@ -112,11 +112,13 @@ items = sa.Table(
     _col("deleted_at", UTCDateTime), _col("deleted_at_source", Str(16), null=False),
     _col("purge_at", UTCDateTime), _col("purge_is_estimate", Bool, null=False),
     _col("restorable", Bool, null=False), _col("not_restorable_reason", Txt),
-    _col("restore_handle", JSONText, null=False), _col("thumbnail_url", Txt),
+    _col("restore_handle", JSONText, null=False),
     _col("first_seen", UTCDateTime, null=False), _col("last_seen", UTCDateTime, null=False),
     _col("last_scan_id", Int), _col("state", Str(16), null=False),
     # v2: the deletion's lower bound (NULL: unknown) and the latest plausible purge.
     _col("deleted_after", UTCDateTime), _col("purge_latest", UTCDateTime),
+    # v3: the provider's content hash ("md5:…") and the item's version (thumbnail cache keys).
+    _col("content_hash", Txt), _col("version", Txt),
     sa.Index("ix_items_ref", "ref", unique=True),
     sa.Index("ix_items_state_purge", "state", "purge_at"),
 )  # fmt: skip
@@ -187,7 +189,26 @@ def _v2_purge_bounds(conn: Connection) -> None:
         conn.execute(sa.update(items).where(*key, c.item_id == row["item_id"]).values(values))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1_initial, _v2_purge_bounds]
+def _v3_content_hash(conn: Connection) -> None:
+    """Add ``content_hash`` and ``version``; drop ``thumbnail_url``.
+
+    A provider's thumbnail link expires within hours and some carry credentials, so none may be
+    stored: the column (never written by any release) goes, and pictures live in the local
+    thumbnail cache instead (:mod:`trashscan.thumbnails`).
+    """
+    have = {column["name"] for column in sa.inspect(conn).get_columns("items")}
+    for name in ("content_hash", "version"):
+        if name not in have:
+            conn.exec_driver_sql(f"ALTER TABLE items ADD COLUMN {name} TEXT")
+    if "thumbnail_url" in have:  # SQLite 3.35+ and PostgreSQL both drop a plain column
+        conn.exec_driver_sql("ALTER TABLE items DROP COLUMN thumbnail_url")
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _v1_initial,
+    _v2_purge_bounds,
+    _v3_content_hash,
+]
 """``MIGRATIONS[n]`` upgrades schema version n to n + 1; version 0 is an empty database."""
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -97,10 +97,15 @@ class TrashItem:
     restorable: bool = True
     not_restorable_reason: str | None = None
     restore_handle: dict[str, Any] = field(default_factory=dict)
-    thumbnail_url: str | None = None
     kind: Kind | None = None  # None: the core classifies from mime type / extension
     deleted_after: datetime | None = None  # the earliest the deletion can have happened
     purge_latest: datetime | None = None  # the latest plausible purge; None: not known
+    # The provider's hash of the content, "algorithm:value" (md5:…, sha256:…, dropbox:…,
+    # quickxor:…, sha1:…, icloud:…), for finding copies of one photo across accounts.
+    content_hash: str | None = None
+    # What changes when the content does (a revision, an mtime), where no hash is given; the
+    # thumbnail cache keys on the hash, else this.
+    version: str | None = None
 
 
 @dataclass(slots=True)
@@ -110,11 +115,17 @@ class Page:
     ``removed`` lists item ids the provider knows have left the trash (an incremental feed's
     deletions). ``checkpoint``, when set, is a resumable scan state stored with the page. The
     plugin that yielded the page is resumed only once it is committed (see ``Provider.scan``).
+
+    ``thumbnail_sources`` maps an item id to what the listing said about fetching its picture
+    (a short-lived link, say), handed back to ``Provider.thumbnails`` in the same run. It stays
+    in memory: such links expire within hours and some carry credentials, so they are never
+    written to the index, the cache or any output.
     """
 
     items: list[TrashItem] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     checkpoint: dict[str, Any] | None = None
+    thumbnail_sources: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,12 +184,19 @@ class IndexedItem:
     restorable: bool
     not_restorable_reason: str | None
     restore_handle: dict[str, Any]
-    thumbnail_url: str | None
     first_seen: datetime
     last_seen: datetime
     state: ItemState
     deleted_after: datetime | None = None
     purge_latest: datetime | None = None
+    content_hash: str | None = None
+    version: str | None = None
+
+    @property
+    def thumbnail_key(self) -> str:
+        """Which version of the item a cached thumbnail shows: its content hash, else its
+        version, else nothing (an item whose content cannot change while it is trashed)."""
+        return self.content_hash or self.version or ""
 
     @property
     def age_unknown(self) -> bool:
@@ -201,6 +219,26 @@ class RestoreResult:
             RestoreOutcome.ALREADY_RESTORED,
             RestoreOutcome.CONFLICT_RESOLVED,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """A provider's answer for one item's picture (see ``Provider.thumbnails``).
+
+    Exactly one of ``data``, ``missing`` and ``error`` is set. ``missing`` is final for this
+    version of the item (the provider has no picture of it: a video without a frame, a format it
+    cannot render): the item is not asked about again until its content changes. ``error`` is
+    this run's failure (throttled, unreachable): asked again next run. Either way the item shows a
+    placeholder, and the listing is unaffected.
+    """
+
+    item_id: str
+    data: bytes | None = None  # an image in any format Pillow reads; the core resizes it
+    missing: str | None = None
+    error: str | None = None
+    duration: float | None = None  # seconds, for a video's placeholder when there is no frame
+    # Live captures only (``Provider.live_thumbnails``): the content hash or version shown.
+    version_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,11 +18,19 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from trashscan.errors import NotSupportedError
+from trashscan.errors import AuthError, NotSupportedError, TrashscanError
 from trashscan.files import private_dir
-from trashscan.models import Account, AuthStatus, IndexedItem, Page, RestoreResult, ScanOutcome
+from trashscan.models import (
+    Account,
+    AuthStatus,
+    IndexedItem,
+    Page,
+    RestoreResult,
+    ScanOutcome,
+    Thumbnail,
+)
 
 if TYPE_CHECKING:
     from trashscan.options import OptionSpec
@@ -46,6 +54,10 @@ class Capabilities:
     # Why list/restore is unavailable, or what a user must know (e.g. "needs enrolment").
     notes: tuple[str, ...] = ()
     unsupported_reason: str | None = None
+    # Whether ``Provider.thumbnails`` can show trashed items' pictures, and what the user must
+    # know about them (which items, from where, and why some cannot be shown).
+    thumbnails: bool = False
+    thumbnails_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +169,55 @@ class Provider(abc.ABC):
         it knowingly. Called before the confirmation and in dry runs, so it only reads: nothing
         may change. The default has nothing to add."""
         return {}
+
+    def thumbnails(
+        self, account: Account, items: Sequence[IndexedItem], sources: Mapping[str, Any]
+    ) -> Iterator[Thumbnail]:
+        """Yield one :class:`Thumbnail` per item (any order), for items already in the trash.
+
+        Called after a scan, only when ``capabilities.thumbnails`` is set, for trashed photos and
+        videos the cache lacks (bounded per run), on one worker thread per account: a session
+        opened here serves every item, and is closed when the generator ends or is closed (the
+        run's deadline, Ctrl-C). ``sources`` is what this run's scan put in
+        ``Page.thumbnail_sources`` (a fresh link), for the items it listed.
+
+        A failure of one item is that item's ``error``; one that dooms every item (a refused
+        sign-in) may be raised, and the core marks the rest as failed this run. Requests go
+        through the shared retry policy. Never return a provider's URL: only image bytes.
+
+        The default asks :meth:`thumbnail` for each item.
+        """
+        for item in items:
+            try:
+                data = self.thumbnail(account, item, sources.get(item.item_id))
+            except AuthError:
+                raise
+            except TrashscanError as exc:
+                yield Thumbnail(item.item_id, error=exc.one_line())
+                continue
+            if data is None:
+                yield Thumbnail(item.item_id, missing=f"{self.display_name} has no picture of it")
+            else:
+                yield Thumbnail(item.item_id, data=data)
+
+    def thumbnail(self, account: Account, item: IndexedItem, source: Any) -> bytes | None:
+        """One trashed item's picture (bytes in any format Pillow reads), or None when the
+        provider has none for it. See :meth:`thumbnails`."""
+        raise NotSupportedError(f"{self.display_name} cannot show pictures of trashed items")
+
+    def live_thumbnails(
+        self, account: Account, wanted: Callable[[str, str], bool], limit: int
+    ) -> Iterator[Thumbnail]:
+        """Pictures of items that are *not* in the trash yet, for providers that give none once
+        an item is deleted (OneDrive personal): captured now, found when the item is trashed.
+
+        Yield at most ``limit`` results, each with ``version_key`` set to what the item's
+        ``TrashItem`` will carry (its content hash, else its version; see
+        ``IndexedItem.thumbnail_key``); ask ``wanted(item_id, version_key)`` first, which is
+        False for what the cache already holds. Same thread and error rules as
+        :meth:`thumbnails`. The default captures nothing.
+        """
+        return iter(())
 
     def login(self, account: Account, interactive: bool) -> dict[str, object]:
         """Obtain and store credentials; return non-secret options to save in the config."""

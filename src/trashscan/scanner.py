@@ -30,9 +30,10 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from trashscan.deadline import DaemonPool, Deadline
 from trashscan.errors import TrashscanError
@@ -56,6 +57,8 @@ class AccountScanResult:
     # A part of the trash not listed (the rest was): a warning, and the run's exit code is 1.
     partial: str | None = None
     abandoned: bool = False  # left running at the deadline (or on Ctrl-C): its service hangs
+    # What the committed pages said about fetching each item's picture (``Page``), in memory only.
+    thumbnail_sources: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,5 +420,6 @@ class _ScanRun:
         except TrashscanError as exc:  # e.g. another process held the write lock too long
             return exc.one_line()
         result.items += len(page.items)
+        result.thumbnail_sources.update(page.thumbnail_sources)
         self.scanner._report(account, result.items, False)
         return None

@@ -181,6 +181,12 @@ def test_not_utf8(tmp_path: Path) -> None:
     assert "UTF-8" in str(config_error(path))
 
 
+def test_thumbnails_defaults_and_values(tmp_path: Path) -> None:
+    assert cfg.load_config(write(tmp_path, "")).thumbnails == cfg.ThumbnailsConfig(True, 200, 200)
+    text = "[thumbnails]\nenabled = false\nmax_mb = 50\nper_run = 0\n"
+    assert cfg.load_config(write(tmp_path, text)).thumbnails == cfg.ThumbnailsConfig(False, 50, 0)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -196,6 +202,11 @@ def test_not_utf8(tmp_path: Path) -> None:
         ("[secrets]\nbackend = 'vault'\n", "[secrets] backend must be"),
         ("[secrets]\ninsecure_for_testing = 'yes'\n", "insecure_for_testing must be true or false"),
         ("[secrets]\nbakend = 'file'\n", "[secrets]: unknown key 'bakend'"),
+        ("[thumbnails]\nenabled = 'no'\n", "[thumbnails] enabled must be true or false"),
+        ("[thumbnails]\nmax_mb = 0\n", "[thumbnails] max_mb must be a whole number"),
+        ("[thumbnails]\nmax_mb = 1.5\n", "[thumbnails] max_mb must be a whole number"),
+        ("[thumbnails]\nper_run = -1\n", "[thumbnails] per_run must be a whole number"),
+        ("[thumbnails]\nsize = 256\n", "[thumbnails]: unknown key 'size'"),
         ('[[accounts]]\nprovider = "p"\n', "accounts[1]: name is required"),
         ('[[accounts]]\nname = "a b"\nprovider = "p"\n', "accounts[1]: name is required"),
         ('[[accounts]]\nname = "a"\n', "accounts[1] ('a'): provider is required"),

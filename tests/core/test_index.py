@@ -401,6 +401,23 @@ def test_v1_estimates_become_earliest_plausible_on_migration(index_url: str, db_
     assert exact.purge_latest == exact.purge_at
 
 
+def test_v3_keeps_content_hashes_and_drops_the_thumbnail_url_column(db_path: Path) -> None:
+    """No provider URL may be stored: a v1/v2 index loses ``thumbnail_url`` on migration."""
+    db_path.parent.mkdir()
+    raw = sqlite3.connect(db_path)
+    raw.executescript(V1_SCHEMA)
+    raw.close()
+    with Index.open(f"sqlite:///{db_path}") as ix:
+        assert ix.schema_version == SCHEMA_VERSION
+        photo = item("a", content_hash="md5:0cc175b9c0f1b6a831c399e269772661", version="r7")
+        ix.write_page(ix.begin_scan(P, A, T0), P, A, Page(items=[photo]), T0)
+        got = ix.get(P, A, "a")
+    assert got is not None and got.content_hash == "md5:0cc175b9c0f1b6a831c399e269772661"
+    assert (got.version, got.thumbnail_key) == ("r7", got.content_hash)
+    columns = {row[1] for row in sqlite3.connect(db_path).execute("PRAGMA table_info(items)")}
+    assert {"content_hash", "version"} <= columns and "thumbnail_url" not in columns
+
+
 def test_removed_ids_become_purged_or_gone_by_purge_date(index: Index) -> None:
     due, early = (
         item("due", purge_at=T0 - timedelta(days=1)),

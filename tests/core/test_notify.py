@@ -52,7 +52,7 @@ def indexed(name: str, days_left: float, estimate: bool = True) -> IndexedItem:
         mime_type="image/jpeg", size=10, deleted_at=NOW - timedelta(days=30 - days_left),
         deleted_at_source=DeletedAtSource.API, purge_at=NOW + timedelta(days=days_left),
         purge_is_estimate=estimate, restorable=True, not_restorable_reason=None,
-        restore_handle={}, thumbnail_url=None, first_seen=NOW, last_seen=NOW,
+        restore_handle={}, first_seen=NOW, last_seen=NOW,
         state=ItemState.TRASHED,
     )  # fmt: skip
 

@@ -38,7 +38,7 @@ def hostile_message() -> Message:
         mime_type="image/jpeg", size=10, deleted_at=NOW - timedelta(days=29),
         deleted_at_source=DeletedAtSource.API, purge_at=NOW + timedelta(hours=5),
         purge_is_estimate=False, restorable=True, not_restorable_reason=None,
-        restore_handle={}, thumbnail_url=None, first_seen=NOW, last_seen=NOW,
+        restore_handle={}, first_seen=NOW, last_seen=NOW,
         state=ItemState.TRASHED,
     )  # fmt: skip
     problem = AlertProblem("local-trash", "usb", f"scan failed: {HOSTILE}", f"fix {HOSTILE}")

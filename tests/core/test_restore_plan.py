@@ -65,7 +65,6 @@ def item(account: str, item_id: str, state: ItemState = ItemState.TRASHED) -> In
         restorable=True,
         not_restorable_reason=None,
         restore_handle={},
-        thumbnail_url=None,
         first_seen=NOW,
         last_seen=NOW,
         state=state,

@@ -132,7 +132,7 @@ def test_a_read_only_index_still_lists(what, home, laptop, bare_cli):
     expected_accounts = bare_cli("--config", str(laptop), "accounts", "list").stdout
     assert expected_accounts.startswith("laptop ")
     gc.collect()  # the in-process CLI's index is closed: no -wal or -shm is left to lean on
-    assert sorted(p.name for p in home.iterdir()) == ["index.db", "locks"]
+    assert sorted(p.name for p in home.iterdir()) == ["cache", "index.db", "locks"]
     assert CAPLESS is not None
     prefix = CAPLESS
     if what in ("data-dir", "both"):
@@ -185,7 +185,7 @@ def test_a_relative_trashscan_home_is_resolved_against_the_cwd_once(
     gc.collect()  # closes the in-process CLI's index (and so its -wal and -shm)
     assert sorted(p.name for p in work.iterdir()) == [relative.split("/")[0]]  # nothing else
     assert (work / relative / "index.db").is_file()
-    assert sorted(p.name for p in (work / relative).iterdir()) == ["index.db", "locks"]
+    assert sorted(p.name for p in (work / relative).iterdir()) == ["cache", "index.db", "locks"]
     cron = bare_cli("--config", str(laptop), "schedule", "--cron")  # cron runs in $HOME
     assert cron.exit_code == 0, cron.stderr
     line = cron.stdout.replace("\\%", "%")  # cron's escape for a literal %

@@ -143,6 +143,11 @@ def accounts_remove(app: App, name: str) -> None:
         forgotten = f"its stored credentials could not be deleted ({exc.one_line()})"
     remove_account(app.config_path, name)
     app.index.forget_account(account.provider, account.name)
+    from trashscan.thumbnails import ThumbnailCache
+
+    ThumbnailCache.open(app.config_if_any.thumbnails.max_mb).forget_account(
+        account.provider, account.name
+    )
     say(
         f"removed account {name!r} from {app.config_path} and the index; {forgotten}; "
         "nothing in the cloud was touched"

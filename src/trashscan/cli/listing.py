@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +26,45 @@ if TYPE_CHECKING:
     from trashscan.scanner import AccountScanResult
 
 SORT_CHOICES = ("purge", "deleted", "name", "size")
+
+
+def thumbnails_option(func: Any) -> Any:
+    return click.option(
+        "--no-thumbnails",
+        is_flag=True,
+        help="Fetch no pictures for the thumbnail cache this run ([thumbnails] enabled).",
+    )(func)
+
+
+def fetch_thumbnails(
+    app: App, results: Sequence[AccountScanResult], started: float, deadline: Deadline
+) -> None:
+    """After a scan: pictures of the scanned accounts' trashed items, within what is left of the
+    run's deadline; failures are one note each on stderr, never the exit code."""
+    from trashscan.thumbnails import PHASE_SECONDS, ThumbnailCache, ThumbnailFetch
+
+    config = app.config
+    left = deadline.seconds - (time.monotonic() - started)
+    scanned = [r for r in results if r.ok and r.listed]
+    if not config.thumbnails.enabled or left <= 0 or not scanned:
+        return
+    fetch = ThumbnailFetch(
+        app.index,
+        app.context,
+        ThumbnailCache.open(config.thumbnails.max_mb),
+        per_run=config.thumbnails.per_run,
+        concurrency=config.concurrency,
+        seconds=min(PHASE_SECONDS, left),
+    )
+    sources = {r.account.name: r.thumbnail_sources for r in scanned}
+    for done in fetch.run([r.account for r in scanned], sources, app.now(), config.accounts):
+        if done.error or done.failed:
+            what = f"{done.failed} failed" if done.failed else "stopped"
+            why = done.error or "; ".join(done.problems)
+            err(
+                f"trashscan: note: thumbnails of {done.account.name} ({done.account.provider}): "
+                f"{what}: {why}; shown as placeholders, tried again next run"
+            )
 
 
 def run_scan(app: App, accounts: Sequence[Account], deadline: Deadline) -> list[AccountScanResult]:
@@ -75,10 +115,19 @@ def run_scan(app: App, accounts: Sequence[Account], deadline: Deadline) -> list[
 @click.command()
 @account_options
 @deadline_option
+@thumbnails_option
 @pass_app
-def scan(app: App, all_accounts: bool, accounts: tuple[str, ...], deadline: str | None) -> None:
-    """Refresh the index from the providers (incrementally where they allow)."""
+def scan(
+    app: App,
+    all_accounts: bool,
+    accounts: tuple[str, ...],
+    deadline: str | None,
+    no_thumbnails: bool,
+) -> None:
+    """Refresh the index from the providers (incrementally where they allow), then fetch the
+    pictures the thumbnail cache lacks."""
     limit = app.deadline(deadline)
+    started = time.monotonic()
     results = run_scan(app, app.select_accounts(all_accounts, accounts), limit)
     for result in results:
         if result.ok and not result.listed:
@@ -86,6 +135,8 @@ def scan(app: App, all_accounts: bool, accounts: tuple[str, ...], deadline: str 
         elif result.ok:
             gone = f", {result.swept} left the trash" if result.swept else ""
             say(f"{result.account.name}: {result.items} items scanned{gone}")
+    if not no_thumbnails:
+        fetch_thumbnails(app, results, started, limit)
     if not all(r.ok and not r.partial for r in results):
         sys.exit(EXIT_PARTIAL)
 
@@ -102,6 +153,7 @@ def scan(app: App, all_accounts: bool, accounts: tuple[str, ...], deadline: str 
 )
 @click.option("--cached", is_flag=True, help="Print from the index without scanning.")
 @deadline_option
+@thumbnails_option
 @pass_app
 def list_items(
     app: App,
@@ -112,23 +164,30 @@ def list_items(
     fmt: str,
     cached: bool,
     deadline: str | None,
+    no_thumbnails: bool,
 ) -> None:
-    """Trashed photos and videos, soonest purge first."""
+    """Trashed photos and videos, soonest purge first (then fetches missing thumbnails)."""
     from trashscan import output
 
     limit = app.deadline(deadline)
+    started = time.monotonic()
     selected = app.select_accounts(all_accounts, accounts)
     if filters.provider:
         selected = [a for a in selected if a.provider == filters.provider]
     item_filter = build_filter(selected, filters, sort)
     failed = False
+    results: list[AccountScanResult] = []
     if not cached:
-        failed = not all(r.ok and not r.partial for r in run_scan(app, selected, limit))
+        results = run_scan(app, selected, limit)
+        failed = not all(r.ok and not r.partial for r in results)
     now = app.now()
     items = app.index.items(item_filter, now)
     writer = {"json": output.write_json, "csv": output.write_csv, "table": output.write_table}[fmt]
     writer(items, now, sys.stdout)
     if fmt == "table":
         err(f"{len(items)} item(s); ~ marks an estimate, ≤ the latest date when unsure")
+    if results and not no_thumbnails:
+        sys.stdout.flush()  # the listing is out before any picture is asked for
+        fetch_thumbnails(app, results, started, limit)
     if failed:
         sys.exit(EXIT_PARTIAL)

@@ -23,6 +23,7 @@ def providers(app: App) -> None:
                 ("restore", caps.restore),
                 ("exact-times", caps.exact_deletion_times),
                 ("incremental", caps.incremental),
+                ("thumbnails", caps.thumbnails),
             )
         )
         if caps.restore_experimental:
@@ -33,6 +34,8 @@ def providers(app: App) -> None:
             say(f"{'':<16} retention: {cls.retention.description}")
         for note in ((caps.unsupported_reason,) if caps.unsupported_reason else ()) + caps.notes:
             say(f"{'':<16} note: {note}")
+        if caps.thumbnails_note:
+            say(f"{'':<16} thumbnails: {caps.thumbnails_note}")
         for spec in cls.options or ():
             say(f"{'':<16} {spec.describe()}")
     for plugin in broken:

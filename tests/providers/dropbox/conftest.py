@@ -424,7 +424,6 @@ def indexed(
         restorable=True,
         not_restorable_reason=None,
         restore_handle=handle,
-        thumbnail_url=None,
         first_seen=NOW,
         last_seen=NOW,
         state=ItemState.TRASHED,

@@ -229,7 +229,6 @@ def indexed(
         restorable=restorable,
         not_restorable_reason=None,
         restore_handle=handle if handle is not None else {"untrash": item_id},
-        thumbnail_url=None,
         first_seen=NOW,
         last_seen=NOW,
         state=ItemState.TRASHED,

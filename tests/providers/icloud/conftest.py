@@ -661,7 +661,6 @@ def _indexed(item_id: str, name: str, handle: dict[str, Any]) -> IndexedItem:
         restorable=True,
         not_restorable_reason=None,
         restore_handle=handle,
-        thumbnail_url=None,
         first_seen=NOW,
         last_seen=NOW,
         state=ItemState.TRASHED,

@@ -170,10 +170,11 @@ def indexed(item: TrashItem, acct: str = "a") -> IndexedItem:
         restorable=item.restorable,
         not_restorable_reason=item.not_restorable_reason,
         restore_handle=item.restore_handle,
-        thumbnail_url=item.thumbnail_url,
         first_seen=NOW,
         last_seen=NOW,
         state=ItemState.TRASHED,
+        content_hash=item.content_hash,
+        version=item.version,
     )
 
 

@@ -293,7 +293,6 @@ def indexed(
         restorable=True,
         not_restorable_reason=None,
         restore_handle=handle,
-        thumbnail_url=None,
         first_seen=deleted_at,
         last_seen=deleted_at,
         state=ItemState.TRASHED,
