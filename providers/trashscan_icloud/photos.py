@@ -1,12 +1,19 @@
 """iCloud Photos "Recently Deleted": listing it, and the experimental restore.
 
 **Listing.** Recently Deleted is a smart album of pyicloud
-(``CPLAssetAndMasterDeletedByExpungedDate``, ascending: soonest purge first). It is read page by
-page, as pyicloud's own iterator does (``records/query`` with ``startRank``, 200 records = about
-100 CPLMaster + CPLAsset pairs per request, stopping at a page of fewer than 50 assets), but each
-page is one call under the retry policy, so a 429 in the middle of a long trash costs one retried
-request, not the whole listing. The album's size is never asked for (``len()`` would add a count
-query).
+(``CPLAssetAndMasterDeletedByExpungedDate``, ascending: soonest purge first). The album object is
+built the way pyicloud's ``PhotoLibrary._get_albums`` builds its smart albums, without reading
+``photos.albums``: that also queries the user's own albums and folders (one query, and one more
+per folder), which Recently Deleted is not among. It is read page by page with pyicloud's own
+request (``records/query`` with ``startRank``, ``resultsLimit`` 200 records = about 100 CPLMaster
++ CPLAsset pairs), but each page is one call under the retry policy, so a 429 in the middle of a
+long trash costs one retried request, not the whole listing. The listing ends at a page of fewer
+than 50 assets (pyicloud's rule), or at a page of fewer records than ``resultsLimit`` that
+carries no ``continuationMarker``: CloudKit returns fewer records than asked only when no more
+match ("If the criteria matches more records than are returned by the server, the
+continuationMarker property is non-null", CloudKit JS ``QueryResponse``), so no empty page is
+read after it. Only a page of exactly ``resultsLimit`` records is followed by one more read. The
+album's size is never asked for (``len()`` would add a count query).
 
 Every deleted asset carries ``dateExpunged``, the day Photos purges it; Photos keeps an item 30
 days, so the deletion time is ``dateExpunged - 30 days``. Both are exact (the browser-captured
@@ -30,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from pyicloud.services.photos import PhotoAsset, PhotoLibrary, SmartAlbumEnum
+from pyicloud.services.photos import PhotoAsset, PhotoLibrary, SmartAlbumEnum, SmartPhotoAlbum
 from pyicloud.services.photos_cloudkit.constants import PRIMARY_ZONE
 from pyicloud.services.photos_cloudkit.mappers import record_field_value, record_zone
 
@@ -136,14 +143,60 @@ def photo_item(asset: PhotoAsset, default_zone: dict[str, Any]) -> TrashItem:
     return item
 
 
+class LastAnswer:
+    """pyicloud's CloudKit client, keeping the last query's answer: the album's page reader
+    uses its records and drops the rest (their number, the ``continuationMarker``)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.last: Any = None
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        self.last = None
+        self.last = self._client.query(*args, **kwargs)
+        return self.last
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def recently_deleted(photos: Any) -> tuple[SmartPhotoAlbum, LastAnswer | None]:
+    """pyicloud's Recently Deleted album of the private library, as ``_get_albums`` makes it
+    (same list type, direction, zone and client, so the same requests), without the album list."""
+    library = getattr(photos, "_root_library", None)
+    if not isinstance(library, PhotoLibrary):
+        raise AccountError("pyicloud offers no Photos library for this account")
+    spec = PhotoLibrary.SMART_ALBUMS[SmartAlbumEnum.RECENTLY_DELETED]
+    client = getattr(library, "_client", None)
+    tap = LastAnswer(client) if client is not None else None
+    album = SmartPhotoAlbum(
+        library=library,
+        name=SmartAlbumEnum.RECENTLY_DELETED,
+        obj_type=spec.obj_type,
+        list_type=spec.list_type,
+        direction=spec.direction,
+        client=tap,  # type: ignore[arg-type]  # delegates to pyicloud's client
+        zone_id=library.zone_id,
+        query_filters=list(spec.query_filters) or None,
+    )
+    return album, tap
+
+
+def last_page(tap: LastAnswer | None, page_size: int) -> bool:
+    """Whether the page just read was the last: fewer records than asked, and no marker."""
+    answer = tap.last if tap is not None else None
+    if answer is None:
+        return False  # not known: pyicloud's rule alone decides
+    records = getattr(answer, "records", None)
+    if not isinstance(records, list) or getattr(answer, "continuationMarker", None):
+        return False
+    return len(records) < 2 * page_size  # resultsLimit: pyicloud asks twice the page size
+
+
 def photo_pages(session: ICloudSession) -> Generator[Page, None, None]:
     service = session.service
     photos = session.call(lambda: service.photos, "Photos")
-    album = session.call(
-        lambda: photos.albums.get(SmartAlbumEnum.RECENTLY_DELETED.value), "Photos album list"
-    )
-    if album is None:
-        raise AccountError("pyicloud offers no Recently Deleted album for this account")
+    album, tap = recently_deleted(photos)
     spec = PhotoLibrary.SMART_ALBUMS[SmartAlbumEnum.RECENTLY_DELETED]
     default_zone = dict(getattr(album, "_zone_id", None) or PRIMARY_ZONE)
     page_size = album.page_size
@@ -168,7 +221,7 @@ def photo_pages(session: ICloudSession) -> Generator[Page, None, None]:
             if len(batch) >= PAGE_ITEMS:
                 yield Page(items=batch)
                 batch = []
-        if len(assets) < page_size // 2:  # pyicloud's own end-of-album rule
+        if len(assets) < page_size // 2 or last_page(tap, page_size):  # see the docstring
             break
         if not new:
             raise guard.repeated()

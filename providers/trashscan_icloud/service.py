@@ -24,6 +24,11 @@ names that a minor release may move):
   consent and then polls ``requestPCS`` up to 10 x 5 s each (about 100 s) before failing. Here
   the whole handshake is bounded by ``pcs_wait`` seconds, the device prompt is only sent when the
   caller allows it (interactive sign-in), and web access being off is detected up front.
+* **The web-access state once.** pyicloud posts ``requestWebAccessState`` every time a service
+  property (``photos``, ``drive``) is read. The state is the account's (web access allowed,
+  Advanced Data Protection, a device's consent), not a service's: it is read once per
+  service object (one scan, restore or check), and again only while waiting for a consent,
+  which can change. ``requestPCS`` is still sent per app (its cookies are per app), once.
 """
 
 from __future__ import annotations
@@ -156,6 +161,7 @@ class TrashscanICloudService(PyiCloudService):
         self.allow_consent_request = allow_consent_request
         self._sleep = sleep
         self.web_access_state: dict[str, Any] | None = None
+        self._pcs_granted: set[str] = set()  # apps whose requestPCS succeeded (ADP)
         super().__init__(
             apple_id,
             password,
@@ -217,13 +223,14 @@ class TrashscanICloudService(PyiCloudService):
         """pyicloud's PCS handshake, bounded by ``pcs_wait`` seconds in total.
 
         Raises :class:`WebAccessOff` or :class:`PcsNotGranted` instead of pyicloud's
-        ``PyiCloudPCSTimeoutException`` after about 100 s.
+        ``PyiCloudPCSTimeoutException`` after about 100 s. The state read earlier by this
+        service is used again (see the module docstring).
         """
-        state = self.web_access()
+        state = self.web_access_state if self.web_access_state is not None else self.web_access()
         if state.get("isWebAccessAllowed") is False:
             raise WebAccessOff
-        if not state.get("isICDRSDisabled", False):
-            return  # no Advanced Data Protection: nothing to ask for
+        if not state.get("isICDRSDisabled", False) or app_name in self._pcs_granted:
+            return  # no Advanced Data Protection (nothing to ask for), or asked already
         waited = 0.0
         if not state.get("isDeviceConsentedForPCS", True):
             if not self.allow_consent_request:
@@ -246,6 +253,7 @@ class TrashscanICloudService(PyiCloudService):
         while True:
             answer = self._send_pcs_request(app_name, derived_from_user_action=attempt == 0)
             if answer.get("status") == "success":
+                self._pcs_granted.add(app_name)
                 return
             message = answer.get("message")
             step = min(PCS_STEP, self.pcs_wait - waited)

@@ -438,6 +438,41 @@ def test_a_photo_edited_since_the_scan_is_read_again_and_restored_on_one_retry(c
     assert target["item_id"] not in _ids(_list(cli))
 
 
+@pytest.mark.parametrize(
+    ("added", "pages"),
+    [
+        (0, 1),  # 25 deleted: one short page
+        (50, 1),  # 75: a page short of resultsLimit ends the listing (pyicloud's rule read 2)
+        (75, 2),  # 100: a full page cannot say it is the last: one more, empty, page
+        (150, 2),  # 175: a full page, then one short of resultsLimit (pyicloud's rule read 3)
+    ],
+)
+def test_a_cached_scan_costs_its_floor(cli, fake, log, queries, added, pages):
+    """What a scan with a cached session needs: ``validate``, the web-access state once
+    (Photos and iCloud Drive share it), ``CheckIndexingState`` (pyicloud's Photos refuses a
+    library still indexing), the Recently Deleted pages (not the album list: Recently Deleted
+    is a smart album) and iCloud Drive's trash."""
+    _list(cli)  # signs in; the session is cached from now on
+    fake.bulk_deleted(ACCOUNT, added)
+    log.mark()
+    seen = len(queries.seen)
+
+    items = _list(cli)
+
+    assert _ids(items) == _expected_ids(fake)
+    assert Counter(path for _, path, _ in log.calls()) == {
+        VALIDATE: 1,
+        WEB_ACCESS_STATE: 1,
+        QUERY: 1 + pages,
+        RETRIEVE: 1,
+    }
+    assert [record_type for record_type, _ in queries.seen[seen:]] == [
+        "CheckIndexingState",
+        *[RECENTLY_DELETED] * pages,
+    ]
+    assert queries.pages()[-pages:] == [100 * page for page in range(pages)]
+
+
 # ----------------------------------------------------------------------------------- sessions
 
 

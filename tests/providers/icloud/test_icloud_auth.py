@@ -256,8 +256,7 @@ def test_login_under_adp_asks_a_device_and_waits_a_bounded_time(apple: Apple) ->
     apple.srp_sign_in()
     apple.account_login()
     adp = {**WEB_ACCESS_OK, "isICDRSDisabled": True, "isDeviceConsentedForPCS": False}
-    apple.web_access(adp)  # the login check
-    apple.web_access(adp)  # the PCS handshake's first look
+    apple.web_access(adp)  # the login check; the PCS handshake starts from this answer
     apple.add(
         responses.POST,
         f"{SETUP}/enableDeviceConsentForPCS",

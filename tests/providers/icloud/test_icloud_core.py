@@ -35,9 +35,7 @@ def test_full_listings_into_the_index_and_an_item_that_left(
     apple.write_session()
     apple.validate()
     apple.photos_service()
-    apple.album_list()
     apple.deleted_page(0, [*pair(1, expunged), *pair(2, expunged + timedelta(days=1))])
-    apple.web_access()
     apple.drive_trash([drive_file("beach", "jpg")])
     (result,) = scanner.scan([acct])
     assert result.ok, result.error
@@ -54,9 +52,7 @@ def test_full_listings_into_the_index_and_an_item_that_left(
     apple.rsps.calls.reset()
     apple.validate()
     apple.photos_service()
-    apple.album_list()
     apple.deleted_page(0, pair(2, expunged + timedelta(days=1)))
-    apple.web_access()
     apple.drive_trash([drive_file("beach", "jpg")])
     (result,) = scanner.scan([acct])
     assert result.ok, result.error

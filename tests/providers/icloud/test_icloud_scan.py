@@ -50,10 +50,11 @@ def _records(first: int, count: int) -> list[dict]:
 
 
 def _signed_in_photos(apple: Apple) -> None:
+    """A cached session and the Photos service: no album list (Recently Deleted is a smart
+    album, built without it)."""
     apple.write_session()
     apple.validate()
     apple.photos_service()
-    apple.album_list()
 
 
 # ------------------------------------------------------------------------------ listing
@@ -63,7 +64,6 @@ def test_cached_session_scan_lists_photos_by_start_rank_then_drive(apple: Apple)
     _signed_in_photos(apple)
     apple.deleted_page(0, _records(0, 100))
     apple.deleted_page(100, _records(100, 3))
-    apple.web_access()  # api.drive asks again, for iCloud Drive
     apple.drive_trash([drive_file("beach", "jpg"), drive_file("notes", "pdf", ident="P1")])
 
     pages, outcome = apple.scan()
@@ -71,20 +71,18 @@ def test_cached_session_scan_lists_photos_by_start_rank_then_drive(apple: Apple)
     assert outcome == ScanOutcome(state=None, complete_listing=True)
     assert apple.calls == [
         ("POST", f"{SETUP}/validate"),  # the cached session: no SRP, no accountLogin
-        ("POST", f"{SETUP}/requestWebAccessState"),
+        ("POST", f"{SETUP}/requestWebAccessState"),  # once: Photos and Drive share it
         ("POST", f"{PHOTOS_DB}/records/query"),  # CheckIndexingState
-        ("POST", f"{PHOTOS_DB}/records/query"),  # album list
-        ("POST", f"{PHOTOS_DB}/records/query"),  # startRank 0
-        ("POST", f"{PHOTOS_DB}/records/query"),  # startRank 100
-        ("POST", f"{SETUP}/requestWebAccessState"),
+        ("POST", f"{PHOTOS_DB}/records/query"),  # startRank 0 (no album list)
+        ("POST", f"{PHOTOS_DB}/records/query"),  # startRank 100: 6 records, the last page
         ("POST", f"{DRIVEWS}/retrieveItemDetailsInFolders"),
     ]
     sent = apple.sent
     assert sent[1].query == BASE_QUERY
-    assert [s.body for s in sent[4:6]] == [deleted_query(0), deleted_query(100)]
-    assert all(s.query == PHOTOS_QUERY for s in sent[2:6])
-    assert sent[7].body == [{"drivewsid": TRASH_ID, "partialData": False}]
-    assert sent[7].query == PHOTOS_QUERY  # pyicloud shares one params dict between services
+    assert [s.body for s in sent[3:5]] == [deleted_query(0), deleted_query(100)]
+    assert all(s.query == PHOTOS_QUERY for s in sent[2:5])
+    assert sent[5].body == [{"drivewsid": TRASH_ID, "partialData": False}]
+    assert sent[5].query == PHOTOS_QUERY  # pyicloud shares one params dict between services
 
     found = items_of(pages)
     assert len(found) == 104
@@ -128,7 +126,7 @@ def test_a_server_that_ignores_start_rank_ends_the_listing(apple: Apple) -> None
         "iCloud Photos' Recently Deleted listing sent the same records again after 2 page(s); "
         "stopped instead of looping"
     )
-    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 4  # 2 set-up, 2 pages
+    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 3  # 1 set-up, 2 pages
 
 
 def test_a_listing_without_end_stops_at_the_page_cap(
@@ -142,7 +140,26 @@ def test_a_listing_without_end_stops_at_the_page_cap(
     with pytest.raises(PaginationError, match="did not end after 2 pages; stopped at that cap"):
         apple.scan()
 
-    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 4
+    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 3
+
+
+def test_a_page_short_of_results_limit_ends_the_listing(apple: Apple) -> None:
+    """60 assets (120 records of the 200 asked) and no continuationMarker: nothing more matches,
+    so no further page is read, although pyicloud's own rule (fewer than 50) would read one."""
+    _signed_in_photos(apple)
+    apple.deleted_page(0, _records(0, 60))
+    pages, _ = apple.scan(account(include_drive=False))
+    assert len(items_of(pages)) == 60
+    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 2  # indexing, 1 page
+
+
+def test_a_short_page_with_a_continuation_marker_is_not_the_last(apple: Apple) -> None:
+    _signed_in_photos(apple)
+    apple.query(deleted_query(0), {"records": _records(0, 60), "continuationMarker": "more"})
+    apple.deleted_page(60, _records(60, 10))
+    pages, _ = apple.scan(account(include_drive=False))
+    assert len(items_of(pages)) == 70
+    assert apple.calls.count(("POST", f"{PHOTOS_DB}/records/query")) == 3
 
 
 def test_videos_and_the_soonest_purge_first_order(apple: Apple) -> None:
@@ -167,10 +184,10 @@ def test_pages_are_streamed_not_collected(apple: Apple, monkeypatch: pytest.Monk
     scan = apple.provider.scan(account(include_drive=False), None)
     first = next(scan)
     assert len(first.items) == 60
-    assert len(apple.calls) == 5  # the second listing request has not been sent yet
+    assert len(apple.calls) == 4  # the second listing request has not been sent yet
     rest = list(scan)
     assert [len(page.items) for page in rest] == [50]
-    assert len(apple.calls) == 6
+    assert len(apple.calls) == 5
 
 
 def test_no_drive_when_include_drive_is_false(apple: Apple) -> None:
@@ -185,7 +202,6 @@ def test_no_drive_when_include_drive_is_false(apple: Apple) -> None:
 def test_drive_dates_and_what_is_listed(apple: Apple) -> None:
     _signed_in_photos(apple)
     apple.deleted_page(0, [])
-    apple.web_access()
     no_change = drive_file("clip", "MOV", ident="V1", changed="")
     no_path = drive_file("old", "png", ident="N1", restore_path="")
     offset = drive_file(
@@ -249,7 +265,6 @@ def test_a_throttled_sign_in_is_retried_not_reported_as_a_wrong_password(apple: 
     apple.srp_sign_in()
     apple.account_login()
     apple.photos_service()
-    apple.album_list()
     apple.deleted_page(0, [])
     apple.scan(account(include_drive=False))
     assert apple.sleeps == [3.0]
@@ -332,7 +347,6 @@ def test_private_db_access_disabled_is_the_web_access_line(apple: Apple) -> None
 def test_drive_missing_pcs_cookies_is_the_web_access_line(apple: Apple) -> None:
     _signed_in_photos(apple)
     apple.deleted_page(0, [])
-    apple.web_access()
     apple.add(
         responses.POST,
         f"{DRIVEWS}/retrieveItemDetailsInFolders",
