@@ -543,11 +543,13 @@ class Index:
         While a row is trashed, every sighting is evidence about the same deletion. An exact
         time (the API's, an activity log's) replaces whatever was known. Otherwise an exact time
         is kept, and two estimates intersect: the latest plausible deletion and purge can only
-        come earlier. The earliest plausible purge (``purge_at``, what alerts use) is kept as
-        it is: a new lower bound says "deleted after the previous scan", which is void for an
-        item that scan already saw in the trash (a later change of it, not its deletion). So a
-        later estimate never makes the purge later. An item trashed again after it left the
-        trash starts a new deletion: its old times no longer apply.
+        come earlier. The earliest plausible purge (``purge_at``, what alerts use) can only come
+        earlier too: a new lower bound says "deleted after the previous scan", which is void for
+        an item that scan already saw in the trash (a later change of it, not its deletion), so a
+        later estimate never makes the purge later; an earlier one is taken (the provider learnt
+        that the item may be purged sooner: a OneDrive recycle bin over 10% of the storage). An
+        item trashed again after it left the trash starts a new deletion: its old times no
+        longer apply.
         """
         stmt = _insert(conn, items)
         new, old = stmt.excluded, items.c
@@ -568,8 +570,8 @@ class Index:
 
         old_time = sa.or_(new.deleted_at.is_(None), old.deleted_at <= new.deleted_at)
         latest = earlier(old.purge_latest, new.purge_latest)
-        lowest = sa.case((sa.and_(latest.is_not(None), latest < old.purge_at), latest),
-                         else_=sa.func.coalesce(old.purge_at, new.purge_at))  # fmt: skip
+        soonest = earlier(old.purge_at, new.purge_at)
+        lowest = sa.case((sa.and_(latest.is_not(None), latest < soonest), latest), else_=soonest)
         merged = {
             "deleted_at": earlier(old.deleted_at, new.deleted_at),
             "deleted_after": old.deleted_after,

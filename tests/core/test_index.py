@@ -310,6 +310,33 @@ def test_bounds_tighten_but_a_later_estimate_never_moves_the_purge_later(index: 
     assert kept and kept.purge_at == trashed + thirty and kept.deleted_at == trashed
 
 
+def test_an_earlier_purge_estimate_is_taken_a_later_one_never(index: Index) -> None:
+    """A provider that learns the retention got shorter re-reports its items with an earlier
+    purge (OneDrive personal: a recycle bin over 10% of the storage may be purged after 3 days
+    instead of 30): between two estimates the earlier purge wins, the later never does."""
+    since = T0 - timedelta(hours=6)
+    thirty, three = timedelta(days=30), timedelta(days=3)
+
+    def seen(purge_days: timedelta, now: datetime) -> TrashItem:
+        return item(
+            "a", deleted_at=since, deleted_after=since, purge_at=since + purge_days,
+            purge_latest=now + thirty, deleted_at_source=DeletedAtSource.CHANGES,
+        )  # fmt: skip
+
+    scan(index, Page(items=[completed(seen(thirty, T0))]))
+    later = T0 + timedelta(days=1)
+    scan(index, Page(items=[completed(seen(three, later), later)]), now=later)
+    got = index.get(P, A, "a")
+    assert got and got.state is ItemState.TRASHED
+    assert got.purge_at == since + three  # the earlier estimate is taken
+    assert (got.deleted_at, got.deleted_after) == (since, since)
+    assert got.purge_latest == T0 + thirty  # the latest stays the tighter one already known
+    # the bin back under 10%: a later estimate does not move the purge later again
+    scan(index, Page(items=[completed(seen(thirty, later), later)]), now=later)
+    kept = index.get(P, A, "a")
+    assert kept and (kept.purge_at, kept.purge_latest) == (since + three, T0 + thirty)
+
+
 def test_an_item_of_unknown_age_that_leaves_before_its_latest_purge_is_gone(
     index: Index,
 ) -> None:
