@@ -14,13 +14,16 @@ real CLI in-process against its two seeded accounts:
   ``delete_random`` deletes --deletions photos/videos and ``trashscan list --account erin
   --format json`` follows the stored delta link: ceil(C / 1000) pages, C being the changed items
   the fake reports (the deleted ones plus their live ancestors, which Graph adds unless
-  ``deltaExcludeParent`` is sent), read from the fake. The deleted photos/videos must be listed,
-  exactly, each dated by the enrolment scan (source "changes").
+  ``deltaExcludeParent`` is sent), read from the fake, and one ``GET /me/drive?$select=quota``
+  (with photos deleted in the last 30 days: the recycle bin's share of the storage, for the 10%
+  rule). The deleted photos/videos must be listed, exactly, each dated by the enrolment scan
+  (source "changes").
 * personal (erin), resync: ``expire_delta_tokens`` voids her delta link, and ``trashscan scan
   --account erin`` gets 410 with a ``Location`` (the bare delta URL, as Graph's observed one
   carries none of the request's options) and reads the whole drive again from it, with
   ``$select`` and ``$top=1000`` re-applied: 1 + ceil(L / 1000) requests, the floor (without the
-  options again it took 1 + ceil(L / 200), the service's default page).
+  options again it took 1 + ceil(L / 200), the service's default page), and the quota read (the
+  re-scan's deletions are in the bin).
 * business (frank): ``bulk_recycle_bin`` adds --bin recycle-bin entries (80% photos, 10% videos,
   10% documents), then ``trashscan list --account frank --format json`` lists the whole site
   recycle bin: ceil(B / 1000) pages, B being every entry of the bin (the seeded ones too) and
@@ -242,11 +245,13 @@ def expected_requests(r: dict[str, Any]) -> dict[str, dict[str, int]]:
         "rescan": {
             **none,
             "delta": max(1, math.ceil(r["changed"] / r["delta_page"])),
+            "drive": 1,
             "openid-config": 1,
         },
         "resync": {
             **none,
             "delta": 1 + math.ceil(r["live_after"] / r["delta_page"]),
+            "drive": 1,
             "openid-config": 1,
         },
         "business": {
@@ -266,6 +271,7 @@ def expectations(r: dict[str, Any]) -> list[tuple[str, int, int]]:
         ("resync", "delta"): f"1 (the 410) + ceil({r['live_after']} live items / "
         f"{r['delta_page']})",
         ("business", "recycle-bin"): f"ceil({r['bin_entries']} entries / {r['bin_page']})",
+        ("rescan", "drive"): "the quota (recently deleted photos)",
         ("business", "drive"): "finding the site on a first scan",
     }
     checks: list[tuple[str, int, int]] = []

@@ -35,8 +35,8 @@ def personal_notice(account: Account) -> str:
         "OneDrive personal cannot list its recycle bin: trashscan enrols the account now; items "
         "deleted before today cannot be found. The enrolment reads your drive's photo and video "
         f"names once, at the first `trashscan scan --account {account.name}`; from then on "
-        "every deletion is seen (purge dates are estimates: 30 days, sooner when the recycle "
-        "bin exceeds 10% of your storage)."
+        "every deletion is seen (purge dates are estimates: 30 days, or 3 while the recycle "
+        "bin is near or over 10% of your storage)."
     )
 
 

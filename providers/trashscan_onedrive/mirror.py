@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_parent ON items (parent_id);
 CREATE INDEX IF NOT EXISTS items_pending ON items (pending) WHERE pending = 1;
+CREATE INDEX IF NOT EXISTS items_deleted ON items (deleted_at) WHERE deleted_at IS NOT NULL;
 """
 
 _UPSERT = """
@@ -243,18 +244,38 @@ class Mirror:
 
     def pending_media(self) -> Iterator[list[Gone]]:
         """Pending photos and videos in chunks, with their path and the folder to restore."""
+        for chunk in self._media("pending = 1"):
+            yield [gone for gone, _ in chunk]
+
+    def settled_media(self, since: str) -> Iterator[list[tuple[Gone, str]]]:
+        """Photos and videos already reported as deleted at ``since`` or later, each with its
+        stored deletion time, in chunks: to report them again with a new purge date."""
+        yield from self._media("pending = 0 AND deleted_at >= ?", (since,))
+
+    def has_deleted_media(self, since: str) -> bool:
+        """Whether a photo or video is known to be deleted: pending, or settled at ``since`` or
+        later."""
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM items WHERE folder = 0 AND (pending = 1 OR deleted_at >= ?) LIMIT 1",
+                (since,),
+            ).fetchone()
+            is not None
+        )
+
+    def _media(self, where: str, args: tuple[str, ...] = ()) -> Iterator[list[tuple[Gone, str]]]:
         folders: dict[str, tuple[str | None, str, bool]] = {}
         last = ""
         while True:
             rows = self.conn.execute(
-                "SELECT id, name, parent_id, size, mime FROM items "
-                "WHERE pending = 1 AND folder = 0 AND id > ? ORDER BY id LIMIT ?",
-                (last, CHUNK),
+                "SELECT id, name, parent_id, size, mime, deleted_at FROM items "
+                f"WHERE {where} AND folder = 0 AND id > ? ORDER BY id LIMIT ?",
+                (*args, last, CHUNK),
             ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
-            yield [self._gone(row, folders) for row in rows]
+            yield [(self._gone(row[:5], folders), row[5]) for row in rows]
 
     def _folder(
         self, folder_id: str, cache: dict[str, tuple[str | None, str, bool]]

@@ -13,8 +13,14 @@ stored cursor, with a ``deleted`` facet and no time. So:
 * Deletion time: the feed says only "since the cursor". The previous scan's start time is the
   earliest plausible deletion (less :data:`~trashscan.provider.CLOCK_MARGIN`, against a skewed
   clock), so it is stored (source ``changes``) and the purge date, 30 days later, is the earliest
-  plausible purge: an estimate, and OneDrive purges sooner when the bin exceeds 10% of the
-  storage. This scan is the latest the deletion can have been.
+  plausible purge: an estimate. This scan is the latest the deletion can have been.
+* OneDrive purges sooner, after 3 days at the least, when the recycle bin exceeds 10% of the
+  storage (:mod:`.quota`). A scan with photos deleted in the last 30 days reads the quota once;
+  while the bin is over (or close to) the threshold, the earliest plausible purge is 3 days after
+  the earliest plausible deletion. When it gets there, the photos reported before are reported
+  again with that date (the index keeps the earlier of two estimates), and a notice says why,
+  once. When the bin shrinks again, those dates stay: OneDrive may have started purging, and
+  nothing shows which items it spared; only deletions seen from then on get 30 days again.
 * ``410 Gone`` (the cursor is too old, or the service needs a resync) restarts a full pass from the
   ``Location`` Graph gives; the result is compared with the mirror, and photos that vanished are
   reported as deleted since the previous scan.
@@ -41,6 +47,7 @@ from trashscan.pagination import PageGuard
 from trashscan.provider import CLOCK_MARGIN
 from trashscan_onedrive.client import GraphSession, error_of, json_of, query
 from trashscan_onedrive.mirror import Entry, Gone, Mirror
+from trashscan_onedrive.quota import SHORT_DAYS, read_bin_share
 from trashscan_onedrive.times import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -50,6 +57,7 @@ DELTA_TOP = 1000  # the largest page OneDrive serves (not in Graph's reference; 
 MIRROR_VERSION = 1
 RETENTION_DAYS = 30
 FORGET_AFTER = timedelta(days=93)  # mirror rows of deletions older than any retention
+SHORT_KEY = "short_purge"  # scan state: the last quota read put the bin over (or near) 10%
 
 
 class Resync(Exception):
@@ -133,9 +141,14 @@ class PersonalScan:
         self.account = account
         self.now = now
         self.days = account.retention_days or RETENTION_DAYS
+        self.keep = timedelta(days=self.days)  # from the earliest deletion to the earliest purge
+        self.short: bool | None = None  # the bin's state as last read (None: never read)
+        self.notices: list[str] = []
 
     def run(self, state: dict | None) -> Generator[Page, None, ScanOutcome]:
         previous = valid_state(state, self.mirror)
+        if previous is not None and isinstance(previous.get(SHORT_KEY), bool):
+            self.short = previous[SHORT_KEY]
         if previous is None:
             link = yield from self._full(delta_url(self.session), compare=False, since=None)
             return self._outcome(
@@ -160,14 +173,17 @@ class PersonalScan:
         return self._outcome(link)
 
     def _outcome(self, link: str, notice: str | None = None) -> ScanOutcome:
-        state = {
+        state: dict[str, Any] = {
             "drive_type": "personal",
             "delta_link": link,
             "mirror_version": MIRROR_VERSION,
             "mirror_id": self.mirror.mirror_id,
             "scanned_at": iso(self.now),
         }
-        return ScanOutcome(state, complete_listing=False, notice=notice)
+        if self.short is not None:
+            state[SHORT_KEY] = self.short
+        said = "; ".join(n for n in (notice, *self.notices) if n) or None
+        return ScanOutcome(state, complete_listing=False, notice=said)
 
     # ------------------------------------------------------------------ reading the feed
 
@@ -240,11 +256,41 @@ class PersonalScan:
         """
         when = iso(since)
         self.mirror.expand_pending()
+        yield from self._check_bin()
         for chunk in self.mirror.pending_media():
             yield Page(items=[self._item(gone, since) for gone in chunk])
             self.mirror.settle(chunk, when)
         self.mirror.settle_rest(when)
         self.mirror.prune(iso(self.now - FORGET_AFTER))
+
+    def _check_bin(self) -> Generator[Page, None, None]:
+        """Read the quota (once, only with recently deleted photos) and apply the 10% rule.
+
+        When the bin gets over (or near) 10% of the storage, the photos already reported are
+        reported again with the earlier purge date. They are settled rows, so this is safe to
+        redo: a scan that fails before its end leaves the previous state, and the next one
+        reports them again. Rows settled more than the retention ago are left out: their
+        earliest plausible purge has passed whatever the rule.
+        """
+        recent = iso(self.now - timedelta(days=self.days))
+        if not self.mirror.has_deleted_media(recent):
+            return
+        share = read_bin_share(self.session)
+        was_short, self.short = self.short is True, share.short
+        if not share.short:
+            return
+        self.keep = timedelta(days=min(SHORT_DAYS, self.days))
+        if was_short:
+            return
+        self.notices.append(share.notice())
+        for chunk in self.mirror.settled_media(recent):
+            items = []
+            for gone, deleted_at in chunk:
+                since = parse_iso(deleted_at)
+                if since is not None:
+                    items.append(self._item(gone, since))
+            if items:
+                yield Page(items=items)
 
     def _item(self, gone: Gone, since: datetime) -> TrashItem:
         handle: dict[str, Any] = {"id": gone.id, "parent_id": gone.parent_id, "name": gone.name}
@@ -263,7 +309,7 @@ class PersonalScan:
             deleted_at=since,
             deleted_at_source=DeletedAtSource.CHANGES,
             deleted_after=since - CLOCK_MARGIN,
-            purge_at=since - CLOCK_MARGIN + timedelta(days=self.days),
+            purge_at=since - CLOCK_MARGIN + self.keep,
             purge_latest=self.now + CLOCK_MARGIN + timedelta(days=self.days),
             purge_is_estimate=True,
             restore_handle=handle,

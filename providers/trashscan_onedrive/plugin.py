@@ -48,7 +48,8 @@ class OneDriveProvider(Provider):
             "personal: no API lists the recycle bin; the first scan enrols the account and "
             "only items deleted after it are found",
             "personal: deletion time = the scan before the deletion was seen, purge = +30 days "
-            "(estimate; sooner when the bin exceeds 10% of the storage)",
+            "(estimate), +3 days while the recycle bin is at 9% or more of the storage (OneDrive "
+            "may purge after 3 days above 10%; read each scan, the earlier dates kept)",
             "work or school: the OneDrive site's recycle bin, exact times, purge = +93 days",
             "personal: a restore onto a taken name goes to 'name (restored).ext'; a folder in "
             "the recycle bin is restored first; only a folder gone for good sends the photo to "
@@ -60,8 +61,8 @@ class OneDriveProvider(Provider):
     retention = Retention(
         default_days=30,
         description=(
-            "personal: 30 days, sooner when the recycle bin exceeds 10% of the storage; work or "
-            "school: 93 days from the deletion, across both recycle-bin stages"
+            "personal: 30 days, 3 at the least when the recycle bin exceeds 10% of the storage; "
+            "work or school: 93 days from the deletion, across both recycle-bin stages"
         ),
     )
     options = OPTIONS

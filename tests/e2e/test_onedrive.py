@@ -63,6 +63,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov")
 OPENID = "/common/v2.0/.well-known/openid-configuration"
 TOKEN = "/common/oauth2/v2.0/token"
 DELTA = "/v1.0/me/drive/root/delta"
+QUOTA = "/v1.0/me/drive"  # ?$select=quota: the recycle bin's share of the storage (10% rule)
 BIN = re.compile(r"^/beta/sites/[^/]+/recycleBin/items$")
 BIN_RESTORE = re.compile(r"^/beta/sites/[^/]+/recycleBin/items/restore$")
 BIN_ENTRY = re.compile(r"^/beta/sites/[^/]+/recycleBin/items/(?!restore$)[^/]+$")
@@ -294,8 +295,10 @@ def test_erin_enrols_first_then_lists_what_was_deleted_after(cli, sandbox, fake,
     # the new IMG_0003.jpg is live, the listed one is the deleted one
     assert manifest.reused_name is not None
     assert fake.find("erin", manifest.reused_name).id != manifest.ids[manifest.reused_name]
-    # one delta page for erin, one recycle-bin page for frank
-    assert sorted(log.graph()) == sorted([("GET", DELTA, 200), ("GET", "BIN", 200)])
+    # one delta page and one quota read for erin, one recycle-bin page for frank
+    assert sorted(log.graph()) == sorted(
+        [("GET", DELTA, 200), ("GET", QUOTA, 200), ("GET", "BIN", 200)]
+    )
 
     # listed once, kept: a third scan (nothing changed) still lists them, dated the same
     third = cli("list", "--account", "erin", "--format", "json")
@@ -537,6 +540,7 @@ def test_an_expired_access_token_is_refreshed_on_the_fly(cli, sandbox, fake, log
         ("GET", DELTA, 401): 1,
         ("POST", TOKEN, 200): 1,
         ("GET", DELTA, 200): 1,
+        ("GET", QUOTA, 200): 1,
         ("GET", "BIN", 200): 1,
     }
     refused = calls.index(("GET", DELTA, 401))
@@ -549,7 +553,11 @@ def test_an_expired_access_token_is_refreshed_on_the_fly(cli, sandbox, fake, log
     log.mark()
     again = cli("list", "--account", "erin", "--format", "json")
     assert again.exit_code == 0, again.stderr
-    assert log.calls() == [("GET", OPENID, 200), ("GET", DELTA, 200)]  # no refresh needed
+    assert log.calls() == [
+        ("GET", OPENID, 200),
+        ("GET", DELTA, 200),
+        ("GET", QUOTA, 200),
+    ]  # no refresh needed
 
 
 @pytest.mark.parametrize("scanned_before", [False, True], ids=["enrolment", "after-a-scan"])
@@ -695,9 +703,11 @@ def test_a_recycle_bin_that_refuses_top_is_read_without_it(cli, fake, log):
     assert all("$top" not in r.query for r in bin_requests[1:])
 
 
-def test_an_unchanged_rescan_of_erin_costs_one_graph_request(cli, sandbox, fake, log):
-    """Plus the OpenID-configuration GET msal makes for each app it builds (module docstring):
-    2 requests in all, no token request (the cached access token is still valid)."""
+def test_an_unchanged_rescan_of_erin_costs_two_graph_requests(cli, sandbox, fake, log):
+    """The delta feed, and the drive's quota (her bin holds deleted photos, whose purge date
+    depends on the bin's share of the storage), plus the OpenID-configuration GET msal makes
+    for each app it builds (module docstring): 3 requests in all, no token request (the
+    cached access token is still valid)."""
     _enrol_then_delete(cli, sandbox)
     assert cli("list", "--all-accounts", "--format", "json").exit_code == 0
 
@@ -705,8 +715,8 @@ def test_an_unchanged_rescan_of_erin_costs_one_graph_request(cli, sandbox, fake,
     result = cli("list", "--account", "erin", "--format", "json")
 
     assert result.exit_code == 0, result.stderr
-    assert log.graph() == [("GET", DELTA, 200)]
-    assert log.calls() == [("GET", OPENID, 200), ("GET", DELTA, 200)]
+    assert log.graph() == [("GET", DELTA, 200), ("GET", QUOTA, 200)]
+    assert log.calls() == [("GET", OPENID, 200), ("GET", DELTA, 200), ("GET", QUOTA, 200)]
     assert _paths(result.json(), "erin") == _erin_lost(fake)
 
     # frank lists his whole (small) bin again: one page

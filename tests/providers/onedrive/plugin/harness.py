@@ -60,6 +60,8 @@ HINT = f"re-run `trashscan accounts add onedrive {NAME}`"
 SITE_GUID = "5a4f2b8c-0000-4000-8000-000000000001"
 WEB_GUID = "9e1d3c7a-0000-4000-8000-000000000002"
 SITE = f"contoso-my.sharepoint.com,{SITE_GUID},{WEB_GUID}"  # Graph's "host,siteId,webId"
+QUOTA = f"{V1}me/drive?$select=quota"
+GB = 1024**3
 
 
 # ------------------------------------------------------------------------------------ tokens
@@ -211,6 +213,14 @@ class Harness:
             headers=headers,
             match=match,
         )
+
+    def quota(self, deleted: int = 0, total: int = 5 * GB, **more: Any) -> None:
+        """``GET /me/drive?$select=quota`` answers with the drive's quota facet (sizes in bytes;
+        ``deleted`` is the recycle bin's) [resources/quota.md]."""
+        used = min(total, deleted + total // 4)
+        facet = {"deleted": deleted, "remaining": total - used, "state": "normal", "total": total}
+        facet["used"] = used
+        self.graph("GET", QUOTA, {"quota": {**facet, **more}})
 
     # -------------------------------------------------------------------- what was sent
 

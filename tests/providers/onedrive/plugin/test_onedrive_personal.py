@@ -13,7 +13,7 @@ from trashscan.errors import AccountError
 from trashscan.models import DeletedAtSource, TrashItem
 from trashscan.provider import CLOCK_MARGIN
 
-from .harness import NOW, V1, Harness, account
+from .harness import NOW, QUOTA, V1, Harness, account
 
 SELECT = "id,name,size,eTag,file,folder,package,root,parentReference,deleted,remoteItem"
 ENROL = f"{V1}me/drive/root/delta?$select={SELECT}&$top=1000"
@@ -146,8 +146,10 @@ def test_second_scan_reports_a_deleted_photo_and_a_deleted_folder(od: Harness) -
         },
     )
     od.graph("GET", DELTA_1_NEXT, {"value": [DOG], "@odata.deltaLink": DELTA_2})
+    od.quota()  # a bin far below 10% of the storage: 30 days
     pages, outcome = od.scan(PERSONAL, state)
-    assert od.sent_to() == [("GET", DELTA_1), ("GET", DELTA_1_NEXT)]
+    # the feed, then the drive's quota, read once since there are deleted photos to date
+    assert od.sent_to() == [("GET", DELTA_1), ("GET", DELTA_1_NEXT), ("GET", QUOTA)]
     items = [item for page in pages for item in page.items]
     assert [page.removed for page in pages] == [[]]
     common: dict[str, Any] = {
@@ -213,6 +215,7 @@ def test_a_deleted_folder_takes_its_subfolders_photos_along(od: Harness) -> None
             "@odata.deltaLink": DELTA_2,
         },
     )
+    od.quota()
     pages, _ = od.scan(PERSONAL, state)
     items = {item.item_id: item for page in pages for item in page.items}
     assert sorted(items) == ["D1!110", "D1!112", "D1!113"]  # dog.png is in the root: not gone
@@ -238,6 +241,7 @@ def test_items_that_come_back_are_reported_removed(od: Harness) -> None:
             "@odata.deltaLink": DELTA_2,
         },
     )
+    od.quota()
     _, outcome = od.scan(PERSONAL, state)
     od.restart()
     od.now = LATER + timedelta(days=1)
@@ -265,6 +269,7 @@ def test_a_removal_not_committed_is_reported_again(od: Harness) -> None:
         DELTA_1,
         {"value": [deleted("D1!110", "cat.jpg", "D1!102")], "@odata.deltaLink": DELTA_2},
     )
+    od.quota()
     _, outcome = od.scan(PERSONAL, state)
     od.restart()
     od.graph("GET", DELTA_2, {"value": [CAT], "@odata.deltaLink": DELTA_3})
@@ -293,6 +298,7 @@ def test_deletions_are_settled_only_after_their_page_was_taken(od: Harness) -> N
         DELTA_1,
         {"value": [deleted("D1!110", "cat.jpg", "D1!102")], "@odata.deltaLink": DELTA_2},
     )
+    od.quota()
     gen = od.provider.scan(PERSONAL, state)
     assert [i.item_id for i in next(gen).items] == ["D1!110"]
     gen.close()
@@ -316,6 +322,7 @@ def test_a_deletion_committed_but_not_settled_is_removed_when_it_comes_back(od: 
         DELTA_1,
         {"value": [deleted("D1!110", "cat.jpg", "D1!102")], "@odata.deltaLink": DELTA_2},
     )
+    od.quota()
     gen = od.provider.scan(PERSONAL, state)
     assert [i.item_id for i in next(gen).items] == ["D1!110"]
     gen.close()  # committed by the core, then killed before the scan resumed
@@ -357,9 +364,10 @@ def test_410_resync_lists_again_and_reports_what_vanished(
         RESYNC_ASKED,
         {"value": [ROOT, PICTURES, TRIP, BEACH, CLIP, DOG], "@odata.deltaLink": DELTA_3},
     )
+    od.quota()
     with caplog.at_level(logging.WARNING, logger="trashscan_onedrive"):
         pages, outcome = od.scan(PERSONAL, state)
-    assert od.sent_to() == [("GET", DELTA_1), ("GET", RESYNC_ASKED)]
+    assert od.sent_to() == [("GET", DELTA_1), ("GET", RESYNC_ASKED), ("GET", QUOTA)]
     assert [item.item_id for page in pages for item in page.items] == ["D1!110"]
     assert pages[-1].items[0].deleted_at == NOW
     assert outcome.state is not None
@@ -376,8 +384,9 @@ def test_a_location_with_its_own_options_is_followed_as_given(od: Harness) -> No
     od.graph("GET", DELTA_1, {"error": {"code": "resyncRequired"}}, status=410,
              headers={"Location": location})  # fmt: skip
     od.graph("GET", location, {"value": [ROOT], "@odata.deltaLink": DELTA_3})
+    od.quota()  # every mirrored photo vanished: deleted photos to date
     od.scan(PERSONAL, state)
-    assert od.sent_to() == [("GET", DELTA_1), ("GET", location)]
+    assert od.sent_to() == [("GET", DELTA_1), ("GET", location), ("GET", QUOTA)]
 
 
 def test_410_without_location_restarts_from_the_drive_root(od: Harness) -> None:
@@ -424,6 +433,7 @@ def test_a_failed_scan_leaves_pending_deletions_for_the_next_one(od: Harness) ->
         {"value": [deleted("D1!110", "cat.jpg", "D1!102")], "@odata.nextLink": DELTA_1_NEXT},
     )
     od.graph("GET", DELTA_1_NEXT, {"value": [], "@odata.deltaLink": DELTA_2})
+    od.quota()
     pages, _ = od.scan(PERSONAL, state)
     assert [item.item_id for page in pages for item in page.items] == ["D1!110"]
 
