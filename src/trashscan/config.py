@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from trashscan.deadline import DEFAULT_DEADLINE, Deadline
 from trashscan.errors import ConfigError, UsageError
@@ -221,6 +221,11 @@ def _parse(path: Path, text: str) -> Config:
     index_url = index.get("url")
     if index_url is not None and (not isinstance(index_url, str) or not index_url):
         raise fail("[index] url must be a non-empty string")
+    if index_url is not None and _url_holds_password(index_url):
+        raise fail(
+            "[index] url holds a password; secrets never go in the config: use the local "
+            "socket's peer authentication, or ~/.pgpass (PGPASSFILE), and drop it from the URL"
+        )
 
     secrets = _parse_secrets(path, data.get("secrets", {}), fail)
 
@@ -406,6 +411,17 @@ def _key_line(text: str, number: int, key: str) -> int | None:
         elif inside and key_re.match(line):
             return lineno
     return None
+
+
+def _url_holds_password(url: str) -> bool:
+    """A password in the URL's user part or in its query (libpq's ``password=``)."""
+    try:
+        parts = urlsplit(url)
+        has_user_password = parts.password is not None
+    except ValueError:
+        return False
+    query_keys = {key.lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    return has_user_password or "password" in query_keys
 
 
 def _valid_url(value: object) -> bool:

@@ -388,3 +388,27 @@ def test_symlinked_config_stays_a_symlink(tmp_path: Path) -> None:
 def test_env_names_are_stable() -> None:
     assert cfg.ENV_CONFIG == "TRASHSCAN_CONFIG"
     assert cfg.ENV_HOME == "TRASHSCAN_HOME"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://me:hunter2@db.example/trashscan",
+        "postgresql+psycopg://me@/trashscan?host=/run/postgresql&password=hunter2",
+    ],
+)
+def test_index_url_with_a_password_is_refused_without_echoing_it(tmp_path: Path, url: str) -> None:
+    """Secrets live in the keyring or libpq's own files, never in trashscan's config."""
+    path = tmp_path / "config.toml"
+    path.write_text(f'[index]\nurl = "{url}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value) + (info.value.hint or "")
+    assert "password" in text
+    assert "hunter2" not in text
+
+
+def test_index_url_without_a_password_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[index]\nurl = "postgresql+psycopg://me@/trashscan?host=/run/postgresql"\n')
+    assert load_config(path).index_url.endswith("host=/run/postgresql")
