@@ -3,8 +3,8 @@
 The verdict follows the monitoring-plugin convention (Nagios, Icinga, Sensu) so that cron, systemd
 and any monitoring system understand it without glue: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
-* CRITICAL: an item's purge falls within ``--critical``;
-* WARNING: an item's purge falls within ``--within``, or an account failed or needs attention
+* CRITICAL: an item's purge falls within ``--critical`` (an item its account can restore);
+* WARNING: such an item's purge falls within ``--within``, or an account failed or needs attention
   (an account nobody can scan is an account whose purges nobody sees);
 * UNKNOWN: the check itself could not run: bad config, or no account could be scanned.
 
@@ -21,6 +21,19 @@ only after that channel delivered. A channel that failed therefore tries again n
 repeating what the others already delivered. An item of unknown age is announced once when first
 seen, grouped per account ("may be purged any day; by DATE at the latest"), then at the
 thresholds before its latest purge. Account problems are announced at most once a day.
+
+An item its account cannot restore (Dropbox ``is_restorable: false``, Drive ``canUntrash:
+false``, a local-trash entry whose place a restore may not write to: the index's ``restorable``
+and ``not_restorable_reason``) is not due in the sense of the verdict: nothing this account can
+do through trashscan saves it, so an alarm on every run would only teach the person to ignore
+the check. It is reported once, as "cannot be restored by this account", grouped per account
+with the reason: by the printed report the first time a check finds it within ``--within``
+(even under ``--quiet``, so cron mails it once), and by each channel the first time it is within
+the largest threshold; both are recorded in the alerts table, the report under
+:data:`REPORT_CHANNEL`. It never makes the check WARNING or CRITICAL; the summary line still
+counts it (so "nothing will be purged" is never said of it), and ``--format json`` lists it
+under ``unrestorable`` on every run. Should the account later become able to restore it, it is
+an ordinary item again, alerted by its thresholds.
 """
 
 from __future__ import annotations
@@ -42,7 +55,9 @@ from trashscan.index import Index, ItemFilter
 from trashscan.lock import FileLock, default_wait, is_busy_message
 from trashscan.models import SHORT_REF_LEN, Account, AuthStatus, IndexedItem, Kind
 from trashscan.notify import (
+    NOT_RESTORABLE,
     UNKNOWN_AGE,
+    UNRESTORABLE,
     AlertItem,
     AlertProblem,
     AlertsConfig,
@@ -60,6 +75,7 @@ from trashscan.timeparse import iso
 AUTH_WAIT = 30.0  # seconds the credential checks get at least, even when the deadline is spent
 MAX_ITEM_LINES = 25  # in the text summary; the rest is one "... and N more" line
 NOTIFY_BUSY = "skipped: another trashscan run is sending them"
+REPORT_CHANNEL = "check-report"  # the alerts-table channel of the check's own printed report
 
 
 class Status(enum.IntEnum):
@@ -139,11 +155,26 @@ class Delivery:
 
 @dataclass
 class CheckReport:
+    """``items`` may be given every trashed item within ``--within``: those their account
+    cannot restore are moved to ``unrestorable``, so that no verdict can count them as due."""
+
     now: datetime
     options: CheckOptions
     accounts: list[AccountCheck]
-    items: list[IndexedItem]  # trashed, purge within options.within, soonest first
+    items: list[IndexedItem]  # trashed, restorable, purge within options.within, soonest first
     deliveries: list[Delivery] = field(default_factory=list)
+    unrestorable: list[IndexedItem] = field(default_factory=list)  # same window, soonest first
+    reported: frozenset[str] = frozenset()  # refs of those an earlier report already showed
+
+    def __post_init__(self) -> None:
+        given = self.items
+        self.items = [item for item in given if item.restorable]
+        self.unrestorable = self.unrestorable + [item for item in given if not item.restorable]
+
+    @property
+    def new_unrestorable(self) -> list[IndexedItem]:
+        """What this report is the first to say cannot be restored."""
+        return [item for item in self.unrestorable if item.ref not in self.reported]
 
     def is_critical(self, item: IndexedItem) -> bool:
         due = alarm_date(item)
@@ -255,10 +286,26 @@ def run_check(
         accounts=[AccountCheck(r, a) for r, a in zip(results, auths, strict=True)],
         items=index.items(item_filter, now),
     )
+    report.reported = record_reported(index, report)
     if options.notify and notifiers:
         wait = default_wait() if lock_wait is None else lock_wait
         report.deliveries = notify(index, context.data_dir, report, alerts, notifiers, wait)
     return report
+
+
+def record_reported(index: Index, report: CheckReport) -> frozenset[str]:
+    """Which unrestorable items an earlier check's report already showed; this report's news is
+    recorded now (before it is printed: a report cut short loses its notice, never repeats it).
+    """
+    refs = [item.ref for item in report.unrestorable]
+    sent = index.alerts_sent(refs) if refs else {}
+    before = frozenset(
+        ref for ref in refs if UNRESTORABLE in sent.get(ref, {}).get(REPORT_CHANNEL, set())
+    )
+    for ref in refs:
+        if ref not in before:
+            index.record_alert(ref, UNRESTORABLE, REPORT_CHANNEL, report.now)
+    return before
 
 
 # ------------------------------------------------------------------------------ notifications
@@ -284,8 +331,11 @@ def item_alert(
 ) -> str | None:
     """The label to announce ``item`` under now, given the labels a channel already has.
 
-    An item of unknown age is announced once as such, then like any item by its latest date.
+    An item of unknown age is announced once as such, then like any item by its latest date. An
+    item its account cannot restore is announced once as such, and never by a threshold.
     """
+    if not item.restorable:
+        return None if UNRESTORABLE in sent else UNRESTORABLE
     if item.age_unknown and UNKNOWN_AGE not in sent:
         return UNKNOWN_AGE
     label = smallest_crossed(item, alerts, now)
@@ -347,7 +397,7 @@ def _notify_locked(
             items=tuple(new_items),
             problems=tuple(p for _, p in new_problems),
             now=now,
-            urgent=any(report.is_critical(alert.item) for alert in new_items),
+            urgent=any(report.is_critical(a.item) for a in new_items if a.item.restorable),
         )
         try:
             notifier.send(message)
@@ -384,7 +434,7 @@ def summary_line(report: CheckReport) -> str:
         scope += f", {failed} failed"
     if attention:
         scope += f", {attention} {'needs' if attention == 1 else 'need'} attention"
-    count = len(report.items)
+    count = len(report.items) + len(report.unrestorable)
     known = [item for item in report.items if not item.age_unknown]
     unknown = [item for item in report.items if item.age_unknown]
     parts = []
@@ -402,6 +452,9 @@ def summary_line(report: CheckReport) -> str:
             which = "all" if critical == len(unknown) else f"{critical} of them"
             head += f", {which} within {options.critical_text} at the latest"
         parts.append(head)
+    if report.unrestorable:  # not due (no verdict counts them), but never "nothing" either
+        lost = _plural(len(report.unrestorable), "trashed item")
+        parts.append(f"{lost} that cannot be restored will be purged within {options.within_text}")
     head = "; ".join(parts) or f"nothing will be purged within {options.within_text}"
     if status is Status.UNKNOWN:
         known = f"; from earlier scans, {head}" if count else ""
@@ -409,24 +462,50 @@ def summary_line(report: CheckReport) -> str:
     return f"{status.name}: {head}; {scope}"
 
 
+def _item_cells(item: IndexedItem, now: datetime) -> str:
+    purge, left = purge_cell(item, now)
+    return f"{left:>8}  {purge:<11}  {item.ref[:SHORT_REF_LEN]}  {item.name}"
+
+
+def _unrestorable_lines(news: Sequence[IndexedItem], now: datetime, within: str) -> list[str]:
+    """Grouped per account and reason: a heading, then the items, indented."""
+    groups: dict[tuple[str, str, str], list[IndexedItem]] = {}
+    for item in news:
+        key = (item.account, item.provider, item.not_restorable_reason or "")
+        groups.setdefault(key, []).append(item)
+    lines = []
+    shown = 0
+    for (account, provider, reason), items in groups.items():
+        why = f": {reason}" if reason else ""
+        count = _plural(len(items), "item")
+        lines.append(f"  {'cannot':<9} {account} ({provider}): {count} {NOT_RESTORABLE}{why}")
+        for item in items[: max(MAX_ITEM_LINES - shown, 0)]:
+            lines.append(f"{'':6}  {_item_cells(item, now)}")
+            shown += 1
+    if len(news) > shown:
+        more = len(news) - shown
+        lines.append(f"  ... and {more} more: trashscan list --expiring-within {within}")
+    return lines
+
+
 def render_text(report: CheckReport, out: IO[str], quiet: bool = False) -> None:
-    """Compact, so that cron's mail of it is useful by itself; ``quiet``: nothing when OK."""
-    if quiet and report.status is Status.OK:
+    """Compact, so that cron's mail of it is useful by itself; ``quiet``: nothing when OK and
+    nothing is news (items that cannot be restored, said once, are news even then)."""
+    news = report.new_unrestorable
+    if quiet and report.status is Status.OK and not news:
         return
     lines = [summary_line(report)]
+    within = report.options.within_text
     for item in report.items[:MAX_ITEM_LINES]:
-        purge, left = purge_cell(item, report.now)
         level = "crit" if report.is_critical(item) else "warn"
         where = f"({item.account}, {item.provider})"
         if item.age_unknown and item.purge_latest is not None:
             where += f": age unknown, purged by {item.purge_latest:%Y-%m-%d} at the latest"
-        lines.append(
-            f"  {level}  {left:>8}  {purge:<11}  {item.ref[:SHORT_REF_LEN]}  {item.name} {where}"
-        )
+        lines.append(f"  {level}  {_item_cells(item, report.now)} {where}")
     if len(report.items) > MAX_ITEM_LINES:
         more = len(report.items) - MAX_ITEM_LINES
-        within = report.options.within_text
         lines.append(f"  ... and {more} more: trashscan list --expiring-within {within}")
+    lines += _unrestorable_lines(news, report.now, within)
     for check in report.accounts:
         name = f"{check.account.name} ({check.account.provider})"
         problem = check.problem()
@@ -445,6 +524,8 @@ def render_text(report: CheckReport, out: IO[str], quiet: bool = False) -> None:
         lines.append(
             "~ marks an estimate, ≤ a date at the latest. Restore with `trashscan restore REF`."
         )
+    elif news:
+        lines.append("~ marks an estimate, ≤ a date at the latest.")
     # Names, paths and provider errors are data: escaped, none can forge a line of the report.
     out.write("\n".join(printable(line) for line in lines) + "\n")
 
@@ -475,6 +556,10 @@ def report_json(report: CheckReport) -> dict[str, Any]:
         "items": [
             {**as_record(item, report.now), "critical": report.is_critical(item)}
             for item in report.items
+        ],
+        "unrestorable": [
+            {**as_record(item, report.now), "new": item.ref not in report.reported}
+            for item in report.unrestorable
         ],
         "accounts": [account(check) for check in report.accounts],
         "notifications": [

@@ -48,6 +48,8 @@ SMTP_PASSWORD_KEY = "smtp_password"
 APPRISE_URLS_KEY = "apprise_urls"
 DEFAULT_THRESHOLDS = ("7d", "3d", "1d")
 UNKNOWN_AGE = "unknown-age"  # the alert of an item that may be purged any day (never a span)
+UNRESTORABLE = "unrestorable"  # the one alert of an item its account cannot restore
+NOT_RESTORABLE = "cannot be restored by this account"
 HTTP_TIMEOUT = (5.0, 15.0)  # connect, read: a healthcheck ping must never stall a cron run
 MAX_ITEMS_IN_MESSAGE = 50
 
@@ -286,12 +288,17 @@ class Message:
 
     @property
     def dated(self) -> tuple[AlertItem, ...]:
-        return tuple(alert for alert in self.items if alert.threshold != UNKNOWN_AGE)
+        return tuple(a for a in self.items if a.threshold not in (UNKNOWN_AGE, UNRESTORABLE))
 
     @property
     def unknown_age(self) -> tuple[AlertItem, ...]:
         """Items announced as "may be purged any day": nothing says when they were deleted."""
         return tuple(alert for alert in self.items if alert.threshold == UNKNOWN_AGE)
+
+    @property
+    def unrestorable(self) -> tuple[AlertItem, ...]:
+        """Items their account cannot restore: said once, as news, not as a call to restore."""
+        return tuple(alert for alert in self.items if alert.threshold == UNRESTORABLE)
 
     @property
     def subject(self) -> str:
@@ -303,18 +310,25 @@ class Message:
                 f"{_plural(len(self.unknown_age), 'trashed item')} of unknown age may be purged "
                 "any day"
             )
+        if self.unrestorable:
+            parts.append(
+                f"{_plural(len(self.unrestorable), 'trashed item')} cannot be restored by their "
+                "account"
+            )
         if self.problems:
             verb = "needs" if len(self.problems) == 1 else "need"
             parts.append(f"{_plural(len(self.problems), 'account')} {verb} attention")
         subject = "trashscan: " + "; ".join(parts)
         return subject.encode("ascii", "replace").decode("ascii")
 
-    def item_line(self, alert: AlertItem) -> str:
+    def item_line(self, alert: AlertItem, where: bool = True) -> str:
+        """``where``: name the account (not needed under a heading that names it)."""
         item = alert.item
         mark = "~" if item.purge_is_estimate else ""
         purge = f"{mark}{item.purge_at:%Y-%m-%d %H:%M} UTC" if item.purge_at else "never"
+        account = f" ({item.account}, {item.provider})" if where else ""
         return (
-            f"- {item.name} ({item.account}, {item.provider}): "
+            f"- {item.name}{account}: "
             f"{days_left_text(item, self.now)}, purged {purge} [ref {item.ref[:SHORT_REF_LEN]}]"
         )
 
@@ -339,6 +353,26 @@ class Message:
                 lines.append(f"- ... and {more} more (see `trashscan list`)")
         return lines
 
+    def unrestorable_lines(self) -> list[str]:
+        """One group per account and reason (the provider's words: Dropbox's ended recovery,
+        Drive's missing permission), each item with its purge date."""
+        groups: dict[tuple[str, str, str], list[AlertItem]] = {}
+        for alert in self.unrestorable:
+            item = alert.item
+            reason = item.not_restorable_reason or ""
+            groups.setdefault((item.account, item.provider, reason), []).append(alert)
+        lines: list[str] = []
+        for (account, provider, reason), alerts in groups.items():
+            count = "1 item" if len(alerts) == 1 else f"{len(alerts)} items"
+            why = f": {reason}" if reason else ""
+            lines += ["", f"{count} in {account} ({provider}) {NOT_RESTORABLE}{why}"]
+            for alert in alerts[:MAX_ITEMS_IN_MESSAGE]:
+                lines.append(self.item_line(alert, where=False))
+            if len(alerts) > MAX_ITEMS_IN_MESSAGE:
+                more = len(alerts) - MAX_ITEMS_IN_MESSAGE
+                lines.append(f"- ... and {more} more (see `trashscan list`)")
+        return lines
+
     @property
     def text(self) -> str:
         lines = [f"{self.subject} (on {self.host})."]
@@ -350,13 +384,14 @@ class Message:
                 more = len(self.dated) - len(shown)
                 lines.append(f"- ... and {more} more (see `trashscan list`)")
         lines += self.unknown_age_lines()
+        lines += self.unrestorable_lines()
         if self.problems:
             lines += ["", "Accounts that need attention:"]
             for problem in self.problems:
                 hint = f" Fix: {problem.hint}" if problem.hint else ""
                 detail = problem.detail.rstrip(".")
                 lines.append(f"- {problem.account} ({problem.provider}): {detail}.{hint}")
-        if any(alert.item.purge_is_estimate for alert in self.dated):
+        if any(a.item.purge_is_estimate for a in self.dated + self.unrestorable):
             lines += ["", "~ marks an estimated date."]
         # Names and provider messages are data: escaped, none can forge a line of the message.
         return "\n".join(printable(line) for line in lines) + "\n"

@@ -301,3 +301,46 @@ def test_an_item_of_unknown_age_alerts_once_grouped_then_by_its_latest_date(
     assert {(a.item.name, a.threshold) for a in mail.sent[2].items} == {
         ("a.jpg", "7d"), ("b.jpg", "7d"),
     }  # fmt: skip
+
+
+# --- items their account cannot restore -------------------------------------------------------
+
+
+def seed_restorable(index: Index, account: Account, days_left: float, restorable: bool) -> None:
+    """One photo, lost.jpg, purged in ``days_left`` days; ``restorable`` as the provider said."""
+    scan_id = index.begin_scan(account.provider, account.name, NOW)
+    item = TrashItem(
+        item_id="lost.jpg", name="lost.jpg", deleted_at=NOW - timedelta(days=1),
+        deleted_at_source=DeletedAtSource.API, purge_at=NOW + timedelta(days=days_left),
+        purge_is_estimate=False, kind=Kind.PHOTO, restorable=restorable,
+        not_restorable_reason=None if restorable else "the owner has it",
+    )  # fmt: skip
+    index.write_page(scan_id, account.provider, account.name, Page(items=[item]), NOW)
+    index.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), NOW)
+
+
+def test_an_unrestorable_item_is_never_due_and_said_once_until_it_can_be_restored(
+    index: Index, tmp_path: Path
+) -> None:
+    seed_restorable(index, PHONE, 0.5, restorable=False)
+    mail = FakeChannel("email")
+    verdict = report(index, ok(PHONE))
+    assert (verdict.items, [i.name for i in verdict.unrestorable]) == ([], ["lost.jpg"])
+    assert verdict.status is Status.OK and verdict.critical_items == []
+    notify(index, tmp_path, verdict, ALERTS, [mail], 1)
+    [message] = mail.sent
+    assert [(a.item.name, a.threshold) for a in message.items] == [("lost.jpg", "unrestorable")]
+    assert not message.urgent
+    assert "1 item in phone (fake) cannot be restored by this account: the owner has it" in (
+        message.text
+    )
+    later = NOW + timedelta(hours=6)
+    notify(index, tmp_path, report(index, ok(PHONE), now=later), ALERTS, [mail], 1)
+    assert len(mail.sent) == 1
+    # the owner shared it back: an ordinary item again, alerted by its threshold, and urgent
+    seed_restorable(index, PHONE, 0.5, restorable=True)
+    again = report(index, ok(PHONE), now=later)
+    assert again.status is Status.CRITICAL
+    notify(index, tmp_path, again, ALERTS, [mail], 1)
+    assert [(a.item.name, a.threshold) for a in mail.sent[1].items] == [("lost.jpg", "1d")]
+    assert mail.sent[1].urgent
