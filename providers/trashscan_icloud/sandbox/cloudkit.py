@@ -39,6 +39,17 @@ Behaviour and sources:
 * Sessions: no ``X-APPLE-WEBAUTH-TOKEN`` cookie -> 421 ``AUTHENTICATION_REQUIRED``; an unknown,
   revoked or untrusted (2FA not done) session -> 401 ``AUTHENTICATION_FAILED``.
 * Deleted assets whose ``dateExpunged`` has passed are purged before each request.
+* Content (icloud.md §2, next-wave.md §1: pyicloud ``PhotoAsset.versions``/``download(version)``
+  read the CPLMaster's ``res*Res`` fields, whose ``downloadURL`` is served by the fake at
+  ``/cvws/B/<token>/<name>``, no credentials needed, deleted assets included: "it works for
+  deleted assets", icloudpd#991): ``resOriginalRes`` is the asset's real content for seeded
+  assets (a 320x240 picture, a JPEG body under HEIC names, a placeholder holding a poster for
+  videos) and ``resJPEGThumbRes`` (pyicloud's ``thumb``; ``thumb_image`` for videos) a real
+  JPEG of the declared ``resJPEGThumbWidth``x``Height`` (360x270 or 270x360). Their
+  ``fileChecksum``s are the fake's (``model.content_checksum`` for the original: equal bytes,
+  equal checksum; Apple's algorithm is undocumented). The URLs never expire here (real ones
+  last "about an hour", then 410 GONE: next-wave.md §1; not modelled). ``resJPEGMedRes``
+  (``medium``) is not modelled.
 """
 
 from __future__ import annotations
@@ -50,6 +61,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from trashscan.sandbox import pictures
 from trashscan.sandbox.server import Request, Response, Router
 from trashscan_icloud.sandbox.auth import ICloudAuth
 from trashscan_icloud.sandbox.model import (
@@ -238,9 +250,15 @@ class PhotosCloudKit:
             "deviceID": "2",
         }
 
-    def _asset_token(self, checksum: str, size: int, filename: str) -> dict[str, Any]:
+    def _asset_token(
+        self,
+        checksum: str,
+        size: int,
+        filename: str,
+        data: bytes | Callable[[], bytes] | None = None,
+    ) -> dict[str, Any]:
         token = _url_token(checksum)
-        self.content.register(token, size, filename)
+        self.content.register(token, size, filename, data)
         url = (
             f"{self.base_url()}/cvws/B/{token}/{quote(filename)}"
             f"?o=A{token[:20]}&v=1&x=3&ckc={PHOTOS_CONTAINER}&ckz=PrimarySync&p=31"
@@ -302,7 +320,7 @@ class PhotosCloudKit:
         image = asset.kind == "image"
         stem = asset.filename.rpartition(".")[0] or asset.filename
         thumb_w, thumb_h = (360, 270) if asset.width >= asset.height else (270, 360)
-        thumb_size = 28_000 + len(asset.master_id) * 977 % 30_000
+        original, thumb, thumb_size = self._pictures(asset, (thumb_w, thumb_h))
         fields: dict[str, Any] = {
             "itemType": {"value": asset.uti, "type": "STRING"},
             "filenameEnc": {"value": b64(asset.filename), "type": "ENCRYPTED_BYTES"},
@@ -310,7 +328,7 @@ class PhotosCloudKit:
             "dataClassType": {"value": 1 if image else 2, "type": "INT64"},
             "originalCreationDate": {"value": millis(asset.asset_date), "type": "TIMESTAMP"},
             "resOriginalRes": {
-                "value": self._asset_token(asset.master_id, asset.size, asset.filename),
+                "value": self._asset_token(asset.master_id, asset.size, asset.filename, original),
                 "type": "ASSETID",
             },
             "resOriginalFileType": {"value": asset.uti, "type": "STRING"},
@@ -320,7 +338,10 @@ class PhotosCloudKit:
             "resOriginalFileSize": {"value": asset.size, "type": "INT64"},
             "resJPEGThumbRes": {
                 "value": self._asset_token(
-                    _derived_checksum(asset.master_id, "thumb"), thumb_size, f"{stem}_thumb.JPG"
+                    _derived_checksum(asset.master_id, "thumb"),
+                    thumb_size,
+                    f"{stem}_thumb.JPG",
+                    thumb,
                 ),
                 "type": "ASSETID",
             },
@@ -392,6 +413,42 @@ class PhotosCloudKit:
             "deleted": False,
             "zoneID": library.zone_id,
         }
+
+    @staticmethod
+    def _pictures(
+        asset: PhotoAsset, thumb_box: tuple[int, int]
+    ) -> tuple[bytes | Callable[[], bytes], bytes | Callable[[], bytes], int]:
+        """The original's bytes, the ``resJPEGThumb`` JPEG and its size, for an asset.
+
+        The thumbnail is a real JPEG of the declared ``resJPEGThumbWidth``/``Height`` (a poster
+        for videos: pyicloud's ``thumb_image``; ``thumb`` of a video is ``resVidSmall``), cut
+        from the asset's content when it has some (seeded assets), else drawn for its name; its
+        ``resJPEGThumbFileSize`` is its length. Assets made with a size only (bulk benchmark
+        data, test seams) serve pictures padded to their declared sizes, made on first
+        download, so listing 10,000 of them draws nothing."""
+        portrait = asset.height > asset.width
+        key = asset.asset_id
+
+        def thumbnail() -> bytes:
+            return pictures.thumbnail(
+                asset.filename,
+                key,
+                box=thumb_box,
+                portrait=portrait,
+                upscale=True,
+                data=asset.content,
+            )
+
+        if asset.content is not None:
+            thumb = thumbnail()
+            return asset.content, thumb, len(thumb)
+        thumb_size = 28_000 + len(asset.master_id) * 977 % 30_000
+        size = asset.size
+
+        def original() -> bytes:
+            return pictures.padded(pictures.content(asset.filename, key, portrait=portrait), size)
+
+        return original, lambda: pictures.padded(thumbnail(), thumb_size), thumb_size
 
     @staticmethod
     def _desired(record: dict[str, Any], keys: Any) -> dict[str, Any]:

@@ -22,7 +22,9 @@ pyicloud 2026.10.1's source, timlaing/pyicloud's captured test fixtures, Apple's
 Services Reference), never from what a trashscan plugin sends. Each module cites its sources:
 
 * :mod:`~trashscan_icloud.sandbox.auth`: SRP-6a sign-in, HSA2 2FA, trust tokens, web sessions, ADP;
-* :mod:`~trashscan_icloud.sandbox.cloudkit`: Photos (Recently Deleted, counts, lookup, modify);
+* :mod:`~trashscan_icloud.sandbox.cloudkit`: Photos (Recently Deleted, counts, lookup, modify),
+  and the content its CPLMaster records point at: real originals and ``resJPEGThumbRes``
+  thumbnails (pyicloud's ``thumb``/``thumb_image``) of deleted assets too, served on ``/cvws``;
 * :mod:`~trashscan_icloud.sandbox.drive`: iCloud Drive listing, trash and put-back;
 * :mod:`~trashscan_icloud.sandbox.model`: accounts, records, drive nodes, sessions;
 * :mod:`~trashscan_icloud.sandbox.wire`: error envelopes, cookies, timestamps;
@@ -332,9 +334,11 @@ class ICloudFake:
         live_video_size: int | None = None,
         deleted_at: datetime | None = None,
         unique: object = "",
+        content: bytes | None = None,
     ) -> PhotoAsset:
         """Add a photo/video (``uti`` as in ``itemType``) to ``account``'s library; with
-        ``deleted_at`` it is then deleted at that time."""
+        ``deleted_at`` it is then deleted at that time. With ``content`` (the original's bytes)
+        ``size`` is their length and downloads return them."""
         when = self._when(asset_date)
         with self.state.lock:
             library = self.state.accounts[account].photos
@@ -348,6 +352,7 @@ class ICloudFake:
                 added_date=self._when(added_date or when),
                 live_video_size=live_video_size,
                 unique=unique,
+                content=content,
             )
             if deleted_at is not None:
                 library.mark_deleted(asset, self._when(deleted_at))

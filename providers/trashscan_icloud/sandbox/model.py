@@ -28,6 +28,7 @@ import base64
 import hashlib
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +53,7 @@ __all__ = [
     "RefusedCall",
     "SrpChallenge",
     "WebSession",
+    "content_checksum",
 ]
 
 DELETED_RETENTION = timedelta(days=30)  # dateExpunged - deletion (photo_delete_response.json)
@@ -67,6 +69,16 @@ UTI_KIND = {
     "com.apple.quicktime-movie": "movie",
     "public.mpeg-4": "movie",
 }
+
+
+def content_checksum(data: bytes) -> str:
+    """The fake's ``fileChecksum`` of real bytes: the same look-alike shape as :func:`_checksum`
+    (28 base64 characters starting with ``A``) over the SHA-1 of the bytes. Apple's algorithm
+    is undocumented: equal bytes give equal checksums here, which is all a duplicate finder may
+    rely on; the value is NOT what iCloud would compute."""
+    return ("A" + base64.b64encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode())[
+        :28
+    ]
 
 
 def _checksum(*parts: object) -> str:
@@ -104,6 +116,9 @@ class PhotoAsset:
     favorite: bool = False
     hidden: bool = False
     extra_fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # other writes
+    # The original's bytes when the asset was given real content (seeded assets: pictures of
+    # :mod:`trashscan.sandbox.pictures`): ``size`` and the master's checksum are then theirs.
+    content: bytes | None = None
 
     @property
     def kind(self) -> str:
@@ -175,15 +190,20 @@ class PhotoLibrary:
         added_date: datetime,
         live_video_size: int | None = None,
         unique: object = "",
+        content: bytes | None = None,
     ) -> PhotoAsset:
-        """A live (not deleted) asset with ids derived from its name, date and ``unique``."""
+        """A live (not deleted) asset with ids derived from its name, date and ``unique``; with
+        ``content``, its size is the bytes' length and the CPLMaster's recordName (the
+        original's checksum) is :func:`content_checksum` of them."""
         seed = (self.owner_record_name, filename, asset_date.isoformat(), unique)
+        if content is not None:
+            size = len(content)
         digest = hashlib.sha256(repr(seed).encode()).hexdigest().upper()
         asset_id = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
         return self.add(
             PhotoAsset(
                 asset_id=asset_id,
-                master_id=_checksum(*seed),
+                master_id=_checksum(*seed) if content is None else content_checksum(content),
                 filename=filename,
                 uti=uti,
                 size=size,
@@ -196,6 +216,7 @@ class PhotoLibrary:
                 asset_tag=self.new_tag(),
                 master_tag=self.new_tag(),
                 live_video_size=live_video_size,
+                content=content,
             )
         )
 
@@ -614,23 +635,32 @@ _MAGIC = {
 
 class ContentStore:
     """Downloadable bytes behind the signed-looking content URLs the fake hands out (CloudKit
-    ``downloadURL``s and drive ``data_token`` URLs): deterministic filler of the declared size,
-    starting with the file type's magic number. Thread-safe."""
+    ``downloadURL``s and drive ``data_token`` URLs): the real bytes when registered with
+    ``data`` (bytes, or a function making them on first download), else deterministic filler of
+    the declared size, starting with the file type's magic number. Thread-safe."""
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[int, str]] = {}
+        self._items: dict[str, tuple[int, str, bytes | Callable[[], bytes] | None]] = {}
         self._lock = threading.Lock()
 
-    def register(self, token: str, size: int, filename: str) -> None:
+    def register(
+        self,
+        token: str,
+        size: int,
+        filename: str,
+        data: bytes | Callable[[], bytes] | None = None,
+    ) -> None:
         with self._lock:
-            self._items[token] = (size, filename)
+            self._items[token] = (size, filename, data)
 
     def get(self, token: str) -> bytes | None:
         with self._lock:
             entry = self._items.get(token)
         if entry is None:
             return None
-        size, filename = entry
+        size, filename, data = entry
+        if data is not None:
+            return data if isinstance(data, bytes) else data()
         magic = _MAGIC.get(filename.rpartition(".")[2].lower(), b"")
         block = hashlib.sha256(token.encode()).digest() * 128  # 4 KiB
         body = magic + block * (size // len(block) + 1)

@@ -10,6 +10,10 @@ Photos library (``PrimarySync``): 33 assets.
   (6 MOV, 1 MP4). Two of the HEIC photos share a file name (a re-imported duplicate), so
   file names are not identities (24 distinct names).
 * 8 live (not deleted) assets: 5 HEIC photos, 1 JPEG, 1 Live Photo, 1 MOV video.
+* Each has real content (:func:`trashscan.sandbox.pictures.content`: a 320x240 picture, or
+  240x320 for the portrait screenshot, with the file name drawn on it; HEIC names carry a JPEG
+  body, videos a placeholder holding a poster), so ``size`` and the master's checksum are of
+  the bytes a download returns, and ``resJPEGThumbRes`` is a real JPEG thumbnail of it.
 
 iCloud Drive: folders ``Camera Uploads`` (``IMG_0420.JPG``, ``IMG_0500.JPG``), ``Videos``
 (``clip.mov``) and ``Documents`` (``notes.txt``), and 4 items in Recently Deleted:
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from trashscan.sandbox import pictures
 from trashscan_icloud.sandbox.model import Account, DriveItem, PhotoAsset
 
 __all__ = ["GRACE", "KINDS", "SeedManifest", "bulk_deleted", "seed_grace"]
@@ -84,6 +89,7 @@ class Seedable(Protocol):
         live_video_size: int | None = ...,
         deleted_at: datetime | None = ...,
         unique: object = ...,
+        content: bytes | None = ...,
     ) -> PhotoAsset: ...
 
     def delete_photo(self, account: str, asset_id: str, at: datetime | None = ...) -> None: ...
@@ -138,6 +144,12 @@ def _add(
         added_date=asset_date + timedelta(seconds=rng.randrange(20, 900)),
         live_video_size=rng.randrange(1_200_000, 3_400_000) if kind == "live" else None,
         unique=number,
+        # A real picture (a poster for videos): thumbnails, downloads and checksums agree.
+        content=pictures.content(
+            filename or _filename(kind, number, asset_date),
+            f"icloud:{account}:{number}",
+            portrait=height > width,
+        ),
     )
     return asset.asset_id
 
