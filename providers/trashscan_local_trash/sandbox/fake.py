@@ -9,16 +9,23 @@
   restoring it must pick another name. ``purge_after_days`` is 30, so the oldest item is overdue.
 * ``usb-stick``: a per-volume trash ``usb-stick/.Trash-1000`` with 3 items whose ``Path=`` is
   relative to the volume top directory ``usb-stick/``; no purge rule.
+
+Thumbnails: a file in the trash is its own preview source (next-wave.md §1: "The file itself
+sits in ``~/.local/share/Trash/files/``. Thumbnail it with Pillow"), so every trashed photo is a
+real picture (:func:`trashscan.sandbox.pictures.content`, 320x240 with the file name drawn on
+it; ``IMG_0004.heic`` is a real HEIF image when pillow-heif is installed, else a JPEG body) and
+every video a tiny placeholder (an ISO-BMFF ``ftyp`` box and a poster JPEG; not playable).
+Nothing is written to the freedesktop thumbnail cache (``$XDG_CACHE_HOME/thumbnails``).
 """
 
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
+
+from trashscan.sandbox import pictures
 
 
 def _trashinfo(original: str, deleted_local: datetime, topdir: str | None = None) -> str:
@@ -33,48 +40,14 @@ def _trashinfo(original: str, deleted_local: datetime, topdir: str | None = None
     )
 
 
-def _png(seed: str) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data)
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    text = b"Comment\0" + seed.encode()
-    idat = zlib.compress(b"\0" + zlib.crc32(seed.encode()).to_bytes(4, "big")[:3])
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"tEXt", text)
-        + chunk(b"IDAT", idat)
-        + chunk(b"IEND", b"")
-    )
-
-
-def _jpeg(seed: str) -> bytes:
-    comment = f"trashscan sandbox {seed}".encode()
-    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    com = b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment
-    return b"\xff\xd8" + app0 + com + bytes(range(256)) + b"\xff\xd9"
-
-
-def _isobmff(brand: bytes, seed: str) -> bytes:
-    ftyp = struct.pack(">I", 24) + b"ftyp" + brand + b"\0\0\0\0" + brand + b"isom"
-    payload = seed.encode() + bytes(300)
-    return ftyp + struct.pack(">I", len(payload) + 8) + b"mdat" + payload
-
-
-def _content(name: str) -> bytes:
+def _content(name: str, key: str = "") -> bytes:
+    """A trashed file's bytes: photos are real pictures (:mod:`trashscan.sandbox.pictures`:
+    320x240 with the name drawn on it; ``.heic`` a real HEIF image when pillow-heif is
+    installed, else a JPEG body), videos a tiny ISO-BMFF placeholder holding a poster (not
+    playable), documents a few bytes of their kind."""
+    if pictures.media_kind(name) is not None:
+        return pictures.content(name, f"local-trash:{key}", real_heic=True)
     suffix = Path(name).suffix.lower()
-    if suffix == ".png":
-        return _png(name)
-    if suffix in {".jpg", ".jpeg"}:
-        return _jpeg(name)
-    if suffix == ".mov":
-        return _isobmff(b"qt  ", name)
-    if suffix == ".heic":
-        return _isobmff(b"heic", name)
-    if suffix == ".mp4":
-        return _isobmff(b"mp42", name)
     if suffix == ".pdf":
         return b"%PDF-1.4\n% trashscan sandbox " + name.encode() + b"\n%%EOF\n"
     return f"sandbox document {name}\n".encode()
@@ -128,23 +101,23 @@ class LocalTrashFake:
         for original, stored, days in LAPTOP_ITEMS:
             when = now - timedelta(days=days)
             target = _trash(laptop_trash, laptop, original, stored, when, relative=False)
-            target.write_bytes(_content(Path(original).name))
+            target.write_bytes(_content(Path(original).name, original))
         # cover.jpg's place was taken by a new file since: restore must not overwrite it.
-        (laptop / "home/Pictures/cover.jpg").write_bytes(_jpeg("the new cover"))
+        (laptop / "home/Pictures/cover.jpg").write_bytes(_content("cover.jpg", "the new cover"))
 
         folder_rel, stored, days, inner = LAPTOP_FOLDER
         when = now - timedelta(days=days)
         folder = _trash(laptop_trash, laptop, folder_rel, stored, when, relative=False)
         for rel in inner:
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-            (folder / rel).write_bytes(_content(Path(rel).name))
+            (folder / rel).write_bytes(_content(Path(rel).name, f"{folder_rel}/{rel}"))
 
         usb = workdir / "usb-stick"
         usb_trash = usb / ".Trash-1000"
         for original, stored, days in USB_ITEMS:
             when = now - timedelta(days=days)
             target = _trash(usb_trash, usb, original, stored, when, relative=True)
-            target.write_bytes(_content(Path(original).name))
+            target.write_bytes(_content(Path(original).name, f"usb:{original}"))
 
         return [
             {
