@@ -278,6 +278,8 @@ class DropboxScan:
         removed: list[str] = []
         for entry in entries:
             path = getattr(entry, "path_lower", None)
+            if isinstance(entry, files.FileMetadata):
+                self._live_ids.add(entry.id)  # mounted or not, the file lives on
             if not path:
                 continue  # not mounted: nothing to restore to
             if isinstance(entry, files.DeletedMetadata):

@@ -320,6 +320,18 @@ def test_a_path_deleted_then_live_again_in_one_feed_is_not_listed(dbx: Harness) 
     assert removed_of(pages) == ["/a.jpg"]
 
 
+def test_a_file_moved_where_it_is_not_mounted_is_not_listed(dbx: Harness) -> None:
+    # "path_lower ... null if the file or folder is not mounted": the file lives on all the same
+    unmounted = file_md("/Shared/a.jpg", ident=file_id("/a.jpg"))
+    del unmounted["path_lower"], unmounted["path_display"]
+    dbx.rpc("users/get_current_account", None, full_account())
+    dbx.rpc("files/list_folder", LIST_BODY, listing([deleted("/a.jpg"), unmounted], "c1"))
+    dbx.rpc("files/list_revisions", revisions_body("/a.jpg"), revisions([revision("/a.jpg")]))
+    pages, _ = dbx.scan()
+    assert items_of(pages) == {}
+    assert dbx.routes.count("files/list_revisions") == 1
+
+
 def test_team_space_listing_asks_ids_no_live_file_of_it_carries(dbx: Harness) -> None:
     # A team-space member's listing shows their home folder only: a file moved to a team
     # folder is out of its sight, so an id no listed file carries is asked in id mode.
