@@ -5,7 +5,7 @@ Business (``frank``): the restore action's documented answer is trusted (200: ev
 listing of the recycle bin per restore batch, then a read of the original path (and folder) of
 each id left out: already restored (by another run, or by hand), its folder gone or in the bin,
 its name taken, or purged. The undocumented ``GET .../recycleBin/items/{id}`` is never sent; the
-fake refuses it here with Graph's 400, as a server may.
+fake refuses it with Graph's 400 (its default), as a server may.
 
 Personal (``erin``): a photo whose folder was deleted after it (so the folder is in the recycle
 bin) comes back into that folder, restored first, whatever the order of the refs; only a folder
@@ -58,7 +58,6 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
 @pytest.fixture
 def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
     fake = sandbox.fakes[PROVIDER]
-    fake.graph.serve_bin_item_get = False  # a server that refuses the undocumented route
     yield fake
     assert fake.refused_calls == []  # nothing destructive
     assert fake.unmodelled_calls == []  # no unknown route

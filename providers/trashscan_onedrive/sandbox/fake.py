@@ -34,8 +34,9 @@ real elapsed time): ``add_account``, ``add_file``, ``add_folder``, ``delete``, `
 
 Issue 12 scenarios, how to seed them (details and sources in :mod:`.graph`):
 
-* undocumented ``GET .../recycleBin/items/{id}`` refused: ``fake.graph.serve_bin_item_get =
-  False`` (400 ``BadRequest``); assert ``fake.undocumented_calls == []`` for a faithful client;
+* undocumented ``GET .../recycleBin/items/{id}``: refused by default (400 ``BadRequest``;
+  Microsoft documents only "list items"), served with ``fake.graph.serve_bin_item_get =
+  True``; assert ``fake.undocumented_calls == []`` for a faithful client;
 * bin restore, all restored: 207 by default, ``fake.graph.site_restore_ok_status = 200`` for 200;
 * already restored / two runs racing: restore the entry once (or from two threads), then again:
   the id is absent from the 207 and live at its original path;

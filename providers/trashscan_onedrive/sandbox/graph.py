@@ -69,11 +69,11 @@ published on learn.microsoft.com/graph):
   the bin list with 400 ``invalidRequest``, Graph's code for a request "malformed or
   incorrect" [concepts/errors.md], as an endpoint that does not support the option would.
 * ``GET /sites/{site-id}/recycleBin/items/{id}`` is NOT documented (only the list is;
-  onedrive.md §2.1). Every call is recorded in ``undocumented``; with ``serve_bin_item_get``
-  (default True, because main's e2e test ``test_restore_frank_photo_and_video_through_the_
-  recycle_bin`` still confirms restores with it) it answers the recycleBinItem or 404; with
-  False it answers 400 ``BadRequest`` "Resource not found for the segment '<id>'." in Graph's
-  error envelope [DOC concepts/errors.md], as a server refusing the route would.
+  onedrive.md §2.1). Every call is recorded in ``undocumented``. By default
+  (``serve_bin_item_get`` False) it answers 400 ``BadRequest`` "Resource not found for the
+  segment '<id>'." in Graph's error envelope [DOC concepts/errors.md], as a server refusing
+  the route would: a client built from the documentation never depends on it. Set True, it
+  answers the recycleBinItem or 404, for a test of a server that serves it anyway.
 * ``POST /beta/sites/{site-id}/recycleBin/items/restore`` ``{"ids": [...]}`` (beta metadata
   only; v1.0 answers 400 "Resource not found for the segment"): modelled on the documented
   fileStorageContainer variant [filestoragecontainer-restore-recyclebinitem.md]: ``207
@@ -257,9 +257,9 @@ class GraphApi:
     restores: list[RestoreRecord] = field(default_factory=list)
     denied_restore: dict[str, str] = field(default_factory=dict)  # account -> permission
     list_second_stage: bool = True
-    # GET /sites/{id}/recycleBin/items/{id} is not documented (only the list is): True serves
-    # it (main's plugin tests still call it), False answers Graph's 400 for an unknown segment.
-    serve_bin_item_get: bool = True
+    # GET /sites/{id}/recycleBin/items/{id} is not documented (only the list is): False
+    # (default) answers Graph's 400 for an unknown segment, True serves it anyway.
+    serve_bin_item_get: bool = False
     # The original folder of a bin entry is not live: False (default) leaves the entry in the
     # bin, as SharePoint's CSOM documents; True recreates the folder path first, as the
     # SharePoint web UI is reported to do (3P, UNVERIFIED for Graph's beta restore).

@@ -99,6 +99,7 @@ def test_recycle_bin_lists_both_versions_and_pages(frank: Graph, fake: OneDriveF
     assert all(set(e) == {"id", "name"} for e in selected)
     fake.graph.list_second_stage = False
     assert len(_bin(frank)) == 9
+    fake.graph.serve_bin_item_get = True  # the undocumented per-entry GET, served on request
     one = frank.get(f"/beta/sites/{_site_id(frank)}/recycleBin/items/{photo['id']}")
     assert one.json()["name"] == "IMG_2001.jpg"
 

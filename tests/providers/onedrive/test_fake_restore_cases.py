@@ -1,10 +1,11 @@
 """The OneDrive fake's restore cases of issue 12, hit over HTTPS as a client would.
 
 Business (``frank``): the undocumented ``GET /sites/{id}/recycleBin/items/{id}`` refused with
-400 behind a knob; the beta bin restore's 200/207 answers for an id that is no longer in the bin
-(two runs racing), whose original folder is gone, or whose name is taken; the restored item
-readable at its original path and gone from the bin listing. Personal (``erin``): a photo whose
-folder was deleted later, restored alone, after its folder, or elsewhere; delta shows restores.
+400 by default (served only behind a knob); the beta bin restore's 200/207 answers for an id
+that is no longer in the bin (two runs racing), whose original folder is gone, or whose name is
+taken; the restored item readable at its original path and gone from the bin listing. Personal
+(``erin``): a photo whose folder was deleted later, restored alone, after its folder, or
+elsewhere; delta shows restores.
 """
 
 from __future__ import annotations
@@ -65,20 +66,20 @@ def _drive_id(graph: Graph) -> str:
 # -- business: the undocumented per-entry GET ------------------------------------------------------
 
 
-def test_bin_item_get_is_refused_with_graphs_400_when_the_knob_is_off(
+def test_bin_item_get_is_refused_with_graphs_400_unless_the_knob_serves_it(
     frank: Graph, fake: OneDriveFake
 ) -> None:
     entry_id = next(iter(_bin(frank)))
     url = f"/beta/sites/{_site_id(frank)}/recycleBin/items/{entry_id}"
-    assert frank.get(url).status_code == 200  # main's default: still served
-    fake.graph.serve_bin_item_get = False
-    refused = frank.get(url)
+    refused = frank.get(url)  # the default: Microsoft documents only "list items"
     assert refused.status_code == 400
     error = refused.json()["error"]
     assert error["code"] == "BadRequest"
     assert error["message"] == f"Resource not found for the segment '{entry_id}'."
     assert {"date", "request-id", "client-request-id"} <= error["innerError"].keys()
     assert frank.get(url.replace("/beta/", "/v1.0/")).status_code == 400
+    fake.graph.serve_bin_item_get = True  # a server that answers it anyway
+    assert frank.get(url).json()["id"] == entry_id
     # every call of the undocumented route is recorded, served or not
     assert [c.path.rsplit("/", 1)[-1] for c in fake.undocumented_calls] == [entry_id] * 3
     # the documented calls still work: list, and restore
