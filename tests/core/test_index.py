@@ -371,7 +371,7 @@ def test_a_stated_purge_date_is_its_own_latest_unless_it_is_a_guess() -> None:
 def test_v1_estimates_become_earliest_plausible_on_migration(index_url: str, db_path: Path) -> None:
     """A v1 index: a Drive item first seen in the trash, one dated by a change, an exact one.
 
-    On PostgreSQL, v1's tables are today's without the two columns v2 adds (all v2 changed).
+    On PostgreSQL, v1's tables are today's taken back to v1's columns.
     """
     thirty = timedelta(days=30)
     previous, seen = T0 - timedelta(hours=6), T0 + timedelta(minutes=1)
@@ -392,12 +392,16 @@ def test_v1_estimates_become_earliest_plausible_on_migration(index_url: str, db_
             for statement in filter(str.strip, V1_SCHEMA.split(";")):
                 conn.exec_driver_sql(statement)
         else:
-            metadata.create_all(conn)
-            conn.exec_driver_sql("ALTER TABLE items DROP COLUMN deleted_after")
-            conn.exec_driver_sql("ALTER TABLE items DROP COLUMN purge_latest")
+            metadata.create_all(conn)  # today's tables, taken back to v1's columns
+            for later in ("deleted_after", "purge_latest", "content_hash", "version"):
+                conn.exec_driver_sql(f"ALTER TABLE items DROP COLUMN {later}")
+            conn.exec_driver_sql("ALTER TABLE items ADD COLUMN thumbnail_url TEXT")
             conn.exec_driver_sql("INSERT INTO meta VALUES ('schema_version', '1')")
-        add_item = sa.text(
-            "INSERT INTO items VALUES (:p, :a, :id, :ref, :name, NULL, 'photo', NULL, NULL,"
+        add_item = sa.text(  # v1's columns by name: the column order differs between databases
+            "INSERT INTO items (provider, account, item_id, ref, name, path, kind, mime_type,"
+            " size, deleted_at, deleted_at_source, purge_at, purge_is_estimate, restorable,"
+            " not_restorable_reason, restore_handle, thumbnail_url, first_seen, last_seen,"
+            " last_scan_id, state) VALUES (:p, :a, :id, :ref, :name, NULL, 'photo', NULL, NULL,"
             " :deleted, :source, :purge, :estimate, TRUE, NULL, '{}', NULL, :seen, :seen, 2,"
             " 'trashed')"
         )
