@@ -4,8 +4,9 @@ OneDrive personal keeps recycle-bin items 30 days, but when the bin grows past 1
 storage it may purge them sooner, after 3 days at the least (onedrive.md §3). Graph states the
 bin's size and the storage on the drive's ``quota`` facet (``deleted``, ``total``; onedrive.md
 §1.1, resources/quota.md). The fake computes ``deleted`` from what is in its bin and takes
-``total`` from the drive (``Drive.quota_total``, 1 TB as seeded), which these tests shrink to put
-the bin at a chosen share of the storage.
+``total`` from the drive (``Drive.quota_total``, 1 TB as seeded), which these tests set (and,
+when the bin is too small for the share, delete a large document too) to put the bin at a chosen
+share of the storage.
 
 The fake does not purge early (Microsoft does not say which items go, or when): the truth these
 tests hold trashscan to is the documented rule, "never later than deletion + 3 days" once the
@@ -62,13 +63,21 @@ def graph_calls(log: RequestLog) -> list[tuple[str, str, int | None]]:
 
 
 def bin_share(fake: OneDriveFake, percent: float) -> None:
-    """Make erin's storage such that her recycle bin is ``percent`` % of it."""
+    """Make erin's recycle bin ``percent`` % of her storage: the storage is set to at least four
+    times what her live files take (a plausible drive: used never over total), and a large
+    document is deleted when the bin needs more bytes than her deleted photos hold."""
     drive = fake.graph.drives["erin"]
-    deleted = drive.quota(fake.clock())["deleted"]
-    assert deleted > 0
-    drive.quota_total = int(deleted * 100 / percent)
     quota = drive.quota(fake.clock())
-    assert quota["used"] <= quota["total"]  # a plausible drive: not over its own storage
+    live = quota["used"] - quota["deleted"]
+    total = max(int(quota["deleted"] * 100 / percent), 4 * live)
+    missing = int(total * percent / 100) - quota["deleted"]
+    if missing > 0:
+        fake.add_file("erin", "/Documents/old backup.zip", size=missing)
+        fake.delete("erin", "/Documents/old backup.zip")
+    drive.quota_total = total
+    quota = drive.quota(fake.clock())
+    assert quota["used"] <= quota["total"]
+    assert abs(quota["deleted"] * 100 / quota["total"] - percent) < 0.01
 
 
 def notes(stderr: str) -> list[str]:
