@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from trashscan.provider import ProviderContext
 
 # What trashscan needs, and nothing more: who the account is (and its type, for retention),
-# listing and revisions, and restoring. The app must have all three ticked under Permissions.
-SCOPES = ["account_info.read", "files.metadata.read", "files.content.write"]
+# listing and revisions, restoring, and the thumbnails of deleted photos' last revisions. The
+# app must have all four ticked under Permissions.
+SCOPES = ["account_info.read", "files.metadata.read", "files.content.write", "files.content.read"]
 _APP_HINT = (
     "create an app in the Dropbox App Console (Scoped access, Full Dropbox), tick "
     f"{', '.join(SCOPES)} under Permissions, then run "

@@ -465,6 +465,7 @@ class DropboxScan:
         handle: dict[str, Any] = {"path": shown}
         if newest is not None:
             handle.update(rev=newest.rev, content_hash=newest.content_hash)
+        content_hash = getattr(newest, "content_hash", None)
         return TrashItem(
             item_id=path,
             name=entry.name,
@@ -478,6 +479,8 @@ class DropboxScan:
             restorable=restorable,
             not_restorable_reason=reason,
             restore_handle=handle,
+            content_hash=f"dropbox:{content_hash}" if content_hash else None,
+            version=newest.rev if newest is not None else None,
         )
 
     # ------------------------------------------------------------------------------ folders

@@ -44,7 +44,9 @@ def test_login_uses_pkce_without_secret_and_stores_the_refresh_token(dbx: Harnes
     assert query["response_type"] == "code"
     assert query["token_access_type"] == "offline"
     assert query["code_challenge_method"] == "S256"
-    assert query["scope"] == "account_info.read files.metadata.read files.content.write"
+    assert query["scope"] == (
+        "account_info.read files.metadata.read files.content.write files.content.read"
+    )
 
     (sent,) = dbx.sent
     assert sent.host == "127.0.0.1:8443"
