@@ -48,6 +48,7 @@ from trashscan_google_drive.client import (
     parse_time,
     rfc3339,
 )
+from trashscan_google_drive.thumbnails import LINK_FIELDS, source_of
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ FOLDER_MIME = "application/vnd.google-apps.folder"
 MEDIA_QUERY = "trashed = true and (mimeType contains 'image/' or mimeType contains 'video/')"
 FILE_FIELDS = (
     "id,name,mimeType,size,parents,driveId,trashed,explicitlyTrashed,trashedTime,"
-    "capabilities(canUntrash)"
+    "capabilities(canUntrash),md5Checksum,sha256Checksum," + LINK_FIELDS
 )
 FOLDER_FIELDS = (
     "id,name,parents,driveId,trashed,explicitlyTrashed,trashedTime,capabilities(canUntrash)"
@@ -211,9 +212,11 @@ class DriveScan:
             if answer.get("incompleteSearch"):
                 self.incomplete = True
             self._read_folders(answer.get("files") or ())
-            items = [item for f in answer.get("files") or () if (item := self._item(f, None))]
-            if items:
-                yield Page(items=items)
+            page = Page()
+            for file in answer.get("files") or ():
+                self._add(page, file, None)
+            if page.items:
+                yield page
             if not answer.get("nextPageToken"):
                 return
             guard.follow(answer["nextPageToken"])
@@ -319,8 +322,8 @@ class DriveScan:
             return
         elif not file.get("trashed"):
             page.removed.append(file["id"])  # restored elsewhere
-        elif item := self._item(file, changed_at):
-            page.items.append(item)
+        else:
+            self._add(page, file, changed_at)
 
     def _outcome(self, user_token: str, drives: dict[str, Any], complete: bool) -> ScanOutcome:
         if self.incomplete:
@@ -361,6 +364,16 @@ class DriveScan:
 
     # ------------------------------------------------------------------ items
 
+    def _add(self, page: Page, file: dict[str, Any], changed_at: datetime | None) -> None:
+        """Add a trashed photo or video to ``page``, with what its picture is fetched from."""
+        item = self._item(file, changed_at)
+        if item is None:
+            return
+        page.items.append(item)
+        source = source_of(file)
+        if source is not None:
+            page.thumbnail_sources[item.item_id] = source
+
     def _item(self, file: dict[str, Any], changed_at: datetime | None) -> TrashItem | None:
         mime_type, file_id = file.get("mimeType"), file.get("id")
         if not is_media(mime_type) or not file.get("trashed") or not isinstance(file_id, str):
@@ -387,7 +400,12 @@ class DriveScan:
         for folder in trashed_folders:
             if can_untrash and (folder.get("capabilities") or {}).get("canUntrash") is False:
                 can_untrash, reason = False, folder_not_untrashable(folder)
+        sha256, md5 = file.get("sha256Checksum"), file.get("md5Checksum")
+        content_hash = f"md5:{md5}" if isinstance(md5, str) and md5 else None
+        if isinstance(sha256, str) and sha256:
+            content_hash = f"sha256:{sha256}"
         return TrashItem(
+            content_hash=content_hash,
             item_id=file_id,
             name=name,
             path="/".join(parts) if len(parts) > 1 else None,

@@ -30,7 +30,8 @@ from .conftest import (
 MEDIA = "trashed = true and (mimeType contains 'image/' or mimeType contains 'video/')"
 FILE = (
     "id,name,mimeType,size,parents,driveId,trashed,explicitlyTrashed,trashedTime,"
-    "capabilities(canUntrash)"
+    "capabilities(canUntrash),md5Checksum,sha256Checksum,"
+    "thumbnailLink,hasThumbnail,videoMediaMetadata(durationMillis)"
 )
 LIST = f"nextPageToken,incompleteSearch,files({FILE})"
 CHANGES = (
