@@ -249,6 +249,18 @@ class ItemFilter:
     refs: tuple[str, ...] | None = None  # full refs
 
 
+@dataclass(frozen=True, slots=True)
+class AccountTotals:
+    """What one account's matching items add up to (see :meth:`Index.totals`)."""
+
+    provider: str
+    account: str
+    items: int
+    size: int  # bytes, of the items whose size is known
+    unsized: int  # items of unknown size
+    due: int  # items whose earliest purge is within the window asked for (or past)
+
+
 def _insert(conn: Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
     """The dialect's INSERT, the only one that knows ON CONFLICT; the rest of the SQL is generic."""
     if conn.dialect.name == "sqlite":
@@ -288,6 +300,31 @@ def _of_accounts(accounts: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
             for n, (provider, group) in enumerate(sorted(names.items()))
         )
     )
+
+
+def _matching(f: ItemFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
+    """The WHERE of ``f``, shared by the rows (:meth:`Index.items`) and their totals."""
+    c = items.c
+    where: list[Any] = [
+        c.kind.in_([k.value for k in f.kinds]),
+        c.state.in_([s.value for s in f.states]),
+    ]
+    if f.accounts is not None:
+        where.append(_of_accounts(f.accounts))
+    if f.provider is not None:
+        where.append(c.provider == f.provider)
+    if f.expiring_within is not None:
+        where.append(sa.and_(c.purge_at.is_not(None), c.purge_at <= now + f.expiring_within))
+    if f.deleted_since is not None:
+        where.append(c.deleted_at >= f.deleted_since)
+    if f.deleted_until is not None:
+        where.append(c.deleted_at < f.deleted_until)
+    if f.name_glob is not None:
+        pattern = sa.func.lower(sa.literal(_glob_to_like(f.name_glob)))
+        where.append(sa.func.lower(c.name).like(pattern, escape="\\"))
+    if f.refs is not None:
+        where.append(c.ref.in_(list(f.refs)))
+    return where
 
 
 def _glob_to_like(glob: str) -> str:
@@ -667,25 +704,7 @@ class Index:
 
     def items(self, f: ItemFilter, now: datetime) -> list[IndexedItem]:
         c = items.c
-        where: list[Any] = [
-            c.kind.in_([k.value for k in f.kinds]),
-            c.state.in_([s.value for s in f.states]),
-        ]
-        if f.accounts is not None:
-            where.append(_of_accounts(f.accounts))
-        if f.provider is not None:
-            where.append(c.provider == f.provider)
-        if f.expiring_within is not None:
-            where.append(sa.and_(c.purge_at.is_not(None), c.purge_at <= now + f.expiring_within))
-        if f.deleted_since is not None:
-            where.append(c.deleted_at >= f.deleted_since)
-        if f.deleted_until is not None:
-            where.append(c.deleted_at < f.deleted_until)
-        if f.name_glob is not None:
-            pattern = sa.func.lower(sa.literal(_glob_to_like(f.name_glob)))
-            where.append(sa.func.lower(c.name).like(pattern, escape="\\"))
-        if f.refs is not None:
-            where.append(c.ref.in_(list(f.refs)))
+        where = _matching(f, now)
 
         def nulls_last(col: Any) -> Any:  # portable: NULLS LAST is not in every dialect
             return sa.case((col.is_(None), 1), else_=0)
@@ -703,6 +722,27 @@ class Index:
         )
         with self._tx() as conn:
             return [_to_item(row) for row in conn.execute(stmt).mappings()]
+
+    def totals(self, f: ItemFilter, now: datetime, due_within: timedelta) -> list[AccountTotals]:
+        """Per account, the items ``f`` matches, their bytes and how many may be purged within
+        ``due_within`` (``purge_at``, the earliest plausible purge), in one aggregate query
+        over everything matched, whatever a table shows of it."""
+        c = items.c
+        due = sa.case((c.purge_at <= now + due_within, 1), else_=0)
+        stmt = (
+            sa.select(
+                c.provider, c.account, sa.func.count(), sa.func.sum(c.size),
+                sa.func.count(c.size), sa.func.sum(due),
+            )
+            .where(*_matching(f, now))
+            .group_by(c.provider, c.account)
+            .order_by(c.provider, c.account)
+        )  # fmt: skip
+        with self._tx() as conn:
+            return [
+                AccountTotals(provider, account, n, int(size or 0), n - sized, int(soon or 0))
+                for provider, account, n, size, sized, soon in conn.execute(stmt)
+            ]
 
     def resolve_ref(self, ref: str) -> IndexedItem:
         """Git-style: any unambiguous prefix of at least 4 hex characters names an item."""

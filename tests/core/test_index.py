@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 import trashscan.index as index_module
 from trashscan.errors import IndexStoreError, UsageError
-from trashscan.index import SCHEMA_VERSION, Index, ItemFilter, ScanStatus, metadata
+from trashscan.index import SCHEMA_VERSION, AccountTotals, Index, ItemFilter, ScanStatus, metadata
 from trashscan.models import (
     Account,
     DeletedAtSource,
@@ -708,6 +708,20 @@ def test_sort_orders(catalogue: Index) -> None:
     assert ids(catalogue, provider=P, sort="size") == ["v1", "p1", "p2", "p3", "v2"]
     with pytest.raises(UsageError, match="unknown sort"):
         ids(catalogue, sort="random")
+
+
+def test_totals_add_up_everything_matched_per_account_in_one_query(catalogue: Index) -> None:
+    week = timedelta(days=7)
+    assert catalogue.totals(ItemFilter(), T0, week) == [
+        # p1, p2, v1, v2 (size unknown), p3; p1 and p3 purged within a week
+        AccountTotals(P, A, items=5, size=1350, unsized=1, due=2),
+        AccountTotals("other", "x", items=1, size=0, unsized=1, due=0),
+    ]
+    photos = ItemFilter(kinds=frozenset({Kind.PHOTO}), name_glob="*.jpg", provider=P)
+    assert catalogue.totals(photos, T0, week) == [AccountTotals(P, A, 2, 350, 0, 2)]
+    later = catalogue.totals(ItemFilter(provider=P), T0 - 14 * timedelta(days=1), week)
+    assert later[0].due == 0  # "due" is counted from the now given
+    assert catalogue.totals(ItemFilter(accounts=()), T0, week) == []
 
 
 # --- restores, alerts, accounts ------------------------------------------------------------------
