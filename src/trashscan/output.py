@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from trashscan.models import SHORT_REF_LEN, IndexedItem
+from trashscan.models import SHORT_REF_LEN, IndexedItem, RestoreOutcome, RestoreResult
 from trashscan.safe_text import json_text, printable
 from trashscan.timeparse import iso
 
@@ -167,3 +167,25 @@ def write_table(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> No
         )
         table.add_row(*(Text(printable(cell)) for cell in cells))
     console.print(table)
+
+
+#: A restore's outcome as people read it (JSON, CSV and the audit log keep the machine values).
+OUTCOME_WORDS = {
+    RestoreOutcome.RESTORED: "restored",
+    RestoreOutcome.ALREADY_RESTORED: "was already restored",
+    RestoreOutcome.CONFLICT_RESOLVED: "restored under a new name",
+    RestoreOutcome.SKIPPED: "skipped",
+    RestoreOutcome.FAILED: "failed",
+}
+MOVED_WORDS = "restored to another folder"  # a conflict resolved by a new folder, not a new name
+OUTCOME_WIDTH = 18  # the column the usual words ("restored", "failed", "skipped") are padded to
+
+
+def outcome_words(result: RestoreResult, name: str) -> str:
+    """What happened, in words: ``conflict_resolved`` is "restored under a new name", unless the
+    name was kept and only the folder changed (OneDrive's root folder for a folder gone)."""
+    path = result.restored_path
+    moved = path is not None and path.replace("\\", "/").rpartition("/")[2] == name
+    if result.outcome is RestoreOutcome.CONFLICT_RESOLVED and moved:
+        return MOVED_WORDS
+    return OUTCOME_WORDS[result.outcome]

@@ -32,7 +32,8 @@ import pytest
 import trashscan.retry
 from trashscan.config import add_account, load_config, remove_account
 from trashscan.index import Index
-from trashscan.models import ItemState, RestoreOutcome
+from trashscan.models import ItemState
+from trashscan.output import MOVED_WORDS, OUTCOME_WORDS
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
@@ -116,8 +117,8 @@ def _problems(stderr: str) -> list[str]:
 
 def _outcome_lines(stdout: str) -> list[str]:
     """The per-item result lines of `restore` (not its "Will restore" table)."""
-    words = {outcome.value for outcome in RestoreOutcome}
-    return [line for line in stdout.splitlines() if line.split(" ", 1)[0] in words]
+    words = (*OUTCOME_WORDS.values(), MOVED_WORDS)
+    return [line for line in stdout.splitlines() if line.startswith(words)]
 
 
 def _lost(fake: DropboxFake, account: str) -> set[str]:
@@ -340,7 +341,7 @@ def test_restore_onto_a_path_taken_after_the_scan_keeps_the_new_file(cli, sandbo
     assert result.exit_code == 0, result.stdout + result.stderr
     sibling = "/Photos/sunset (restored).jpg"
     assert _outcome_lines(result.stdout) == [
-        f"conflict_resolved  {target['ref']} carol: sunset.jpg -> {sibling} "
+        f"restored under a new name {target['ref']} carol: sunset.jpg -> {sibling} "
         f"({path} was taken: restored as {sibling})"
     ]
     assert "1 restored, 0 not restored" in result.stdout

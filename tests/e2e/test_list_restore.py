@@ -89,7 +89,7 @@ def test_restore_by_ref_moves_the_file_back_and_it_leaves_the_list(cli, sandbox)
     # a second restore of the same ref is reported, not retried
     again = cli("restore", video["ref"], "--yes")
     assert again.exit_code == 0
-    assert "already_restored" in again.stdout
+    assert "was already restored" in again.stdout
     index = Index.open(load_config(sandbox.config_path).index_url)
     log = index.restore_log()
     assert [entry["outcome"] for entry in log].count("restored") == 1
@@ -102,7 +102,7 @@ def test_restore_onto_a_taken_path_keeps_the_existing_file(cli, sandbox):
     before = taken.read_bytes()
     result = cli("restore", cover["ref"][:5], "--yes")
     assert result.exit_code == 0, result.stderr
-    assert "conflict_resolved" in result.stdout
+    assert "restored under a new name" in result.stdout
     assert taken.read_bytes() == before
     restored = [p for p in taken.parent.iterdir() if p.name.startswith("cover") and p != taken]
     assert len(restored) == 1

@@ -47,7 +47,8 @@ import pytest
 import trashscan.retry
 from trashscan.config import load_config
 from trashscan.index import Index
-from trashscan.models import ItemState, RestoreOutcome
+from trashscan.models import ItemState
+from trashscan.output import MOVED_WORDS, OUTCOME_WORDS
 from trashscan.provider import CLOCK_MARGIN
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
@@ -163,8 +164,8 @@ def _problems(stderr: str) -> list[str]:
 
 def _outcome_lines(stdout: str) -> list[str]:
     """The per-item result lines of `restore` (not its "Will restore" table)."""
-    words = {outcome.value for outcome in RestoreOutcome}
-    return [line for line in stdout.splitlines() if line.split(" ", 1)[0] in words]
+    words = (*OUTCOME_WORDS.values(), MOVED_WORDS)
+    return [line for line in stdout.splitlines() if line.startswith(words)]
 
 
 def _index(sandbox: Sandbox) -> Index:
@@ -377,7 +378,7 @@ def test_restore_erin_free_name_taken_name_and_folder_photo(cli, sandbox, fake, 
     lines = _outcome_lines(result.stdout)
     assert lines[0] == f"restored           {free['ref']} erin: IMG_0007.heic -> {free['path']}"
     assert lines[1].startswith(
-        f"conflict_resolved  {taken['ref']} erin: IMG_0003.jpg -> {sibling} "
+        f"restored under a new name {taken['ref']} erin: IMG_0003.jpg -> {sibling} "
         f"(IMG_0003.jpg was taken: restored as IMG_0003 (restored).jpg"
     )
     assert lines[2].startswith(

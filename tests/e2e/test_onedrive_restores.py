@@ -33,7 +33,8 @@ import requests
 
 from trashscan.config import load_config
 from trashscan.index import Index
-from trashscan.models import ItemState, RestoreOutcome
+from trashscan.models import ItemState
+from trashscan.output import MOVED_WORDS, OUTCOME_WORDS
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
 from trashscan_onedrive.sandbox.fake import OneDriveFake
@@ -93,8 +94,8 @@ def _route(path: str) -> str:
 
 
 def _outcome_lines(stdout: str) -> list[str]:
-    words = {outcome.value for outcome in RestoreOutcome}
-    return [line for line in stdout.splitlines() if line.split(" ", 1)[0] in words]
+    words = (*OUTCOME_WORDS.values(), MOVED_WORDS)
+    return [line for line in stdout.splitlines() if line.startswith(words)]
 
 
 def _line(lines: list[str], ref: str) -> str:
@@ -227,7 +228,7 @@ def test_business_207_says_why_each_id_was_not_restored(cli, sandbox, fake, log)
         "/Pictures/Picnic is in the recycle bin: restore that folder first, then this item)"
     )
     assert _line(lines, elsewhere["ref"]) == (
-        f"already_restored   {elsewhere['ref']} frank: IMG_2003.jpg -> {elsewhere['path']} "
+        f"was already restored {elsewhere['ref']} frank: IMG_2003.jpg -> {elsewhere['path']} "
         "(no longer in the recycle bin, and back at its original place)"
     )
     assert _line(lines, purged["ref"]) == (
@@ -281,7 +282,7 @@ def test_business_restored_meanwhile_is_already_restored_and_exits_0(cli, sandbo
 
     assert result.exit_code == 0, result.stdout + result.stderr
     assert _outcome_lines(result.stdout) == [
-        f"already_restored   {target['ref']} frank: VID_2001.mp4 -> {target['path']} "
+        f"was already restored {target['ref']} frank: VID_2001.mp4 -> {target['path']} "
         "(no longer in the recycle bin, and back at its original place)"
     ]
     (record,) = fake.restore_seen
@@ -336,8 +337,8 @@ def test_two_racing_business_runs_both_exit_0(cli, sandbox, fake):
                 run.kill()
     for code, out, err in outputs:
         assert code == 0, out + err
-    words = sorted(_outcome_lines(out)[0].split(" ", 1)[0] for _, out, _ in outputs)
-    assert words == ["already_restored", "restored"]
+    words = sorted(_outcome_lines(out)[0].split(f" {target['ref']} ")[0] for _, out, _ in outputs)
+    assert words == ["restored          ", "was already restored"]
     assert fake.find("frank", target["path"]).live
     assert [r.restored for r in fake.restore_seen if r.restored] == [(target["item_id"],)]
     assert _state(sandbox, "frank", target["item_id"]) is ItemState.RESTORED
@@ -436,10 +437,12 @@ def test_personal_folder_gone_for_good_goes_to_the_root_and_the_plan_says_so(
     )
     assert dry.exit_code == 0 and note in dry.stdout
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert result.stdout.index(note) < result.stdout.index("conflict_resolved ")  # the plan
+    assert result.stdout.index(note) < result.stdout.index(
+        "restored to another folder "
+    )  # the plan
     assert _outcome_lines(result.stdout) == [
-        f"conflict_resolved  {item['ref']} erin: pic.jpg -> /pic.jpg (its original folder is "
-        "gone: restored into the root folder)"
+        f"restored to another folder {item['ref']} erin: pic.jpg -> /pic.jpg (its original folder "
+        "is gone: restored into the root folder)"
     ]
     root = fake.graph.drives["erin"].root_id
     assert [(r.ids, r.status, r.parent_id) for r in fake.restore_seen] == [((photo.id,), 200, root)]

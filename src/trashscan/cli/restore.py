@@ -76,8 +76,9 @@ def restore(
         result = entry.result
         where = f" -> {result.restored_path}" if result.restored_path else ""
         detail = f" ({result.detail})" if result.detail else ""
+        words = output.outcome_words(result, entry.item.name)
         say(
-            f"{result.outcome.value:<18} {entry.item.ref[:8]} {entry.item.account}: "
+            f"{words:<{output.OUTCOME_WIDTH}} {entry.item.ref[:8]} {entry.item.account}: "
             f"{entry.item.name}{where}{detail}"
         )
 

@@ -105,5 +105,5 @@ def test_a_new_file_where_an_emptied_photo_was_is_not_reported_restored(
     assert result.returncode == 1
     assert "failed" in result.stdout
     assert "is a different file" in result.stdout
-    assert "already_restored" not in result.stdout
+    assert "already restored" not in result.stdout
     assert (first.top / "Photos" / "Trip" / "trip.jpg").read_bytes() == b"a new photo"
