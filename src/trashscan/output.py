@@ -1,19 +1,24 @@
-"""Rendering index items as a table (people) or JSON/CSV (programs), always to stdout.
+"""Rendering index items for programs (JSON/CSV), and the cells and words people read.
 
-Names and paths are data. The table shows them through :func:`trashscan.safe_text.printable` as
-rich ``Text`` (never markup); JSON and CSV carry the exact values.
+Names and paths are data. What people read shows them through
+:func:`trashscan.safe_text.printable` (the table, laid out in :mod:`trashscan.table`, as rich
+``Text``, never markup); JSON and CSV carry the exact values, and the machine values of
+outcomes (``conflict_resolved``), where people read :func:`outcome_words`.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import os
+import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from trashscan.models import SHORT_REF_LEN, IndexedItem, RestoreOutcome, RestoreResult
-from trashscan.safe_text import json_text, printable
+from trashscan.safe_text import json_text
 from trashscan.timeparse import iso
 
 COLUMNS = (
@@ -92,6 +97,32 @@ def write_csv(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None
         (quoted if carriage_return else writer).writerow(record)
 
 
+def terminal_width(out: IO[str] | None = None) -> int | None:
+    """The columns of the terminal ``out`` (stdout) is; ``None`` for a pipe or a file, whose
+    lines are never wrapped (whatever reads them gets each one whole)."""
+    out = out or sys.stdout
+    try:
+        if not out.isatty():
+            return None
+        return os.get_terminal_size(out.fileno()).columns
+    except (OSError, ValueError):
+        return None
+
+
+def fold(line: str, width: int | None, indent: str) -> list[str]:
+    """``line`` wrapped at word boundaries to ``width`` (``None``: not wrapped), continuation
+    lines indented by ``indent``; a word longer than a line stays whole."""
+    if width is None or len(line) <= width:
+        return [line]
+    return textwrap.wrap(
+        line,
+        width,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [line]
+
+
 def human_size(size: int | None) -> str:
     if size is None:
         return "?"
@@ -127,46 +158,6 @@ def purge_cell(item: IndexedItem, now: datetime) -> tuple[str, str]:
     # Past an estimated date the item may still be there (it is listed, after all): overdue.
     days = "overdue" if left < 0 else f"{mark}{math.floor(left)}d"
     return f"{mark}{item.purge_at:%Y-%m-%d}", days
-
-
-def write_table(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
-    """A table sized to its content; on a terminal, long names are cut, never wrapped."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    plain = {"highlight": False, "markup": False, "emoji": False}
-    console = Console(file=out, **plain)
-    if not console.is_terminal:
-        console = Console(file=out, width=1000, **plain)  # a pipe or a file: no wrapping
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ref", "provider", "account", "name", "kind", "size", "deleted", "purge"):
-        table.add_column(column, no_wrap=True, overflow="ellipsis", justify="left")
-    table.columns[3].min_width = 12
-    table.columns[5].justify = "right"
-    table.add_column("left", no_wrap=True, justify="right")
-    table.add_column("restorable", no_wrap=True)
-    for item in items:
-        purge, left = purge_cell(item, now)
-        deleted = f"{item.deleted_at:%Y-%m-%d}" if item.deleted_at else "?"
-        if item.age_unknown:
-            deleted = f"≤{deleted}"  # any time in the retention period before it
-        elif item.deleted_at_source.value != "api":
-            deleted = f"~{deleted}"
-        cells = (
-            item.ref[:SHORT_REF_LEN],
-            item.provider,
-            item.account,
-            item.name,
-            item.kind,
-            human_size(item.size),
-            deleted,
-            purge,
-            left,
-            "yes" if item.restorable else "no",
-        )
-        table.add_row(*(Text(printable(cell)) for cell in cells))
-    console.print(table)
 
 
 #: A restore's outcome as people read it (JSON, CSV and the audit log keep the machine values).

@@ -125,7 +125,7 @@ def test_list_table_shows_every_name_escaped_and_markup_literally(cli) -> None:
     assert result.exit_code == 0, result.stderr
     assert_safe(result.stdout + result.stderr)
     assert_shown(result.stdout)
-    assert "22 item(s)" in result.stderr  # 13 seeded + 8 crafted: nothing swallowed
+    assert "total: 22 items, " in result.stdout  # 13 seeded + 8 crafted: nothing swallowed
 
 
 def test_list_json_and_csv_carry_the_exact_names(cli) -> None:

@@ -200,7 +200,7 @@ def test_table_shows_the_photos_notice_once_and_exits_0(cli):
     result = cli("list")
     assert result.exit_code == 0, result.stderr
     assert len(_photos_notices(result.stderr)) == 1
-    assert f"{ALICE + BOB} item(s)" in result.stderr
+    assert f"total: {ALICE + BOB} items, " in result.stdout
     assert "Budget 2025" not in result.stdout and ".pdf" not in result.stdout
 
 

@@ -47,7 +47,7 @@ def test_table_shows_refs_and_estimates(cli):
     assert result.exit_code == 0
     assert "IMG_0004.heic" in result.stdout
     assert "~" in result.stdout  # estimated purge dates are marked
-    assert "13 item(s)" in result.stderr
+    assert "total: 13 items, " in result.stdout
 
 
 def test_filters(cli):

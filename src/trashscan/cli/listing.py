@@ -21,8 +21,11 @@ from trashscan.errors import EXIT_PARTIAL
 from trashscan.safe_text import printable
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from trashscan.deadline import Deadline
-    from trashscan.models import Account
+    from trashscan.index import ItemFilter
+    from trashscan.models import Account, IndexedItem
     from trashscan.scanner import AccountScanResult
 
 SORT_CHOICES = ("purge", "deleted", "name", "size")
@@ -152,6 +155,7 @@ def scan(
     show_default=True,
 )
 @click.option("--cached", is_flag=True, help="Print from the index without scanning.")
+@click.option("--no-pager", is_flag=True, help="Never page the table ($TRASHSCAN_PAGER, $PAGER).")
 @deadline_option
 @thumbnails_option
 @pass_app
@@ -163,6 +167,7 @@ def list_items(
     sort: str,
     fmt: str,
     cached: bool,
+    no_pager: bool,
     deadline: str | None,
     no_thumbnails: bool,
 ) -> None:
@@ -182,12 +187,26 @@ def list_items(
         failed = not all(r.ok and not r.partial for r in results)
     now = app.now()
     items = app.index.items(item_filter, now)
-    writer = {"json": output.write_json, "csv": output.write_csv, "table": output.write_table}[fmt]
-    writer(items, now, sys.stdout)
     if fmt == "table":
-        err(f"{len(items)} item(s); ~ marks an estimate, ≤ the latest date when unsure")
+        show_table(app, items, item_filter, now, pager=not no_pager)
+    else:
+        {"json": output.write_json, "csv": output.write_csv}[fmt](items, now, sys.stdout)
     if results and not no_thumbnails:
         sys.stdout.flush()  # the listing is out before any picture is asked for
         fetch_thumbnails(app, results, started, limit)
     if failed:
         sys.exit(EXIT_PARTIAL)
+
+
+def show_table(
+    app: App, items: list[IndexedItem], item_filter: ItemFilter, now: datetime, pager: bool
+) -> None:
+    """The table and its totals (over everything matched), paged when taller than the terminal."""
+    from trashscan import pager as paging
+    from trashscan import table
+
+    totals = app.index.totals(item_filter, now, table.DUE_SOON)
+    console = table.console_for(sys.stdout)
+    with console.capture() as captured:
+        table.print_listing(console, items, totals, now)
+    paging.show(captured.get(), use_pager=pager)

@@ -33,7 +33,7 @@ def restore(
     deadline: str | None,
 ) -> None:
     """Restore items by REF (from `trashscan list`) or by filter, through each provider's API."""
-    from trashscan import output
+    from trashscan import output, table
     from trashscan.restorer import Restorer, left_out
 
     limit = app.deadline(deadline)
@@ -57,7 +57,7 @@ def restore(
     items = [item for item in items if not left_out(item)]
     if items:
         click.echo(f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
-        output.write_table(items, now, sys.stdout)
+        table.write_table(items, now, sys.stdout)
         plan_notes(app, items)
     if left:
         click.echo(f"Left out {len(left)} item(s) this account cannot restore:")

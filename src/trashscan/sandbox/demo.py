@@ -48,7 +48,9 @@ def run_demo(run: Runner) -> int:
     """``run`` is the CLI's own entry point (passed in to avoid an import cycle)."""
     with tempfile.TemporaryDirectory(prefix="trashscan-demo-") as tmp, Sandbox(Path(tmp)) as box:
         previous_home = os.environ.get("TRASHSCAN_HOME")
+        previous_pager = os.environ.get("TRASHSCAN_PAGER")
         os.environ["TRASHSCAN_HOME"] = str(Path(tmp) / "home")
+        os.environ["TRASHSCAN_PAGER"] = ""  # the demo's lists are part of its story: no pager
         try:
             config = ["--config", str(box.config_path)]
             click.echo("trashscan demo: local fake accounts seeded with deleted photos and videos.")
@@ -85,7 +87,11 @@ def run_demo(run: Runner) -> int:
             click.echo("\n" + NEXT_STEPS)
             return 1 if still_there or any(codes) else 0
         finally:
-            if previous_home is None:
-                os.environ.pop("TRASHSCAN_HOME", None)
-            else:
-                os.environ["TRASHSCAN_HOME"] = previous_home
+            for name, previous in (
+                ("TRASHSCAN_HOME", previous_home),
+                ("TRASHSCAN_PAGER", previous_pager),
+            ):
+                if previous is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = previous
