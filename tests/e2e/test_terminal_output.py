@@ -1,5 +1,5 @@
 """What a person sees in a real terminal (a pseudo-terminal of 80 columns), through real processes:
-the table with whole refs, its totals, and the pager for long output.
+the table with whole refs, its totals, the pager for long output, and commands that fit.
 
 Everything else in the suite reads output through a pipe, where nothing is fitted or paged.
 """
@@ -102,6 +102,8 @@ def test_a_table_taller_than_the_terminal_goes_through_the_pager(sandbox, tmp_pa
     env = {**environment(sandbox, pager), "TRASHSCAN_PAGER": ""}
     shown = in_terminal(["list", "--cached"], {**env, "PAGER": pager}, rows=10)
     assert not paged.exists() and "total: 13 items" in shown  # TRASHSCAN_PAGER comes first
+    in_terminal(["providers"], {**environment(sandbox), "PAGER": pager}, rows=10)
+    assert "--option trash_dirs=PATH" in paged.read_text()  # $PAGER, for providers too
 
 
 def test_the_demo_shows_its_lists_without_a_pager(tmp_path):
@@ -122,6 +124,22 @@ def test_a_pipe_is_never_paged(sandbox, tmp_path):
         check=True,
     )
     assert "total: 13 items" in piped.stdout and not paged.exists()
+
+
+def test_providers_and_accounts_list_fit_80_columns(cli, sandbox):
+    cli("scan")
+    for command in (["providers"], ["accounts", "list"]):
+        shown = in_terminal([*command, "--no-pager"] if command == ["providers"] else command,
+                            environment(sandbox), rows=200)  # fmt: skip
+        assert all(len(line) <= 80 for line in shown.splitlines()), shown
+    providers = in_terminal(["providers"], environment(sandbox), rows=200)
+    # wrapped at word boundaries, continuation lines indented under their option
+    assert "--option include_volumes=true|false  also read .Trash-$uid /\n" in providers
+    assert "\n                   .Trash/$uid of mounted volumes (default: true)\n" in providers
+    accounts = in_terminal(["accounts", "list"], environment(sandbox))
+    assert re.search(
+        r"^laptop +local-trash +10 trashed  last scan \S+ \S+ UTC: ok$", accounts, re.M
+    )
 
 
 def test_restore_results_are_words_and_json_keeps_the_machine_values(cli, sandbox):

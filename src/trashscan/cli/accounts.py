@@ -9,6 +9,7 @@ import click
 
 from trashscan.cli.app import App, err, pass_app, say
 from trashscan.errors import EXIT_PARTIAL, TrashscanError, UsageError
+from trashscan.safe_text import printable
 
 if TYPE_CHECKING:
     from trashscan.models import Account
@@ -96,7 +97,10 @@ def _forget_quietly(plugin: Any, account: Account) -> None:
 @pass_app
 def accounts_list(app: App) -> None:
     """Configured accounts, their items in the index and their last scan."""
+    from trashscan.output import fold, terminal_width
+
     counts = app.index.counts_by_account()
+    rows = []
     for account in app.config.accounts:
         last = app.index.last_scan(account.provider, account.name)
         scanned = "never scanned"
@@ -105,7 +109,15 @@ def accounts_list(app: App) -> None:
             if last.error:
                 scanned += f" ({last.error})"
         items = counts.get((account.provider, account.name), 0)
-        say(f"{account.name:<16} {account.provider:<14} {items:>6} trashed  {scanned}")
+        rows.append((printable(account.name), account.provider, f"{items:,}", printable(scanned)))
+    if not rows:
+        return
+    name, provider, items = (max(len(row[n]) for row in rows) for n in range(3))
+    width = terminal_width()
+    for row in rows:
+        line = f"{row[0]:<{name}}  {row[1]:<{provider}}  {row[2]:>{items}} trashed  {row[3]}"
+        for part in fold(line, width, " " * 4):
+            say(part)
 
 
 @accounts.command("test")

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import click
 
-from trashscan.cli.app import App, err, pass_app, say
+from trashscan.cli.app import App, err, pass_app
+from trashscan.safe_text import printable
 
 
 @click.command()
+@click.option("--no-pager", is_flag=True, help="Never page the output ($TRASHSCAN_PAGER, $PAGER).")
 @pass_app
-def providers(app: App) -> None:
+def providers(app: App, no_pager: bool) -> None:
     """Installed provider plugins and what each can do."""
+    from trashscan import pager
+    from trashscan.output import fold, terminal_width
     from trashscan.plugins import all_providers
+
+    width = terminal_width()
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        """On a terminal, wrapped at word boundaries under the line's own indentation."""
+        indent = " " * (len(line) - len(line.lstrip(" ")) + 2)
+        lines.extend(fold(printable(line), width, indent))
 
     loaded, broken = all_providers()
     for name, cls in loaded.items():
@@ -45,5 +57,6 @@ def providers(app: App) -> None:
     say("any account")
     for spec in ACCOUNT_OPTIONS:
         say(f"{'':<16} {spec.describe()}")
+    pager.show("".join(f"{line}\n" for line in lines), use_pager=not no_pager)
     if broken:
         err(f"trashscan: {len(broken)} provider plugin(s) failed to load; the others work")
