@@ -121,25 +121,28 @@ class Manifest:
     ids: dict[str, str] = field(default_factory=dict)  # path -> driveItem id (as seeded)
 
 
-def _picture(account: str, path: str) -> bytes | None:
+def _picture(account: str, path: str, variant: str = "") -> bytes | None:
     """A seeded photo's or video's real content (None for documents, which keep a size only):
-    :func:`trashscan.sandbox.pictures.content`, so sizes and hashes are of served bytes."""
+    :func:`trashscan.sandbox.pictures.content`, so sizes and hashes are of served bytes;
+    ``variant`` tells apart a new upload under the same path."""
     if not is_media(path):
         return None
-    return pictures.content(
-        path.rsplit("/", 1)[-1].removesuffix(" (new)"), f"onedrive:{account}:{path}"
-    )
+    return pictures.content(path.rsplit("/", 1)[-1], f"onedrive:{account}:{path}{variant}")
 
 
 def size_of(path: str) -> int:
-    """A stable, plausible size for ``path`` (photos ~3 MB, videos ~40 MB, documents ~200 KB)."""
+    """A stable, plausible size for ``path`` (photos ~3 MB, videos ~40 MB, documents ~16 KB).
+
+    Seeded photos and videos take the size of their real (small) content instead; documents
+    stay in scale with those pictures, so a seeded drive's recycle bin is a plausible share of
+    its storage (what the 10%-of-storage rule reads)."""
     digest = int.from_bytes(hashlib.sha256(path.encode()).digest()[:3], "big")
     lowered = path.lower()
     if lowered.endswith((".mp4", ".mov")):
         return 40 * MB + digest
     if lowered.endswith(MEDIA_EXTENSIONS):
         return 3 * MB + digest
-    return 200 * 1024 + digest % 100_000
+    return 12 * 1024 + digest % 8_000
 
 
 def is_media(path: str) -> bool:
@@ -223,7 +226,7 @@ def between_scans(fake: Seedable, manifest: Manifest, now: datetime) -> None:
         manifest.deleted_at[path] = at
     if manifest.reused_name is not None:
         path = manifest.reused_name
-        picture = _picture(manifest.account, path + " (new)")
+        picture = _picture(manifest.account, path, " (new)")
         item = fake.add_file(
             manifest.account, path, size=size_of(path) + 4096, at=now, content=picture
         )
