@@ -5,7 +5,8 @@ Kept apart from :mod:`.plugin` so that loading the config reads them without the
 
 from __future__ import annotations
 
-from trashscan.options import BOOL, INT, PATH, PATHS, OptionSpec, at_least, existing_dirs
+from trashscan.options import BOOL, INT, PATH, PATHS, OptionSpec, between, existing_dirs
+from trashscan.timeparse import MAX_DURATION
 
 OPTIONS: tuple[OptionSpec, ...] = (
     OptionSpec(
@@ -25,6 +26,6 @@ OPTIONS: tuple[OptionSpec, ...] = (
         "purge_after_days",
         INT,
         "days after which the desktop empties the trash (GNOME: 30)",
-        check=at_least(0),
+        check=between(0, MAX_DURATION.days),  # beyond it, a purge date passes the year 9999
     ),
 )
