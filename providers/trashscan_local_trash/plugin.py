@@ -341,6 +341,12 @@ class LocalTrashProvider(Provider):
                 return _gone(item, target, handle)
             try:
                 restored = _put_back(location, target, src_dir, src_parts[-1], src_fd, src_st)
+            except FileNotFoundError:
+                if _exists(src_dir, src_parts[-1]):
+                    raise
+                # Another restore (a second run, a file manager) took it out meanwhile: say what
+                # is at the original place now, not "No such file or directory".
+                return _gone(item, target, handle)
             finally:
                 os.close(src_fd)
         finally:
@@ -555,6 +561,14 @@ def _gone(item: IndexedItem, target: str, handle: dict[str, Any]) -> RestoreResu
     raise _RestoreFailed(
         f"no longer in the trash; cannot tell whether the file now at {shown} is the trashed one"
     )
+
+
+def _exists(dir_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _stored_name(info_name: str) -> str:

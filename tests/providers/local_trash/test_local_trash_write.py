@@ -184,3 +184,30 @@ def test_restore_leaves_no_file_descriptor_open(
 
     assert result.outcome is RestoreOutcome.RESTORED
     assert set(os.listdir("/proc/self/fd")) <= before
+
+
+def test_a_restore_that_another_one_finished_first_is_already_restored(
+    provider: LocalTrashProvider,
+    volume: Volume,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two restores of one entry at once (a second run, a file manager's "Restore"): the one that
+    loses the race must say the file is back, not fail with "No such file or directory"."""
+    acct, item, stored = _photo(provider, volume)
+    target = volume.top / "DCIM" / "holiday.jpg"
+    real = safe_fs.move_file
+
+    def other_restore_first(*args, **kwargs):
+        os.rename(stored, target)  # what a file manager's restore does ...
+        (volume.trash.path / "info" / "holiday.jpg.trashinfo").unlink()  # ... then this
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(safe_fs, "move_file", other_restore_first)
+
+    [result] = provider.restore(acct, [item])
+
+    assert result.outcome is RestoreOutcome.ALREADY_RESTORED, result.detail
+    assert result.restored_path == str(target)
+    assert target.read_bytes() == PHOTO
+    assert sorted(p.name for p in target.parent.iterdir()) == ["holiday.jpg"]  # no second copy
