@@ -172,7 +172,8 @@ def move_file(
 ) -> str:  # fmt: skip
     """Move the regular file open at ``src_fd`` to the first free name of ``names`` in ``dst_dir``.
 
-    Never replaces anything: a taken name (even a dangling symbolic link) moves on to the next.
+    Never replaces anything: a taken name (even a dangling symbolic link) moves on to the next,
+    unless it already is this very file (a restore killed before removing the trash's name).
     Within one filesystem the file gets a hard link of the open descriptor, so exactly the inode
     that was checked lands there; otherwise (or without hard links, as on FAT sticks) a new file is
     created exclusively, filled, checked complete and synced. Only then is ``src_name`` removed
@@ -183,6 +184,7 @@ def move_file(
     linkable = os.path.lexists(f"/proc/self/fd/{src_fd}")  # /proc is mounted
     for name in names:
         _check_name(name)
+        created = True
         try:
             new = src_st  # a hard link is the very inode that was checked
             if linkable:
@@ -195,16 +197,28 @@ def move_file(
             if not linkable:
                 new = _copy_new(src_fd, src_st, dst_dir, name)
         except FileExistsError:
-            continue
+            if not _is_file(dst_dir, name, src_st):
+                continue
+            # The name already is this very file: a restore killed after linking it, or another
+            # one moving it there now. Finish the move; that name was not ours to undo.
+            created = False
         _sync_dir(dst_dir)  # the new name is durable before the old one goes
         try:
             remove_if_same(src_dir, src_name, src_st)
         except BaseException:
-            with contextlib.suppress(OSError):
-                remove_if_same(dst_dir, name, new)
+            if created:
+                with contextlib.suppress(OSError):
+                    remove_if_same(dst_dir, name, new)
             raise
         return name
     raise FileExistsError(errno.EEXIST, "every candidate name is taken")
+
+
+def _is_file(dir_fd: int, name: str, st: os.stat_result) -> bool:
+    try:
+        return os.path.samestat(os.stat(name, dir_fd=dir_fd, follow_symlinks=False), st)
+    except OSError:
+        return False
 
 
 def _sync_dir(fd: int) -> None:

@@ -211,3 +211,23 @@ def test_a_restore_that_another_one_finished_first_is_already_restored(
     assert result.restored_path == str(target)
     assert target.read_bytes() == PHOTO
     assert sorted(p.name for p in target.parent.iterdir()) == ["holiday.jpg"]  # no second copy
+
+
+def test_a_restore_killed_after_the_link_is_finished_by_the_next_one(
+    provider: LocalTrashProvider, volume: Volume
+) -> None:
+    """Killed between the new name and removing the trash's one, a restore leaves the file under
+    both; the next restore completes it, instead of adding a third name "holiday (restored).jpg"
+    for the same file and saying the original name was taken."""
+    acct, item, stored = _photo(provider, volume)
+    target = volume.top / "DCIM" / "holiday.jpg"
+    os.link(stored, target)  # where a SIGKILL after os.link leaves it
+
+    [result] = provider.restore(acct, [item])
+
+    assert result.outcome is RestoreOutcome.RESTORED, result.detail
+    assert result.restored_path == str(target)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["holiday.jpg"]
+    assert target.read_bytes() == PHOTO and target.stat().st_nlink == 1
+    assert not stored.exists()
+    assert not (volume.trash.path / "info" / "holiday.jpg.trashinfo").exists()
