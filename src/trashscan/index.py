@@ -466,6 +466,12 @@ class Index:
             raise
         return index
 
+    def require_writable(self) -> None:
+        """Refuse now, before a command changes anything elsewhere (a restore moves files, calls
+        a cloud) that it then could not record here."""
+        if self.read_only:
+            raise IndexStoreError(f"index {self._where} is read-only", hint=READ_ONLY_HINT)
+
     def close(self) -> None:
         self._engine.dispose()
 
@@ -478,8 +484,8 @@ class Index:
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[Connection]:
         """One transaction; database failures surface as IndexStoreError, never a traceback."""
-        if write and self.read_only:
-            raise IndexStoreError(f"index {self._where} is read-only", hint=READ_ONLY_HINT)
+        if write:
+            self.require_writable()
         try:
             with self._engine.connect() as conn:
                 conn.execution_options(trashscan_write=write)

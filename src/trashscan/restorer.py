@@ -75,6 +75,8 @@ class Restorer:
         self.deadline = deadline
 
     def restore(self, items: Sequence[IndexedItem], dry_run: bool = False) -> list[ItemRestore]:
+        if not dry_run:
+            self.index.require_writable()  # every attempt is recorded, or none is made
         done: list[ItemRestore] = []
         by_account: dict[str, list[IndexedItem]] = {}
         for item in items:

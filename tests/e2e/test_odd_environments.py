@@ -165,6 +165,29 @@ def test_a_read_only_index_still_lists(what, home, laptop, bare_cli):
         (home / "index.db").chmod(0o600)
 
 
+@needs_capless
+def test_a_restore_on_a_read_only_index_changes_nothing(home, laptop, bare_cli):
+    """A restore it could not record in the audit log is not done: before, the file left the
+    trash and then the run failed with "index is read-only", saying nothing of the restore."""
+    listed = bare_cli("--config", str(laptop), "list", "--format", "json")
+    assert listed.exit_code == 0, listed.stderr
+    ref = next(item["ref"] for item in listed.json() if item["restorable"])
+    trash_dirs = load_config(laptop).account("laptop").options["trash_dirs"]
+    before = {d: sorted(str(p) for p in Path(d).rglob("*")) for d in trash_dirs}
+    gc.collect()
+    assert CAPLESS is not None
+    home.chmod(0o500)
+    (home / "index.db").chmod(0o400)
+    try:
+        restored = _trashscan(CAPLESS, "--config", str(laptop), "restore", ref, "--yes")
+        assert restored.exit_code == 2, restored.stdout
+        assert "read-only" in _one_error_line(restored.stderr)
+        assert {d: sorted(str(p) for p in Path(d).rglob("*")) for d in trash_dirs} == before
+    finally:
+        home.chmod(0o700)
+        (home / "index.db").chmod(0o600)
+
+
 # ------------------------------------------------------------------------- relative TRASHSCAN_HOME
 
 
