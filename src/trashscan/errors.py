@@ -5,6 +5,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
+EXIT_DECLINED = 4  # the person answered no at a confirmation prompt: nothing was changed
 
 
 class TrashscanError(Exception):

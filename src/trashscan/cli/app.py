@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from trashscan.errors import UsageError
+from trashscan.errors import EXIT_DECLINED, UsageError
 from trashscan.safe_text import printable
 
 if TYPE_CHECKING:
@@ -115,6 +115,41 @@ pass_app = click.make_pass_decorator(App)
 def err(message: str) -> None:
     """One line on stderr; whatever data it quotes (names, paths, errors) is shown escaped."""
     click.echo(printable(message), err=True)
+
+
+def require_terminal(what: str) -> None:
+    """Refuse, before anything is changed, to ask a question nobody can answer: standard input
+    is not a terminal (a pipe, cron) and ``--yes`` was not given (exit 2)."""
+    import sys
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{what} needs a confirmation, and standard input is not a terminal",
+            hint="add --yes to confirm it on the command line",
+        )
+
+
+def confirm(question: str, declined: str) -> None:
+    """Ask ``question`` on the terminal; anything but yes ends the command with
+    :data:`~trashscan.errors.EXIT_DECLINED` and ``declined`` on stderr, having changed nothing.
+
+    click turns Ctrl-C at a prompt into ``Abort`` too; when a signal came, that is an
+    interruption (130, 143), never a decline.
+    """
+    import sys
+
+    from trashscan import interrupts
+
+    try:
+        answer = click.confirm(question, err=True)
+    except click.exceptions.Abort:  # end of input (Ctrl-D), or Ctrl-C
+        if interrupts.received is not None:
+            raise KeyboardInterrupt from None
+        answer = False
+        click.echo(err=True)  # the prompt's line was left open
+    if not answer:
+        err(f"trashscan: declined: {declined}")
+        sys.exit(EXIT_DECLINED)
 
 
 def say(line: str) -> None:
