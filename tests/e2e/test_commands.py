@@ -89,7 +89,7 @@ def test_accounts_add_list_test_remove(cli, bare_cli, tmp_path):
     assert again.exit_code == 0, again.stderr
     assert "signed in again" in again.stdout
     assert load_config(config).account("desk").options["trash_dirs"] == [str(trash)]
-    removed = bare_cli("--config", str(config), "accounts", "remove", "desk")
+    removed = bare_cli("--config", str(config), "accounts", "remove", "desk", "--yes")
     assert removed.exit_code == 0
     assert "nothing in the cloud was touched" in removed.stdout
     assert load_config(config).accounts == ()
@@ -191,7 +191,7 @@ def test_accounts_remove_forgets_local_credentials_but_not_the_cloud(tmp_path, b
         private = tmp_path / "trashscan-home" / "accounts" / "dropbox" / "carol"
         private.mkdir(parents=True, exist_ok=True)
         requests_before = len(box.servers["dropbox"].request_log)
-        removed = cli("accounts", "remove", "carol")
+        removed = cli("accounts", "remove", "carol", "--yes")
         assert removed.exit_code == 0, removed.stderr
         assert "credentials were deleted" in removed.stdout
         assert store.get("trashscan:dropbox:carol", "refresh_token") is None

@@ -148,5 +148,5 @@ def test_a_changed_file_gets_a_new_picture_and_an_emptied_one_loses_its_own(
 def test_accounts_remove_forgets_the_account_s_pictures(desk: Any, tmp_path: Path) -> None:
     assert desk("scan").exit_code == 0
     assert cache_files(tmp_path)
-    assert desk("accounts", "remove", "desk").exit_code == 0
+    assert desk("accounts", "remove", "desk", "--yes").exit_code == 0
     assert cache_files(tmp_path) == []

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from trashscan.cli.app import App, err, pass_app, say
+from trashscan.cli.app import App, confirm, err, pass_app, require_terminal, say
 from trashscan.errors import EXIT_PARTIAL, TrashscanError, UsageError
 from trashscan.safe_text import printable
 
@@ -138,16 +138,28 @@ def accounts_test(app: App, name: str) -> None:
 
 @accounts.command("remove")
 @click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-def accounts_remove(app: App, name: str) -> None:
+def accounts_remove(app: App, name: str, yes: bool) -> None:
     """Forget an account locally: config entry, index rows, stored credentials.
 
-    Nothing in the cloud is touched.
+    Nothing in the cloud is touched. It asks first (``--yes`` skips that): the next scan has to
+    list the account's trash again, and what no scan can list again (OneDrive personal items
+    deleted before its enrolment) is gone from trashscan for good.
     """
     from trashscan.config import remove_account
     from trashscan.plugins import load_provider_class
 
     account = app.config.account(name)
+    if not yes:
+        require_terminal(f"removing account {name!r}")
+        trashed = app.index.counts_by_account().get((account.provider, account.name), 0)
+        say(
+            f"This forgets {account.provider} account {name!r}: its entry in {app.config_path}, "
+            f"its {trashed} trashed item(s) in the index, its stored credentials and pictures. "
+            "Nothing in the cloud is touched."
+        )
+        confirm(f"Remove account {name!r}?", declined=f"account {name!r} was kept")
     forgotten = "its stored credentials were deleted"
     try:
         load_provider_class(account.provider)(app.context).forget(account)
