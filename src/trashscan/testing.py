@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import keyring.backend
 from keyring.errors import PasswordDeleteError
+
+from trashscan.sandbox.session import Sandbox
+
+# What a fake records that a faithful client never sends: destructive calls it refused, routes it
+# does not model, routes the provider does not document. A fake keeps the lists it can tell.
+FAKE_MISCALLS = ("refused_calls", "unmodelled_calls", "undocumented_calls")
 
 
 class MemoryKeyring(keyring.backend.KeyringBackend):
@@ -128,3 +137,22 @@ class RecordingOptions(dict[str, Any]):
     def read_by(self, package: str) -> set[str]:
         """The keys modules of ``package`` (e.g. ``trashscan_icloud``) read."""
         return {key for key, module in self.reads if module.split(".")[0] == package}
+
+
+@contextmanager
+def started_sandbox(workdir: Path, *providers: str) -> Iterator[Sandbox]:
+    """A sandbox of these providers' fakes (every installed one when none is named), all started.
+
+    A fake that fails to start leaves the sandbox up without it (for ``trashscan demo``); a test
+    must fail on that instead of passing against fewer accounts.
+    """
+    with Sandbox(workdir, only=frozenset(providers) if providers else None) as box:
+        assert box.broken == {}
+        yield box
+
+
+def assert_no_miscalls(fake: Any) -> None:
+    """The fake saw none of :data:`FAKE_MISCALLS` (each of those lists it keeps is empty)."""
+    for name in FAKE_MISCALLS:
+        calls = getattr(fake, name, [])
+        assert calls == [], f"{name}: {calls}"

@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 
 from trashscan.sandbox.session import Sandbox
-from trashscan.testing import RequestLog
+from trashscan.testing import RequestLog, started_sandbox
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     provider = request.param  # each test names its provider: parametrize("sandbox", ..., indirect)
-    with Sandbox(tmp_path / "sandbox", only=frozenset({provider})) as box:
-        assert box.broken == {}
+    with started_sandbox(tmp_path / "sandbox", provider) as box:
         yield box
 
 

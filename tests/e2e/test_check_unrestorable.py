@@ -18,7 +18,6 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,13 +33,7 @@ CAROL = f"1 item cannot be restored by this account: {NOT_RESTORABLE}"
 ALICE = f"1 item cannot be restored by this account: {NOT_UNTRASHABLE}"
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    only = frozenset({"dropbox", "google-drive"})
-    with Sandbox(tmp_path / "sandbox", only=only) as box:
-        assert box.broken == {}
-        yield box
+pytestmark = pytest.mark.sandbox("dropbox", "google-drive")
 
 
 @pytest.fixture

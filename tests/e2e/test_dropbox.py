@@ -22,9 +22,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -35,7 +34,6 @@ from trashscan.index import Index
 from trashscan.models import ItemState
 from trashscan.output import MOVED_WORDS, OUTCOME_WORDS
 from trashscan.sandbox.session import Sandbox
-from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
 from trashscan_dropbox.options import DEFAULT_EXTENSIONS
 from trashscan_dropbox.sandbox.fake import DropboxFake
@@ -53,27 +51,7 @@ RESTORE = "/2/files/restore"
 REVISIONS = "/2/files/list_revisions"
 TOKEN = "/oauth2/token"
 
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[DropboxFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    # Every test: trashscan never sent a write other than files/restore, nor an unknown route.
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
-
-
-@pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 # ----------------------------------------------------------------------------------- helpers

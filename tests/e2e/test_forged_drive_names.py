@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -24,17 +22,18 @@ CRAFTED = {
 }
 
 
+pytestmark = pytest.mark.sandbox("google-drive")
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({"google-drive"})) as box:
-        assert box.broken == {}
-        fake: GoogleDriveFake = box.fakes["google-drive"]
-        at = fake.clock() - timedelta(days=29, hours=20)
-        for name in CRAFTED:
-            photo = fake.add_file("alice", name, "image/jpeg", size=1234)
-            fake.trash("alice", photo.id, at)
-        yield box
+def sandbox(sandbox: Sandbox) -> Sandbox:
+    """The Drive fake, with a photo of each CRAFTED name trashed in alice's account."""
+    fake: GoogleDriveFake = sandbox.fakes["google-drive"]
+    at = fake.clock() - timedelta(days=29, hours=20)
+    for name in CRAFTED:
+        photo = fake.add_file("alice", name, "image/jpeg", size=1234)
+        fake.trash("alice", photo.id, at)
+    return sandbox
 
 
 def assert_safe(text: str) -> None:

@@ -16,9 +16,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +25,6 @@ from trashscan.config import load_config
 from trashscan.index import Index
 from trashscan.models import RestoreOutcome
 from trashscan.sandbox.session import Sandbox
-from trashscan.testing import RequestLog
 from trashscan.timeparse import iso
 from trashscan_google_drive.sandbox.fake import GoogleDriveFake
 
@@ -42,23 +39,7 @@ RETENTION = timedelta(days=30)
 PROVIDER = "google-drive"
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({"google-drive", "google-photos"})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> GoogleDriveFake:
-    return sandbox.fakes[PROVIDER]
-
-
-@pytest.fixture
-def log(fake: GoogleDriveFake) -> RequestLog:
-    assert fake.server is not None
-    return RequestLog(fake.server)
+pytestmark = pytest.mark.sandbox(PROVIDER, "google-photos")
 
 
 def _secrets(sandbox: Sandbox, account: str) -> dict[str, str]:

@@ -15,9 +15,7 @@ Each test counts the batched requests of the restore run where the count is the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +24,6 @@ from trashscan.config import load_config
 from trashscan.index import Index
 from trashscan.models import ItemState, RestoreOutcome
 from trashscan.sandbox.session import Sandbox
-from trashscan.testing import RequestLog
 from trashscan_google_drive.sandbox.fake import GoogleDriveFake
 from trashscan_google_drive.scan import NOT_UNTRASHABLE
 
@@ -40,23 +37,7 @@ CANNOT_UNTRASH_WEDDING = (
 )
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> GoogleDriveFake:
-    return sandbox.fakes[PROVIDER]
-
-
-@pytest.fixture
-def log(fake: GoogleDriveFake) -> RequestLog:
-    assert fake.server is not None
-    return RequestLog(fake.server)
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 def _index(sandbox: Sandbox) -> Index:

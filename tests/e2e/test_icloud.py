@@ -24,7 +24,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,21 +82,7 @@ MIME = {  # Photos' itemType (the fake's UTI) -> the mime type listed
 DRIVE_MEDIA = {"jpg", "heic", "mov"}  # the seeded trash's photo/video extensions
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[ICloudFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    # Every test: nothing destructive was ever sent, nor a call the sandbox does not model.
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,19 +31,7 @@ RESTORED = 5
 HOLD_WAIT = 120.0  # seconds a test waits for the held page before it fails (never reached)
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ import trashscan.retry
 from trashscan.sandbox.net_faults import ConnectionLog, PlainHttpServer, SilentServer, closed_port
 from trashscan.sandbox.session import Sandbox
 from trashscan.sandbox.tls import SandboxCA
+from trashscan.testing import started_sandbox
 
 # One account per cloud provider; OneDrive signs in at its authority before Graph.
 ACCOUNTS = {"dropbox": "carol", "google-drive": "bob", "onedrive": "erin", "icloud": "grace"}
@@ -68,8 +69,7 @@ def provider(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def sandbox(tmp_path: Path, provider: str) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox", only=frozenset({provider})) as box:
-        assert box.broken == {}
+    with started_sandbox(tmp_path / "sandbox", provider) as box:
         yield box
 
 

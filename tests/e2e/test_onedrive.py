@@ -37,9 +37,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -70,22 +69,7 @@ BIN_RESTORE = re.compile(r"^/beta/sites/[^/]+/recycleBin/items/restore$")
 BIN_ENTRY = re.compile(r"^/beta/sites/[^/]+/recycleBin/items/(?!restore$)[^/]+$")
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    # Every test: trashscan never sent a destructive call, nor asked Graph for an unknown route.
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
-    assert fake.undocumented_calls == []  # nor a route Microsoft does not document
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 @pytest.fixture

@@ -16,9 +16,7 @@ bin is over the threshold.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -35,26 +33,7 @@ OVER_NOTE = "the recycle bin is over 10% of your storage: OneDrive may purge ite
 CLOSE_NOTE = "close to the 10% over which OneDrive may purge items after 3 days"
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
-    assert fake.undocumented_calls == []
-
-
-@pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 def graph_calls(log: RequestLog) -> list[tuple[str, str, int | None]]:

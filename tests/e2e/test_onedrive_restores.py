@@ -22,9 +22,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -48,21 +46,7 @@ BIN_ENTRY = re.compile(r"^/beta/sites/[^/]+/recycleBin/items/(?!restore$)[^/]+$"
 SITE_PATH = re.compile(r"^/v1\.0/sites/[^/]+/drive/root:(?P<path>/.*)$")
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """Overrides the e2e conftest's local-trash sandbox (the ``cli`` fixture uses this one)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    assert fake.refused_calls == []  # nothing destructive
-    assert fake.unmodelled_calls == []  # no unknown route
-    assert fake.undocumented_calls == []  # never the undocumented bin-item GET
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 @pytest.fixture

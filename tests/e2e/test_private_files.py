@@ -21,6 +21,7 @@ import pytest
 
 from trashscan.config import load_config
 from trashscan.sandbox.session import Sandbox
+from trashscan.testing import started_sandbox
 from trashscan_icloud.sandbox.fake import ICloudFake
 from trashscan_icloud.sandbox.seed import GRACE
 
@@ -130,8 +131,7 @@ ICLOUD = "icloud"
 
 @pytest.fixture
 def icloud(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "icloud-sandbox", only=frozenset({ICLOUD})) as box:
-        assert box.broken == {}
+    with started_sandbox(tmp_path / "icloud-sandbox", ICLOUD) as box:
         yield box
 
 

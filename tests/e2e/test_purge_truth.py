@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from trashscan.sandbox.session import Sandbox
+from trashscan.testing import started_sandbox
 from trashscan_google_drive.sandbox.model import TRASH_RETENTION
 from trashscan_local_trash.sandbox.fake import LAPTOP_FOLDER, LAPTOP_ITEMS
 from trashscan_onedrive.sandbox.model import BIN_RETENTION, PERSONAL_RETENTION
@@ -32,8 +33,7 @@ LISTABLE = {"local-trash", "google-drive", "dropbox", "onedrive", "icloud"}
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     """Every installed fake (the demo's sandbox), not the local-trash-only default."""
-    with Sandbox(tmp_path / "sandbox") as box:
-        assert box.broken == {}
+    with started_sandbox(tmp_path / "sandbox") as box:
         yield box
 
 

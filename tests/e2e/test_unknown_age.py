@@ -9,9 +9,7 @@ latest. That is what trashscan must say, in `list` and in `check`, without cryin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import tomlkit
@@ -24,21 +22,18 @@ PROVIDER = "google-drive"
 BOB_TRASHED_DAYS_AGO = (2, 7, 13, 21, 27)
 
 
+pytestmark = pytest.mark.sandbox(PROVIDER)
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+def sandbox(sandbox: Sandbox) -> Sandbox:
     """The Drive fake only, with bob's account set to use Drive Activity (the new default)."""
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.config_path is not None
-        config = tomlkit.parse(box.config_path.read_text())
-        for table in config["accounts"]:  # type: ignore[union-attr]
-            table["activity"] = True
-        box.config_path.write_text(tomlkit.dumps(config))
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> GoogleDriveFake:
-    return sandbox.fakes[PROVIDER]
+    assert sandbox.config_path is not None
+    config = tomlkit.parse(sandbox.config_path.read_text())
+    for table in config["accounts"]:  # type: ignore[union-attr]
+        table["activity"] = True
+    sandbox.config_path.write_text(tomlkit.dumps(config))
+    return sandbox
 
 
 def _true_purge(fake: GoogleDriveFake, item_id: str) -> datetime:
