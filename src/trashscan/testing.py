@@ -156,3 +156,19 @@ def assert_no_miscalls(fake: Any) -> None:
     for name in FAKE_MISCALLS:
         calls = getattr(fake, name, [])
         assert calls == [], f"{name}: {calls}"
+
+
+def decoded_picture(data: bytes | None) -> Any:
+    """``data`` opened and fully decoded with Pillow (a ``PIL.Image.Image``).
+
+    ``Image.open`` reads only the header: ``load()`` is what proves a fake served a whole,
+    valid picture and not just the right first bytes.
+    """
+    import io
+
+    from PIL import Image
+
+    assert data is not None, "no picture: the body is missing"
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image

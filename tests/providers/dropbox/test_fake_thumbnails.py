@@ -12,8 +12,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,29 +21,12 @@ import pytest
 from dropbox import files
 from dropbox.exceptions import ApiError, AuthError
 from dropbox.session import HOST_API, HOST_CONTENT, HOST_NOTIFY
-from PIL import Image
 
-from trashscan.sandbox.server import FakeServer, Router
-from trashscan.sandbox.tls import SandboxCA
+from trashscan.sandbox.server import FakeServer
+from trashscan.testing import decoded_picture as picture
 from trashscan_dropbox.sandbox.fake import DropboxFake
 
 PHOTOS = (".jpg", ".jpeg", ".png")
-
-
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("dbx-thumb-ca") / "ca.pem")
-
-
-@pytest.fixture
-def server(ca: SandboxCA) -> Iterator[FakeServer]:
-    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
-        yield running
 
 
 @pytest.fixture
@@ -83,12 +64,6 @@ def _content_hash(data: bytes) -> str:
     return hashlib.sha256(b"".join(hashlib.sha256(b).digest() for b in blocks)).hexdigest()
 
 
-def _picture(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
 def _last_rev(dbx: dropbox.Dropbox, path: str) -> files.FileMetadata:
     result = dbx.files_list_revisions(path, limit=1)
     assert result.is_deleted
@@ -114,7 +89,7 @@ def test_deleted_photos_last_revisions_have_thumbnails(fake: DropboxFake, ca_bun
         result, body = _thumb(dbx, f"rev:{last.rev}", size=files.ThumbnailSize.w256h256)
         assert result.file_metadata.rev == last.rev
         assert result.file_metadata.content_hash == last.content_hash
-        image = _picture(body)
+        image = picture(body)
         assert (image.format, image.size) == ("JPEG", (256, 192))
 
 
@@ -141,7 +116,7 @@ def test_deleted_revisions_download_as_their_content_hash_says(
         assert metadata.rev == last.rev and len(data) == last.size
         assert _content_hash(data) == last.content_hash
         if path.lower().endswith((".jpg", ".heic")):  # HEIC names carry a JPEG body
-            assert _picture(data).size == (320, 240)
+            assert picture(data).size == (320, 240)
         else:
             assert data[4:8] == b"ftyp"
 
@@ -162,7 +137,7 @@ def test_size_mode_and_format(
     fake: DropboxFake, ca_bundle: Path, kwargs: dict[str, Any], fmt: str, size: tuple[int, int]
 ) -> None:
     _, body = _thumb(_client(fake, ca_bundle), "/Photos/sunset.jpg", **kwargs)
-    image = _picture(body)
+    image = picture(body)
     assert (image.format, image.size) == (fmt, size)
 
 
@@ -193,21 +168,21 @@ def test_a_seam_makes_deleted_revisions_unreadable(fake: DropboxFake, ca_bundle:
     assert _tag(caught.value) == "not_found"
     with pytest.raises(ApiError):
         dbx.files_download(f"rev:{deleted}")
-    assert _picture(_thumb(dbx, f"rev:{live}")[1]).format == "JPEG"
+    assert picture(_thumb(dbx, f"rev:{live}")[1]).format == "JPEG"
 
 
 def test_thumbnail_v1_and_batch(fake: DropboxFake, ca_bundle: Path) -> None:
     dbx = _client(fake, ca_bundle)
     dog = _last_rev(dbx, "/Photos/dog.jpg").rev
     metadata, response = dbx.files_get_thumbnail(f"rev:{dog}", size=files.ThumbnailSize.w128h128)
-    assert metadata.rev == dog and _picture(response.content).size == (128, 96)
+    assert metadata.rev == dog and picture(response.content).size == (128, 96)
     cat = _last_rev(dbx, "/Photos/cat.heic").rev
     batch = dbx.files_get_thumbnail_batch(
         [files.ThumbnailArg(f"rev:{dog}"), files.ThumbnailArg(f"rev:{cat}")]
     )
     first, second = batch.entries
     assert first.is_success() and first.get_success().metadata.rev == dog
-    assert _picture(base64.b64decode(first.get_success().thumbnail)).size == (64, 48)
+    assert picture(base64.b64decode(first.get_success().thumbnail)).size == (64, 48)
     assert second.is_failure() and second.get_failure().is_unsupported_extension()
     with pytest.raises(ApiError) as caught:
         dbx.files_get_thumbnail_batch([files.ThumbnailArg(f"rev:{dog}")] * 26)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,10 +23,9 @@ from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload
-from PIL import Image
 
-from trashscan.sandbox.server import FakeServer, Router
-from trashscan.sandbox.tls import SandboxCA
+from trashscan.sandbox.server import FakeServer
+from trashscan.testing import decoded_picture as picture
 from trashscan_google_drive.sandbox.fake import GoogleDriveFake
 
 MEDIA_Q = "trashed = true and (mimeType contains 'image/' or mimeType contains 'video/')"
@@ -36,22 +34,6 @@ FIELDS = (
     "md5Checksum,sha1Checksum,sha256Checksum,driveId)"
 )
 METADATA_ONLY = "https://www.googleapis.com/auth/drive.metadata.readonly"
-
-
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("gd-thumb-ca") / "ca.pem")
-
-
-@pytest.fixture
-def server(ca: SandboxCA) -> Iterator[FakeServer]:
-    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
-        yield running
 
 
 @pytest.fixture
@@ -100,12 +82,6 @@ def _trashed(fake: GoogleDriveFake, bundle: Path, account: str = "alice") -> lis
     return request.execute()["files"]
 
 
-def _picture(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
 def _download(fake: GoogleDriveFake, bundle: Path, file_id: str, chunk: int) -> bytes:
     request = _drive(fake, bundle).files().get_media(fileId=file_id, supportsAllDrives=True)
     buffer = io.BytesIO()
@@ -129,7 +105,7 @@ def test_every_trashed_photo_and_video_has_a_thumbnail_a_credentialed_client_can
         assert link.startswith(fake.server.base_url + "/drive-storage/")  # type: ignore[union-attr]
         response, body = http.request(link)
         assert response.status == 200 and response["content-type"] == "image/jpeg"
-        image = _picture(body)
+        image = picture(body)
         assert image.format == "JPEG" and max(image.size) <= 220
 
 
@@ -141,7 +117,7 @@ def test_thumbnail_size_options_bound_the_picture(fake: GoogleDriveFake, ca_bund
     for options in ("s64", "w100-h50-c", "w120"):
         response, body = http.request(f"{base}={options}")
         assert response.status == 200
-        sizes[options] = _picture(body).size
+        sizes[options] = picture(body).size
     assert max(sizes["s64"]) == 64
     assert sizes["w100-h50-c"] == (100, 50)
     assert sizes["w120"][0] == 120
@@ -200,7 +176,7 @@ def test_trashed_files_download_as_the_bytes_their_checksums_describe(
         assert hashlib.sha1(data, usedforsecurity=False).hexdigest() == item["sha1Checksum"]
         assert hashlib.sha256(data).hexdigest() == item["sha256Checksum"]
         if item["mimeType"].startswith("image/"):
-            assert _picture(data).size == (320, 240)
+            assert picture(data).size == (320, 240)
         else:
             assert data[4:8] == b"ftyp"  # a placeholder video holding its poster
 
@@ -221,4 +197,4 @@ def test_bulk_items_download_at_their_declared_size(
     data = _drive(fake, ca_bundle).files().get_media(fileId=file_id).execute()
     assert len(data) == item.size
     if item.mime_type.startswith("image/"):
-        _picture(data)  # a real picture, padded to the size the metadata states
+        picture(data)  # a real picture, padded to the size the metadata states

@@ -8,19 +8,16 @@ The client is the real ``PyiCloudService`` over loopback HTTPS; pictures are dec
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyicloud.base
 import pytest
-from PIL import Image
 from pyicloud import PyiCloudService
 
-from trashscan.sandbox.server import FakeServer, Router
-from trashscan.sandbox.tls import SandboxCA
+from trashscan.sandbox.server import FakeServer
+from trashscan.testing import decoded_picture as picture
 from trashscan_icloud.sandbox.fake import ICloudFake
 from trashscan_icloud.sandbox.model import content_checksum
 
@@ -36,22 +33,6 @@ def _service_class(base: str) -> type[PyiCloudService]:
             self._setup_endpoint = f"{base}/setup/ws/1"
 
     return SandboxICloudService
-
-
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("icloud-thumb-ca") / "ca.pem")
-
-
-@pytest.fixture
-def server(ca: SandboxCA) -> Iterator[FakeServer]:
-    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
-        yield running
 
 
 @pytest.fixture
@@ -73,13 +54,6 @@ def api(fake: ICloudFake, tmp_path: Path) -> PyiCloudService:
     return cls(GRACE, password, cookie_directory=str(tmp_path / "browser"))
 
 
-def _picture(data: bytes | None) -> Image.Image:
-    assert data is not None
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
 def _deleted(api: PyiCloudService) -> list[Any]:
     return list(api.photos.albums["Recently Deleted"])
 
@@ -92,7 +66,7 @@ def test_every_recently_deleted_asset_has_a_real_jpeg_thumbnail(api: PyiCloudSer
         declared = asset.versions[version]
         data = asset.download(version)
         assert data is not None and len(data) == declared["size"]
-        image = _picture(data)
+        image = picture(data)
         assert image.format == "JPEG"
         assert image.size == (declared["width"], declared["height"])
         assert image.size in {(360, 270), (270, 360)}
@@ -112,7 +86,7 @@ def test_originals_download_as_their_declared_size_and_checksum(
             assert data[4:8] == b"ftyp"
             kinds.add("movie")
         else:
-            image = _picture(data)  # HEIC names carry a JPEG body in the fake
+            image = picture(data)  # HEIC names carry a JPEG body in the fake
             kinds.add((image.width > image.height) == (asset.dimensions[0] > asset.dimensions[1]))
     assert kinds == {"movie", True}  # pictures keep the asset's orientation
 
@@ -127,6 +101,6 @@ def test_bulk_assets_serve_pictures_padded_to_their_declared_sizes(
         version = "thumb_image" if asset.item_type == "movie" else "thumb"
         thumb = asset.download(version)
         assert thumb is not None and len(thumb) == asset.versions[version]["size"]
-        assert _picture(thumb).format == "JPEG"
+        assert picture(thumb).format == "JPEG"
         original = asset.download()
         assert original is not None and len(original) == asset.size

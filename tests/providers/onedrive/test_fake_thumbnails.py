@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
-from PIL import Image
 
+from trashscan.testing import decoded_picture as picture
 from trashscan_onedrive.sandbox.fake import OneDriveFake
 from trashscan_onedrive.sandbox.model import quick_xor_hash
 
@@ -39,12 +38,6 @@ ca, ca_bundle, erin, fake, frank, http, seeded, server, tables = (
 )
 
 MEDIA = (".jpg", ".heic", ".png", ".mp4", ".mov")
-
-
-def _picture(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
 
 
 def _fetch_anonymously(http: requests.Session, url: str) -> requests.Response:
@@ -72,7 +65,7 @@ def test_delta_expands_thumbnails_of_every_live_photo_and_video(
         medium = thumbs["medium"]
         response = _fetch_anonymously(http, medium["url"])
         assert response.status_code == 200 and response.headers["Content-Type"] == "image/jpeg"
-        assert _picture(response.content).size == (medium["width"], medium["height"]) == (176, 132)
+        assert picture(response.content).size == (medium["width"], medium["height"]) == (176, 132)
     documents = [i for i in items if "file" in i and i["name"].endswith((".pdf", ".docx"))]
     assert documents and all(d["thumbnails"] == [] for d in documents)
 
@@ -94,7 +87,7 @@ def test_thumbnail_sets_sizes_and_content_redirect(erin: Graph, http: requests.S
     redirect = erin.get(f"{base}/0/small/content", allow_redirects=False)
     assert redirect.status_code == 302
     followed = _fetch_anonymously(http, redirect.headers["Location"])
-    assert _picture(followed.content).size == (96, 72)
+    assert picture(followed.content).size == (96, 72)
     assert erin.get(f"{base}/0/small/content").status_code == 200  # a client following it
     assert erin.get(f"{base}/1/small").status_code == 404
 
@@ -103,7 +96,7 @@ def test_seeded_hashes_are_of_the_pictures_bytes(fake: OneDriveFake, erin: Graph
     photo = _photo(erin)
     content = fake.find("erin", photo["id"]).content
     assert content is not None and photo["size"] == len(content)
-    assert _picture(content).format == "JPEG"
+    assert picture(content).format == "JPEG"
     hashes = photo["file"]["hashes"]
     assert hashes["sha1Hash"] == hashlib.sha1(content, usedforsecurity=False).hexdigest().upper()
     assert hashes["quickXorHash"] == quick_xor_hash(content)
@@ -162,7 +155,7 @@ def test_business_thumbnails_per_item_but_not_expanded_in_listings(
     items, _, _ = frank.delta_all("/v1.0/me/drive/root/delta?$expand=thumbnails")
     assert all("thumbnails" not in i for i in items)
     (thumbs,) = frank.get(f"/v1.0/me/drive/items/{photos[0]['id']}/thumbnails").json()["value"]
-    assert _picture(_fetch_anonymously(http, thumbs["large"]["url"]).content).size == (320, 240)
+    assert picture(_fetch_anonymously(http, thumbs["large"]["url"]).content).size == (320, 240)
     assert "sha1Hash" not in photos[0]["file"]["hashes"]  # business: quickXorHash only
     content = fake.find("frank", photos[0]["id"]).content
     assert content is not None
