@@ -100,6 +100,46 @@ class Cause(enum.Enum):
 _FINAL = frozenset({Cause.DNS, Cause.TLS_UNTRUSTED, Cause.NOT_TLS, Cause.TLS, Cause.CA_MISSING})
 
 
+_TRY_LATER = "check the network connection; try again later"
+# Each cause's message and hint. Fields: {host}; {tries}, " (N attempts)" after a retried cause;
+# {reason}, " (detail)" (OpenSSL's reason, the exception type); {path}, " <the CA bundle's path>";
+# {route}, the unreachable errno's text. The CLOSED hint differs for an http:// endpoint.
+_SAYS: dict[Cause, tuple[str, str]] = {
+    Cause.DNS: (
+        "{host} does not resolve (DNS: no such host)",
+        "check the host name (the account's endpoint, if set) and the network's DNS",
+    ),
+    Cause.DNS_TEMPORARY: ("DNS lookup of {host} failed{tries}", _TRY_LATER),
+    Cause.REFUSED: (
+        "{host} refused the connection{tries}",
+        "nothing listens there: check the endpoint's host and port, or try again later",
+    ),
+    Cause.UNREACHABLE: ("{host} is unreachable ({route}){tries}", _TRY_LATER),
+    Cause.TIMEOUT: (
+        "{host} did not answer in time{tries}",
+        "the server or the network is stuck or slow; try again later",
+    ),
+    Cause.TLS_UNTRUSTED: (
+        "the TLS certificate of {host} is not trusted{reason}",
+        "check the account's ca_bundle, or the system's certificates",
+    ),
+    Cause.NOT_TLS: (
+        "{host} does not speak TLS (it answered like a plain-HTTP server)",
+        "check the scheme and port of the account's endpoint",
+    ),
+    Cause.TLS: (
+        "the TLS handshake with {host} failed{reason}",
+        "check the account's endpoint and ca_bundle",
+    ),
+    Cause.CLOSED: ("{host} closed the connection without an answer{tries}", "try again later"),
+    Cause.CA_MISSING: (
+        "cannot verify {host}: the CA bundle{path} does not exist",
+        "fix the account's ca_bundle path, or remove it to use the system's certificates",
+    ),
+    Cause.CONNECTION: ("the connection to {host} failed{reason}{tries}", _TRY_LATER),
+}
+
+
 class NetworkError(ProviderUnavailableError):
     """A connection failed for a named cause; other accounts carry on (exit 1).
 
@@ -137,50 +177,17 @@ class Diagnosis:
     def error(self, attempts: int = 1) -> NetworkError:
         """The one-line error; ``attempts`` is shown for causes that are retried."""
         host = self.host or "the server"
-        tries = f" ({attempts} attempts)" if attempts > 1 else ""
-        cause = self.cause
-        if cause is Cause.DNS:
-            message = f"{host} does not resolve (DNS: no such host)"
-            hint = "check the host name (the account's endpoint, if set) and the network's DNS"
-        elif cause is Cause.DNS_TEMPORARY:
-            message = f"DNS lookup of {host} failed{tries}"
-            hint = "check the network connection; try again later"
-        elif cause is Cause.REFUSED:
-            message = f"{host} refused the connection{tries}"
-            hint = "nothing listens there: check the endpoint's host and port, or try again later"
-        elif cause is Cause.UNREACHABLE:
-            message = f"{host} is unreachable ({self.detail or 'no route'}){tries}"
-            hint = "check the network connection; try again later"
-        elif cause is Cause.TIMEOUT:
-            message = f"{host} did not answer in time{tries}"
-            hint = "the server or the network is stuck or slow; try again later"
-        elif cause is Cause.TLS_UNTRUSTED:
-            reason = f" ({self.detail})" if self.detail else ""
-            message = f"the TLS certificate of {host} is not trusted{reason}"
-            hint = "check the account's ca_bundle, or the system's certificates"
-        elif cause is Cause.NOT_TLS:
-            message = f"{host} does not speak TLS (it answered like a plain-HTTP server)"
-            hint = "check the scheme and port of the account's endpoint"
-        elif cause is Cause.TLS:
-            reason = f" ({self.detail})" if self.detail else ""
-            message = f"the TLS handshake with {host} failed{reason}"
-            hint = "check the account's endpoint and ca_bundle"
-        elif cause is Cause.CLOSED:
-            message = f"{host} closed the connection without an answer{tries}"
-            hint = (
-                "if it is an HTTPS server, the endpoint must start with https://"
-                if self.scheme == "http"
-                else "try again later"
-            )
-        elif cause is Cause.CA_MISSING:
-            where = f" {self.detail}" if self.detail else ""
-            message = f"cannot verify {host}: the CA bundle{where} does not exist"
-            hint = "fix the account's ca_bundle path, or remove it to use the system's certificates"
-        else:
-            kind = f" ({self.detail})" if self.detail else ""
-            message = f"the connection to {host} failed{kind}{tries}"
-            hint = "check the network connection; try again later"
-        return NetworkError(message, cause, self.host, hint)
+        template, hint = _SAYS[self.cause]
+        message = template.format(
+            host=host,
+            tries=f" ({attempts} attempts)" if attempts > 1 else "",
+            reason=f" ({self.detail})" if self.detail else "",
+            path=f" {self.detail}" if self.detail else "",
+            route=self.detail or "no route",
+        )
+        if self.cause is Cause.CLOSED and self.scheme == "http":
+            hint = "if it is an HTTPS server, the endpoint must start with https://"
+        return NetworkError(message, self.cause, self.host, hint)
 
 
 # --------------------------------------------------------------------------------- diagnosis
