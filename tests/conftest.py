@@ -1,4 +1,9 @@
-"""Every test runs isolated from the user's real config, data dir, trash and keyring."""
+"""Every test runs isolated from the user's real config, data dir, trash and keyring.
+
+The fakes' own tests (and the sandbox server's) share one sandbox CA per module, its bundle, and
+a fresh HTTPS server per test: a fake is seeded onto ``server`` and driven by the provider's real
+client, which trusts ``ca_bundle``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import sqlalchemy as sa
 from pg_cluster import PG_URL_VAR, REQUIRE_VAR, Cluster, ClusterUnavailable, start_cluster
 
 from trashscan.index import metadata
+from trashscan.sandbox.server import FakeServer, Router
+from trashscan.sandbox.tls import SandboxCA
 from trashscan.testing import MemoryKeyring
 
 
@@ -63,3 +70,19 @@ def pg_url(pg_server: Cluster | str) -> str:
         metadata.drop_all(conn)
     engine.dispose()
     return pg_server
+
+
+@pytest.fixture(scope="module")
+def ca() -> SandboxCA:
+    return SandboxCA()
+
+
+@pytest.fixture(scope="module")
+def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ca.write_ca_bundle(tmp_path_factory.mktemp("ca") / "ca.pem")
+
+
+@pytest.fixture
+def server(ca: SandboxCA) -> Iterator[FakeServer]:
+    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
+        yield running

@@ -16,16 +16,6 @@ from trashscan.sandbox.server import FakeServer, Request, Response, Router
 from trashscan.sandbox.tls import SandboxCA
 
 
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("ca") / "ca.pem")
-
-
 def echo(request: Request, match: re.Match[str]) -> Response:
     return Response.json(
         {

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,31 +30,14 @@ from dropbox.exceptions import ApiError, AuthError, BadInputError, PathRootError
 from dropbox.oauth import DropboxOAuth2FlowNoRedirect
 from dropbox.session import HOST_API, HOST_CONTENT, HOST_NOTIFY
 
-from trashscan.sandbox.server import FakeServer, Router
+from trashscan.sandbox.server import FakeServer
 from trashscan.sandbox.session import Sandbox
-from trashscan.sandbox.tls import SandboxCA
 from trashscan_dropbox.sandbox.fake import DropboxFake
-
-
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("dbx-ca") / "ca.pem")
 
 
 @pytest.fixture
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-def server(ca: SandboxCA) -> Iterator[FakeServer]:
-    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
-        yield running
 
 
 @pytest.fixture

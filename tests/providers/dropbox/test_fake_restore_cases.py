@@ -17,7 +17,7 @@ from trashscan_dropbox.sandbox.fake import DropboxFake
 from . import test_fake as base
 
 # The fixtures and helpers of the fake's main test module, bound here so pytest finds them.
-ca, ca_bundle, fake, now, server = base.ca, base.ca_bundle, base.fake, base.now, base.server
+fake, now = base.fake, base.now
 _client, _list_all, _session = base._client, base._list_all, base._session
 
 

@@ -8,7 +8,6 @@ here, the same client code speaks to the fake exactly as it would to Google.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,8 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest
 
-from trashscan.sandbox.server import FakeServer, Router
+from trashscan.sandbox.server import FakeServer
 from trashscan.sandbox.session import Sandbox
-from trashscan.sandbox.tls import SandboxCA
 from trashscan_google_drive.sandbox.fake import GoogleDriveFake
 from trashscan_google_drive.sandbox.model import rfc3339
 
@@ -32,25 +30,9 @@ MEDIA_Q = "trashed = true and (mimeType contains 'image/' or mimeType contains '
 ALL_DRIVES = {"corpora": "allDrives", "includeItemsFromAllDrives": True, "supportsAllDrives": True}
 
 
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("gd-ca") / "ca.pem")
-
-
 @pytest.fixture
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-def server(ca: SandboxCA) -> Iterator[FakeServer]:
-    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
-        yield running
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from trashscan_google_drive.sandbox.model import FOLDER_MIME, DriveFile
 from . import test_fake as base
 
 # The fixtures and helpers of the fake's main test module, bound here so pytest finds them.
-ca, ca_bundle, fake, now, server = base.ca, base.ca_bundle, base.fake, base.now, base.server
+fake, now = base.fake, base.now
 _activity, _drive, _reason = base._activity, base._drive, base._reason
 
 ALICE = "alice@example.com"

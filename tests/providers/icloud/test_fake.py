@@ -10,7 +10,7 @@ goes through ``REQUESTS_CA_BUNDLE`` because requests lets that variable override
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,7 @@ from pyicloud.exceptions import (
 from pyicloud.services.photos import DirectionEnum, ListTypeEnum, PhotoAsset
 from pyicloud.services.photos_cloudkit.queries import list_query
 
-from trashscan.sandbox.server import FakeServer, Router
-from trashscan.sandbox.tls import SandboxCA
+from trashscan.sandbox.server import FakeServer
 from trashscan_icloud.sandbox.fake import ICloudFake
 
 GRACE = "grace@example.com"
@@ -56,25 +55,9 @@ def service_class(base: str) -> type[PyiCloudService]:
     return SandboxICloudService
 
 
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("icloud-ca") / "ca.pem")
-
-
 @pytest.fixture
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture
-def server(ca: SandboxCA) -> Iterator[FakeServer]:
-    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
-        yield running
 
 
 @pytest.fixture

@@ -15,14 +15,7 @@ from trashscan_icloud.sandbox.fake import ICloudFake
 from . import test_fake as base
 
 # The fixtures and helpers of the fake's main test module, bound here so pytest finds them.
-ca, ca_bundle, fake, login, now, server = (
-    base.ca,
-    base.ca_bundle,
-    base.fake,
-    base.login,
-    base.now,
-    base.server,
-)
+fake, login, now = base.fake, base.login, base.now
 recently_deleted = base.recently_deleted
 TRASH_NAMES = {"IMG_0420.JPG", "IMG_0533.HEIC", "beach.mov", "Tax return 2023.pdf"}
 

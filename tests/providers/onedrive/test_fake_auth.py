@@ -23,15 +23,7 @@ from . import test_fake_support as support
 from .test_fake_support import Graph, bearer, cache_from, new_app
 
 # The shared fixtures (see test_fake_support), bound here so pytest finds them.
-ca, ca_bundle, fake, http, seeded, server, tables = (
-    support.ca,
-    support.ca_bundle,
-    support.fake,
-    support.http,
-    support.seeded,
-    support.server,
-    support.tables,
-)
+fake, http, seeded, tables = support.fake, support.http, support.seeded, support.tables
 
 
 def _token_posts(fake: OneDriveFake) -> int:

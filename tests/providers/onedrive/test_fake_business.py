@@ -15,14 +15,11 @@ from . import test_fake_support as support
 from .test_fake_support import Graph
 
 # The shared fixtures (see test_fake_support), bound here so pytest finds them.
-ca, ca_bundle, fake, frank, http, seeded, server, tables = (
-    support.ca,
-    support.ca_bundle,
+fake, frank, http, seeded, tables = (
     support.fake,
     support.frank,
     support.http,
     support.seeded,
-    support.server,
     support.tables,
 )
 

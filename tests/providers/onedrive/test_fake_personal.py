@@ -16,15 +16,12 @@ from . import test_fake_support as support
 from .test_fake_support import Graph
 
 # The shared fixtures (see test_fake_support), bound here so pytest finds them.
-ca, ca_bundle, erin, fake, frank, http, seeded, server, tables = (
-    support.ca,
-    support.ca_bundle,
+erin, fake, frank, http, seeded, tables = (
     support.erin,
     support.fake,
     support.frank,
     support.http,
     support.seeded,
-    support.server,
     support.tables,
 )
 

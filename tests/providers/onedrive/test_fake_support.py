@@ -1,7 +1,7 @@
-"""Fixtures and helpers for the OneDrive fake's tests (no tests here): a sandbox CA, a seeded
-fake on its own HTTPS server, and helpers that drive it with the real ``msal`` and plain
-``requests``. Test modules bind the fixtures they use from here (a conftest would be shared
-with the plugin's tests)."""
+"""Fixtures and helpers for the OneDrive fake's tests (no tests here): a seeded fake on its own
+HTTPS server (the tests' conftest's ``server`` and ``ca_bundle``), and helpers that drive it with
+the real ``msal`` and plain ``requests``. Test modules bind the fixtures they use from here (a
+conftest would be shared with the plugin's tests)."""
 
 from __future__ import annotations
 
@@ -14,25 +14,8 @@ import msal
 import pytest
 import requests
 
-from trashscan.sandbox.server import FakeServer, Router
-from trashscan.sandbox.tls import SandboxCA
+from trashscan.sandbox.server import FakeServer
 from trashscan_onedrive.sandbox.fake import OneDriveFake
-
-
-@pytest.fixture(scope="module")
-def ca() -> SandboxCA:
-    return SandboxCA()
-
-
-@pytest.fixture(scope="module")
-def ca_bundle(ca: SandboxCA, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_ca_bundle(tmp_path_factory.mktemp("onedrive-ca") / "ca.pem")
-
-
-@pytest.fixture
-def server(ca: SandboxCA) -> Iterator[FakeServer]:
-    with FakeServer(Router(), tls=ca.issue_server_context()) as running:
-        yield running
 
 
 @pytest.fixture

@@ -25,15 +25,12 @@ from trashscan_onedrive.sandbox.model import quick_xor_hash
 from . import test_fake_support as support
 from .test_fake_support import Graph
 
-ca, ca_bundle, erin, fake, frank, http, seeded, server, tables = (
-    support.ca,
-    support.ca_bundle,
+erin, fake, frank, http, seeded, tables = (
     support.erin,
     support.fake,
     support.frank,
     support.http,
     support.seeded,
-    support.server,
     support.tables,
 )
 
