@@ -56,6 +56,7 @@ from trashscan.pagination import PageGuard
 from trashscan.retry import parse_retry_after
 from trashscan_icloud.client import WEB_ACCESS_OFF, ICloudSession, MaybeApplied, Throttled
 from trashscan_icloud.options import RETENTION_DAYS, relogin_hint
+from trashscan_icloud.thumbnails import source_of
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,12 @@ def photo_item(asset: PhotoAsset, default_zone: dict[str, Any]) -> TrashItem:
     server_expiry = _utc(record.expirationTime)
     if server_expiry is not None:  # the record's own hard expiry, about 10 days after the purge
         handle["server_expiry"] = server_expiry.isoformat()
+    original = record_field_value(asset.master_record, "resOriginalRes")
+    checksum = (
+        original.get("fileChecksum")
+        if isinstance(original, dict)
+        else getattr(original, "fileChecksum", None)
+    )
     item = TrashItem(
         item_id=f"photo:{asset.id}",
         name=name,
@@ -133,6 +140,7 @@ def photo_item(asset: PhotoAsset, default_zone: dict[str, Any]) -> TrashItem:
         size=asset.size,
         kind=kind,
         restore_handle=handle,
+        content_hash=f"icloud:{checksum}" if isinstance(checksum, str) and checksum else None,
     )
     expunged = _utc(record_field_value(record, "dateExpunged"))
     if expunged is not None:
@@ -202,7 +210,7 @@ def photo_pages(session: ICloudSession) -> Generator[Page, None, None]:
     page_size = album.page_size
     offset = 0
     seen: set[str] = set()
-    batch: list[TrashItem] = []
+    batch = Page()
     # startRank only grows, so a server that ignores it shows up as a page of records already read
     guard = PageGuard("iCloud Photos' Recently Deleted listing", "records")
     while True:
@@ -217,18 +225,21 @@ def photo_pages(session: ICloudSession) -> Generator[Page, None, None]:
                 continue
             seen.add(asset.id)
             new += 1
-            batch.append(photo_item(asset, default_zone))
-            if len(batch) >= PAGE_ITEMS:
-                yield Page(items=batch)
-                batch = []
+            item = photo_item(asset, default_zone)
+            batch.items.append(item)
+            if (source := source_of(asset)) is not None:
+                batch.thumbnail_sources[item.item_id] = source  # this run only: never stored
+            if len(batch.items) >= PAGE_ITEMS:
+                yield batch
+                batch = Page()
         if len(assets) < page_size // 2 or last_page(tap, page_size):  # see the docstring
             break
         if not new:
             raise guard.repeated()
         offset += len(assets)
         guard.follow(offset)
-    if batch:
-        yield Page(items=batch)
+    if batch.items:
+        yield batch
 
 
 # ------------------------------------------------------------------------------ restore

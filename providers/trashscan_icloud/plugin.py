@@ -12,7 +12,8 @@ only Photos write clears the delete flag (a test reads these files to keep it so
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from typing import Any
 
 import click
 
@@ -24,10 +25,11 @@ from trashscan.models import (
     RestoreOutcome,
     RestoreResult,
     ScanOutcome,
+    Thumbnail,
 )
 from trashscan.provider import Capabilities, Provider, Retention
 from trashscan.safe_text import printable_lines
-from trashscan_icloud import auth
+from trashscan_icloud import auth, thumbnails
 from trashscan_icloud.client import open_session
 from trashscan_icloud.drive import DriveRestorer, drive_pages
 from trashscan_icloud.options import OPTIONS, PASSWORD_KEY, RETENTION_DAYS
@@ -52,6 +54,10 @@ class ICloudProvider(Provider):
             "needs the Apple ID password (app-specific passwords do not work) and a new 2FA "
             "sign-in when Apple's trust lapses (about every two months)",
         ),
+        thumbnails=True,
+        thumbnails_note="Photos: the asset's own thumbnail (pyicloud's thumb version, a "
+        "short-lived CloudKit link the scan gets with the listing and never stores), one request "
+        "each; iCloud Drive: none (placeholder)",
     )
     retention = Retention(
         default_days=RETENTION_DAYS,
@@ -74,6 +80,11 @@ class ICloudProvider(Provider):
         return ScanOutcome(
             state=None, complete_listing=True, unlisted=(unlisted,) if unlisted else ()
         )
+
+    def thumbnails(
+        self, account: Account, items: Sequence[IndexedItem], sources: Mapping[str, Any]
+    ) -> Iterator[Thumbnail]:
+        return thumbnails.thumbnails(self.context, account, items, sources)
 
     def restore(self, account: Account, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
         if not items:
