@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS items (
     size INTEGER,
     mime TEXT,
     etag TEXT,
+    hash TEXT,
     deleted_at TEXT,
     via TEXT,
     pending INTEGER NOT NULL DEFAULT 0,
@@ -54,11 +55,11 @@ CREATE INDEX IF NOT EXISTS items_deleted ON items (deleted_at) WHERE deleted_at 
 """
 
 _UPSERT = """
-INSERT INTO items (id, parent_id, name, folder, size, mime, etag)
-VALUES (:id, :parent_id, :name, :folder, :size, :mime, :etag)
+INSERT INTO items (id, parent_id, name, folder, size, mime, etag, hash)
+VALUES (:id, :parent_id, :name, :folder, :size, :mime, :etag, :hash)
 ON CONFLICT (id) DO UPDATE SET
     parent_id = excluded.parent_id, name = excluded.name, folder = excluded.folder,
-    size = excluded.size, mime = excluded.mime, etag = excluded.etag,
+    size = excluded.size, mime = excluded.mime, etag = excluded.etag, hash = excluded.hash,
     deleted_at = NULL, via = NULL, pending = 0, seen = 1
 """
 
@@ -86,6 +87,7 @@ class Entry:
     size: int | None = None
     mime: str | None = None
     etag: str | None = None
+    hash: str | None = None  # "quickxor:…", "sha1:…" or "sha256:…" (the file facet's hashes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,8 @@ class Gone:
     via_id: str | None = None  # the deleted folder that took it along (restore that one)
     via_name: str | None = None
     via_parent_id: str | None = None
+    hash: str | None = None
+    etag: str | None = None
 
 
 class Mirror:
@@ -110,6 +114,9 @@ class Mirror:
         self.conn.execute("PRAGMA synchronous = NORMAL")
         with self.conn:
             self.conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(items)")}
+            if "hash" not in columns:  # a mirror from before content hashes were kept
+                self.conn.execute("ALTER TABLE items ADD COLUMN hash TEXT")
         if self._meta("version") not in (None, str(VERSION)):
             self.start_enrolment()  # an older layout: nothing in it can be trusted
 
@@ -210,6 +217,7 @@ class Mirror:
                         "size": entry.size,
                         "mime": entry.mime,
                         "etag": entry.etag,
+                        "hash": entry.hash,
                     },
                 )
             elif row is not None:  # no longer a photo (renamed): not ours to follow
@@ -268,14 +276,14 @@ class Mirror:
         last = ""
         while True:
             rows = self.conn.execute(
-                "SELECT id, name, parent_id, size, mime, deleted_at FROM items "
+                "SELECT id, name, parent_id, size, mime, hash, etag, deleted_at FROM items "
                 f"WHERE {where} AND folder = 0 AND id > ? ORDER BY id LIMIT ?",
                 (*args, last, CHUNK),
             ).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
-            yield [(self._gone(row[:5], folders), row[5]) for row in rows]
+            yield [(self._gone(row[:7], folders), row[7]) for row in rows]
 
     def _folder(
         self, folder_id: str, cache: dict[str, tuple[str | None, str, bool]]
@@ -292,7 +300,7 @@ class Mirror:
         return cache[folder_id]
 
     def _gone(self, row: tuple, cache: dict[str, tuple[str | None, str, bool]]) -> Gone:
-        item_id, name, parent_id, size, mime = row
+        item_id, name, parent_id, size, mime, content_hash, etag = row
         names: list[str] = []
         via: tuple[str, str, str | None] | None = None
         current = parent_id
@@ -310,7 +318,10 @@ class Mirror:
             current = folder_parent
         path = "/" + "/".join([*names, name])
         via_id, via_name, via_parent = via if via else (None, None, None)
-        return Gone(item_id, name, path, parent_id, size, mime, via_id, via_name, via_parent)
+        return Gone(
+            item_id, name, path, parent_id, size, mime, via_id, via_name, via_parent,
+            content_hash, etag,
+        )  # fmt: skip
 
     def settle(self, chunk: Iterable[Gone], when: str) -> None:
         """Date the reported photos (and remember the folder that took them along)."""
@@ -352,6 +363,45 @@ class Mirror:
 
     def close(self) -> None:
         self.conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A photo or video the mirror holds as alive (for capturing its picture)."""
+
+    id: str
+    hash: str | None
+    etag: str | None
+
+
+def live_media(path: Path) -> Iterator[Live]:
+    """Live photos and videos, the most recently added first, read-only (a scan may be writing:
+    a busy mirror ends the iteration early, never fails it)."""
+    if not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(items)")}
+        digest = "hash" if "hash" in columns else "NULL"
+        last = None
+        while True:
+            rows = conn.execute(
+                f"SELECT rowid, id, {digest}, etag FROM items WHERE folder = 0 AND pending = 0 "
+                "AND deleted_at IS NULL AND (? IS NULL OR rowid < ?) ORDER BY rowid DESC LIMIT ?",
+                (last, last, CHUNK),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            for _rowid, item_id, content_hash, etag in rows:
+                yield Live(item_id, content_hash, etag)
+    except sqlite3.Error:
+        return
+    finally:
+        conn.close()
 
 
 def read_enrolled_at(path: Path) -> str | None:

@@ -103,6 +103,7 @@ def entry_of(raw: Any, session: GraphSession) -> Entry | None:
     mime = file.get("mimeType") if file and isinstance(file.get("mimeType"), str) else None
     size = raw.get("size") if isinstance(raw.get("size"), int) else None
     etag = raw.get("eTag") if isinstance(raw.get("eTag"), str) else None
+    hashes = file.get("hashes") if file and isinstance(file.get("hashes"), dict) else {}
     return Entry(
         id=raw["id"],
         name="" if is_root else name,
@@ -113,7 +114,19 @@ def entry_of(raw: Any, session: GraphSession) -> Entry | None:
         size=size,
         mime=mime,
         etag=etag,
+        hash=content_hash(hashes),
     )
+
+
+def content_hash(hashes: dict[str, Any]) -> str | None:
+    """The file facet's hash as "algorithm:value": sha256 or sha1 (hex, which other providers'
+    hashes can match), else quickXorHash (base64) [DOC hashes resource]."""
+    for key, name in (("sha256Hash", "sha256"), ("sha1Hash", "sha1")):
+        value = hashes.get(key)
+        if isinstance(value, str) and value:
+            return f"{name}:{value.lower()}"
+    quick = hashes.get("quickXorHash")
+    return f"quickxor:{quick}" if isinstance(quick, str) and quick else None
 
 
 def valid_state(state: object, mirror: Mirror) -> dict[str, Any] | None:
@@ -313,4 +326,6 @@ class PersonalScan:
             purge_latest=self.now + CLOCK_MARGIN + timedelta(days=self.days),
             purge_is_estimate=True,
             restore_handle=handle,
+            content_hash=gone.hash,
+            version=gone.etag,
         )

@@ -10,6 +10,8 @@ import trashscan_onedrive
 PACKAGE = Path(trashscan_onedrive.__file__).parent
 # Graph's permanentDelete and recycle-bin delete actions, HTTP DELETE (also via session.delete),
 # uploads and overwrites (PUT .../content, conflictBehavior=replace), and PATCH/PUT in general.
+# The one /content allowed is a thumbnail's (GET .../thumbnails/0/medium/content, read-only:
+# thumbnails cannot be written through it).
 FORBIDDEN = re.compile(
     r"permanentDelete"
     r"|recycleBin/items/delete"
@@ -17,7 +19,7 @@ FORBIDDEN = re.compile(
     r"|['\"](DELETE|PUT|PATCH)['\"]"
     r"|\.(delete|put|patch)\("
     r"|conflictBehavior"
-    r"|/content\b"
+    r"|(?<!thumbnails/0/medium)/content\b"
     r"|createUploadSession",
     re.IGNORECASE,
 )
@@ -54,6 +56,8 @@ def test_the_pattern_catches_what_it_must() -> None:
         'session.send("PATCH", url, body={"name": "x"})',
         '{"@microsoft.graph.conflictBehavior": "replace"}',
         'item_url(s, parent, ":/cat.jpg:/content")',
+        'f"{base}/items/{item_id}/content"',
+        'f"{base}/items/{item_id}/thumbnails/0/large/content"',  # not the one read allowed
         "createUploadSession",
     ):
         assert FORBIDDEN.search(text), text
@@ -63,5 +67,6 @@ def test_the_pattern_catches_what_it_must() -> None:
         'raw.get("deleted")',
         "DELETE FROM items WHERE id = ?",  # the local mirror, not the cloud
         "text.replace('Z', '+00:00')",
+        'f"{base}/items/{item_id}/thumbnails/0/medium/content"',  # reading a thumbnail
     ):
         assert not FORBIDDEN.search(text), text

@@ -43,7 +43,7 @@ def file(item_id: str, name: str, parent: str, mime: str, size: int = 1000) -> d
         "name": name,
         "size": size,
         "eTag": f"aE{item_id}.1",
-        "file": {"mimeType": mime},
+        "file": {"mimeType": mime, "hashes": {"quickXorHash": f"qx{item_id}AA=="}},
         "parentReference": {"id": parent, "driveId": "d1", "driveType": "personal"},
     }
 
@@ -107,6 +107,7 @@ def test_enrolment_mirrors_photos_and_folders_and_reports_nothing(od: Harness) -
             "size": 3_000_000,
             "mime": "image/heic",
             "etag": "aED1!112.1",
+            "hash": "quickxor:qxD1!112AA==",  # the file facet's hash, for duplicates and pictures
             "deleted_at": None,
             "via": None,
             "pending": 0,
@@ -169,6 +170,8 @@ def test_second_scan_reports_a_deleted_photo_and_a_deleted_folder(od: Harness) -
             mime_type="image/jpeg",
             size=2048,
             restore_handle={"id": "D1!110", "parent_id": "D1!102", "name": "cat.jpg"},
+            content_hash="quickxor:qxD1!110AA==",
+            version="aED1!110.1",
             **common,
         ),
         TrashItem(
@@ -178,6 +181,8 @@ def test_second_scan_reports_a_deleted_photo_and_a_deleted_folder(od: Harness) -
             mime_type="image/heic",
             size=3_000_000,
             restore_handle={"id": "D1!112", "parent_id": "D1!103", "name": "beach.heic", **trip},
+            content_hash="quickxor:qxD1!112AA==",
+            version="aED1!112.1",
             **common,
         ),
         TrashItem(
@@ -187,6 +192,8 @@ def test_second_scan_reports_a_deleted_photo_and_a_deleted_folder(od: Harness) -
             mime_type="video/quicktime",
             size=50_000_000,
             restore_handle={"id": "D1!113", "parent_id": "D1!103", "name": "clip.mov", **trip},
+            content_hash="quickxor:qxD1!113AA==",
+            version="aED1!113.1",
             **common,
         ),
     ]
