@@ -1,8 +1,9 @@
 """The ``trashscan`` command line: the group, its commands, and ``main``.
 
 Each command family lives in its own module (accounts, listing, restore, check, sandbox,
-providers); they share :mod:`trashscan.cli.app` (the lazily built :class:`App`, output helpers)
-and :mod:`trashscan.cli.common` (options), and never import this package. Command modules
+providers, completion); they share :mod:`trashscan.cli.app` (the lazily built :class:`App`,
+output helpers) and :mod:`trashscan.cli.common` (options), and never import this package; the
+examples each ``--help`` ends with are in :mod:`trashscan.cli.examples`. Command modules
 import only click and light trashscan modules at module level: heavy ones (SQLAlchemy, rich,
 keyring, provider SDKs) inside the commands, so ``trashscan --help`` stays fast.
 """
@@ -18,6 +19,8 @@ from trashscan import __version__, interrupts
 from trashscan.cli.accounts import accounts
 from trashscan.cli.app import App
 from trashscan.cli.check import check, schedule
+from trashscan.cli.completion import completion
+from trashscan.cli.examples import add_examples
 from trashscan.cli.listing import list_items, scan
 from trashscan.cli.providers import providers
 from trashscan.cli.restore import restore
@@ -40,8 +43,20 @@ def cli(ctx: click.Context, config_file: str | None, debug: bool) -> None:
     ctx.obj = App(config_file, debug)
 
 
-for command in (providers, accounts, scan, list_items, restore, check, schedule, demo, sandbox):
+for command in (
+    providers,
+    accounts,
+    scan,
+    list_items,
+    restore,
+    check,
+    schedule,
+    demo,
+    sandbox,
+    completion,
+):
     cli.add_command(command)
+add_examples(cli)
 
 
 def run(args: Sequence[str]) -> int:

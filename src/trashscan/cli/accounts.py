@@ -143,7 +143,7 @@ def accounts_test(app: App, name: str) -> None:
 def accounts_remove(app: App, name: str, yes: bool) -> None:
     """Forget an account locally: config entry, index rows, stored credentials.
 
-    Nothing in the cloud is touched. It asks first (``--yes`` skips that): the next scan has to
+    Nothing in the cloud is touched. It asks first (--yes skips that): the next scan has to
     list the account's trash again, and what no scan can list again (OneDrive personal items
     deleted before its enrolment) is gone from trashscan for good.
     """
