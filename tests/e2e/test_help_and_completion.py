@@ -118,9 +118,11 @@ def test_the_bash_script_is_valid_bash_and_completes_commands_and_options(tmp_pa
     complete = textwrap.dedent(
         f"""
         source {shlex.quote(str(script))}
-        ask() {{ COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMPREPLY=();
-                 _trashscan_completion trashscan; printf '%s\\n' "${{COMPREPLY[@]}}" | sort | tr '\\n' ' ';
-                 echo; }}
+        ask() {{
+          COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMPREPLY=()
+          _trashscan_completion trashscan
+          printf '%s\\n' "${{COMPREPLY[@]}}" | sort | tr '\\n' ' '; echo
+        }}
         ask trashscan res
         ask trashscan restore --dr
         ask trashscan completion ''
