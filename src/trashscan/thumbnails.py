@@ -296,8 +296,8 @@ class ThumbnailCache:
     def prune(self, trashed: Iterable[IndexedItem], accounts: Iterable[tuple[str, str]]) -> int:
         """Evict (see the module docstring); returns how many files were deleted.
 
-        ``trashed``: every trashed photo and video of the index; ``accounts``: every configured
-        (provider, account), whose live captures are kept.
+        ``trashed``: every trashed photo and video of the index, whose pictures are kept;
+        ``accounts``: every configured (provider, account), whose live captures are kept.
         """
         keep: set[tuple[str, str, str]] = set()
         for item in trashed:
@@ -310,10 +310,10 @@ class ThumbnailCache:
             stem = found.path.name.rsplit(".", 1)[0]
             if found.path.name.startswith("."):  # a temp file a killed run left
                 doomed = time.time() - found.used > 3600
-            elif (provider, account) not in configured:
-                doomed = True
-            else:
-                doomed = not found.live and (provider, account, stem) not in keep
+            elif found.live:  # captures of an account no longer configured are never used
+                doomed = (provider, account) not in configured
+            else:  # the index says what is trashed, whichever config this run read
+                doomed = (provider, account, stem) not in keep
             if doomed:
                 deleted += _unlink(found.path)
             else:
@@ -331,9 +331,9 @@ class ThumbnailCache:
     def _remove_empty_folders(self) -> None:
         if not self.base.is_dir():
             return
-        for folder, dirs, files in os.walk(self.base, topdown=False):
-            if folder != str(self.base) and not dirs and not files:
-                with contextlib.suppress(OSError):
+        for folder, _dirs, _files in os.walk(self.base, topdown=False):
+            if folder != str(self.base):
+                with contextlib.suppress(OSError):  # not empty: kept
                     os.rmdir(folder)
 
     def size(self) -> int:

@@ -106,12 +106,22 @@ def test_pictures_of_items_no_longer_trashed_and_of_removed_accounts_are_evicted
     for item in (keep, gone, other):
         cache.store(item.provider, item.account, item.item_id, "", render(jpeg()))
     cache.store("fake", "a", "live-photo", "h1", render(jpeg()), live=True)
+    cache.store("fake", "removed", "live-photo", "h2", render(jpeg()), live=True)
     deleted = cache.prune([keep], [("fake", "a")])
-    assert deleted == 2
+    assert deleted == 3
     assert cache.read(keep) is not None
     assert cache.read(gone) is None and cache.read(other) is None
     assert cache.known("fake", "a", "live-photo", "h1")  # a live capture is kept
     assert not (cache.base / "fake" / "removed").exists()
+
+
+def test_a_picture_of_a_trashed_item_is_kept_whichever_config_the_run_read(
+    cache: ThumbnailCache,
+) -> None:
+    other = indexed("o", account="in-another-config")
+    cache.store("fake", other.account, "o", "", render(jpeg()))
+    cache.prune([other], [("fake", "a")])  # the index holds it trashed: still shown
+    assert cache.read(other) is not None
 
 
 def test_past_the_cap_live_captures_go_first_then_the_least_recently_used(
