@@ -8,8 +8,7 @@ import functools
 import io
 import threading
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -32,24 +31,7 @@ DOWNLOAD = "/2/files/download"
 PICTURES = (THUMBNAIL, DOWNLOAD)
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[DropboxFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
-
-
-@pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ from __future__ import annotations
 import functools
 import io
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,21 +28,7 @@ PROVIDER = "google-drive"
 LINK = "/drive-storage/"
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> GoogleDriveFake:
-    return sandbox.fakes[PROVIDER]
-
-
-@pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+pytestmark = pytest.mark.sandbox(PROVIDER)
 
 
 def trashed(sandbox: Sandbox) -> list[Any]:
