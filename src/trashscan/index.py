@@ -565,12 +565,16 @@ class Index:
 
     def write_page(
         self, scan_id: int, provider: str, account: str, page: Page, now: datetime
-    ) -> None:
-        """Commit one page atomically: removals first, so an id both removed and listed stays."""
+    ) -> int:
+        """Commit one page atomically: removals first, so an id both removed and listed stays.
+
+        Returns how many items the page's removals took out of the trash (ids the index did
+        not hold as trashed do not count)."""
+        left = 0
         with self._tx(write=True) as conn:
             for start in range(0, len(page.removed), _CHUNK):
                 chunk = page.removed[start : start + _CHUNK]
-                self._leave_trash(conn, provider, account, items.c.item_id.in_(chunk), now)
+                left += self._leave_trash(conn, provider, account, items.c.item_id.in_(chunk), now)
             # Deduplicated: PostgreSQL refuses to upsert the same row twice in one statement.
             rows = {it.item_id: _item_row(scan_id, provider, account, it, now) for it in page.items}
             if rows:
@@ -578,6 +582,7 @@ class Index:
             if page.checkpoint is not None:
                 checkpoint = {"checkpoint": page.checkpoint, "checkpoint_scan_id": scan_id}
                 self._put_account_state(conn, provider, account, now, checkpoint)
+        return left
 
     @staticmethod
     def _upsert_items(conn: Connection) -> Any:
@@ -709,6 +714,14 @@ class Index:
     # --- queries ---------------------------------------------------------------------------------
 
     def items(self, f: ItemFilter, now: datetime) -> list[IndexedItem]:
+        return list(self.iter_items(f, now))
+
+    def iter_items(self, f: ItemFilter, now: datetime) -> Iterator[IndexedItem]:
+        """The items, each as the database cursor delivers it (a server-side cursor on
+        PostgreSQL), so that ``--format jsonl`` can print the first before the last is read.
+
+        A read transaction stays open while the caller iterates: a snapshot, so the rows are
+        one consistent listing even while a scan commits pages meanwhile."""
         c = items.c
         where = _matching(f, now)
 
@@ -727,7 +740,9 @@ class Index:
             sa.select(items).where(*where).order_by(*orders[f.sort], c.provider, c.account, c.ref)
         )
         with self._tx() as conn:
-            return [_to_item(row) for row in conn.execute(stmt).mappings()]
+            rows = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(stmt)
+            for row in rows.mappings():
+                yield _to_item(row)
 
     def totals(self, f: ItemFilter, now: datetime, due_within: timedelta) -> list[AccountTotals]:
         """Per account, the items ``f`` matches, their bytes and how many may be purged within
@@ -799,12 +814,31 @@ class Index:
                 key = (*_of(items, item.provider, item.account), items.c.item_id == item.item_id)
                 conn.execute(sa.update(items).where(*key).values(state=ItemState.RESTORED.value))
 
-    def restore_log(self, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first."""
-        stmt = sa.select(restore_log_table).order_by(restore_log_table.c.id.desc()).limit(limit)
+    def restore_log(
+        self,
+        limit: int | None = 100,
+        accounts: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest first; of these account names only (if any), attempted in [since, until)."""
+        log = restore_log_table.c
+        stmt = sa.select(restore_log_table).order_by(log.id.desc()).limit(limit)
+        if accounts:
+            stmt = stmt.where(log.account.in_(list(accounts)))
+        if since is not None:
+            stmt = stmt.where(log.attempted_at >= since)
+        if until is not None:
+            stmt = stmt.where(log.attempted_at < until)
         with self._tx() as conn:
             rows = conn.execute(stmt).mappings()
             return [{**row, "dry_run": bool(row["dry_run"])} for row in rows]
+
+    def restore_log_accounts(self) -> set[str]:
+        """The account names the audit log holds, removed accounts' included."""
+        stmt = sa.select(restore_log_table.c.account).distinct()
+        with self._tx() as conn:
+            return set(conn.scalars(stmt))
 
     def alerts_sent(self, refs: Sequence[str]) -> dict[str, dict[str, set[str]]]:
         """ref -> channel -> thresholds already delivered, for many refs in few queries.

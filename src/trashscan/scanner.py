@@ -50,7 +50,9 @@ class AccountScanResult:
     account: Account
     ok: bool = True
     items: int = 0
-    swept: int = 0
+    swept: int = 0  # items that left the trash: reported removed, or not seen by a full listing
+    # Continued from a previous scan's state, reporting changes only: 0 items is "no changes".
+    incremental: bool = False
     error: str | None = None
     notice: str | None = None  # e.g. "this provider's API cannot list the trash: look at URL"
     listed: bool = True  # False when the provider cannot list at all (the notice says why)
@@ -394,7 +396,9 @@ class _ScanRun:
             error = "scan returned no outcome"
         if error is None and event.outcome is not None:
             try:
-                result.swept = self.index.finish_scan(scan_id, event.outcome, now)
+                result.swept += self.index.finish_scan(scan_id, event.outcome, now)
+                complete = event.outcome.complete_listing
+                result.incremental = self.states[account.name] is not None and not complete
                 result.notice = event.outcome.notice
                 result.partial = event.outcome.partial()
             except TrashscanError as exc:  # e.g. the index is locked: this account fails
@@ -414,12 +418,13 @@ class _ScanRun:
         complete_item_fields(self.providers[account.name], account, page, now)
         _hold_for_tests(page)
         try:
-            self.index.write_page(
+            left = self.index.write_page(
                 self.scan_ids[account.name], account.provider, account.name, page, now
             )
         except TrashscanError as exc:  # e.g. another process held the write lock too long
             return exc.one_line()
         result.items += len(page.items)
         result.thumbnail_sources.update(page.thumbnail_sources)
+        result.swept += left
         self.scanner._report(account, result.items, False)
         return None

@@ -69,11 +69,11 @@ class FailingIndex(Index):
     fail_with: BaseException = LOCKED
     fail_finish: bool = False
 
-    def write_page(self, scan_id: int, provider: str, account: str, page: Page, now: Any) -> None:
+    def write_page(self, scan_id: int, provider: str, account: str, page: Page, now: Any) -> int:
         n = int(page.items[0].item_id.rsplit("-", 1)[1])
         if account == self.fail_account and n >= self.fail_at:
             raise self.fail_with
-        super().write_page(scan_id, provider, account, page, now)
+        return super().write_page(scan_id, provider, account, page, now)
 
     def finish_scan(self, scan_id: int, outcome: ScanOutcome, now: Any) -> int:
         if self.fail_finish:
