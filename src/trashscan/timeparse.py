@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from trashscan.errors import UsageError
 
 _DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
+_WITH_UNITS = re.compile(r"(?:[0-9]+[smhdw])+")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_DURATION = timedelta(days=36500)
 """100 years: longer than any retention or schedule, and ``now`` plus it is still a date (dates
@@ -44,6 +45,23 @@ def parse_date(text: str) -> datetime:
             f"bad date {text!r}", hint="use YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+HH:MM]"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_moment(text: str, now: datetime) -> datetime:
+    """A date (:func:`parse_date`) or a duration back from ``now``: ``3d`` is three days ago.
+
+    As rclone's ``--max-age`` takes either. A duration needs its unit here: a bare number could
+    as well be a year (``2026``) as a count of days, so it is refused rather than guessed.
+    """
+    if _WITH_UNITS.fullmatch(text.strip().lower()):
+        return now - parse_duration(text)  # bounded there, like every duration
+    try:
+        return parse_date(text)
+    except UsageError:
+        raise UsageError(
+            f"bad date or duration {text!r}",
+            hint="use YYYY-MM-DD[THH:MM[:SS][+HH:MM]], or a duration back from now: 3d, 12h, 2w",
+        ) from None
 
 
 def iso(moment: datetime | None) -> str | None:
