@@ -65,7 +65,7 @@ from trashscan.notify import (
     Notifier,
     NotifyError,
 )
-from trashscan.output import as_record, purge_cell
+from trashscan.output import as_record, purge_cell, write_jsonl
 from trashscan.plugins import load_provider_class
 from trashscan.provider import ProviderContext
 from trashscan.safe_text import json_text, printable
@@ -484,7 +484,7 @@ def _unrestorable_lines(news: Sequence[IndexedItem], now: datetime, within: str)
             shown += 1
     if len(news) > shown:
         more = len(news) - shown
-        lines.append(f"  ... and {more} more: trashscan list --expiring-within {within}")
+        lines.append(f"  ... and {more} more: trashscan list --within {within}")
     return lines
 
 
@@ -504,7 +504,7 @@ def render_text(report: CheckReport, out: IO[str], quiet: bool = False) -> None:
         lines.append(f"  {level}  {_item_cells(item, report.now)} {where}")
     if len(report.items) > MAX_ITEM_LINES:
         more = len(report.items) - MAX_ITEM_LINES
-        lines.append(f"  ... and {more} more: trashscan list --expiring-within {within}")
+        lines.append(f"  ... and {more} more: trashscan list --within {within}")
     lines += _unrestorable_lines(news, report.now, within)
     for check in report.accounts:
         name = f"{check.account.name} ({check.account.provider})"
@@ -571,3 +571,15 @@ def report_json(report: CheckReport) -> dict[str, Any]:
 
 def render_json(report: CheckReport, out: IO[str]) -> None:
     out.write(json_text(report_json(report), indent=1) + "\n")
+
+
+def render_jsonl(report: CheckReport, out: IO[str]) -> None:
+    """The JSON report a line at a time, each flushed: an object per item, per account and per
+    notification (``"type"`` says which, the other keys are those of the JSON report's lists),
+    then the verdict (``"type": "summary"``: the report's other keys). The verdict is known
+    before the first line, so a reader may stop early and still trust the exit code."""
+    whole = report_json(report)
+    lists = {"items": "item", "accounts": "account", "notifications": "notification"}
+    lines = [{"type": kind, **entry} for key, kind in lists.items() for entry in whole[key]]
+    summary = {k: v for k, v in whole.items() if k not in lists}
+    write_jsonl([*lines, {"type": "summary", **summary}], out)

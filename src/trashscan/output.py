@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -66,7 +66,8 @@ def as_record(item: IndexedItem, now: datetime) -> dict[str, Any]:
         "deleted_at": iso(item.deleted_at),
         "deleted_at_source": str(item.deleted_at_source),
         "purge_at": iso(item.purge_at),
-        "purge_is_estimate": item.purge_is_estimate,
+        # A purge that never comes is a fact, not an estimate, whatever the provider said.
+        "purge_is_estimate": item.purge_is_estimate and item.purge_at is not None,
         "days_left": days_left(item, now),
         "restorable": item.restorable,
         "not_restorable_reason": item.not_restorable_reason,
@@ -78,21 +79,61 @@ def as_record(item: IndexedItem, now: datetime) -> dict[str, Any]:
 
 
 def write_json(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
+    write_json_records([as_record(item, now) for item in items], out)
+
+
+def write_json_records(records: Sequence[dict[str, Any]], out: IO[str]) -> None:
+    """One JSON array, an object a line (``restore`` results, ``history``, ``list``)."""
     out.write("[")
-    for position, item in enumerate(items):
+    for position, record in enumerate(records):
         out.write(",\n " if position else "\n ")
-        out.write(json_text(as_record(item, now)))
-    out.write("\n]\n" if items else "]\n")
+        out.write(json_text(record))
+    out.write("\n]\n" if records else "]\n")
+    out.flush()
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    """One JSON object a line, each flushed as it is written, so that a reader (``jq``, a
+    script's loop) gets every record when it exists, not when the last one does. Returns how
+    many were written."""
+    count = 0
+    for record in records:
+        out.write(json_text(record) + "\n")
+        out.flush()
+        count += 1
+    return count
+
+
+def write_items_jsonl(items: Iterable[IndexedItem], now: datetime, out: IO[str]) -> int:
+    """``list --format jsonl``: the records of ``write_json``, one a line, as the index yields
+    them."""
+    return write_jsonl((as_record(item, now) for item in items), out)
+
+
+def write_refs(items: Iterable[IndexedItem], out: IO[str]) -> int:
+    """``list -q``: the short refs only, one a line (``docker ps -q``), for ``restore -``."""
+    count = 0
+    for item in items:
+        out.write(item.ref[:SHORT_REF_LEN] + "\n")
+        out.flush()
+        count += 1
+    return count
+
+
+def _csv_value(value: Any) -> Any:
+    """JSON's ``true``/``false`` rather than Python's ``True``/``False``."""
+    return ("true" if value else "false") if isinstance(value, bool) else value
 
 
 def write_csv(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
-    """Exact values. With a ``\n`` line end, Python's minimal quoting leaves a field holding a
-    lone ``\r`` unquoted, which breaks the row for every reader: such rows are fully quoted."""
+    """Exact values, booleans as ``true``/``false``. With a ``\n`` line end, Python's minimal
+    quoting leaves a field holding a lone ``\r`` unquoted, which breaks the row for every
+    reader: such rows are fully quoted."""
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     quoted = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for item in items:
-        record = as_record(item, now)
+        record = {key: _csv_value(value) for key, value in as_record(item, now).items()}
         carriage_return = any(isinstance(v, str) and "\r" in v for v in record.values())
         (quoted if carriage_return else writer).writerow(record)
 

@@ -63,7 +63,7 @@ def _parse(words: list[str]) -> None:
 
 def test_every_command_is_covered():
     assert ("completion",) in COMMANDS
-    assert len(COMMANDS) == 16
+    assert len(COMMANDS) == 17
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "trashscan")

@@ -127,10 +127,17 @@ def test_restore_by_filter_and_dry_run_changes_nothing(cli, sandbox):
 def test_restore_without_yes_asks_and_no_answer_changes_nothing(cli, monkeypatch):
     items = cli("list", "--format", "json").json()
     target = _find(items, "IMG_1235.JPG")
-    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
     result = cli("restore", target["ref"])
-    assert result.exit_code != 0
+    assert result.exit_code == 4  # declined
     assert not Path(target["path"]).exists()
+
+
+class Terminal(io.StringIO):
+    """An answer typed on a terminal (without one, restore refuses before asking)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def test_one_failing_account_does_not_hide_the_others(cli, sandbox, tmp_path):

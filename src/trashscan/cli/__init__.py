@@ -10,6 +10,7 @@ keyring, provider SDKs) inside the commands, so ``trashscan --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -21,10 +22,11 @@ from trashscan.cli.app import App
 from trashscan.cli.check import check, schedule
 from trashscan.cli.completion import completion
 from trashscan.cli.examples import add_examples
+from trashscan.cli.history import history
 from trashscan.cli.listing import list_items, scan
 from trashscan.cli.providers import providers
 from trashscan.cli.restore import restore
-from trashscan.cli.runner import run_group
+from trashscan.cli.runner import DEBUG_ENV, DEBUG_HELP, add_debug_option, run_group
 from trashscan.cli.sandbox import demo, sandbox
 
 
@@ -35,12 +37,12 @@ from trashscan.cli.sandbox import demo, sandbox
     metavar="PATH",
     help="Config file (default: $TRASHSCAN_CONFIG, else the user config dir).",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--debug", is_flag=True, help=DEBUG_HELP)
 @click.version_option(__version__, prog_name="trashscan")
 @click.pass_context
 def cli(ctx: click.Context, config_file: str | None, debug: bool) -> None:
     """Find trashed photos and videos across your cloud accounts before they are purged."""
-    ctx.obj = App(config_file, debug)
+    ctx.obj = App(config_file, debug or os.environ.get(DEBUG_ENV) == "1")
 
 
 for command in (
@@ -49,6 +51,7 @@ for command in (
     scan,
     list_items,
     restore,
+    history,
     check,
     schedule,
     demo,
@@ -56,6 +59,7 @@ for command in (
     completion,
 ):
     cli.add_command(command)
+    add_debug_option(command)
 add_examples(cli)
 
 

@@ -6,6 +6,9 @@ them, so a command pays only for what it uses and ``trashscan --help`` imports n
 
 from __future__ import annotations
 
+import io
+import os
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cached_property
@@ -150,6 +153,20 @@ def confirm(question: str, declined: str) -> None:
     if not answer:
         err(f"trashscan: declined: {declined}")
         sys.exit(EXIT_DECLINED)
+
+
+def silence_stdout() -> None:
+    """After a broken pipe: send what is still written to stdout to /dev/null.
+
+    The reader is gone (``trashscan list -q | head -1``); without this, the interpreter's own
+    flush at exit would fail again and print a traceback-like complaint.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a real file (tests, demo)
+        pass
 
 
 def say(line: str) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from trashscan.cli.app import App, err, pass_app
-from trashscan.cli.common import KIND_CHOICES, account_options, deadline_option
+from trashscan.cli.common import KIND_CHOICES, account_options, deadline_option, format_option
 from trashscan.errors import TrashscanError, UsageError
 
 if TYPE_CHECKING:
@@ -59,10 +59,7 @@ class MonitoringCommand(click.Command):
             raise
         except (click.exceptions.Exit, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as exc:
-            app = ctx.find_object(App)
-            if app is not None and app.debug:
-                raise
+        except Exception as exc:  # with --debug, the runner prints its traceback (chained)
             first = str(exc).splitlines()[0] if str(exc) else ""
             raise CheckFailed(
                 f"internal error: {type(exc).__name__}: {first}".rstrip(": "),
@@ -159,9 +156,7 @@ def store_alert_secret(app: App, smtp_password: bool) -> None:
     type=click.Choice(KIND_CHOICES),
     help="photo, video, other or any; repeatable (default: photo and video).",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
-)
+@format_option("text", "json", "jsonl")
 @click.option(
     "--notify/--no-notify", default=True, show_default=True, help="Send the [alerts] channels."
 )
@@ -192,6 +187,8 @@ def check(
 
     Exit 0 nothing due, 1 items within --within (or an account needs attention), 2 items within
     --critical, 3 the check could not run. Notifies the [alerts] channels once per threshold.
+    --format json prints one report; jsonl one line per item, then per account and
+    notification, then the verdict ("type": "summary").
     """
     if set_smtp_password and set_apprise_urls:
         raise UsageError("store one secret at a time: --set-smtp-password or --set-apprise-urls")
@@ -199,7 +196,7 @@ def check(
         store_alert_secret(app, smtp_password=set_smtp_password)
         return
 
-    from trashscan.check import NOTIFY_BUSY, render_json, render_text, run_check
+    from trashscan.check import NOTIFY_BUSY, render_json, render_jsonl, render_text, run_check
     from trashscan.notify import Healthcheck, build_notifiers, parse_alerts
 
     options = parse_check_options(within, critical, kinds, notify)
@@ -218,6 +215,8 @@ def check(
         )
         if fmt == "json":
             render_json(report, sys.stdout)
+        elif fmt == "jsonl":
+            render_jsonl(report, sys.stdout)
         else:
             render_text(report, sys.stdout, quiet=quiet)
         code = int(report.status)
@@ -236,18 +235,24 @@ def check(
 @click.option(
     "--every", default="6h", show_default=True, metavar="DURATION", help="How often, e.g. 6h, 1d."
 )
-@click.option("--cron", "mode", flag_value="cron", help="A crontab line.")
-@click.option("--systemd", "mode", flag_value="systemd", help="A systemd user service and timer.")
+@click.option("--cron", is_flag=True, help="A crontab line.")
+@click.option("--systemd", is_flag=True, help="A systemd user service and timer.")
 @click.option("--install", is_flag=True, help="Add the line to your crontab / write the units.")
 @pass_app
-def schedule(app: App, every: str, mode: str | None, install: bool) -> None:
+def schedule(app: App, every: str, cron: bool, systemd: bool, install: bool) -> None:
     """Print (or with --install, set up) a cron line or systemd timer running `trashscan check`.
 
-    Nothing is changed without --install.
+    Without --cron or --systemd both are printed; the two together are an error (one schedule
+    is installed, never two). Nothing is changed without --install.
     """
     from trashscan import schedule as sched
     from trashscan.timeparse import parse_duration
 
+    if cron and systemd:
+        raise UsageError(
+            "choose one of --cron or --systemd", hint="without either, both are printed"
+        )
+    mode = "cron" if cron else "systemd" if systemd else None
     if install and mode is None:
         raise UsageError("say what to install: --cron or --systemd")
     config = app.config  # a schedule for a missing or broken config would fail every run

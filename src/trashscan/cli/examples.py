@@ -12,7 +12,7 @@ import click
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "": (
         "trashscan demo",
-        "trashscan list --expiring-within 7d",
+        "trashscan list --within 7d",
         "trashscan restore 1a2b3c4d --dry-run",
     ),
     "providers": (
@@ -47,14 +47,19 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "trashscan scan --no-thumbnails",
     ),
     "list": (
-        "trashscan list --expiring-within 7d",
-        "trashscan list --cached --account laptop --name 'IMG_*'",
-        "trashscan list --format json > trash.json",
+        "trashscan list --within 7d",
+        "trashscan list --cached --account laptop --name 'IMG_*' --format jsonl",
+        "trashscan list -q --within 2d --kind photo | trashscan restore - --yes",
     ),
     "restore": (
         "trashscan restore 1a2b3c4d --dry-run",
-        "trashscan restore 1a2b 9f8e --yes",
-        "trashscan restore --account laptop --name '*.jpg' --expiring-within 3d",
+        "trashscan restore 1a2b 9f8e --yes --format jsonl",
+        "trashscan restore --account laptop --name '*.jpg' --within 3d",
+    ),
+    "history": (
+        "trashscan history",
+        "trashscan history --account laptop --since 7d",
+        "trashscan history --format json --limit 0 > restores.json",
     ),
     "check": (
         "trashscan check",

@@ -8,16 +8,21 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
+from trashscan import reminders
 from trashscan.cli.app import App, err, pass_app, say
 from trashscan.cli.common import (
+    FOR_PEOPLE,
     FilterArgs,
     account_options,
     build_filter,
+    check_provider,
     deadline_option,
     filter_options,
+    format_option,
 )
-from trashscan.errors import EXIT_PARTIAL
+from trashscan.errors import EXIT_PARTIAL, UsageError
 from trashscan.safe_text import printable
 
 if TYPE_CHECKING:
@@ -98,8 +103,10 @@ def run_scan(app: App, accounts: Sequence[Account], deadline: Deadline) -> list[
             results = scanner.scan(accounts)
     else:
         results = Scanner(app.index, app.context, concurrency, deadline=deadline).scan(accounts)
+    standing = [r for r in results if r.notice and not r.listed]  # the same note every run
+    remind = reminders.due(app.data_dir, [_key(r.account) for r in standing], app.now())
     for result in results:
-        if result.notice:
+        if result.notice and (result.listed or _key(result.account) in remind):
             account = result.account
             err(f"trashscan: note: {account.name} ({account.provider}): {result.notice}")
         if not result.ok:
@@ -115,6 +122,23 @@ def run_scan(app: App, accounts: Sequence[Account], deadline: Deadline) -> list[
     return results
 
 
+def _key(account: Account) -> str:
+    return f"{account.provider}/{account.name}"
+
+
+def scan_line(result: AccountScanResult) -> str:
+    """What one account's scan found: a full listing's count, an incremental scan's news."""
+    name = result.account.name
+    if not result.listed:
+        return f"{name}: cannot be listed (`trashscan providers` says why)"
+    gone = f", {result.swept} left the trash" if result.swept else ""
+    if not result.incremental:
+        return f"{name}: {result.items} items scanned{gone}"
+    if not result.items and not result.swept:
+        return f"{name}: no changes"
+    return f"{name}: {result.items} new or changed{gone}"
+
+
 @click.command()
 @account_options
 @deadline_option
@@ -128,16 +152,17 @@ def scan(
     no_thumbnails: bool,
 ) -> None:
     """Refresh the index from the providers (incrementally where they allow), then fetch the
-    pictures the thumbnail cache lacks."""
+    pictures the thumbnail cache lacks.
+
+    Prints a line per account: how many items a full listing found, or for an incremental scan
+    what changed ("no changes" when nothing did).
+    """
     limit = app.deadline(deadline)
     started = time.monotonic()
     results = run_scan(app, app.select_accounts(all_accounts, accounts), limit)
     for result in results:
-        if result.ok and not result.listed:
-            say(f"{result.account.name}: cannot be listed (see the note above)")
-        elif result.ok:
-            gone = f", {result.swept} left the trash" if result.swept else ""
-            say(f"{result.account.name}: {result.items} items scanned{gone}")
+        if result.ok:
+            say(scan_line(result))
     if not no_thumbnails:
         fetch_thumbnails(app, results, started, limit)
     if not all(r.ok and not r.partial for r in results):
@@ -147,50 +172,62 @@ def scan(
 @click.command("list")
 @filter_options
 @click.option("--sort", type=click.Choice(SORT_CHOICES), default="purge", show_default=True)
+@format_option("table", "json", "jsonl", "csv")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("table", "json", "csv")),
-    default="table",
-    show_default=True,
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print refs only, one a line (for `trashscan restore -`).",
 )
 @click.option("--cached", is_flag=True, help="Print from the index without scanning.")
 @click.option("--no-pager", is_flag=True, help="Never page the table ($TRASHSCAN_PAGER, $PAGER).")
 @deadline_option
 @thumbnails_option
+@click.pass_context
 @pass_app
 def list_items(
     app: App,
+    ctx: click.Context,
     all_accounts: bool,
     accounts: tuple[str, ...],
     filters: FilterArgs,
     sort: str,
     fmt: str,
+    quiet: bool,
     cached: bool,
     no_pager: bool,
     deadline: str | None,
     no_thumbnails: bool,
 ) -> None:
-    """Trashed photos and videos, soonest purge first (then fetches missing thumbnails)."""
+    """Trashed photos and videos, soonest purge first (then fetches missing thumbnails).
+
+    --format json prints one array; jsonl one object a line, each written as the index yields
+    it; -q only the refs, one a line, to pipe into `trashscan restore -`.
+    """
     from trashscan import output
 
+    if quiet and ctx.get_parameter_source("fmt") is not ParameterSource.DEFAULT:
+        raise UsageError("-q prints refs only: leave out --format")
     limit = app.deadline(deadline)
     started = time.monotonic()
-    selected = app.select_accounts(all_accounts, accounts)
-    if filters.provider:
-        selected = [a for a in selected if a.provider == filters.provider]
-    item_filter = build_filter(selected, filters, sort)
+    selected = check_provider(app.select_accounts(all_accounts, accounts), filters.provider)
+    item_filter = build_filter(selected, filters, app.now(), sort)
     failed = False
     results: list[AccountScanResult] = []
     if not cached:
         results = run_scan(app, selected, limit)
         failed = not all(r.ok and not r.partial for r in results)
     now = app.now()
-    items = app.index.items(item_filter, now)
-    if fmt == "table":
-        show_table(app, items, item_filter, now, pager=not no_pager)
+    if quiet:
+        output.write_refs(app.index.iter_items(item_filter, now), sys.stdout)
+    elif fmt == "jsonl":
+        output.write_items_jsonl(app.index.iter_items(item_filter, now), now, sys.stdout)
     else:
-        {"json": output.write_json, "csv": output.write_csv}[fmt](items, now, sys.stdout)
+        items = app.index.items(item_filter, now)
+        if fmt in FOR_PEOPLE:
+            show_table(app, items, item_filter, now, pager=not no_pager)
+        else:
+            {"json": output.write_json, "csv": output.write_csv}[fmt](items, now, sys.stdout)
     if results and not no_thumbnails:
         sys.stdout.flush()  # the listing is out before any picture is asked for
         fetch_thumbnails(app, results, started, limit)

@@ -1,28 +1,49 @@
-"""``trashscan restore``: the plan, the confirmation, then each provider's restore."""
+"""``trashscan restore``: the plan, the confirmation, then each provider's restore.
+
+Refs come from the command line or, with ``-``, from standard input (what ``trashscan list -q``
+prints). Asking needs a terminal: without one, and without ``--yes``, nothing is done at all
+(exit 2), so a script can never hang on a prompt nor restore by accident. ``--format json`` and
+``jsonl`` print one result object per item on stdout (jsonl as each happens); the plan, the
+prompt, the progress and the totals, which are for people, then go to stderr.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from trashscan.cli.app import App, confirm, err, pass_app, say
-from trashscan.cli.common import FilterArgs, build_filter, deadline_option, filter_options
+from trashscan.cli.app import App, confirm, err, pass_app, require_terminal, say, silence_stdout
+from trashscan.cli.common import (
+    FOR_PEOPLE,
+    FilterArgs,
+    build_filter,
+    check_provider,
+    deadline_option,
+    filter_options,
+    format_option,
+)
 from trashscan.errors import EXIT_PARTIAL, UsageError
 from trashscan.safe_text import printable
 
 if TYPE_CHECKING:
     from trashscan.models import IndexedItem, RestoreResult
+    from trashscan.restorer import ItemRestore
+
+FROM_STDIN = "-"
+LEFT_OUT = "left_out"  # the outcome of an item never sent: its account cannot restore it
 
 
 @click.command()
 @click.argument("refs", nargs=-1)
 @filter_options
 @click.option("--dry-run", "-n", is_flag=True, help="Show what would be restored; change nothing.")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask (needed when stdin is not a terminal).")
+@format_option("text", "json", "jsonl")
 @deadline_option
 @pass_app
 def restore(
@@ -33,72 +54,211 @@ def restore(
     filters: FilterArgs,
     dry_run: bool,
     yes: bool,
+    fmt: str,
     deadline: str | None,
 ) -> None:
-    """Restore items by REF (from `trashscan list`) or by filter, through each provider's API."""
+    """Restore items by REF (from `trashscan list`), by filter, or `-`: refs read from stdin.
+
+    Without a terminal to ask on, --yes is needed. Refs with filters that exclude them are an
+    error. --format json prints one array of results, jsonl one result a line as each
+    happens (ref, provider, account, name, outcome, detail, restored_path); the plan and
+    totals then go to stderr.
+    """
     from trashscan import table
     from trashscan.restorer import Restorer, left_out
 
     limit = app.deadline(deadline)
+    from_stdin = FROM_STDIN in refs
+    if from_stdin and sys.stdin.isatty():
+        raise UsageError(
+            "restore -: standard input is a terminal, not a list of refs",
+            hint="pipe refs in: trashscan list -q ... | trashscan restore - --yes",
+        )
     if not refs and not (all_accounts or accounts or filters.given()):
         raise UsageError(
             "say what to restore: one or more REFs, or filters such as --account/--name",
             hint="see `trashscan list` for refs",
         )
+    if not (yes or dry_run):
+        require_terminal("restore")  # before anything: nobody could answer the question
+    if from_stdin:
+        refs = tuple(r for r in refs if r != FROM_STDIN) + tuple(sys.stdin.read().split())
+    machine = fmt not in FOR_PEOPLE
+    human: IO[str] = sys.stderr if machine else sys.stdout
     now = app.now()
     if refs:
         chosen = {item.ref: item for item in (app.index.resolve_ref(ref) for ref in refs)}
         items: list[IndexedItem] = list(chosen.values())
+        if all_accounts or accounts or filters.given():
+            refuse_excluded(app, items, accounts, all_accounts, filters)
+    elif from_stdin:
+        items = []
     else:
-        selected = app.select_accounts(all_accounts, accounts)
-        item_filter = build_filter(selected, filters)
-        items = app.index.items(item_filter, now)
+        selected = check_provider(app.select_accounts(all_accounts, accounts), filters.provider)
+        items = app.index.items(build_filter(selected, filters, now), now)
     if not items:
         err("nothing to restore")
+        Results(fmt).close()
         return
     left = [(item, reason) for item in items if (reason := left_out(item))]
     items = [item for item in items if not left_out(item)]
     if items:
-        click.echo(f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
-        table.write_table(items, now, sys.stdout)
-        plan_notes(app, items)
+        tell(human, f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
+        table.write_table(items, now, human)
+        plan_notes(app, items, human)
     if left:
-        click.echo(f"Left out {len(left)} item(s) this account cannot restore:")
+        tell(human, f"Left out {len(left)} item(s) this account cannot restore:")
         for item, reason in left:
-            say(f"  {item.ref[:8]} {item.account}: {item.name} ({reason})")
+            tell(human, f"  {item.ref[:8]} {item.account}: {item.name} ({reason})")
+    results = Results(fmt)
+    for item, reason in left:
+        results.left_out(item, reason)
     if not items:
         err("nothing to restore")
+        results.close()
         return
-    if dry_run:
+    if dry_run and not machine:
         click.echo("dry run: nothing was changed")
         return
-    if not yes:
+    if not (yes or dry_run):
         confirm(f"Restore {len(items)} item(s)?", declined="nothing was restored")
 
     config = app.config
     with _progress(len(items)) as bar:
-        report = _Report(items, bar)
+        report: Callable[[ItemRestore], None]
+        report = _Report(items, bar) if not machine else results.counting(items, bar)
         restorer = Restorer(app.index, config, app.context, config.concurrency, report, limit)
         try:
-            done = restorer.restore(items)
+            done = restorer.restore(items, dry_run=dry_run)
         except KeyboardInterrupt:
-            report.finish()  # what had come in before Ctrl-C is true: show it, then leave
-            report.unanswered()
+            if isinstance(report, _Report):
+                report.finish()  # what had come in before Ctrl-C is true: show it, then leave
+                report.unanswered()
+            results.close()
             raise
-        report.finish()
+        if isinstance(report, _Report):
+            report.finish()
+    results.close()
+    if dry_run:
+        tell(human, "dry run: nothing was changed")
+        return
+    position = {item.ref: n for n, item in enumerate(items)}  # the plan's order
     failed = sorted(
         (entry for entry in done if not entry.result.ok),
-        key=lambda entry: report.position.get(entry.item.ref, len(report.order)),
+        key=lambda entry: position.get(entry.item.ref, len(items)),
     )
     not_back = [(entry.item, _why(entry.result)) for entry in failed]
     not_back += [(item, f"left out: {reason}") for item, reason in left]
     summary = f"{len(done) - len(failed)} restored, {len(failed)} not restored"
     summary += f", {len(left)} left out" if left else ""
-    click.echo(summary + (":" if not_back else ""))
+    tell(human, summary + (":" if not_back else ""))
     for item, why in not_back:  # the last lines: every item that is not back, and why
-        say(f"  {item.ref[:8]} {item.account}: {item.name}: {why}")
+        tell(human, f"  {item.ref[:8]} {item.account}: {item.name}: {why}")
     if failed:
         sys.exit(EXIT_PARTIAL)
+
+
+def tell(out: IO[str], line: str) -> None:
+    """A line for people, on stdout or, when stdout carries JSON, on stderr; escaped."""
+    click.echo(printable(line), file=out)
+
+
+def refuse_excluded(
+    app: App,
+    items: list[IndexedItem],
+    accounts: tuple[str, ...],
+    all_accounts: bool,
+    filters: FilterArgs,
+) -> None:
+    """Refs and filters together: every ref must pass the filters, else it is an error that
+    names them, never a silent choice of one over the other.
+
+    Only what was typed counts: without --kind, a ref of any kind passes; a ref of an item no
+    longer in the trash passes too (its restore says "already restored").
+    """
+    from trashscan.models import ItemState, Kind
+
+    selected = check_provider(app.select_accounts(all_accounts, accounts), filters.provider)
+    now = app.now()
+    item_filter = dataclasses.replace(
+        build_filter(selected, filters, now),
+        states=frozenset(ItemState),
+        refs=tuple(item.ref for item in items),
+    )
+    if filters.kind is None:
+        item_filter = dataclasses.replace(item_filter, kinds=frozenset(Kind))
+    passing = {item.ref for item in app.index.items(item_filter, now)}
+    excluded = [item for item in items if item.ref not in passing]
+    if excluded:
+        typed = [f"--account {name}" for name in dict.fromkeys(accounts)] + filters.as_typed()
+        named = ", ".join(f"{item.ref[:8]} ({item.name})" for item in excluded)
+        raise UsageError(
+            f"{'ref' if len(excluded) == 1 else 'refs'} {named} excluded by {' '.join(typed)}",
+            hint="give the refs alone, or filters alone",
+        )
+
+
+class Results:
+    """``--format json|jsonl``: one object per item, the machine values of its outcome.
+
+    A reader that goes away (``| head -1``) never stops the restore: every outcome is still
+    recorded in the audit log (``trashscan history``), only no longer printed.
+    """
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.records: list[dict[str, Any]] = []
+        self.gone = False
+
+    def left_out(self, item: IndexedItem, reason: str) -> None:
+        self._record(item, LEFT_OUT, reason, None)
+
+    def counting(self, items: Sequence[IndexedItem], bar: _Bar | None) -> Callable[..., None]:
+        """The restorer's callback: each result out at once, the progress bar advanced for
+        each planned item."""
+        planned = {item.ref for item in items}
+
+        def report(entry: ItemRestore) -> None:
+            result = entry.result
+            self._record(entry.item, result.outcome.value, result.detail, result.restored_path)
+            if bar is not None and entry.item.ref in planned:
+                planned.discard(entry.item.ref)
+                bar.advance()
+
+        return report
+
+    def _record(
+        self, item: IndexedItem, outcome: str, detail: str | None, path: str | None
+    ) -> None:
+        if self.fmt in FOR_PEOPLE:
+            return
+        record = {
+            "ref": item.ref[:8], "provider": item.provider, "account": item.account,
+            "name": item.name, "outcome": outcome, "detail": detail, "restored_path": path,
+        }  # fmt: skip
+        if self.fmt == "jsonl":
+            from trashscan.output import write_jsonl
+
+            self._safely(lambda: write_jsonl([record], sys.stdout))
+        else:
+            self.records.append(record)
+
+    def close(self) -> None:
+        """``json``: the array, once every result is in (also after an interruption)."""
+        if self.fmt == "json":
+            from trashscan.output import write_json_records
+
+            records, self.records = self.records, []
+            self._safely(lambda: write_json_records(records, sys.stdout))
+
+    def _safely(self, write: Callable[[], object]) -> None:
+        if self.gone:
+            return
+        try:
+            write()
+        except BrokenPipeError:
+            self.gone = True
+            silence_stdout()
 
 
 PROGRESS_MIN_ITEMS = 2  # a restore of one item has nothing to count
@@ -219,13 +379,13 @@ def _why(result: RestoreResult) -> str:
     return f"{words}: {result.detail}" if result.detail else words
 
 
-def plan_notes(app: App, items: list[IndexedItem]) -> None:
+def plan_notes(app: App, items: list[IndexedItem], out: IO[str]) -> None:
     """Under the plan's table: what each provider's restore will do beyond the usual."""
     from trashscan.restore_plan import plan_notes as collect
 
     plan = collect(items, app.config, app.context, app.config.concurrency)
     for item in items:
         if item.ref in plan.notes:
-            say(f"  {item.ref[:8]} {item.name}: {plan.notes[item.ref]}")
+            tell(out, f"  {item.ref[:8]} {item.name}: {plan.notes[item.ref]}")
     for problem in plan.problems:
         err(f"trashscan: note: {problem}")
