@@ -574,12 +574,13 @@ def render_json(report: CheckReport, out: IO[str]) -> None:
 
 
 def render_jsonl(report: CheckReport, out: IO[str]) -> None:
-    """The JSON report a line at a time, each flushed: an object per item, per account and per
-    notification (``"type"`` says which, the other keys are those of the JSON report's lists),
-    then the verdict (``"type": "summary"``: the report's other keys). The verdict is known
-    before the first line, so a reader may stop early and still trust the exit code."""
+    """The JSON report a line at a time, each flushed: an object per entry of each of its lists
+    (``"type"``: ``item``, ``unrestorable``, ``account``, ``notification``; the other keys are
+    the entry's), then the verdict (``"type": "summary"``: the report's other keys). The
+    verdict is known before the first line, so a reader may stop early and trust the exit
+    code."""
     whole = report_json(report)
-    lists = {"items": "item", "accounts": "account", "notifications": "notification"}
-    lines = [{"type": kind, **entry} for key, kind in lists.items() for entry in whole[key]]
+    lists = [key for key, value in whole.items() if isinstance(value, list)]
+    lines = [{"type": key.removesuffix("s"), **entry} for key in lists for entry in whole[key]]
     summary = {k: v for k, v in whole.items() if k not in lists}
     write_jsonl([*lines, {"type": "summary", **summary}], out)

@@ -105,7 +105,7 @@ def test_history_shows_every_restore_newest_first_and_filters(cli, clock) -> Non
     assert {e["name"] for e in recent} == {"IMG_1234.JPG", "VID_0003.mp4"} and len(recent) == 2
     first_day = cli("history", "--until", "2026-03-03", "--format", "json").json()
     assert [e["name"] for e in first_day] == ["cover.jpg", "VID_0003.mp4"]
-    one = cli("history", "-n", "1", "--format", "json").json()
+    one = cli("history", "--limit", "1", "--format", "json").json()
     assert one == entries[:1]
 
 
@@ -128,7 +128,7 @@ def test_history_refuses_bad_input_in_one_line(cli, args, needle: str) -> None:
 def test_history_keeps_a_removed_accounts_restores(cli) -> None:
     ref = cli("list", "--account", "usb-stick", "-q").stdout.split()[0]
     assert cli("restore", ref, "--yes").exit_code == 0
-    assert cli("accounts", "remove", "usb-stick").exit_code == 0
+    assert cli("accounts", "remove", "usb-stick", "--yes").exit_code == 0
     entries = cli("history", "--format", "json").json()
     assert [e["ref"] for e in entries] == [ref]
     assert cli("history", "--account", "usb-stick", "-q").exit_code == 2  # no such option

@@ -70,6 +70,9 @@ LISTINGS = [
     ("--expiring-within", "10d", "--format", "json"),
     ("--deleted-since", "2026-02-05", "--format", "json"),
     ("--deleted-until", "2026-02-05", "--format", "json"),
+    ("--format", "jsonl"),  # streamed from a server-side cursor on PostgreSQL
+    ("-q",),
+    ("--deleted-since", "20d", "--within", "30d", "--format", "jsonl"),
 ]
 
 
@@ -117,6 +120,11 @@ def test_restore_from_a_postgresql_index(cli, configs, pg_url, sandbox) -> None:
     ref = log[0][0]
     assert ref.startswith(first["ref"])
     assert log == [(ref, "already_restored", False, FIXED), (ref, "restored", False, FIXED)]
+    history = cli("--config", pg, "history", "--since", "1d", "--format", "json", config=False)
+    assert [(e["ref"], e["outcome"]) for e in history.json()] == [
+        (first["ref"], "already_restored"),
+        (first["ref"], "restored"),
+    ]
 
     after = _both(cli, configs, "list", "--format", "json").json()  # SQLite sees it gone too
     assert first["ref"] not in {item["ref"] for item in after}

@@ -364,3 +364,25 @@ def test_bad_dates_and_durations_are_one_line(cli, value: str, needle: str) -> N
         result = cli("list", "--cached", option, value)
         assert result.exit_code == 2
         assert result.stderr.count("\n") == 1 and needle in result.stderr
+
+
+def test_the_readme_pipeline_runs_as_written(box) -> None:
+    """The README's `list -q | restore -` line, verbatim, in a shell."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    [line] = [
+        ln.strip() for ln in readme.splitlines() if ln.strip().startswith("trashscan list -q")
+    ]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "TRASHSCAN_CONFIG": str(box.config_path),
+    }
+    due = process(box, "list", "-q", "--within", "2d", "--kind", "photo").stdout.split()
+    assert due
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", line], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(row) for row in done.stdout.splitlines()]
+    assert sorted(r["ref"] for r in results) == sorted(due)
+    assert {r["outcome"] for r in results} <= {"restored", "conflict_resolved"}

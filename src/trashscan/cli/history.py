@@ -33,7 +33,6 @@ DEFAULT_LIMIT = 50
 @click.option("--until", metavar="WHEN", help="Attempted before WHEN: a date, or a time ago.")
 @click.option(
     "--limit",
-    "-n",
     type=click.IntRange(min=0),
     default=DEFAULT_LIMIT,
     show_default=True,

@@ -1,10 +1,10 @@
 """Running the command group once: every error becomes one line on stderr and an exit code.
 
-0 ok, 1 partial failure, 2 usage or config error, 4 declined, 130 interrupted, 141 the reader of
-stdout went away. ``--debug`` (before or after the command, or ``TRASHSCAN_DEBUG=1``) prints the
-traceback as well, above that same line, and never changes the exit code. The group is passed
-in, so that ``demo`` can run the same group it belongs to without importing the package that
-assembles it.
+0 ok, 1 partial failure, 2 usage or config error, 4 declined, 130 interrupted (a reader of
+stdout that goes away, ``| head``, ends it quietly with click's 1). ``--debug`` (before or after
+the command, or ``TRASHSCAN_DEBUG=1``) prints the traceback as well, above that same line, and
+never changes the exit code. The group is passed in, so that ``demo`` can run the same group it
+belongs to without importing the package that assembles it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from collections.abc import Sequence
 import click
 
 from trashscan import interrupts
-from trashscan.cli.app import App, err, silence_stdout
+from trashscan.cli.app import App, err
 from trashscan.errors import (
-    EXIT_BROKEN_PIPE,
     EXIT_OK,
     EXIT_PARTIAL,
     EXIT_USAGE,
@@ -83,9 +82,6 @@ def run_group(group: click.Group, args: Sequence[str]) -> int:
     except KeyboardInterrupt:
         message, code = interrupts.interrupted()
         err(f"trashscan: {message}")
-    except BrokenPipeError:  # `trashscan list -q | head -1`: the reader has what it wanted
-        silence_stdout()
-        code = EXIT_BROKEN_PIPE
     except Exception as exc:
         _traceback(debug)
         first = str(exc).splitlines()[0] if str(exc) else ""
