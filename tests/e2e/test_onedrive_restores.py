@@ -288,17 +288,20 @@ def test_two_racing_business_runs_both_exit_0(cli, sandbox, fake):
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
     env.pop("REQUESTS_CA_BUNDLE", None)
     command = [sys.executable, "-m", "trashscan", "--config", str(sandbox.config_path)]
+    terminals = [os.openpty() for _ in range(2)]  # restore asks only on a terminal
     runs = [
         subprocess.Popen(
             [*command, "restore", target["ref"]],
-            stdin=subprocess.PIPE,
+            stdin=terminal,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=env,
         )
-        for _ in range(2)
+        for _, terminal in terminals
     ]
+    for _, terminal in terminals:
+        os.close(terminal)
     try:
         for run in runs:  # both have planned (read the index) and wait for the answer
             assert run.stderr is not None
@@ -308,10 +311,8 @@ def test_two_racing_business_runs_both_exit_0(cli, sandbox, fake):
                 assert char, prompt
                 prompt += char
         outputs = []
-        for run in runs:
-            assert run.stdin is not None
-            run.stdin.write("y\n")
-            run.stdin.flush()
+        for controller, _ in terminals:
+            os.write(controller, b"y\n")
         for run in runs:
             out, err = run.communicate(timeout=120)
             outputs.append((run.returncode, out, err))
@@ -319,6 +320,8 @@ def test_two_racing_business_runs_both_exit_0(cli, sandbox, fake):
         for run in runs:
             if run.poll() is None:
                 run.kill()
+        for controller, _ in terminals:
+            os.close(controller)
     for code, out, err in outputs:
         assert code == 0, out + err
     words = sorted(_outcome_lines(out)[0].split(f" {target['ref']} ")[0] for _, out, _ in outputs)
