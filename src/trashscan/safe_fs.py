@@ -12,16 +12,20 @@ Only the ``anchor`` handed to :func:`open_dir` is opened by its path, symbolic l
 is the caller's trusted starting point (a volume's mount point, the user's home).
 
 POSIX only (``O_NOFOLLOW``, ``*at`` calls); hard links of an open file use ``/proc/self/fd``
-(Linux) and fall back to a verified copy where that, or hard links, are unavailable.
+(Linux) and fall back to a verified copy where that, or hard links, are unavailable; the copy gets
+its name only once complete and synced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
+import secrets
 import stat
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: a FIFO swapped in for the file must not hang the open; O_NOCTTY: nor a terminal.
@@ -32,6 +36,24 @@ _NO_LINK = frozenset(
     {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
 )
 _CHUNK = 1024 * 1024
+_TMPFILE = getattr(os, "O_TMPFILE", 0)
+# O_TMPFILE is not supported by this filesystem (FAT/exFAT, older kernels).
+_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL})
+_RENAME_NOREPLACE = 1
+
+
+def _load_renameat2() -> object:
+    """libc's ``renameat2`` (for ``RENAME_NOREPLACE``), or None where libc lacks it."""
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_renameat2: Any = _load_renameat2()
 
 
 class UnsafePathError(OSError):
@@ -175,14 +197,16 @@ def move_file(
     Never replaces anything: a taken name (even a dangling symbolic link) moves on to the next,
     unless it already is this very file (a restore killed before removing the trash's name).
     Within one filesystem the file gets a hard link of the open descriptor, so exactly the inode
-    that was checked lands there; otherwise (or without hard links, as on FAT sticks) a new file is
-    created exclusively, filled, checked complete and synced. Only then is ``src_name`` removed
-    from ``src_dir``, and only if it still is the same file. If that removal fails, the new name
-    is removed again: the file is then where it was, never in two places, never lost.
+    that was checked lands there; otherwise (or without hard links, as on FAT sticks) the file is
+    copied, checked complete and synced before it gets the name (see :func:`_copy_new`). Only
+    then is ``src_name`` removed from ``src_dir``, and only if it still is the same file. If that
+    removal fails, the new name is removed again: the file is then where it was, never in two
+    places, never lost.
     Returns the chosen name. Raises FileExistsError when every name is taken.
     """
+    names = list(names)
     linkable = os.path.lexists(f"/proc/self/fd/{src_fd}")  # /proc is mounted
-    for name in names:
+    for i, name in enumerate(names):
         _check_name(name)
         created = True
         try:
@@ -195,13 +219,16 @@ def move_file(
                         raise
                     linkable = False
             if not linkable:
-                new = _copy_new(src_fd, src_st, dst_dir, name)
+                name, new = _copy_new(src_fd, src_st, dst_dir, names[i:])
         except FileExistsError:
-            if not _is_file(dst_dir, name, src_st):
+            if linkable and _is_file(dst_dir, name, src_st):
+                # The name already is this very file: a restore killed after linking it, or
+                # another one moving it there now. Finish the move; that name was not ours to undo.
+                created = False
+            elif linkable:
                 continue
-            # The name already is this very file: a restore killed after linking it, or another
-            # one moving it there now. Finish the move; that name was not ours to undo.
-            created = False
+            else:
+                raise  # the copy already tried every remaining name
         _sync_dir(dst_dir)  # the new name is durable before the old one goes
         try:
             remove_if_same(src_dir, src_name, src_st)
@@ -230,29 +257,117 @@ def _sync_dir(fd: int) -> None:
             raise
 
 
-def _copy_new(src_fd: int, src_st: os.stat_result, dst_dir: int, name: str) -> os.stat_result:
-    """Create ``name`` exclusively and copy the file into it; on any failure remove it again.
+def _copy_new(
+    src_fd: int, src_st: os.stat_result, dst_dir: int, names: Iterable[str]
+) -> tuple[str, os.stat_result]:
+    """Copy the file to the first free name of ``names``; nothing bears that name until complete.
 
-    Returns the new file's status (its identity, should it have to be removed again).
+    An interrupted copy (Ctrl-C, SIGKILL, power loss) must not leave a truncated photo under its
+    real name, where it looks restored. So the copy is made into an unnamed file (``O_TMPFILE``)
+    of ``dst_dir``, or where that is unsupported (FAT/exFAT) into a hidden ``.part`` name there,
+    checked complete and synced, and only then given the final name, never replacing one.
+    Returns the chosen name and the new file's status. Raises FileExistsError when all are taken.
     """
-    fd = os.open(name, _CREATE_FLAGS, 0o600, dir_fd=dst_dir)
-    try:
-        created = os.fstat(fd)
+    names = list(names)
+    for name in names:
+        _check_name(name)
+    if _TMPFILE:
         try:
-            copied = _copy_data(src_fd, fd)
-            now = os.fstat(src_fd)
-            if not copied == now.st_size == src_st.st_size or now.st_mtime_ns != src_st.st_mtime_ns:
-                raise OSError(errno.EIO, "the file changed while it was being copied")
-            os.fchmod(fd, stat.S_IMODE(src_st.st_mode) & 0o777)
-            os.utime(fd, ns=(src_st.st_atime_ns, src_st.st_mtime_ns))
-            os.fsync(fd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                remove_if_same(dst_dir, name, created)  # our own incomplete file
-            raise
+            fd = os.open(".", _TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=dst_dir)
+        except OSError as exc:
+            if exc.errno not in _NO_TMPFILE:
+                raise
+        else:
+            try:
+                new = _fill(src_fd, src_st, fd)
+                for name in names:
+                    try:
+                        os.link(
+                            f"/proc/self/fd/{fd}", name, dst_dir_fd=dst_dir
+                        )  # AT_SYMLINK_FOLLOW
+                        return name, new
+                    except FileExistsError:
+                        continue
+                    except OSError as exc:
+                        if exc.errno not in _NO_LINK:
+                            raise
+                        break  # no links here after all: name a hidden copy instead
+                else:
+                    raise FileExistsError(errno.EEXIST, "every candidate name is taken")
+            finally:
+                os.close(fd)
+    return _copy_via_hidden_name(src_fd, src_st, dst_dir, names)
+
+
+def _copy_via_hidden_name(
+    src_fd: int, src_st: os.stat_result, dst_dir: int, names: list[str]
+) -> tuple[str, os.stat_result]:
+    """The ``O_TMPFILE``-less way: copy into a hidden ``.part`` name, then rename without replacing.
+
+    A ``.part`` left by a killed run is only a hidden leftover beside the photo, never a photo
+    under its name, and never listed (it is not in the trash); it is left for the user to remove.
+    """
+    tmp = f".trashscan-restore-{secrets.token_hex(8)}.part"
+    fd = os.open(tmp, _CREATE_FLAGS, 0o600, dir_fd=dst_dir)
+    try:
+        new = _fill(src_fd, src_st, fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=dst_dir)
+        raise
     finally:
         os.close(fd)
-    return created
+    try:
+        for name in names:
+            if _rename_noreplace(dst_dir, tmp, name):
+                return name, new
+        raise FileExistsError(errno.EEXIST, "every candidate name is taken")
+    finally:
+        with contextlib.suppress(OSError):
+            remove_if_same(dst_dir, tmp, new)  # still there: every name taken, or an error
+
+
+def _rename_noreplace(dir_fd: int, old: str, new: str) -> bool:
+    """Give ``old`` the name ``new`` in ``dir_fd`` unless ``new`` exists; False if it does."""
+    try:
+        os.link(old, new, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+        os.unlink(old, dir_fd=dir_fd)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+    # No hard links (FAT/exFAT): renameat2(RENAME_NOREPLACE) is the atomic no-replace rename.
+    if _renameat2 is not None:
+        if _renameat2(dir_fd, old.encode(), dir_fd, new.encode(), _RENAME_NOREPLACE) == 0:
+            return True
+        err = ctypes.get_errno()
+        if err == errno.EEXIST:
+            return False
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise OSError(err, os.strerror(err), new)
+    # Neither (an old kernel or libc, a FUSE filesystem): check, then rename. A file created under
+    # ``new`` in the instant between the two would be replaced; no call can close that window here.
+    try:
+        os.stat(new, dir_fd=dir_fd, follow_symlinks=False)
+        return False
+    except FileNotFoundError:
+        pass
+    os.rename(old, new, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    return True
+
+
+def _fill(src_fd: int, src_st: os.stat_result, fd: int) -> os.stat_result:
+    """Copy into ``fd``, check it complete, give it the source's mode and times, and sync it."""
+    copied = _copy_data(src_fd, fd)
+    now = os.fstat(src_fd)
+    if not copied == now.st_size == src_st.st_size or now.st_mtime_ns != src_st.st_mtime_ns:
+        raise OSError(errno.EIO, "the file changed while it was being copied")
+    os.fchmod(fd, stat.S_IMODE(src_st.st_mode) & 0o777)
+    os.utime(fd, ns=(src_st.st_atime_ns, src_st.st_mtime_ns))
+    os.fsync(fd)
+    return os.fstat(fd)
 
 
 def _copy_data(src_fd: int, dst_fd: int) -> int:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +109,90 @@ def test_remove_if_same_leaves_a_replaced_file_alone(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     assert (tmp_path / "x").read_bytes() == b"2"
+
+
+# Run in a child: move src/a.jpg to dst/ by copying (links of the source refused), and stop for
+# good after the first chunk written, telling the parent so; the parent then kills it.
+_KILLED_COPY = textwrap.dedent(
+    """
+    import errno, os, sys, time
+    from trashscan import safe_fs
+    src, dst, ready, mode = sys.argv[1:]
+    real_link, real_write = os.link, os.write
+    def link(a, b, **kw):
+        if mode == "no-links" or a == f"/proc/self/fd/{fd}":
+            raise OSError(errno.EXDEV, "cross-device")
+        return real_link(a, b, **kw)
+    def write(f, data):
+        n = real_write(f, data)
+        open(ready, "w").close()
+        time.sleep(3600)
+        return n
+    os.link, os.write = link, write
+    if mode != "tmpfile":
+        safe_fs._TMPFILE = 0
+    src_fd = os.open(src, os.O_RDONLY | os.O_DIRECTORY)
+    dst_fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+    fd, st = safe_fs.open_regular(src_fd, "a.jpg", "a.jpg")
+    safe_fs.move_file(src_fd, "a.jpg", fd, st, dst_fd, ["a.jpg", "a (restored).jpg"])
+    """
+)
+
+
+@pytest.mark.parametrize("mode", ["tmpfile", "hidden-name", "no-links"])
+def test_a_copy_killed_midway_leaves_nothing_under_the_real_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    src, dst, ready = tmp_path / "src", tmp_path / "dst", tmp_path / "ready"
+    src.mkdir()
+    dst.mkdir()
+    photo = os.urandom(3 * 1024 * 1024 + 5)
+    (src / "a.jpg").write_bytes(photo)
+    os.chmod(src / "a.jpg", 0o640)
+    os.utime(src / "a.jpg", ns=(1_600_000_000_000_000_000, 1_500_000_000_000_000_000))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_COPY, str(src), str(dst), str(ready), mode]
+    )
+    try:
+        for _ in range(6000):  # until the child has written its first chunk (at most 60 s)
+            if ready.exists() or child.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert ready.exists(), "the child never started copying"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+
+    # No truncated photo under its name; at most a hidden leftover; the trash's copy intact.
+    leftovers = _names(dst)
+    assert all(n.startswith(".trashscan-restore-") and n.endswith(".part") for n in leftovers)
+    assert (src / "a.jpg").read_bytes() == photo
+    if mode == "tmpfile":
+        assert leftovers == []  # an unnamed file vanishes with the process
+
+    # A normal restore then puts the photo under its own name.
+    if mode != "tmpfile":
+        monkeypatch.setattr(safe_fs, "_TMPFILE", 0)
+    if mode == "no-links":
+        monkeypatch.setattr(os, "link", _refuse_link)
+    src_fd = os.open(src, os.O_RDONLY | os.O_DIRECTORY)
+    dst_fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd, st = safe_fs.open_regular(src_fd, "a.jpg", "a.jpg")
+        try:
+            name = safe_fs.move_file(src_fd, "a.jpg", fd, st, dst_fd, ["a.jpg", "a (2).jpg"])
+        finally:
+            os.close(fd)
+    finally:
+        os.close(src_fd)
+        os.close(dst_fd)
+    assert name == "a.jpg"
+    assert (dst / "a.jpg").read_bytes() == photo
+    assert _names(dst) == sorted([*leftovers, "a.jpg"])
+    assert _names(src) == []
+    restored = (dst / "a.jpg").stat()
+    assert (restored.st_mode & 0o777, restored.st_mtime_ns) == (0o640, 1_500_000_000_000_000_000)
 
 
 def _refuse_link(*args: object, **kwargs: object) -> None:
