@@ -1,0 +1,352 @@
+"""How the index scales: ingest, every `list --cached` output and filtered queries at N items.
+
+Usage: python bench/index_scale.py [N ...] [--pg] [--workdir DIR] [--no-rescan]
+       (run from the project's venv; N defaults to 10000 100000; 1000000 takes a few minutes
+       and about 1.1 GB of disk under --workdir, mostly the outputs, deleted as they are counted)
+
+For each N it builds a freedesktop.org trash of N photos and videos (``.trashinfo`` files as the
+specification writes them, the trashed files hard links to a few sparse files, so that a million
+items cost a million inodes and no data), in two accounts: ``desk`` (all but N/1000) and
+``usb`` (N/1000). Deletion times are spread evenly over the last 1000 days and the accounts
+empty after ``purge_after_days = 1000``, so about N/1000 items are due within a day.
+
+Then it runs the real ``trashscan`` CLI, one child process per figure, and measures each one's
+wall time and peak RSS (``os.wait4``): the first scan into an empty index (the ingest rate, items
+per second) and a re-scan with nothing changed, then ``list --cached`` as jsonl, json, csv, refs
+(``-q``) and the default table, and three filtered tables (``--within 1d``, ``--account usb``,
+``--name 'IMG_00004*'``). Every output goes to a file, whose records are counted and checked
+against what the trash holds.
+
+Each figure is printed next to what it is compared with:
+
+* the floor of a listing is ``sqlite3 index.db "select * from items"`` writing the same table to
+  a file (the ``sqlite3`` program; without one, Python's sqlite3 module running the same select
+  and writing each row, which is said); with ``--pg``, ``psql -At -c "select * from items"``;
+* the targets of issue 16, at 1,000,000 items on this machine class: jsonl within 5x of the floor
+  and under 150 MB peak; the default table (what fits on screens, totals over everything) under
+  1 s; a filtered query under 0.5 s; ingest at 50,000 items/s or more. Smaller N must meet them
+  too.
+
+``--pg`` runs the same listings against a throwaway PostgreSQL cluster (tests/pg_cluster.py:
+a unix socket only, fsync off, as the tests run it), scanned into by the same CLI.
+
+The trash of each N is kept under --workdir (default: a folder in the system's temporary
+directory, removed at the end) and reused when it is already there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+DAYS = 1000  # deletions spread over this many days, and purged this many days after
+SMALL = "usb"  # the account holding N/1000 items
+BIG = "desk"
+GLOB = "IMG_00004*"  # IMG_0000400.jpg to IMG_0000499.jpg: 90 photos from N = 500 on
+# Hard-link sources: a trashed file's size is one of these (sparse files, no data on disk).
+SIZES = (0, 3_500, 2_400_000, 45_000_000)
+
+# Issue 16's targets (at 1,000,000 items).
+JSONL_RATIO = 5.0
+JSONL_RSS_MB = 150.0
+TABLE_SECONDS = 1.0
+FILTER_SECONDS = 0.5
+INGEST_RATE = 50_000.0
+
+
+@dataclass
+class Run:
+    label: str
+    seconds: float
+    cpu: float  # user + system seconds: what the wall time is when the machine is idle
+    rss_mb: float
+    exit: int
+    out: Path
+    err: str
+
+
+def child_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        TZ="UTC",
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        TRASHSCAN_HOME=str(home / "trashscan"),
+    )
+    env.pop("TRASHSCAN_CONFIG", None)
+    return env
+
+
+def measure(label: str, argv: list[str], out: Path, env: dict[str, str]) -> Run:
+    """Run ``argv`` with stdout to ``out``; its wall time and peak RSS (its own, by wait4)."""
+    err = out.with_suffix(".err")
+    with open(out, "wb") as stdout, open(err, "wb") as stderr:
+        start = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(label, seconds, cpu, usage.ru_maxrss / 1024, child.returncode, out, err.read_text())
+
+
+def deletion_line(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")  # local time (TZ=UTC in the children)
+
+
+def build_trash(base: Path, n: int, now: datetime) -> dict[str, int]:
+    """The two accounts' trashes of ``n`` items in all (reused if complete); counts per account."""
+    small = max(1, n // 1000)
+    counts = {BIG: n - small, SMALL: small}
+    done = base / "complete"
+    if done.exists() and done.read_text() == f"{n}\n":
+        return counts
+    shutil.rmtree(base, ignore_errors=True)
+    start = time.perf_counter()
+    number = 0
+    for account, count in counts.items():
+        top = base / f"vol-{account}"
+        trash = top / f".Trash-{os.getuid()}"
+        (trash / "info").mkdir(parents=True)
+        (trash / "files").mkdir()
+        blobs = []
+        for k, size in enumerate(SIZES):
+            blob = top / f"blob-{k}"
+            with open(blob, "wb") as fh:
+                fh.truncate(size)
+            blobs.append(str(blob))
+        info, files = str(trash / "info"), str(trash / "files")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        for _ in range(count):
+            i = number
+            number += 1
+            name = f"VID_{i:07d}.mp4" if i % 10 == 9 else f"IMG_{i:07d}.jpg"
+            folder = f"Pictures/{2015 + i % 10}/album {i % 500:03d}"
+            age = timedelta(days=DAYS * (i + 0.5) / n)
+            text = (
+                f"[Trash Info]\nPath={quote(f'{folder}/{name}')}\n"
+                f"DeletionDate={deletion_line(now - age)}\n"
+            )
+            fd = os.open(f"{info}/{name}.trashinfo", flags, 0o600)
+            os.write(fd, text.encode())
+            os.close(fd)
+            os.link(blobs[i % len(blobs)], f"{files}/{name}")
+    done.write_text(f"{n}\n")
+    seconds = time.perf_counter() - start
+    print(f"  built a trash of {n:,} items in {seconds:.1f} s ({n / seconds:,.0f} items/s)")
+    return counts
+
+
+def write_config(path: Path, base: Path, url: str) -> None:
+    accounts = ""
+    for account in (BIG, SMALL):
+        trash = base / f"vol-{account}" / f".Trash-{os.getuid()}"
+        accounts += (
+            f'\n[[accounts]]\nname = "{account}"\nprovider = "local-trash"\n'
+            f'trash_dirs = ["{trash}"]\ninclude_volumes = false\npurge_after_days = {DAYS}\n'
+        )
+    path.write_text(
+        f'[index]\nurl = "{url}"\n\n[scan]\ndeadline = "3h"\n\n'
+        f"[thumbnails]\nenabled = false\n{accounts}"
+    )
+
+
+def count_lines(path: Path) -> int:
+    lines = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return lines
+
+
+def floor_sqlite(db: Path, out: Path, env: dict[str, str]) -> tuple[Run, str]:
+    """``sqlite3 index.db "select * from items"`` to a file, or its Python stand-in."""
+    program = shutil.which("sqlite3")
+    if program:
+        argv = [program, str(db), "select * from items"]
+        return measure("floor", argv, out, env), "sqlite3 index.db 'select * from items'"
+    code = (
+        "import sqlite3, sys\n"
+        "w = sys.stdout.write\n"
+        f"for row in sqlite3.connect({str(db)!r}).execute('select * from items'):\n"
+        "    w('|'.join('' if v is None else str(v) for v in row) + '\\n')\n"
+    )
+    floor = measure("floor", [sys.executable, "-c", code], out, env)
+    return floor, "no sqlite3 program: python's sqlite3 module, same select, rows written"
+
+
+def floor_pg(cluster: object, out: Path, env: dict[str, str]) -> tuple[Run, str]:
+    from pg_cluster import DATABASE, SUPERUSER
+
+    folder = str(cluster.folder)  # type: ignore[attr-defined]
+    psql = shutil.which("psql") or str(cluster.bindir / "psql")  # type: ignore[attr-defined]
+    argv = [psql, "-h", folder, "-U", SUPERUSER, "-d", DATABASE, "-At", "-c"]
+    argv.append("select * from items")
+    return measure("floor", argv, out, env), "psql -At -c 'select * from items'"
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "OVER"
+
+
+def line(label: str, run: Run, figure: str, compare: str) -> None:
+    print(
+        f"  {label:<26} {run.seconds:7.2f} s {run.cpu:7.2f} s {run.rss_mb:7.1f} MB"
+        f"   {figure:<18} {compare}"
+    )
+
+
+def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
+    """Build, scan and list ``n`` items; print the figures; False when an output is wrong."""
+    now = datetime.now(UTC)
+    backend = "postgresql" if pg is not None else "sqlite"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nN = {n:,} ({backend}); load average {load} (wall = cpu only on an idle machine)")
+    counts = build_trash(base / "trash", n, now)
+    run_dir = base / f"run-{backend}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    env = child_env(run_dir / "home")
+    db = run_dir / "index.db"
+    url = pg.empty_database() if pg is not None else f"sqlite:///{db}"  # type: ignore[attr-defined]
+    config = run_dir / "config.toml"
+    write_config(config, base / "trash", url)
+    cli = [sys.executable, "-m", "trashscan", "--config", str(config)]
+    good = True
+
+    def out(name: str) -> Path:
+        return run_dir / f"{name}.out"
+
+    def check(run: Run, expected: int, extra: int = 0) -> None:
+        nonlocal good
+        got = count_lines(run.out) - extra
+        if run.exit != 0 or got != expected:
+            good = False
+            why = run.err.strip().splitlines()[-1:] if run.exit else []
+            print(f"  !! {run.label}: exit {run.exit}, {got:,} records, expected {expected:,}"
+                  f" {' '.join(why)}")  # fmt: skip
+        run.out.unlink(missing_ok=True)
+
+    print(f"  {'':<26} {'wall':>9} {'cpu':>9} {'peak RSS':>10}   {'figure':<18} compared with")
+    scan = measure("scan", [*cli, "scan", "--no-thumbnails"], out("scan"), env)
+    rate = n / scan.seconds
+    line(
+        "scan, empty index", scan, f"{rate:,.0f} items/s",
+        f"target >= {INGEST_RATE:,.0f} items/s: {verdict(rate >= INGEST_RATE)}",
+    )  # fmt: skip
+    check(scan, 2)  # one line per account
+    if rescan:
+        again = measure("rescan", [*cli, "scan", "--no-thumbnails"], out("rescan"), env)
+        rate = n / again.seconds
+        line(
+            "scan again, no change", again, f"{rate:,.0f} items/s",
+            f"target >= {INGEST_RATE:,.0f} items/s: {verdict(rate >= INGEST_RATE)}",
+        )  # fmt: skip
+        check(again, 2)
+    if pg is not None:
+        floor, how = floor_pg(pg, out("floor"), env)
+    else:
+        floor, how = floor_sqlite(db, out("floor"), env)
+    line("floor: dump the table", floor, f"{n / floor.seconds:,.0f} rows/s", how)
+    check(floor, n)
+    ratio_of = floor.seconds
+    listings = [
+        ("list --format jsonl", ["--format", "jsonl"], n, 0),
+        ("list --format json", ["--format", "json"], n, 2),  # "[" and "]" lines
+        ("list --format csv", ["--format", "csv"], n, 1),  # the header
+        ("list -q (refs)", ["-q"], n, 0),
+    ]
+    for label, args, expected, extra in listings:
+        run = measure(label, [*cli, "list", "--cached", *args], out("list"), env)
+        ratio = run.seconds / ratio_of
+        compare = f"floor x{ratio:.1f} (cpu x{run.cpu / max(floor.cpu, 1e-3):.1f})"
+        if "jsonl" in label:
+            ok = ratio <= JSONL_RATIO and run.rss_mb < JSONL_RSS_MB
+            compare += f" (target <= x{JSONL_RATIO:.0f}, < {JSONL_RSS_MB:.0f} MB: {verdict(ok)})"
+        line(label, run, f"{n / run.seconds:,.0f} items/s", compare)
+        check(run, expected, extra)
+    table = measure("list (table)", [*cli, "list", "--cached"], out("table"), env)
+    shown = count_lines(table.out)
+    ok = table.seconds < TABLE_SECONDS
+    line(
+        "list (the default table)", table, f"{shown:,} lines",
+        f"target < {TABLE_SECONDS:.0f} s: {verdict(ok)}",
+    )  # fmt: skip
+    good &= table.exit == 0
+    table.out.unlink(missing_ok=True)
+    small = counts[SMALL]
+    soon = datetime.now(UTC) + timedelta(days=1)  # what --within 1d means a moment from now
+    due = sum(
+        1
+        for i in range(n)
+        if (now - timedelta(days=DAYS * (i + 0.5) / n)).replace(microsecond=0)
+        + timedelta(days=DAYS)
+        <= soon
+    )
+    glob = sum(1 for i in range(n) if i % 10 != 9 and f"IMG_{i:07d}.jpg".startswith("IMG_00004"))
+    filters = [
+        ("--within 1d", ["--within", "1d"], due),
+        ("--account usb", ["--account", SMALL], small),
+        (f"--name '{GLOB}'", ["--name", GLOB], glob),
+    ]
+    for label, args, expected in filters:
+        run = measure(label, [*cli, "list", "--cached", *args], out("filter"), env)
+        ok = run.seconds < FILTER_SECONDS
+        rows = f"{expected:,} items"
+        line(f"list {label}", run, rows, f"target < {FILTER_SECONDS} s: {verdict(ok)}")
+        good &= run.exit == 0
+        jsonl = measure(label, [*cli, "list", "--cached", *args, "--format", "jsonl"],
+                        out("filter"), env)  # fmt: skip
+        check(jsonl, expected)
+    return good
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--pg", action="store_true", help="also list from a PostgreSQL index")
+    parser.add_argument("--workdir", type=Path, help="keep the trashes here (reused)")
+    parser.add_argument("--no-rescan", action="store_true", help="skip the second scan")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]};"
+          f" sqlite {sqlite3.sqlite_version}")  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        if args.workdir is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="index-scale-")))
+        else:
+            work = args.workdir.resolve()
+            work.mkdir(parents=True, exist_ok=True)
+        cluster = None
+        if args.pg:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from pg_cluster import start_cluster
+
+            cluster = start_cluster()
+            stack.callback(cluster.stop)
+        good = True
+        for n in args.sizes:
+            base = work / f"n{n}"
+            good &= bench_one(n, base, None, not args.no_rescan)
+            if cluster is not None:
+                good &= bench_one(n, base, cluster, not args.no_rescan)
+    if not good:
+        print("\nsome output was wrong (see !! lines)")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
