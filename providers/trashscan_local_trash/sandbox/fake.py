@@ -89,6 +89,25 @@ class LocalTrashFake:
     name = "local-trash"
     needs_server = False
 
+    def bulk(self, trash: Path, n: int, now: datetime | None = None, folder: str = "Bulk") -> None:
+        """Benchmark data: ``n`` more trashed photos in the home trash ``trash`` (a seeded
+        ``Trash`` folder), deleted over the last 29 days from ``<home>/<folder>/NNN/`` (500 a
+        folder, which exist, so a restore puts each back). Their bytes are a few of their own,
+        not pictures (10,000 take about a second)."""
+        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        home = trash.parent / "home"
+        for sub in ("info", "files"):
+            (trash / sub).mkdir(parents=True, exist_ok=True)
+        for index in range(n):
+            original = home / folder / f"{index // 500:03d}" / f"BULK_{index:06d}.jpg"
+            original.parent.mkdir(parents=True, exist_ok=True)
+            stored = f"BULK_{index:06d}.jpg"
+            deleted = now - timedelta(seconds=60 + (index * 2_500_000) // max(n, 1))
+            local = deleted.astimezone().replace(tzinfo=None)
+            info = _trashinfo(str(original), local)
+            (trash / "info" / f"{stored}.trashinfo").write_text(info, encoding="utf-8")
+            (trash / "files" / stored).write_bytes(b"\xff\xd8 sandbox bulk " + stored.encode())
+
     def seed(self, workdir: Path, now: datetime) -> list[dict]:
         """Create real trash folders under workdir with seeded data; return account config dicts."""
         if now.tzinfo is None:

@@ -83,3 +83,17 @@ def test_seeded_data_restores_without_overwriting(
     assert [str(p.relative_to(files)) for p in (files / "Album Paris").rglob("*")] == [
         "Album Paris/sub"
     ]
+
+
+def test_bulk_adds_trashed_photos_the_plugin_lists(
+    provider: LocalTrashProvider, seeded: dict[str, Account], tmp_path: Path
+) -> None:
+    trash = Path(seeded["laptop"].options["trash_dirs"][0])
+    LocalTrashFake().bulk(trash, 1200, NOW)
+    laptop = [i for p in scan_pages(provider, seeded["laptop"])[0] for i in p.items]
+    bulk = [i for i in laptop if i.name.startswith("BULK_")]
+    assert len(bulk) == 1200 and len(laptop) == 1210
+    home = tmp_path / "sandbox" / "laptop" / "home" / "Bulk"
+    assert {Path(i.path).parent for i in bulk} == {home / "000", home / "001", home / "002"}
+    assert all(Path(i.path).parent.is_dir() for i in bulk)  # a restore puts each back
+    assert all(NOW - timedelta(days=30) < i.deleted_at < NOW for i in bulk)
