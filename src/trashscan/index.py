@@ -8,6 +8,7 @@ scan state behind, never half a page.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import enum
 import json
@@ -48,6 +49,7 @@ _SIDECARS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a data
 _TRASHED = ItemState.TRASHED.value
 _MIGRATION_LOCK = int.from_bytes(b"trashscn")  # PostgreSQL advisory lock key of migrations
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+_REF_CHUNK = 100  # ref prefixes per query (an OR of ranges: two parameters each)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -767,19 +769,43 @@ class Index:
 
     def resolve_ref(self, ref: str) -> IndexedItem:
         """Git-style: any unambiguous prefix of at least 4 hex characters names an item."""
-        prefix = ref.strip().lower()
-        if not re.fullmatch(r"[0-9a-f]{4,40}", prefix):
-            message = f"bad ref {ref!r}: a ref is at least 4 hexadecimal characters"
-            raise UsageError(message, hint=REFS_HINT)
-        matching = items.c.ref.like(prefix + "%")
+        return self.resolve_refs([ref])[0]
+
+    def resolve_refs(self, refs: Sequence[str]) -> list[IndexedItem]:
+        """:meth:`resolve_ref` of each ref, in order, in one transaction and a query per
+        :data:`_REF_CHUNK` refs (``list -q | restore -`` of 10,000 refs: a few queries, not two
+        table scans each). The first bad, unknown or ambiguous ref, in order, is the error.
+
+        A prefix is looked up as the range [prefix, prefix + "g"), which the unique index on
+        ``ref`` serves (refs are lowercase hex, and "g" sorts after every hex digit), where
+        ``LIKE 'prefix%'`` would read the whole table."""
+        prefixes = [ref.strip().lower() for ref in refs]
+        valid = sorted({p for p in prefixes if re.fullmatch(r"[0-9a-f]{4,40}", p)})
+        rows: list[RowMapping] = []
         with self._tx() as conn:
-            count = conn.scalar(sa.select(sa.func.count()).select_from(items).where(matching))
-            row = conn.execute(sa.select(items).where(matching).limit(1)).mappings().first()
-        if row is None:
-            raise UsageError(f"unknown ref {ref!r}", hint=REFS_HINT)
-        if count and count > 1:
-            raise UsageError(f"ambiguous ref {ref!r}: {count} items match", hint="type more of it")
-        return _to_item(row)
+            for start in range(0, len(valid), _REF_CHUNK):
+                ranges = [
+                    sa.and_(items.c.ref >= prefix, items.c.ref < prefix + "g")
+                    for prefix in valid[start : start + _REF_CHUNK]
+                ]
+                rows.extend(conn.execute(sa.select(items).where(sa.or_(*ranges))).mappings())
+        rows.sort(key=lambda row: row["ref"])
+        keys = [row["ref"] for row in rows]
+        resolved: list[IndexedItem] = []
+        for ref, prefix in zip(refs, prefixes, strict=True):
+            if not re.fullmatch(r"[0-9a-f]{4,40}", prefix):
+                message = f"bad ref {ref!r}: a ref is at least 4 hexadecimal characters"
+                raise UsageError(message, hint=REFS_HINT)
+            first = bisect.bisect_left(keys, prefix)
+            count = bisect.bisect_left(keys, prefix + "g", first) - first
+            if count == 0:
+                raise UsageError(f"unknown ref {ref!r}", hint=REFS_HINT)
+            if count > 1:
+                raise UsageError(
+                    f"ambiguous ref {ref!r}: {count} items match", hint="type more of it"
+                )
+            resolved.append(_to_item(rows[first]))
+        return resolved
 
     def get(self, provider: str, account: str, item_id: str) -> IndexedItem | None:
         stmt = sa.select(items).where(*_of(items, provider, account), items.c.item_id == item_id)
@@ -802,17 +828,55 @@ class Index:
         self, item: IndexedItem, result: RestoreResult, actor: str, dry_run: bool, now: datetime
     ) -> None:
         """Audit every attempt; only a real, successful one changes the item's state."""
-        entry = {
-            "ref": item.ref, "provider": item.provider, "account": item.account,
-            "item_id": item.item_id, "name": item.name, "attempted_at": now, "actor": actor,
-            "outcome": result.outcome.value, "detail": result.detail,
-            "restored_path": result.restored_path, "dry_run": dry_run,
-        }  # fmt: skip
+        self.record_restores([(item, result)], actor, dry_run, now)
+
+    def record_restores(
+        self,
+        entries: Sequence[tuple[IndexedItem, RestoreResult]],
+        actor: str,
+        dry_run: bool,
+        now: datetime,
+    ) -> None:
+        """:meth:`record_restore` of several results in one transaction: a restore records the
+        results that came in while it was writing the previous ones together (one commit per
+        batch, not one per item), and prints them only once committed."""
+        if not entries:
+            return
         with self._tx(write=True) as conn:
-            conn.execute(sa.insert(restore_log_table).values(entry))
-            if result.ok and not dry_run:
-                key = (*_of(items, item.provider, item.account), items.c.item_id == item.item_id)
-                conn.execute(sa.update(items).where(*key).values(state=ItemState.RESTORED.value))
+            conn.execute(
+                sa.insert(restore_log_table),
+                [
+                    {
+                        "ref": item.ref,
+                        "provider": item.provider,
+                        "account": item.account,
+                        "item_id": item.item_id,
+                        "name": item.name,
+                        "attempted_at": now,
+                        "actor": actor,
+                        "outcome": result.outcome.value,
+                        "detail": result.detail,
+                        "restored_path": result.restored_path,
+                        "dry_run": dry_run,
+                    }
+                    for item, result in entries
+                ],
+            )
+            if dry_run:
+                return
+            back = [
+                {"p": item.provider, "a": item.account, "i": item.item_id}
+                for item, result in entries
+                if result.ok
+            ]
+            if back:
+                key = (
+                    items.c.provider == sa.bindparam("p"),
+                    items.c.account == sa.bindparam("a"),
+                    items.c.item_id == sa.bindparam("i"),
+                )
+                stmt = sa.update(items).where(*key).values(state=ItemState.RESTORED.value)
+                conn.execute(stmt, back)
 
     def restore_log(
         self,

@@ -79,41 +79,62 @@ class Restorer:
             self.index.require_writable()  # every attempt is recorded, or none is made
         done: list[ItemRestore] = []
         by_account: dict[str, list[IndexedItem]] = {}
+        settled: list[ItemRestore] = []  # known without asking a provider: recorded together
         for item in items:
             skip = plan_skip(item)
             if skip is not None:
-                self._emit(done, ItemRestore(item, skip), dry_run)
+                settled.append(ItemRestore(item, skip))
             elif dry_run:
-                self._emit(
-                    done,
-                    ItemRestore(
-                        item, RestoreResult(item.item_id, RestoreOutcome.SKIPPED, "dry run")
-                    ),
-                    dry_run,
-                )
+                dry = RestoreResult(item.item_id, RestoreOutcome.SKIPPED, "dry run")
+                settled.append(ItemRestore(item, dry))
             else:
                 by_account.setdefault(item.account, []).append(item)
+        self._emit_many(done, settled, dry_run)
         if by_account:
             _RestoreRun(self, by_account, done).run()
         return done
 
-    def _emit_along(self, done: list[ItemRestore], account: Account, result: RestoreResult) -> None:
-        """Record an item a restore brought back without being asked (a folder's other photos):
-        restored, in the index and the audit log, when the index holds it as trashed."""
+    def _along(
+        self,
+        done: list[ItemRestore],
+        pending: list[ItemRestore],
+        account: Account,
+        result: RestoreResult,
+    ) -> ItemRestore | None:
+        """An item a restore brought back without being asked (a folder's other photos), to be
+        recorded as restored, in the index and the audit log, when the index holds it as
+        trashed and it is not recorded yet."""
         item = self.index.get(account.provider, account.name, result.item_id)
         if item is None or item.state is not ItemState.TRASHED:
-            return
-        if all(entry.item.ref != item.ref for entry in done):
-            self._emit(done, ItemRestore(item, result))
+            return None
+        if any(entry.item.ref == item.ref for entry in (*done, *pending)):
+            return None
+        return ItemRestore(item, result)
 
     def _emit(self, done: list[ItemRestore], entry: ItemRestore, dry_run: bool = False) -> None:
+        self._emit_many(done, [entry], dry_run)
+
+    def _emit_many(
+        self, done: list[ItemRestore], entries: Sequence[ItemRestore], dry_run: bool = False
+    ) -> None:
+        """Record results in one index transaction, then report each: nothing is shown before
+        the index holds it, and a batch costs one commit, not one per item."""
+        if not entries:
+            return
         if not dry_run:
-            self.index.record_restore(
-                entry.item, entry.result, actor=_actor(), dry_run=False, now=self.context.clock()
+            self.index.record_restores(
+                [(entry.item, entry.result) for entry in entries],
+                actor=_actor(),
+                dry_run=False,
+                now=self.context.clock(),
             )
-        done.append(entry)
-        if self.on_result is not None:
-            self.on_result(entry)
+        for entry in entries:
+            done.append(entry)
+            if self.on_result is not None:
+                self.on_result(entry)
+
+
+RECORD_BATCH = 500  # results recorded in one index transaction, at most
 
 
 class _RestoreRun:
@@ -160,30 +181,38 @@ class _RestoreRun:
                 if timeout is not None and timeout <= 0:
                     break
                 try:
-                    name, entry = self.events.get(timeout=timeout)
+                    first = self.events.get(timeout=timeout)
                 except queue.Empty:
                     break
-                if entry is None:
-                    running.discard(name)
-                else:
-                    self._record(name, entry)
+                # whatever else came in meanwhile (while the last batch was being committed)
+                # is recorded with it, in one transaction
+                events = [first, *self._waiting(RECORD_BATCH - 1)]
+                running -= {name for name, entry in events if entry is None}
+                self._record(events)
         finally:
             with self.gate:
                 self.stop.set()
             pool.close()
-        while True:  # results that arrived in time are true: keep them
+        events = self._waiting(None)  # results that arrived in time are true: keep them
+        running -= {name for name, entry in events if entry is None}
+        self._record(events)
+        assert deadline is not None or not running
+        late = [
+            ItemRestore(item, self._late(name, item, deadline))
+            for name in sorted(running)
+            for item in self.unanswered[name].values()
+        ]
+        self.restorer._emit_many(self.done, late)
+
+    def _waiting(self, limit: int | None) -> list[tuple[str, ItemRestore | RestoreResult | None]]:
+        """The events already queued (at most ``limit``), without waiting for more."""
+        events: list[tuple[str, ItemRestore | RestoreResult | None]] = []
+        while limit is None or len(events) < limit:
             try:
-                name, entry = self.events.get_nowait()
+                events.append(self.events.get_nowait())
             except queue.Empty:
                 break
-            if entry is None:
-                running.discard(name)
-            else:
-                self._record(name, entry)
-        assert deadline is not None or not running
-        for name in sorted(running):
-            for item in self.unanswered[name].values():
-                self.restorer._emit(self.done, ItemRestore(item, self._late(name, item, deadline)))
+        return events
 
     def _late(self, name: str, item: IndexedItem, deadline: Deadline | None) -> RestoreResult:
         text = deadline.text if deadline is not None else ""
@@ -196,11 +225,18 @@ class _RestoreRun:
         )
         return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
 
-    def _record(self, name: str, entry: ItemRestore | RestoreResult) -> None:
-        if isinstance(entry, RestoreResult):
-            self.restorer._emit_along(self.done, self.accounts[name], entry)
-        elif self.unanswered[name].pop(entry.item.item_id, None) is not None:
-            self.restorer._emit(self.done, entry)
+    def _record(self, events: list[tuple[str, ItemRestore | RestoreResult | None]]) -> None:
+        entries: list[ItemRestore] = []
+        for name, entry in events:
+            if entry is None:
+                continue
+            if isinstance(entry, RestoreResult):
+                along = self.restorer._along(self.done, entries, self.accounts[name], entry)
+                if along is not None:
+                    entries.append(along)
+            elif self.unanswered[name].pop(entry.item.item_id, None) is not None:
+                entries.append(entry)
+        self.restorer._emit_many(self.done, entries)
 
     def _work(self, account: Account, batch: list[IndexedItem]) -> None:
         """On a worker thread: one account's restore, each result sent as soon as it is known."""

@@ -767,3 +767,55 @@ def test_counts_and_forget_account(catalogue: Index) -> None:
     assert catalogue.counts_by_account() == {("other", "x"): 1}
     assert catalogue.alerts_sent([ref]) == {}
     assert catalogue.last_scan(P, A) is None and catalogue.scan_state(P, A) is None
+
+
+def test_many_refs_resolve_in_a_few_queries_in_order(index: Index) -> None:
+    """`list -q | restore -` of thousands of refs: a query per 100 refs (an OR of index
+    ranges), not two table scans per ref; the first bad/unknown/ambiguous ref is the error."""
+    ids = [f"r{n}" for n in range(250)]
+    scan(index, Page(items=[item(i) for i in ids]))
+    refs = [item_ref(P, A, i)[:8] for i in reversed(ids)]
+    selects: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    sa.event.listen(index._engine, "before_cursor_execute", count)
+    try:
+        resolved = index.resolve_refs(refs)
+    finally:
+        sa.event.remove(index._engine, "before_cursor_execute", count)
+    assert [found.item_id for found in resolved] == list(reversed(ids))
+    assert len(selects) == 3  # ceil(250 / 100)
+    with pytest.raises(UsageError, match="unknown ref '00000000'"):
+        index.resolve_refs([refs[0], "00000000", "xyz1"])
+    with pytest.raises(UsageError, match="hexadecimal"):
+        index.resolve_refs([refs[0], "xyz1", "00000000"])
+
+
+def test_restore_results_recorded_together_in_one_transaction(index: Index) -> None:
+    scan(index, Page(items=[item("a"), item("b"), item("c")]))
+    got = {i: index.resolve_ref(item_ref(P, A, i)) for i in "abc"}
+    index.record_restores(
+        [
+            (got["a"], RestoreResult("a", RestoreOutcome.RESTORED)),
+            (got["b"], RestoreResult("b", RestoreOutcome.FAILED, "refused")),
+            (got["c"], RestoreResult("c", RestoreOutcome.CONFLICT_RESOLVED, None, "/c (1)")),
+        ],
+        "me",
+        False,
+        T0,
+    )
+    assert states(index) == {
+        "a": ItemState.RESTORED,
+        "b": ItemState.TRASHED,
+        "c": ItemState.RESTORED,
+    }
+    log = {row["item_id"]: row for row in index.restore_log()}
+    assert {i: log[i]["outcome"] for i in "abc"} == {
+        "a": "restored",
+        "b": "failed",
+        "c": "conflict_resolved",
+    }
+    assert log["b"]["detail"] == "refused" and log["c"]["restored_path"] == "/c (1)"

@@ -282,18 +282,22 @@ def test_restore_jsonl_writes_each_result_as_it_happens(cli, monkeypatch) -> Non
         item["ref"] for item in cli("list", "--account", "usb-stick", "--format", "json").json()
     ]
     out = FlushRecorder()
-    flushed_at_each_result: list[int] = []
-    record = Index.record_restore
+    batches: list[tuple[int, int]] = []  # (lines flushed before the batch was recorded, its size)
+    record = Index.record_restores
 
-    def recorded(self: Index, *args: Any, **kwargs: Any) -> None:
-        flushed_at_each_result.append(out.flushed.count("\n"))
-        record(self, *args, **kwargs)
+    def recorded(self: Index, entries: Any, *args: Any, **kwargs: Any) -> None:
+        batches.append((out.flushed.count("\n"), len(entries)))
+        record(self, entries, *args, **kwargs)
 
-    monkeypatch.setattr(Index, "record_restore", recorded)
+    monkeypatch.setattr(Index, "record_restores", recorded)
     monkeypatch.setattr("sys.stdout", out)
     code = run(["--config", cli.config, "restore", *refs, "--yes", "--format", "jsonl"])
     assert code == 0
-    assert flushed_at_each_result == [0, 1, 2]  # result n was out before result n+1 was recorded
+    # every result recorded before was out (flushed) before the next batch was recorded
+    assert [flushed for flushed, _ in batches] == [
+        sum(size for _, size in batches[:n]) for n in range(len(batches))
+    ]
+    assert sum(size for _, size in batches) == 3
     assert out.flushed.count("\n") == 3
 
 

@@ -87,7 +87,7 @@ def restore(
     human: IO[str] = sys.stderr if machine else sys.stdout
     now = app.now()
     if refs:
-        chosen = {item.ref: item for item in (app.index.resolve_ref(ref) for ref in refs)}
+        chosen = {item.ref: item for item in app.index.resolve_refs(refs)}
         items: list[IndexedItem] = list(chosen.values())
         if all_accounts or accounts or filters.given():
             refuse_excluded(app, items, accounts, all_accounts, filters)
