@@ -15,17 +15,27 @@ A small window remains between the read and the restore in which another client 
 file; the API offers no atomic "restore unless it exists".
 
 Restores are writes, and Dropbox answers concurrent writes to one account with
-``too_many_write_operations``, so this module handles one item at a time (the core runs accounts
-concurrently). Each restore is verified by reading the path back: a file must be there with the
-rev the restore returned (and the content hash of the deleted revision, when known). When the
-answer is lost (5xx, dropped connection) the read-back alone decides, since repeating the restore
-could now overwrite the restored file.
+``too_many_write_operations``, so this module sends one restore at a time (the core runs accounts
+concurrently); Dropbox documents no batch restore (its ``*_batch`` routes copy, move, delete,
+create folders and finish uploads). Reads are not writes: the next item's path is read while the
+current item's restore is in flight, so a mass restore costs one round trip per item, the
+floor. That read is taken again, after the write, when the write went to that very path (two
+deleted versions of one path, or a sibling name that is another item's path).
+
+The restore's answer is the restored file's metadata: when it came, with the deleted revision's
+content hash (when known), it is the outcome, and nothing is read back. What is in doubt is read
+back: a lost answer (5xx, dropped connection), where repeating the restore could now overwrite
+the restored file, ``in_progress`` (polled until the file appears), or an answer whose content
+hash is not the deleted revision's. A read-back must show a file with the rev the restore
+returned (without an answer: the deleted revision's content hash).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from dropbox import exceptions as dbx
@@ -52,18 +62,54 @@ def sibling(path: str, attempt: int) -> str:
     return str(pure.with_name(f"{pure.stem} ({label}){pure.suffix}"))
 
 
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """An item's restore handle, and what was at its path when it was read."""
+
+    path: str
+    rev: str
+    content_hash: str | None
+    occupant: files.Metadata | None
+
+
 class Restorer:
     def __init__(self, session: DropboxSession) -> None:
         self.session = session
         self.client = session.client
+        self._sent_to: str | None = None  # where the last restore was sent, if one was
 
     def restore(self, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
-        for item in items:  # strictly one after another: see the module docstring
-            yield self._one(item)
+        """One restore at a time (see the module docstring); the next item's path is read
+        meanwhile, on one helper thread."""
+        if not items:
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="dropbox-look") as pool:
+            ahead: Future[_Look | RestoreResult] = pool.submit(self._look, items[0])
+            for index, item in enumerate(items):
+                look = ahead.result()
+                if index + 1 < len(items):
+                    ahead = pool.submit(self._look, items[index + 1])
+                self._sent_to = None
+                result = self._finish(item, look)
+                if index + 1 < len(items) and self._sent_to is not None:
+                    ahead = self._fresh(ahead, items[index + 1], self._sent_to)
+                yield result
+
+    def _fresh(
+        self, ahead: Future[_Look | RestoreResult], item: IndexedItem, written: str
+    ) -> Future[_Look | RestoreResult]:
+        """The next item's read, taken again if this restore was sent to its path meanwhile
+        (whatever its outcome: a lost answer may still have written there)."""
+        look = ahead.result()
+        if isinstance(look, _Look) and look.path.lower() == written.lower():
+            again: Future[_Look | RestoreResult] = Future()
+            again.set_result(self._look(item))
+            return again
+        return ahead
 
     # ------------------------------------------------------------------------------ one item
 
-    def _one(self, item: IndexedItem) -> RestoreResult:
+    def _look(self, item: IndexedItem) -> _Look | RestoreResult:
         handle = item.restore_handle or {}
         path = handle.get("path") or item.path
         rev = handle.get("rev")
@@ -76,6 +122,12 @@ class Restorer:
             return self._result(
                 item, RestoreOutcome.FAILED, f"cannot read {path}: {error_tag(exc)}"
             )
+        return _Look(path, rev, content_hash, occupant)
+
+    def _finish(self, item: IndexedItem, look: _Look | RestoreResult) -> RestoreResult:
+        if isinstance(look, RestoreResult):
+            return look
+        path, rev, content_hash, occupant = look.path, look.rev, look.content_hash, look.occupant
         target = path
         if occupant is not None:
             if _same_content(occupant, rev, content_hash):
@@ -97,6 +149,7 @@ class Restorer:
     ) -> RestoreResult:
         poll = False
         restored: files.FileMetadata | None = None
+        self._sent_to = target
         try:
             restored = self.session.write(
                 lambda: self.client.files_restore(target, rev), "files/restore"
@@ -109,7 +162,18 @@ class Restorer:
                 poll = True
             else:
                 return self._refused(item, path, target, exc)
+        if restored is not None and _answer_confirms(restored, content_hash):
+            return self._done(item, path, target, restored)
         return self._verify(item, path, target, restored, content_hash, poll)
+
+    def _done(
+        self, item: IndexedItem, path: str, target: str, found: files.FileMetadata
+    ) -> RestoreResult:
+        shown = found.path_display or target
+        if target == path:
+            return self._result(item, RestoreOutcome.RESTORED, None, shown)
+        detail = f"{path} was taken: restored as {shown}"
+        return self._result(item, RestoreOutcome.CONFLICT_RESOLVED, detail, shown)
 
     def _refused(
         self, item: IndexedItem, path: str, target: str, exc: dbx.ApiError
@@ -159,11 +223,7 @@ class Restorer:
         ):
             detail = f"Dropbox does not show the restored file at {target}; try again"
             return self._result(item, RestoreOutcome.FAILED, detail)
-        shown = found.path_display or target
-        if target == path:
-            return self._result(item, RestoreOutcome.RESTORED, None, shown)
-        detail = f"{path} was taken: restored as {shown}"
-        return self._result(item, RestoreOutcome.CONFLICT_RESOLVED, detail, shown)
+        return self._done(item, path, target, found)
 
     # ------------------------------------------------------------------------------ helpers
 
@@ -202,6 +262,14 @@ class Restorer:
         restored_path: str | None = None,
     ) -> RestoreResult:
         return RestoreResult(item.item_id, outcome, detail=detail, restored_path=restored_path)
+
+
+def _answer_confirms(restored: files.FileMetadata, content_hash: str | None) -> bool:
+    """Whether the restore's own answer settles it: the file it names is the deleted revision
+    (its content hash, when the scan recorded one; the answer is for that rev otherwise)."""
+    if not isinstance(restored, files.FileMetadata):
+        return False
+    return content_hash is None or restored.content_hash == content_hash
 
 
 def _confirmed(
