@@ -24,8 +24,12 @@ that the iCloud web client sends (captured in pyicloud's browser fixtures): one 
 ``update`` of the ``CPLAsset`` with the record's current ``recordChangeTag``, the single field
 ``isDeleted`` set to 0, in the asset's zone, ``atomic``. Nothing else is sent: no other field, no
 change to the CPLMaster or to album relations. A stale change tag (CloudKit ``CONFLICT``) is
-answered by looking the record up and sending once more with its current tag. Afterwards the
-record is looked up again, and only ``isDeleted`` back at 0 counts as restored.
+answered by looking the record up and sending once more with its current tag. Only ``isDeleted``
+back at 0 counts as restored: a successful update answers the whole record as saved (the captured
+delete's answer, ``photo_delete_response.json``, carries the record's fields and new tag), so
+when that answer shows ``isDeleted`` 0 it is the outcome; otherwise (a lost answer, an answer
+without the field, or one still deleted) the record is looked up again and that decides. One
+record per request, the captured shape: a mass restore costs one ``records/modify`` per photo.
 """
 
 from __future__ import annotations
@@ -281,6 +285,7 @@ class ModifyAnswer:
     applied: bool
     error: str | None = None  # serverErrorCode
     reason: str | None = None
+    in_trash: bool | None = None  # the saved record's isDeleted, when the answer carries it
 
 
 def _record_entry(data: Any, record_name: str) -> dict[str, Any] | None:
@@ -361,7 +366,9 @@ class PhotoRestorer:
         code = entry.get("serverErrorCode")
         if code:
             return ModifyAnswer(applied=False, error=str(code), reason=entry.get("reason"))
-        return ModifyAnswer(applied=True)
+        deleted = _field(entry, "isDeleted")
+        in_trash = bool(deleted) if isinstance(deleted, int) else None
+        return ModifyAnswer(applied=True, in_trash=in_trash)
 
     def _lookup(self, record_name: str, zone: dict[str, Any]) -> RecordState:
         body = lookup_body(record_name, zone)
@@ -396,6 +403,8 @@ class PhotoRestorer:
                 except MaybeApplied as exc:
                     log.info("restore of %s ended with %s: looking it up", name, exc)
                     break
+                if answer.applied and answer.in_trash is False:  # the saved record says so
+                    return _result(item, RestoreOutcome.RESTORED, RESTORE_NOTE)
                 if answer.applied:
                     break
                 if answer.error == "CONFLICT" and not retried:

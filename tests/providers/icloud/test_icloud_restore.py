@@ -73,10 +73,13 @@ def _photos_ready(apple: Apple) -> None:
 # ------------------------------------------------------------------------------ photos
 
 
-def test_photo_restore_sends_exactly_the_modelled_update_and_reads_it_back(apple: Apple) -> None:
+def test_photo_restore_sends_exactly_the_modelled_update_and_trusts_the_saved_record(
+    apple: Apple,
+) -> None:
+    """The update's answer is the record as saved, isDeleted 0: that is the outcome, and no
+    lookup follows (one request per photo, the floor)."""
     _photos_ready(apple)
     apple.add(responses.POST, MODIFY, record("tag-2", False), body=restore_body("tag-1"))
-    apple.add(responses.POST, LOOKUP, record("tag-2", False), body=LOOKUP_BODY)
 
     (result,) = apple.restore(indexed_photo())
 
@@ -86,6 +89,17 @@ def test_photo_restore_sends_exactly_the_modelled_update_and_reads_it_back(apple
     assert len(writes) == 1
     assert writes[0].body == restore_body("tag-1")
     assert writes[0].query == PHOTOS_QUERY
+    assert apple.calls[-1] == ("POST", MODIFY)
+    assert ("POST", LOOKUP) not in apple.calls
+
+
+def test_an_answer_without_the_flag_is_read_back(apple: Apple) -> None:
+    _photos_ready(apple)
+    bare = {"records": [{"recordName": "A1", "recordChangeTag": "tag-2"}]}
+    apple.add(responses.POST, MODIFY, bare, body=restore_body("tag-1"))
+    apple.add(responses.POST, LOOKUP, record("tag-2", False), body=LOOKUP_BODY)
+    (result,) = apple.restore(indexed_photo())
+    assert result.outcome is RestoreOutcome.RESTORED
     assert apple.calls[-2:] == [("POST", MODIFY), ("POST", LOOKUP)]
 
 
@@ -97,17 +111,11 @@ def test_stale_change_tag_is_refetched_and_retried_once(apple: Apple) -> None:
     apple.add(responses.POST, MODIFY, conflict, body=restore_body("tag-old"))
     apple.add(responses.POST, LOOKUP, record("tag-now", True), body=LOOKUP_BODY)
     apple.add(responses.POST, MODIFY, record("tag-3", False), body=restore_body("tag-now"))
-    apple.add(responses.POST, LOOKUP, record("tag-3", False), body=LOOKUP_BODY)
 
     (result,) = apple.restore(indexed_photo(tag="tag-old"))
 
     assert result.outcome is RestoreOutcome.RESTORED
-    assert apple.calls[-4:] == [
-        ("POST", MODIFY),
-        ("POST", LOOKUP),
-        ("POST", MODIFY),
-        ("POST", LOOKUP),
-    ]
+    assert apple.calls[-3:] == [("POST", MODIFY), ("POST", LOOKUP), ("POST", MODIFY)]
     assert [s.body for s in apple.sent if s.url == MODIFY] == [
         restore_body("tag-old"),
         restore_body("tag-now"),
@@ -167,7 +175,6 @@ def test_a_429_on_the_write_waits_and_sends_it_again(apple: Apple) -> None:
         body=restore_body("tag-1"),
     )
     apple.add(responses.POST, MODIFY, record("tag-2", False), body=restore_body("tag-1"))
-    apple.add(responses.POST, LOOKUP, record("tag-2", False), body=LOOKUP_BODY)
     (result,) = apple.restore(indexed_photo())
     assert result.outcome is RestoreOutcome.RESTORED
     assert apple.sleeps == [4.0]
