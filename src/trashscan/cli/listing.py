@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -179,6 +181,13 @@ def scan(
     is_flag=True,
     help="Print refs only, one a line (for `trashscan restore -`).",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Only the first N items of the sort, the most urgent by default (0: all).",
+)
 @click.option("--cached", is_flag=True, help="Print from the index without scanning.")
 @click.option("--no-pager", is_flag=True, help="Never page the table ($TRASHSCAN_PAGER, $PAGER).")
 @deadline_option
@@ -194,6 +203,7 @@ def list_items(
     sort: str,
     fmt: str,
     quiet: bool,
+    limit: int,
     cached: bool,
     no_pager: bool,
     deadline: str | None,
@@ -202,37 +212,47 @@ def list_items(
     """Trashed photos and videos, soonest purge first (then fetches missing thumbnails).
 
     --format json prints one array; jsonl one object a line, each written as the index yields
-    it; -q only the refs, one a line, to pipe into `trashscan restore -`.
+    it; -q only the refs, one a line, to pipe into `trashscan restore -`. --limit N keeps the
+    first N (the table's totals still cover everything matched).
     """
     from trashscan import output
 
     if quiet and ctx.get_parameter_source("fmt") is not ParameterSource.DEFAULT:
         raise UsageError("-q prints refs only: leave out --format")
-    limit = app.deadline(deadline)
+    time_limit = app.deadline(deadline)
     started = time.monotonic()
     selected = check_provider(app.select_accounts(all_accounts, accounts), filters.provider)
     item_filter = build_filter(selected, filters, app.now(), sort)
     failed = False
     results: list[AccountScanResult] = []
     if not cached:
-        results = run_scan(app, selected, limit)
+        results = run_scan(app, selected, time_limit)
         failed = not all(r.ok and not r.partial for r in results)
     now = app.now()
     if quiet:
-        output.write_refs(app.index.iter_items(item_filter, now), sys.stdout)
+        output.write_refs(first_items(app, item_filter, now, limit), sys.stdout)
     elif fmt == "jsonl":
-        output.write_items_jsonl(app.index.iter_items(item_filter, now), now, sys.stdout)
+        output.write_items_jsonl(first_items(app, item_filter, now, limit), now, sys.stdout)
     else:
-        items = app.index.items(item_filter, now)
+        items = list(first_items(app, item_filter, now, limit))
         if fmt in FOR_PEOPLE:
             show_table(app, items, item_filter, now, pager=not no_pager)
         else:
             {"json": output.write_json, "csv": output.write_csv}[fmt](items, now, sys.stdout)
     if results and not no_thumbnails:
         sys.stdout.flush()  # the listing is out before any picture is asked for
-        fetch_thumbnails(app, results, started, limit)
+        fetch_thumbnails(app, results, started, time_limit)
     if failed:
         sys.exit(EXIT_PARTIAL)
+
+
+def first_items(
+    app: App, item_filter: ItemFilter, now: datetime, limit: int
+) -> Iterator[IndexedItem]:
+    """The matched items as the index streams them, only the first ``limit`` (0: all); the
+    index's read transaction ends as soon as the last one wanted is out, never held open."""
+    with closing(app.index.iter_items(item_filter, now)) as rows:
+        yield from islice(rows, limit) if limit else rows
 
 
 def show_table(
@@ -243,7 +263,10 @@ def show_table(
     from trashscan import table
 
     totals = app.index.totals(item_filter, now, table.DUE_SOON)
+    matched = sum(t.items for t in totals)
     console = table.console_for(sys.stdout)
     with console.capture() as captured:
         table.print_listing(console, items, totals, now)
+        if len(items) < matched:  # --limit left some out: say so, and how to see them
+            console.out(f"{len(items):,} of {matched:,} shown (--limit)", highlight=False)
     paging.show(captured.get(), use_pager=pager)
