@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import subprocess
 import sys
 import threading
@@ -550,5 +551,8 @@ def test_demo_still_runs_and_shows_dropbox():
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    rows = [line.split() for line in result.stdout.splitlines() if f" {PROVIDER} " in line]
-    assert set(ACCOUNTS) <= {row[2] for row in rows}
+    scan, _, rest = result.stdout.partition("Meanwhile, in the clouds")
+    totals = rest.partition("\ntotal: ")[2]  # under the list of the most urgent items
+    for account in ACCOUNTS:
+        assert re.search(rf"^{account}: \d+ items scanned$", scan, re.M), account
+        assert re.search(rf"^  {account} +\d+ items ", totals, re.M), account

