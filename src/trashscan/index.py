@@ -249,6 +249,10 @@ class ItemFilter:
     name_glob: str | None = None  # case-insensitive; '*' and '?' only ('[' is literal)
     sort: str = "purge"  # purge | deleted | name | size
     refs: tuple[str, ...] | None = None  # full refs
+    # The UI's urgency groups: purge strictly after this (excludes items without a purge
+    # date), and only items that are never purged.
+    purge_after: datetime | None = None
+    no_purge: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +330,24 @@ def _matching(f: ItemFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
         where.append(sa.func.lower(c.name).like(pattern, escape="\\"))
     if f.refs is not None:
         where.append(c.ref.in_(list(f.refs)))
+    if f.purge_after is not None:
+        where.append(sa.and_(c.purge_at.is_not(None), c.purge_at > f.purge_after))
+    if f.no_purge:
+        where.append(c.purge_at.is_(None))
     return where
+
+
+_NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # sorts after every purge date: "never"
+
+
+def _after(keys: Sequence[Any], start: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``(keys) > (start)`` spelt out, (a > x) or (a = x and b > y) or ..., which every
+    dialect reads, where row values are not everywhere."""
+    terms = []
+    for n, key in enumerate(keys):
+        equal = [keys[i] == start[i] for i in range(n)]
+        terms.append(sa.and_(*equal, key > start[n]))
+    return sa.or_(*terms)
 
 
 def _glob_to_like(glob: str) -> str:
@@ -767,6 +788,49 @@ class Index:
                 for provider, account, n, size, sized, soon in conn.execute(stmt)
             ]
 
+    def page(
+        self, f: ItemFilter, now: datetime, limit: int, after: str | None = None
+    ) -> list[IndexedItem]:
+        """At most ``limit`` items ``f`` matches, soonest purge first (``list``'s order), from
+        the one after the item whose full ref is ``after``: keyset paging, so that items
+        restored meanwhile shift nothing, and a page costs the same wherever it starts.
+
+        An ``after`` the index no longer holds starts from the beginning."""
+        c = items.c
+        never = sa.literal(_NEVER, UTCDateTime())
+        keys = [
+            sa.case((c.purge_at.is_(None), 1), else_=0),
+            sa.func.coalesce(c.purge_at, never),
+            c.name, c.provider, c.account, c.ref,
+        ]  # fmt: skip
+        where = _matching(f, now)
+        with self._tx() as conn:
+            if after is not None:
+                start = conn.execute(sa.select(*keys).where(c.ref == after)).first()
+                if start is not None:
+                    where.append(_after(keys, list(start)))
+            stmt = sa.select(items).where(*where).order_by(*keys).limit(limit)
+            return [_to_item(row) for row in conn.execute(stmt).mappings()]
+
+    def by_ref(self, ref: str) -> IndexedItem | None:
+        """The item of this full ref (the UI's links), whatever its state; None if unknown."""
+        with self._tx() as conn:
+            row = conn.execute(sa.select(items).where(items.c.ref == ref)).mappings().first()
+        return None if row is None else _to_item(row)
+
+    def copies(self, hashes: Sequence[str]) -> dict[str, list[IndexedItem]]:
+        """Every item, of any account and state, whose content hash is one of ``hashes``:
+        the same bytes by the provider's own hash ("md5:…" only ever equals "md5:…")."""
+        found: dict[str, list[IndexedItem]] = {}
+        wanted = sorted({h for h in hashes if h})
+        with self._tx() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                stmt = sa.select(items).where(items.c.content_hash.in_(chunk))
+                for row in conn.execute(stmt.order_by(items.c.ref)).mappings():
+                    found.setdefault(row["content_hash"], []).append(_to_item(row))
+        return found
+
     def resolve_ref(self, ref: str) -> IndexedItem:
         """Git-style: any unambiguous prefix of at least 4 hex characters names an item."""
         return self.resolve_refs([ref])[0]
@@ -884,10 +948,14 @@ class Index:
         accounts: Sequence[str] = (),
         since: datetime | None = None,
         until: datetime | None = None,
+        ref: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Newest first; of these account names only (if any), attempted in [since, until)."""
+        """Newest first; of these account names only (if any), attempted in [since, until),
+        of one item's full ``ref`` if given."""
         log = restore_log_table.c
         stmt = sa.select(restore_log_table).order_by(log.id.desc()).limit(limit)
+        if ref is not None:
+            stmt = stmt.where(log.ref == ref)
         if accounts:
             stmt = stmt.where(log.account.in_(list(accounts)))
         if since is not None:

@@ -77,6 +77,14 @@ def install() -> None:
     threading.Thread(target=_watch, args=(read_end,), name="signals", daemon=True).start()
 
 
+def caught(signum: int) -> None:
+    """A signal that a server caught itself, to stop cleanly first (``trashscan ui``), becomes
+    the command's interruption now, as if :func:`_handler` had raised it."""
+    global received
+    received = signum
+    raise KeyboardInterrupt
+
+
 def interrupted() -> tuple[str, int]:
     """The message and exit code for the ``KeyboardInterrupt`` being handled."""
     signum = signal.Signals(received) if received is not None else signal.SIGINT

@@ -42,6 +42,51 @@ def left_out(item: IndexedItem) -> str | None:
     return None
 
 
+def split_left_out(
+    items: Sequence[IndexedItem],
+) -> tuple[list[IndexedItem], list[tuple[IndexedItem, str]]]:
+    """A plan's two lists: the items to send, and those left out with why (:func:`left_out`);
+    ``trashscan restore`` and the UI's "Restore selected" both plan with it."""
+    left = [(item, reason) for item in items if (reason := left_out(item))]
+    return [item for item in items if not left_out(item)], left
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What a finished restore says last: the count line, and every item not back and why."""
+
+    line: str  # "3 restored, 1 not restored, 2 left out"
+    not_back: list[tuple[IndexedItem, str]]  # in the plan's order
+    failed: int
+
+
+def summarize(
+    planned: Sequence[IndexedItem],
+    left: Sequence[tuple[IndexedItem, str]],
+    done: Sequence[ItemRestore],
+) -> Summary:
+    """The end of a restore, the same for the CLI and the UI: failures in the plan's order,
+    then the items left out, each with its reason (:func:`why`)."""
+    position = {item.ref: n for n, item in enumerate(planned)}
+    failed = sorted(
+        (entry for entry in done if not entry.result.ok),
+        key=lambda entry: position.get(entry.item.ref, len(planned)),
+    )
+    not_back = [(entry.item, why(entry.result)) for entry in failed]
+    not_back += [(item, f"left out: {reason}") for item, reason in left]
+    line = f"{len(done) - len(failed)} restored, {len(failed)} not restored"
+    line += f", {len(left)} left out" if left else ""
+    return Summary(line, not_back, len(failed))
+
+
+def why(result: RestoreResult) -> str:
+    """Why an item is not back: its outcome and the provider's or the deadline's reason."""
+    from trashscan.output import OUTCOME_WORDS
+
+    words = OUTCOME_WORDS[result.outcome]
+    return f"{words}: {result.detail}" if result.detail else words
+
+
 def plan_skip(item: IndexedItem) -> RestoreResult | None:
     """Why an item will not be sent to its provider at all, if it will not."""
     if item.state is ItemState.RESTORED:

@@ -31,7 +31,7 @@ from trashscan.errors import EXIT_PARTIAL, UsageError
 from trashscan.safe_text import printable
 
 if TYPE_CHECKING:
-    from trashscan.models import IndexedItem, RestoreResult
+    from trashscan.models import IndexedItem
     from trashscan.restorer import ItemRestore
 
 FROM_STDIN = "-"
@@ -65,7 +65,7 @@ def restore(
     totals then go to stderr.
     """
     from trashscan import table
-    from trashscan.restorer import Restorer, left_out
+    from trashscan.restorer import Restorer, split_left_out, summarize
 
     limit = app.deadline(deadline)
     from_stdin = FROM_STDIN in refs
@@ -100,8 +100,7 @@ def restore(
         err("nothing to restore")
         Results(fmt).close()
         return
-    left = [(item, reason) for item in items if (reason := left_out(item))]
-    items = [item for item in items if not left_out(item)]
+    items, left = split_left_out(items)
     if items:
         tell(human, f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
         table.write_table(items, now, human)
@@ -142,19 +141,11 @@ def restore(
     if dry_run:
         tell(human, "dry run: nothing was changed")
         return
-    position = {item.ref: n for n, item in enumerate(items)}  # the plan's order
-    failed = sorted(
-        (entry for entry in done if not entry.result.ok),
-        key=lambda entry: position.get(entry.item.ref, len(items)),
-    )
-    not_back = [(entry.item, _why(entry.result)) for entry in failed]
-    not_back += [(item, f"left out: {reason}") for item, reason in left]
-    summary = f"{len(done) - len(failed)} restored, {len(failed)} not restored"
-    summary += f", {len(left)} left out" if left else ""
-    tell(human, summary + (":" if not_back else ""))
-    for item, why in not_back:  # the last lines: every item that is not back, and why
+    summary = summarize(items, left, done)
+    tell(human, summary.line + (":" if summary.not_back else ""))
+    for item, why in summary.not_back:  # the last lines: every item not back, and why
         tell(human, f"  {item.ref[:8]} {item.account}: {item.name}: {why}")
-    if failed:
+    if summary.failed:
         sys.exit(EXIT_PARTIAL)
 
 
@@ -369,14 +360,6 @@ class _Report:
             f"{words:<{OUTCOME_WIDTH}} {entry.item.ref[:8]} {entry.item.account}: "
             f"{entry.item.name}{where}{detail}"
         )
-
-
-def _why(result: RestoreResult) -> str:
-    """Why an item is not back: its outcome and the provider's or the deadline's reason."""
-    from trashscan.output import OUTCOME_WORDS
-
-    words = OUTCOME_WORDS[result.outcome]
-    return f"{words}: {result.detail}" if result.detail else words
 
 
 def plan_notes(app: App, items: list[IndexedItem], out: IO[str]) -> None:
