@@ -28,6 +28,7 @@ from trashscan.cli.providers import providers
 from trashscan.cli.restore import restore
 from trashscan.cli.runner import DEBUG_ENV, DEBUG_HELP, add_debug_option, run_group
 from trashscan.cli.sandbox import demo, sandbox
+from trashscan.cli.ui import ui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,6 +53,7 @@ for command in (
     list_items,
     restore,
     history,
+    ui,
     check,
     schedule,
     demo,

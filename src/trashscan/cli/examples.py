@@ -61,6 +61,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "trashscan history --account laptop --since 7d",
         "trashscan history --format json --limit 0 > restores.json",
     ),
+    "ui": (
+        "trashscan ui",
+        "trashscan ui --no-browser --port 8765",
+    ),
     "check": (
         "trashscan check",
         "trashscan check --within 7d --critical 2d --quiet",
