@@ -112,6 +112,7 @@ def serve(app: App, port: int, browser: bool) -> None:
         web,
         loop="asyncio",
         http="h11",
+        ws="none",
         lifespan="off",
         log_level="warning",
         access_log=False,
