@@ -16,11 +16,14 @@ anything is asked ("also restores 2 other items of 'Holiday 2024'"), counting wh
 with that folder, and :func:`restore` reports every item that came back with a folder, so that
 the core records those too as restored.
 
-Round trips: a batched look (the items and the folders the scan saw above them, up to the first
-one not in the trash; one more batch per level only where Drive changed since), one batch per
-depth of untrash (1, or 2 for a folder trashed after its item), and a batched read-back of the
-items, the untrashed folders and their contents. Everything is batched by 100. Nothing here ever
-deletes: Drive keys files by id, so an untrash cannot overwrite anything.
+Round trips (issue 16): a batched look (the items and the folders the scan saw above them, up
+to the first one not in the trash; one more batch per level only where Drive changed since), one
+batch of PATCH per depth of untrash (1, or 2 for a folder trashed after its item), whose answers
+(``fields=id,trashed``) are the outcome, and, only when folders were untrashed, a batched listing
+of what came back with them. Read back is only what is in doubt (a part that failed without an
+answer, an answer without ``trashed``). Everything is batched by 100: 250 photos trashed one by
+one cost 3 looks and 3 PATCH batches. Nothing here ever deletes: Drive keys files by id, so an
+untrash cannot overwrite anything.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 
 from trashscan.errors import AccountError
 from trashscan.models import IndexedItem, RestoreOutcome, RestoreResult
-from trashscan_google_drive.client import DriveApiError, DriveSession
+from trashscan_google_drive.client import BATCH_LIMIT, DriveApiError, DriveSession
 from trashscan_google_drive.scan import (
     FOLDER_MIME,
     MAX_FOLDER_DEPTH,
@@ -123,6 +126,10 @@ class Lookup:
 
     def _get(self, file_id: str) -> Any:
         return self.files.get(fileId=file_id, fields=CHECK_FIELDS, supportsAllDrives=True)
+
+    def verify(self, file_id: str) -> Any:
+        """A read-back: is it out of the trash now?"""
+        return self.files.get(fileId=file_id, fields=VERIFY_FIELDS, supportsAllDrives=True)
 
     def parent(self, node: Node) -> str | None:
         """The parent folder (Drive enforces one), None at a My Drive or shared drive root."""
@@ -313,8 +320,22 @@ def plan_notes(session: DriveSession, items: Sequence[IndexedItem]) -> dict[str,
 
 # ---------------------------------------------------------------------- the restore
 
+# What one PATCH (or read-back) says of a node: whether it is in the trash now (None: unknown),
+# and, when unknown, why.
+Verdict = tuple[bool | None, str | None]
+
 
 def restore(session: DriveSession, items: Sequence[IndexedItem]) -> Iterator[RestoreResult]:
+    """Untrash, depth by depth, in batches of 100; each PATCH answer is the outcome.
+
+    files.update answers with the updated file: "If successful, the response body contains an
+    instance of File" [DOC developers.google.com/drive/api/reference/rest/v3/files/update], with
+    the fields asked ("fields: Selector specifying which fields to include in a partial
+    response" [DISC]), so ``fields=id,trashed`` tells whether the node left the trash. Read
+    back (batched) is only what is in doubt: a part that failed with no answer (a 5xx, a lost
+    connection, throttled past the retries: Drive may have applied it), an answer without
+    ``trashed``, and an item that came back through a folder but is not in that folder's
+    listing. The result of an item untrashed itself is yielded as soon as its batch answers."""
     lookup = Lookup(session)
     steps = lookup.walk(items)
     for step in steps:
@@ -325,73 +346,124 @@ def restore(session: DriveSession, items: Sequence[IndexedItem]) -> Iterator[Res
 
     def untrash(file_id: str) -> Any:
         return files.update(
-            fileId=file_id, body={"trashed": False}, supportsAllDrives=True, fields="id,trashed"
+            fileId=file_id, body={"trashed": False}, supportsAllDrives=True, fields=VERIFY_FIELDS
         )
 
-    patched: dict[str, Node] = {}
+    out: dict[str, Node] = {}  # the nodes Drive answered are out of the trash
     depth = 0
     while any(len(s.untrash) > depth for s in live):
         nodes = {s.untrash[depth]["id"]: s.untrash[depth] for s in live if len(s.untrash) > depth}
-        answers = session.batch(nodes, untrash, "files.update")
-        for node_id, answer in answers.items():
-            if not isinstance(answer, AccountError):
-                patched[node_id] = nodes[node_id]
-                continue
+        order = list(nodes)
+        for start in range(0, len(order), BATCH_LIMIT):  # a batch at a time: results stream
+            chunk = order[start : start + BATCH_LIMIT]
+            verdicts = _verdicts(session, lookup, session.batch(chunk, untrash, "files.update"))
+            out.update({i: nodes[i] for i in chunk if verdicts[i][0] is False})
             for step in live:
-                if step.decided is None and node_id in {n["id"] for n in step.untrash}:
-                    if node_id == step.item.item_id:
-                        step.decide(RestoreOutcome.FAILED, _failure(answer))
-                    else:
-                        detail = f"its folder {_name(nodes[node_id])!r} could not be restored: "
-                        step.decide(RestoreOutcome.FAILED, detail + _failure(answer))
-                    yield step.decided
+                if step.decided is not None or len(step.untrash) <= depth:
+                    continue
+                node = step.untrash[depth]
+                if node["id"] not in verdicts:
+                    continue
+                trashed, why = verdicts[node["id"]]
+                if trashed is False:
+                    if depth == len(step.untrash) - 1 and step.trashed_itself:
+                        step.decided = _restored(step)  # its own answer says so
+                        yield step.decided
+                    continue
+                itself = node["id"] == step.item.item_id
+                if trashed and itself:
+                    why = "Google Drive still shows it in the trash after the restore"
+                elif trashed:  # the item is not untrashed under a folder still in the trash
+                    why = f"its folder {_name(node)!r} is still in the trash after the restore"
+                elif not itself:
+                    why = f"its folder {_name(node)!r} could not be restored: {why}"
+                step.decide(RestoreOutcome.FAILED, why)
+                yield step.decided
         live = [s for s in live if s.decided is None]
         depth += 1
 
-    yield from _read_back(session, lookup, live, patched, {i.item_id for i in items})
+    yield from _came_back(session, lookup, live, out, {i.item_id for i in items})
 
 
-def _read_back(
+def _verdicts(
+    session: DriveSession, lookup: Lookup, answers: dict[str, Node | AccountError]
+) -> dict[str, Verdict]:
+    """Each PATCH answer's verdict; the parts in doubt are read back, in one batch."""
+    verdicts: dict[str, Verdict] = {}
+    doubt: dict[str, str] = {}  # id -> what is known of it so far
+    for node_id, answer in answers.items():
+        if isinstance(answer, dict) and isinstance(answer.get("trashed"), bool):
+            verdicts[node_id] = (answer["trashed"], None)
+        elif isinstance(answer, DriveApiError) and answer.status < 500:
+            verdicts[node_id] = (None, _failure(answer))  # refused: nothing was changed
+        elif isinstance(answer, AccountError):  # no answer: it may have been applied
+            doubt[node_id] = _failure(answer)
+        else:
+            doubt[node_id] = ""  # answered, without saying whether it left the trash
+    if not doubt:
+        return verdicts
+    reads = session.batch(doubt, lookup.verify, "files.get")
+    for node_id, cause in doubt.items():
+        trashed = _trashed(reads.get(node_id))
+        if trashed is False:
+            verdicts[node_id] = (False, None)
+        elif trashed and cause:
+            verdicts[node_id] = (None, cause)
+        elif trashed:
+            verdicts[node_id] = (True, None)
+        else:
+            read = reads.get(node_id)
+            failed = _failure(read) if isinstance(read, AccountError) else "no answer"
+            sent = (
+                f"{cause}; the restore may have been applied" if cause else "the restore was sent"
+            )
+            verdicts[node_id] = (None, f"{sent}, but reading it back failed: {failed}")
+    return verdicts
+
+
+def _restored(step: Step) -> RestoreResult:
+    item_id = step.item.item_id
+    if not step.folders:
+        return RestoreResult(item_id, RestoreOutcome.RESTORED, None)
+    names = ", ".join(_name(f) for f in step.folders)
+    plural = "folders" if len(step.folders) > 1 else "folder"
+    detail = (
+        f"restored, and its {plural} {names} (trashed after it) too"
+        if step.trashed_itself
+        else f"restored with its {plural} {names}"
+    )
+    return RestoreResult(item_id, RestoreOutcome.RESTORED, detail)
+
+
+def _came_back(
     session: DriveSession,
     lookup: Lookup,
     live: list[Step],
-    patched: dict[str, Node],
+    out: dict[str, Node],
     asked: set[str],
 ) -> Iterator[RestoreResult]:
-    """Read back every item and untrashed folder, and list what came back with the folders, all
-    in one batch (plus one per level of subfolders)."""
-    folders = [n for n in patched.values() if n.get("mimeType") == FOLDER_MIME]
-    ids = [s.item.item_id for s in live] + [n["id"] for n in folders]
-    came_back, reads = lookup.contents(folders, trashed=False, reads=ids, fields=VERIFY_FIELDS)
+    """What came back with the untrashed folders: the items trashed through them (every node
+    of their chain answered out of the trash) and the folders' other photos, from a batched
+    listing of what is out of the trash in them (one batch per level of subfolders). An item
+    the listings do not show is read back."""
+    folders = [n for n in out.values() if n.get("mimeType") == FOLDER_MIME]
+    came_back = lookup.contents(folders, trashed=False)[0] if folders else {}
+    seen = {c.get("id") for children in came_back.values() for c in children}
+    unseen = [s for s in live if s.item.item_id not in seen]
+    reads = session.batch([s.item.item_id for s in unseen], lookup.verify, "files.get")
     for step in live:
-        answer = reads.get(step.item.item_id)
+        answer = reads.get(step.item.item_id) if step in unseen else {"trashed": False}
         if isinstance(answer, AccountError) or answer is None:
             why = _failure(answer) if answer is not None else "no answer"
             detail = f"restore sent, but reading it back failed: {why}"
             yield RestoreResult(step.item.item_id, RestoreOutcome.FAILED, detail)
-        elif answer.get("trashed"):
-            still = [f for f in step.folders if _trashed(reads.get(f["id"]))]
-            detail = (
-                f"its folder {_name(still[0])!r} is still in the trash after the restore"
-                if still
-                else "Google Drive still shows it in the trash after the restore"
-            )
+        elif answer.get("trashed") is not False:
+            detail = "Google Drive still shows it in the trash after the restore"
             yield RestoreResult(step.item.item_id, RestoreOutcome.FAILED, detail)
-        elif step.folders:
-            names = ", ".join(_name(f) for f in step.folders)
-            plural = "folders" if len(step.folders) > 1 else "folder"
-            detail = (
-                f"restored, and its {plural} {names} (trashed after it) too"
-                if step.trashed_itself
-                else f"restored with its {plural} {names}"
-            )
-            yield RestoreResult(step.item.item_id, RestoreOutcome.RESTORED, detail)
         else:
-            yield RestoreResult(step.item.item_id, RestoreOutcome.RESTORED, None)
+            yield _restored(step)
     # What came back with the folders: reported, so that the index records it as restored.
     for folder in folders:
-        if _trashed(reads.get(folder["id"])) is not False:
-            continue  # not verified out of the trash: claim nothing for its contents
         for child in came_back.get(folder["id"], ()):
             child_id = child.get("id")
             if (

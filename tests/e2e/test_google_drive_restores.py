@@ -10,7 +10,8 @@
   named.
 * Items Drive says this account may not untrash (``canUntrash: false``) are left out of plans.
 
-Each test counts the batched requests of the restore run where the count is the point.
+Each test counts the batched requests of the restore run where the count is the point; a mass
+restore costs its looks and its PATCH batches, nothing more (issue 16).
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ def test_a_photo_of_a_trashed_folder_brings_the_folders_other_items_back_and_say
     )
     assert "5 restored, 0 not restored" in result.stdout
     # the plan: a batched look and a listing of the folder; the restore: a batched look, one
-    # batch of PATCHes, one batched read-back (the items, the folder and what it holds)
+    # batch of PATCHes (their answers say the photo, the video and the folder are out), and a
+    # listing of what came back with the folder; nothing read back one by one
     assert log.calls() == [("POST", "/batch/drive/v3", 200)] * 5
     holiday = fake.find(HOLIDAY, account="alice")
     patched = [r.path for r in fake.batch_log[parts_before:] if r.method == "PATCH"]
@@ -267,4 +269,34 @@ def test_items_this_account_may_not_untrash_are_left_out_of_the_plan(cli, sandbo
     alone = cli("restore", race["ref"], "--yes")
     assert alone.exit_code == 0
     assert "nothing to restore" in alone.stderr
+    assert fake.refused_calls == []
+
+
+# ----------------------------------------------------------------------------------- round trips
+
+
+def test_a_mass_restore_costs_the_looks_and_the_patches_and_no_read_back(cli, fake, log):
+    """250 photos trashed one by one (issue 16). Floor, in batches of 100 (Drive's limit): the
+    plan's look and the restore's own look, each ceil((250 + the root alias) / 100) = 3 (the
+    restore looks again: the person may have waited at the prompt, and which folders come back
+    is decided on Drive's state then), and ceil(250 / 100) = 3 batches of PATCH. Nothing is read
+    back: files.update answers the updated file with the fields asked (``fields=id,trashed``),
+    and ``trashed: false`` there is the restore's outcome. Before: 12 (a read-back per 100)."""
+    bulk = set(fake.trash_bulk("bob", 250))
+    items = [i for i in _list(cli, "bob").values() if i["item_id"] in bulk]
+    assert len(items) == 250
+    log.mark()
+    parts_before = len(fake.batch_log)
+
+    result = cli("restore", *(i["ref"] for i in items), "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "250 restored, 0 not restored" in result.stdout
+    floor = 3 + 3 + 3
+    assert log.calls() == [("POST", "/batch/drive/v3", 200)] * floor
+    parts = fake.batch_log[parts_before:]
+    assert sum(p.method == "PATCH" for p in parts) == 250
+    assert sum(p.method == "GET" for p in parts) == 2 * 251  # the two looks, nothing after
+    assert all(p.query.get("fields") == ["id,trashed"] for p in parts if p.method == "PATCH")
+    assert not any(fake.state.is_trashed(fake.state.files[i]) for i in bulk)
     assert fake.refused_calls == []

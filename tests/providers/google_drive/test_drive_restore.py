@@ -1,6 +1,13 @@
 """Restoring: a batched look (items, the folders above them, the root alias), PATCH
-{"trashed": false} of every explicitly trashed node outermost first, and a batched read-back
-that also lists what came back with an untrashed folder; per-part retries."""
+{"trashed": false} of every explicitly trashed node outermost first, whose answer
+(``fields=id,trashed``) is the outcome; a batched listing of what came back with an untrashed
+folder; a batched read-back only of what is in doubt; per-part retries.
+
+Drive documents files.update's answer as the file itself: "If successful, the response body
+contains an instance of File" [DOC reference/rest/v3/files/update], with the fields the request
+names ("fields: Selector specifying which fields to include in a partial response" [DISC]). So a
+part that answers ``trashed: false`` needs no read-back (issue 16: 3 round trips per 100 items
+became 2)."""
 
 from __future__ import annotations
 
@@ -68,11 +75,12 @@ def results(gd: Harness, *items: object) -> dict[str, RestoreResult]:
     return {r.item_id: r for r in gd.provider.restore(account(), list(items))}  # type: ignore[arg-type]
 
 
-def test_restore_looks_patches_and_reads_back_in_one_batch_each(gd: Harness) -> None:
+def test_restore_looks_and_patches_in_one_batch_each_and_trusts_the_patch_answer(
+    gd: Harness,
+) -> None:
     gd.respond(
         batch_answer(part_ok("a", trashed("a")), part_ok("b", trashed("b")), ROOT),
         batch_answer(part_ok("a", untrashed("a")), part_ok("b", untrashed("b"))),
-        batch_answer(part_ok("b", untrashed("b")), part_ok("a", untrashed("a"))),
     )
 
     done = results(gd, indexed("a"), indexed("b"))
@@ -81,8 +89,8 @@ def test_restore_looks_patches_and_reads_back_in_one_batch_each(gd: Harness) -> 
         "a": RestoreOutcome.RESTORED,
         "b": RestoreOutcome.RESTORED,
     }
-    look, patch, verify = gd.requests
-    assert [(r.method, r.host, r.path) for r in gd.requests] == [BATCH] * 3
+    look, patch = gd.requests  # no read-back: the PATCH answers say trashed: false
+    assert [(r.method, r.host, r.path) for r in gd.requests] == [BATCH] * 2
     assert look.headers["content-type"].startswith("multipart/mixed; boundary=")
     assert batch_parts(look) == [
         inner("a", "GET", CHECK),
@@ -90,7 +98,6 @@ def test_restore_looks_patches_and_reads_back_in_one_batch_each(gd: Harness) -> 
         inner("root", "GET", CHECK),  # so that the My Drive root is known, never walked into
     ]
     assert batch_parts(patch) == [inner("a", "PATCH", VERIFY), inner("b", "PATCH", VERIFY)]
-    assert batch_parts(verify) == [inner("a", "GET", VERIFY), inner("b", "GET", VERIFY)]
     assert all(p.headers["authorization"] == "Bearer ya29.valid" for p in batch_parts(patch))
 
 
@@ -98,13 +105,13 @@ def test_batches_hold_at_most_100_parts(gd: Harness) -> None:
     ids = [f"f{n:03}" for n in range(150)]
     gd.respond(batch_answer(*(part_ok(i, trashed(i)) for i in ids[:100])))
     gd.respond(batch_answer(*(part_ok(i, trashed(i)) for i in ids[100:]), ROOT))
-    for _ in range(2):
-        gd.respond(batch_answer(*(part_ok(i, untrashed(i)) for i in ids[:100])))
-        gd.respond(batch_answer(*(part_ok(i, untrashed(i)) for i in ids[100:])))
+    gd.respond(batch_answer(*(part_ok(i, untrashed(i)) for i in ids[:100])))
+    gd.respond(batch_answer(*(part_ok(i, untrashed(i)) for i in ids[100:])))
 
     done = results(gd, *(indexed(i) for i in ids))
 
-    assert [len(batch_parts(r)) for r in gd.requests] == [100, 51, 100, 50, 100, 50]
+    # the floor: ceil(151 / 100) looks and ceil(150 / 100) PATCH batches, no read-back
+    assert [len(batch_parts(r)) for r in gd.requests] == [100, 51, 100, 50]
     assert {r.outcome for r in done.values()} == {RestoreOutcome.RESTORED}
     assert len(done) == 150
 
@@ -117,7 +124,6 @@ def test_a_throttled_part_is_resent_alone_after_its_retry_after(gd: Harness) -> 
             part_error("b", 403, "userRateLimitExceeded", **{"Retry-After": "7"}),
         ),
         batch_answer(part_ok("b", untrashed("b"))),
-        batch_answer(part_ok("a", untrashed("a")), part_ok("b", untrashed("b"))),
     )
 
     done = results(gd, indexed("a"), indexed("b"))
@@ -127,15 +133,71 @@ def test_a_throttled_part_is_resent_alone_after_its_retry_after(gd: Harness) -> 
     assert {r.outcome for r in done.values()} == {RestoreOutcome.RESTORED}
 
 
-def test_a_part_throttled_past_the_budget_is_reported_failed(gd: Harness) -> None:
+def test_a_part_throttled_past_the_budget_is_read_back_and_reported_failed(gd: Harness) -> None:
     throttled = part_error("a", 429, "rateLimitExceeded", **{"Retry-After": "600"})
-    gd.respond(batch_answer(part_ok("a", trashed("a")), ROOT), batch_answer(throttled))
+    gd.respond(
+        batch_answer(part_ok("a", trashed("a")), ROOT),
+        batch_answer(throttled),
+        batch_answer(part_ok("a", {"id": "a", "trashed": True})),
+    )
 
     done = results(gd, indexed("a"))
 
     assert done["a"].outcome is RestoreOutcome.FAILED
-    assert "600" in (done["a"].detail or "")
+    assert "600" in (done["a"].detail or "")  # the real cause, not the read-back
+    assert batch_parts(gd.requests[2]) == [inner("a", "GET", VERIFY)]
     assert gd.sleeps == []  # a wait longer than the policy allows is not slept through
+
+
+def test_a_patch_that_failed_without_an_answer_is_read_back_and_may_have_worked(
+    gd: Harness,
+) -> None:
+    """A 5xx (or a lost connection) past the retries says nothing of whether Drive applied the
+    update: only those parts are read back, and the read decides."""
+    unavailable = part_error("a", 503, "backendError", **{"Retry-After": "600"})
+    gd.respond(
+        batch_answer(part_ok("a", trashed("a")), part_ok("b", trashed("b")), ROOT),
+        batch_answer(unavailable, part_ok("b", untrashed("b"))),
+        batch_answer(part_ok("a", untrashed("a"))),
+    )
+
+    done = results(gd, indexed("a"), indexed("b"))
+
+    assert batch_parts(gd.requests[2]) == [inner("a", "GET", VERIFY)]  # a alone: b is known
+    assert done == {
+        "a": RestoreResult("a", RestoreOutcome.RESTORED, None),
+        "b": RestoreResult("b", RestoreOutcome.RESTORED, None),
+    }
+
+
+def test_a_patch_in_doubt_whose_read_back_fails_too_is_failed_with_both_causes(
+    gd: Harness,
+) -> None:
+    unavailable = part_error("a", 503, "backendError", **{"Retry-After": "600"})
+    gd.respond(
+        batch_answer(part_ok("a", trashed("a")), ROOT),
+        batch_answer(unavailable),
+        batch_answer(part_error("a", 503, "backendError", **{"Retry-After": "600"})),
+    )
+
+    done = results(gd, indexed("a"))
+
+    assert done["a"].outcome is RestoreOutcome.FAILED
+    detail = done["a"].detail or ""
+    assert "may have been applied" in detail and "reading it back failed" in detail
+
+
+def test_a_patch_answer_without_trashed_is_read_back(gd: Harness) -> None:
+    gd.respond(
+        batch_answer(part_ok("a", trashed("a")), ROOT),
+        batch_answer(part_ok("a", {"id": "a"})),  # a proxy or an odd answer: not a verdict
+        batch_answer(part_ok("a", untrashed("a"))),
+    )
+
+    done = results(gd, indexed("a"))
+
+    assert batch_parts(gd.requests[2]) == [inner("a", "GET", VERIFY)]
+    assert done["a"] == RestoreResult("a", RestoreOutcome.RESTORED, None)
 
 
 def test_a_part_refused_for_good_is_not_retried(gd: Harness) -> None:
@@ -151,10 +213,9 @@ def test_a_part_refused_for_good_is_not_retried(gd: Harness) -> None:
     assert gd.sleeps == []
 
 
-def test_read_back_catches_an_item_still_in_the_trash(gd: Harness) -> None:
+def test_a_patch_answered_still_in_the_trash_is_failed_without_a_read_back(gd: Harness) -> None:
     gd.respond(
         batch_answer(part_ok("a", trashed("a")), ROOT),
-        batch_answer(part_ok("a", untrashed("a"))),
         batch_answer(part_ok("a", {"id": "a", "trashed": True})),
     )
 
@@ -190,24 +251,16 @@ def test_items_of_a_trashed_folder_come_back_with_one_patch_of_the_folder(gd: Ha
             ROOT,
         ),
         batch_answer(part_ok("F1", untrashed("F1"))),
-        batch_answer(
-            part_ok("x", untrashed("x")),
-            part_ok("y", untrashed("y")),
-            part_ok("F1", untrashed("F1")),
-            part_ok("in:F1", {"files": children}),
-        ),
+        batch_answer(part_ok("in:F1", {"files": children})),
     )
 
     done = results(gd, indexed("x", via), indexed("y", via))
 
+    # the folder's PATCH answer says it is out; the listing of what is out of the trash in it
+    # names what came back (x and y among them): nothing is read back one by one
     assert [batch_parts(r) for r in gd.requests[1:]] == [
         [inner("F1", "PATCH", VERIFY)],
-        [
-            inner("x", "GET", VERIFY),
-            inner("y", "GET", VERIFY),
-            inner("F1", "GET", VERIFY),
-            listing("F1", trashed=False),
-        ],
+        [listing("F1", trashed=False)],
     ]
     assert done == {
         "x": RestoreResult("x", RestoreOutcome.RESTORED, "restored with its folder F1-name"),
@@ -229,9 +282,6 @@ def test_nested_trashed_folders_are_untrashed_outermost_first(gd: Harness) -> No
         batch_answer(part_ok("A", untrashed("A"))),
         batch_answer(part_ok("B", untrashed("B"))),
         batch_answer(
-            part_ok("x", untrashed("x")),
-            part_ok("A", untrashed("A")),
-            part_ok("B", untrashed("B")),
             part_ok("in:A", {"files": [{"id": "B", "mimeType": FOLDER, "trashed": False}]}),
             part_ok("in:B", {"files": [{"id": "x", "mimeType": "image/jpeg", "trashed": False}]}),
         ),
@@ -241,6 +291,7 @@ def test_nested_trashed_folders_are_untrashed_outermost_first(gd: Harness) -> No
 
     patches = [batch_parts(r) for r in gd.requests[3:5]]
     assert patches == [[inner("A", "PATCH", VERIFY)], [inner("B", "PATCH", VERIFY)]]
+    assert batch_parts(gd.requests[5]) == [listing("A", trashed=False), listing("B", trashed=False)]
     assert done == {
         "x": RestoreResult("x", RestoreOutcome.RESTORED, "restored with its folders A-name, B-name")
     }
@@ -298,7 +349,6 @@ def test_a_throttled_whole_batch_is_retried(gd: Harness) -> None:
         ({"status": "503", "retry-after": "2"}, "unavailable"),
         batch_answer(part_ok("a", trashed("a")), ROOT),
         batch_answer(part_ok("a", untrashed("a"))),
-        batch_answer(part_ok("a", untrashed("a"))),
     )
 
     done = results(gd, indexed("a"))
@@ -316,3 +366,49 @@ def test_batches_go_to_the_configured_endpoint(gd: Harness) -> None:
     assert gd.requests[0].host == "127.0.0.1:8443"
     assert gd.requests[0].path == "/batch/drive/v3"
     assert batch_parts(gd.requests[0])[0].path == "/drive/v3/files/a"
+
+
+def test_a_folder_answered_still_in_the_trash_stops_its_chain(gd: Harness) -> None:
+    """Wedding went to the trash after grandma did, and its PATCH answer says it is still in
+    the trash (a folder above it was trashed meanwhile): grandma is not untrashed under it (what
+    Drive does then is undocumented, google.md open point 1), and nothing is claimed."""
+    hints = {"untrash": "g", "above": ["W"], "trashed_folders": [["W", "Wedding"]]}
+    gd.respond(
+        batch_answer(
+            part_ok("g", trashed("g", parent="W")),
+            part_ok("W", {**folder("W"), "name": "Wedding"}),
+            ROOT,
+        ),
+        batch_answer(part_ok("W", {"id": "W", "trashed": True})),
+    )
+
+    done = results(gd, indexed("g", hints))
+
+    still = "its folder 'Wedding' is still in the trash after the restore"
+    assert done == {"g": RestoreResult("g", RestoreOutcome.FAILED, still)}
+    assert [p.method for r in gd.requests for p in batch_parts(r)] == ["GET"] * 3 + ["PATCH"]
+
+
+def test_an_item_its_folder_listing_did_not_show_is_read_back(gd: Harness) -> None:
+    """x came back through F1 (PATCH answer: out of the trash), but the listing of F1 does not
+    show it: only x is read back, and Drive's answer decides."""
+    via = {"untrash": "F1", "folder": "Album", "above": ["F1"]}
+    gd.respond(
+        batch_answer(
+            part_ok("x", trashed("x", parent="F1", explicit=False)),
+            part_ok("F1", folder("F1")),
+            ROOT,
+        ),
+        batch_answer(part_ok("F1", untrashed("F1"))),
+        batch_answer(part_ok("in:F1", {"files": []})),
+        batch_answer(part_ok("x", {"id": "x", "trashed": True})),
+    )
+
+    done = results(gd, indexed("x", via))
+
+    assert batch_parts(gd.requests[3]) == [inner("x", "GET", VERIFY)]
+    assert done == {
+        "x": RestoreResult(
+            "x", RestoreOutcome.FAILED, "Google Drive still shows it in the trash after the restore"
+        )
+    }
