@@ -328,22 +328,56 @@ def test_a_revoked_grant_fails_that_account_only_and_leaks_no_secret(
 
 
 def test_an_unchanged_rescan_reads_only_the_changes_feeds(cli, fake, log):
+    """Google: "To track changes for all items visible to a user, both the user change log and
+    the change logs for all shared drives the user is a member of need to be replayed", and "if
+    the user is a member of the shared drive", an app must not rely on the shared drive's items
+    showing in the user's log [DOC guides/about-changes]. So every log is read, the user's and
+    one per shared drive, all in one batch: one round trip for up to 100 logs."""
     assert cli("list", "--all-accounts", "--format", "json").exit_code == 0
     shared_drives = {d.id for d in fake.state.drives.values()}
+    assert len(shared_drives) == 2  # the seed's Family and Running Club, both alice's
     for account, drives in (("alice", len(shared_drives)), ("bob", 0)):
         log.mark()
+        parts_before = len(fake.batch_log)
         result = cli("list", "--account", account, "--format", "json")
         assert result.exit_code == 0, result.stderr
         requests = log.since()
-        # My Drive: at most 2 (here the user's changes feed, one page); 1 per shared drive
-        assert len(requests) <= 2 + drives, [(r.method, r.path, r.query) for r in requests]
-        assert {(r.method, r.path, r.status) for r in requests} == {
-            ("GET", "/drive/v3/changes", 200)
-        }
-        per_drive = Counter(r.query.get("driveId", [None])[0] for r in requests)
-        assert per_drive[None] <= 2
-        assert set(per_drive) - {None} == (shared_drives if drives else set())
-        assert all(per_drive[d] == 1 for d in shared_drives if drives)
+        feeds = [
+            (r.method, r.path, r.status, r.query.get("driveId", [None])[0])
+            for r in (fake.batch_log[parts_before:] if drives else requests)
+        ]
+        expected = "/batch/drive/v3" if drives else "/drive/v3/changes"  # no batch of one
+        assert [(r.method, r.path, r.status) for r in requests] == [
+            ("POST" if drives else "GET", expected, 200)
+        ]
+        assert sorted(feeds, key=str) == sorted(
+            [
+                ("GET", "/drive/v3/changes", 200, d)
+                for d in (None, *(shared_drives if drives else ()))
+            ],
+            key=str,
+        )
+
+
+def test_an_unchanged_rescan_with_many_shared_drives_costs_a_batch_per_100_logs(cli, fake, log):
+    """alice is a member of 2 + 120 shared drives: an unchanged re-scan reads the 123 change
+    logs Google says must be replayed in ceil(123 / 100) = 2 round trips (before: 123)."""
+    for n in range(120):
+        fake.add_shared_drive(f"Club {n:03}", {"alice": "reader"})
+    assert cli("list", "--account", "alice", "--format", "json").exit_code == 0
+    log.mark()
+    parts_before = len(fake.batch_log)
+
+    result = cli("list", "--account", "alice", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert log.calls() == [("POST", "/batch/drive/v3", 200)] * 2
+    parts = fake.batch_log[parts_before:]
+    assert [(p.method, p.path, p.status) for p in parts] == [
+        ("GET", "/drive/v3/changes", 200)
+    ] * 123
+    per_log = Counter(p.query.get("driveId", [None])[0] for p in parts)
+    assert per_log == Counter({None: 1, **{d: 1 for d in fake.state.drives}})
 
 
 def _scanned_at(sandbox: Sandbox, account: str) -> datetime:

@@ -59,7 +59,7 @@ def downloads(log: RequestLog) -> list[Any]:
 
 
 def test_the_listing_s_link_is_fetched_once_per_item_and_a_rescan_asks_nothing(
-    cli: Any, sandbox: Sandbox, log: RequestLog
+    cli: Any, sandbox: Sandbox, fake: GoogleDriveFake, log: RequestLog
 ) -> None:
     log.mark()
     result = cli("scan")
@@ -73,8 +73,13 @@ def test_the_listing_s_link_is_fetched_once_per_item_and_a_rescan_asks_nothing(
         with Image.open(io.BytesIO(cache.read(item) or b"")) as image:
             assert image.format == "JPEG" and max(image.size) <= 256
     log.mark()
+    parts_before = len(fake.batch_log)
     assert cli("scan").exit_code == 0
-    assert kinds_of_calls(log) == {}
+    # one batch: alice's change logs (hers and her 2 shared drives'), read together; no picture
+    assert kinds_of_calls(log) == {"batch": 1}
+    assert {(p.method, p.path) for p in fake.batch_log[parts_before:]} == {
+        ("GET", "/drive/v3/changes")
+    }
 
 
 def test_items_the_scan_did_not_list_get_fresh_links_in_batches(
@@ -85,7 +90,8 @@ def test_items_the_scan_did_not_list_get_fresh_links_in_batches(
     assert cli("scan").exit_code == 0  # nothing changed: this scan lists no item
     items = trashed(sandbox)
     per_account = Counter(i.account for i in items)
-    assert kinds_of_calls(log) == {"batch": len(per_account), "link": len(items)}
+    feeds = 1  # alice's change logs (hers and her 2 shared drives'), in one batch
+    assert kinds_of_calls(log) == {"batch": len(per_account) + feeds, "link": len(items)}
     cache = ThumbnailCache(cache_root(), 10**9)
     assert all(cache.read(i) is not None for i in items)
 

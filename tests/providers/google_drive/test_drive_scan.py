@@ -23,6 +23,7 @@ from .conftest import (
     get,
     items_of,
     ok,
+    part_error,
     part_ok,
     removed_of,
 )
@@ -220,17 +221,62 @@ def test_not_untrashable_items_are_listed_as_not_restorable(gd: Harness) -> None
 # ---------------------------------------------------------------------------- changes feeds
 
 
-def test_unchanged_rescan_costs_one_request_per_change_log(gd: Harness) -> None:
+def feeds(*parts: tuple[str, dict[str, Any]]) -> Any:
+    """One batch answering changes.list for several logs: ("feed:" user, "feed:D1" ...)."""
+    return batch_answer(*(part_ok(key, body) for key, body in parts))
+
+
+def test_unchanged_rescan_reads_every_change_log_in_one_batch(gd: Harness) -> None:
+    """Google: "To track changes for all items visible to a user, both the user change log
+    and the change logs for all shared drives the user is a member of need to be replayed"
+    [DOC guides/about-changes]; every log is read, all of them in one round trip."""
     gd.respond(
-        feed(new_start="100"),
-        feed(new_start="7"),
+        feeds(("feed:", {"newStartPageToken": "100"}), ("feed:D1", {"newStartPageToken": "7"}))
     )
 
     pages, outcome = gd.scan(state=state())
 
-    assert gd.requests == [changes("100"), changes("7", driveId="D1")]
+    assert len(gd.requests) == 1
+    assert batch_parts(gd.requests[0]) == [changes("100"), changes("7", driveId="D1")]
     assert pages == []
     assert outcome == ScanOutcome(state=state(at="2024-06-01T12:00:00Z"), complete_listing=False)
+
+
+def test_only_the_logs_with_more_pages_are_read_again(gd: Harness) -> None:
+    drives = {d: {"name": d, "token": "7"} for d in ("D1", "D2")}
+    gd.respond(
+        feeds(
+            ("feed:", {"changes": [], "newStartPageToken": "100"}),
+            ("feed:D1", {"changes": [], "nextPageToken": "8"}),
+            ("feed:D2", {"changes": [], "newStartPageToken": "7"}),
+        ),
+        feed(new_start="9"),  # D1's second page, alone: no batch of one
+    )
+
+    _, outcome = gd.scan(state=state(drives=drives))
+
+    assert gd.requests[1] == changes("8", driveId="D1")
+    assert outcome.state is not None
+    assert {d: i["token"] for d, i in outcome.state["drives"].items()} == {"D1": "9", "D2": "7"}
+
+
+def test_a_shared_drive_log_refused_in_the_batch_falls_back_to_a_full_listing(
+    gd: Harness,
+) -> None:
+    gd.respond(
+        batch_answer(
+            part_ok("feed:", {"changes": [], "newStartPageToken": "100"}),
+            part_error("feed:D1", 404, "notFound"),
+        ),
+        ok({"startPageToken": "200"}),
+        ok({}),
+        ok({"files": []}),
+    )
+
+    _, outcome = gd.scan(state=state())
+
+    assert gd.requests[1:] == [START, DRIVES, list_user()]
+    assert outcome.complete_listing
 
 
 def test_unchanged_rescan_without_shared_drives_is_one_request(gd: Harness) -> None:
@@ -273,9 +319,12 @@ def test_changes_report_trashed_untrashed_and_removed_items(gd: Harness) -> None
 
 def test_shared_drive_changes_carry_the_exact_trash_time(gd: Harness) -> None:
     trashed = photo("s", driveId="D1", trashedTime="2024-06-01T09:00:00Z")
+    shared = change("s", "2024-06-01T09:00:01Z", trashed, driveId="D1")
     gd.respond(
-        feed(new_start="100"),
-        feed(change("s", "2024-06-01T09:00:01Z", trashed, driveId="D1"), new_start="8"),
+        feeds(
+            ("feed:", {"changes": [], "newStartPageToken": "100"}),
+            ("feed:D1", {"changes": [shared], "newStartPageToken": "8"}),
+        )
     )
 
     pages, outcome = gd.scan(state=state())
@@ -325,7 +374,10 @@ def test_a_shared_drive_joined_since_is_listed_and_tracked(gd: Harness) -> None:
 def test_leaving_a_shared_drive_triggers_a_full_listing(gd: Harness) -> None:
     left = {"changeType": "drive", "driveId": "D1", "removed": True}
     gd.respond(
-        feed(left, new_start="101"),
+        batch_answer(
+            part_ok("feed:", {"changes": [left], "newStartPageToken": "101"}),
+            part_error("feed:D1", 404, "notFound"),  # its log, read in the same batch
+        ),
         ok({"startPageToken": "200"}),
         ok({}),
         ok({"files": []}),
@@ -333,11 +385,8 @@ def test_leaving_a_shared_drive_triggers_a_full_listing(gd: Harness) -> None:
 
     _, outcome = gd.scan(state=state())
 
-    assert gd.requests == [changes("100"), START, DRIVES, list_user()]
+    assert gd.requests[1:] == [START, DRIVES, list_user()]
     assert outcome.complete_listing
-
-
-# ---------------------------------------------------------------------------- trashed folders
 
 
 def test_item_trashed_with_its_folder_names_the_folder(gd: Harness) -> None:
