@@ -4,6 +4,8 @@ Drive keeps one change log per user and one per shared drive; seeing everything 
 the user's log and the log of every shared drive the user is a member of. So the state holds a
 start page token for "user" and one per shared drive. A first scan takes all of them *before*
 listing anything, so an item trashed while the listing runs shows up in the next feed read.
+A later scan reads every log, their pages due sent together in batches of 100 (an unchanged
+re-scan with k shared drives: ceil((k + 1) / 100) round trips).
 
 Deletion times: shared drives state ``trashedTime`` (exact). My Drive states none, so the scan
 uses, in order: the Drive Activity API's TRASH events (``activity=true``: the deletion itself),
@@ -277,12 +279,13 @@ class DriveScan:
 
         Every log is read: "To track changes for all items visible to a user, both the user
         change log and the change logs for all shared drives the user is a member of need to be
-        replayed", and a member's shared-drive items that show in the user's log are not to be
-        relied on: "applications shouldn't rely on these events if the user is a member of the
-        shared drive. Instead, track changes using the shared drive change log" [DOC
-        developers.google.com/drive/api/guides/about-changes]. No documented call says a log is
-        unchanged more cheaply than its first page does (a start page token is opaque). So the
-        pages due are sent together, as one batch of up to 100 (Drive's batch guide: "You're
+        replayed", since "certain changes are only reflected in the shared drive change log and
+        never in the user's change log ... you must replay the shared drive's change log to
+        capture all changes" [DOC developers.google.com/drive/api/guides/about-changes]; the
+        same guide says a member may see some of a shared drive's item changes in the user log,
+        depending on use, and that apps are not to rely on them. No documented call says a log
+        is unchanged more cheaply than its first page does (a start page token is opaque), so
+        the pages due are sent together, as one batch of up to 100 (Drive's batch guide: "You're
         limited to 100 calls in a single batch request"): an unchanged re-scan with k shared
         drives costs ceil((k + 1) / 100) round trips, not k + 1; a lone page is sent as it is."""
         by_key = {f.key: f for f in feeds}

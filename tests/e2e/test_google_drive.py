@@ -329,10 +329,10 @@ def test_a_revoked_grant_fails_that_account_only_and_leaks_no_secret(
 
 def test_an_unchanged_rescan_reads_only_the_changes_feeds(cli, fake, log):
     """Google: "To track changes for all items visible to a user, both the user change log and
-    the change logs for all shared drives the user is a member of need to be replayed", and "if
-    the user is a member of the shared drive", an app must not rely on the shared drive's items
-    showing in the user's log [DOC guides/about-changes]. So every log is read, the user's and
-    one per shared drive, all in one batch: one round trip for up to 100 logs."""
+    the change logs for all shared drives the user is a member of need to be replayed", as
+    "certain changes are only reflected in the shared drive change log and never in the user's
+    change log" [DOC guides/about-changes]. So every log is read, the user's and one per shared
+    drive, all in one batch: one round trip for up to 100 logs."""
     assert cli("list", "--all-accounts", "--format", "json").exit_code == 0
     shared_drives = {d.id for d in fake.state.drives.values()}
     assert len(shared_drives) == 2  # the seed's Family and Running Club, both alice's
