@@ -42,13 +42,16 @@ class Plan:
 def selected(app: App, refs: Sequence[str]) -> tuple[list[IndexedItem], int]:
     """The items of these full refs, in the order given (duplicates once), whatever their state
     or kind, as ``trashscan restore REF`` takes them; and how many refs are unknown."""
+    from trashscan.index import ItemFilter
+    from trashscan.models import ItemState, Kind
+
     wanted = list(dict.fromkeys(r.strip().lower() for r in refs if r.strip()))
     found: dict[str, IndexedItem] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        for ref in wanted[start : start + _CHUNK]:
-            item = app.index.by_ref(ref)
-            if item is not None:
-                found[ref] = item
+    now = app.now()
+    for start in range(0, len(wanted), _CHUNK):  # a few queries for thousands of refs
+        chunk = tuple(wanted[start : start + _CHUNK])
+        anything = ItemFilter(kinds=frozenset(Kind), states=frozenset(ItemState), refs=chunk)
+        found.update((item.ref, item) for item in app.index.iter_items(anything, now))
     return [found[r] for r in wanted if r in found], len(wanted) - len(found)
 
 
