@@ -291,7 +291,7 @@ def test_a_crafted_name_is_shown_escaped_everywhere(crafted: App, keys: Secrets)
     for page in pages:
         assert "<script>alert" not in page
         assert "&lt;script&gt;alert(1)&lt;script&gt;{{ 7*7 }}" in page
-        assert "49" not in page.replace(keys.csrf, "")  # {{ 7*7 }} was not evaluated
+        assert "&lt;script&gt;49" not in page  # {{ 7*7 }} was not evaluated
         assert "&#34;&#39;.jpg" in page or "&#34;&#39;" in page
 
 
