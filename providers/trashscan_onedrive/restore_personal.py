@@ -21,12 +21,18 @@ documented for OneDrive personal "when targeting a driveItem by ID" [driveitem-g
   as a resolved conflict. Nothing is ever overwritten; a name taken between the check and the
   restore makes Graph refuse it (409), and the item is skipped with that reason.
 
-Every restore is verified by reading each photo back: it must be live (no ``deleted`` facet).
+Every restore is verified: the restore's 200 answer is the restored driveItem [driveitem-restore];
+when it names the item, live (no ``deleted`` facet) with its folder's path, it is the outcome;
+otherwise the photo is read back, and must be live.
+
+Looking at the photos before restoring (and for the plan) are reads: the first alone (it signs
+in), the others :data:`LOOK_WORKERS` at a time. Restores are writes, one at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -47,6 +53,7 @@ MAX_DEPTH = 64  # folders looked at above a photo; a cycle would be the server's
 VERIFY_SELECT = "id,name,parentReference,deleted"
 RESTORE_PERMISSION = "Files.ReadWrite.All"
 LIVE, BINNED, GONE = "live", "in the recycle bin", "gone"
+LOOK_WORKERS = 8  # items looked at concurrently (reads)
 
 
 def item_url(session: GraphSession, item_id: str, rest: str = "") -> str:
@@ -120,15 +127,38 @@ class PersonalRestorer:
         self._homes: dict[str, Home | AccountError] = {}
         self._visiting: set[str] = set()
         self._root: str | None = None
+        self._answer: dict[str, Any] | None = None  # the last restore's 2xx answer
+
+    def _looks_of(self, ids: Sequence[str], *, fresh: bool) -> dict[str, Look | AccountError]:
+        """Each item as :meth:`_look` sees it (an AccountError for one that failed): the first
+        alone, since it may sign in, then :data:`LOOK_WORKERS` at a time."""
+
+        def one(item_id: str) -> Look | AccountError:
+            try:
+                return self._look(item_id, fresh=fresh)
+            except AuthError:
+                raise
+            except AccountError as exc:
+                return exc
+
+        looks: dict[str, Look | AccountError] = {}
+        if not ids:
+            return looks
+        looks[ids[0]] = one(ids[0])
+        rest = list(dict.fromkeys(ids[1:]))
+        if rest:
+            with ThreadPoolExecutor(LOOK_WORKERS, thread_name_prefix="onedrive-look") as pool:
+                looks.update(zip(rest, pool.map(one, rest), strict=True))
+        return looks
 
     # ------------------------------------------------------------------ the plan (reads only)
 
     def plan(self, items: Sequence[IndexedItem]) -> dict[str, str]:
         """What the plan must say: a folder restored first, or the root folder instead."""
         notes: dict[str, str] = {}
-        for item in items:
-            if not isinstance((item.restore_handle or {}).get("id"), str):
-                continue
+        planned = [i for i in items if isinstance((i.restore_handle or {}).get("id"), str)]
+        self._looks_of([item.item_id for item in planned], fresh=False)  # remembered for below
+        for item in planned:
             note = self._plan_note(item)
             if note:
                 notes[item.item_id] = note
@@ -187,14 +217,8 @@ class PersonalRestorer:
                 yield RestoreResult(item.item_id, RestoreOutcome.SKIPPED, detail)
             else:
                 todo.append(item)
-        before: dict[str, Look | AccountError] = {}
-        for item in todo:  # every photo as it is before anything is restored
-            try:
-                before[item.item_id] = self._look(item.item_id, fresh=True)
-            except AuthError:
-                raise
-            except AccountError as exc:
-                before[item.item_id] = exc
+        # every photo as it is before anything is restored
+        before = self._looks_of([item.item_id for item in todo], fresh=True)
         for item in todo:  # one at a time: restores are writes
             look = before[item.item_id]
             if isinstance(look, AccountError):
@@ -237,7 +261,8 @@ class PersonalRestorer:
         sent = self._send(item.item_id, place)
         if isinstance(sent, tuple):
             return RestoreResult(item.item_id, sent[0], sent[1])
-        data = self._read(item.item_id)
+        answer = self._answer if sent < 300 else None
+        data = answer if _shows_restored(answer, item.item_id) else self._read(item.item_id)
         if data is None:
             detail = "restore sent, but OneDrive does not show it back; scan again"
             return RestoreResult(item.item_id, RestoreOutcome.FAILED, detail)
@@ -392,9 +417,15 @@ class PersonalRestorer:
             body["parentReference"] = {"id": place.parent_id}
         if place.renamed:
             body["name"] = place.name
+        self._answer = None
         response = self.session.send("POST", item_url(self.session, item_id, "/restore"), body=body)
         status = response.status_code
         if status < 300:
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            self._answer = answer if isinstance(answer, dict) else None
             return status
         code, _ = error_of(response)
         if status == 507 or code in {"quotaLimitReached", "insufficientStorage"}:
@@ -411,6 +442,16 @@ class PersonalRestorer:
             return RestoreOutcome.FAILED, permission_refusal(self.session, what, RESTORE_PERMISSION)
         suffix = f" ({code})" if code else ""
         return RestoreOutcome.FAILED, f"OneDrive refused the restore: HTTP {status}{suffix}"
+
+
+def _shows_restored(answer: dict[str, Any] | None, item_id: str) -> bool:
+    """Whether a restore's answer settles it: this item, live, in a folder it names."""
+    return (
+        answer is not None
+        and answer.get("id") == item_id
+        and answer.get("deleted") is None
+        and restored_path(answer) is not None
+    )
 
 
 def _changed(home: Home) -> bool:

@@ -404,6 +404,40 @@ def test_restore_erin_free_name_taken_name_and_folder_photo(cli, sandbox, fake, 
         assert stored is not None and stored.state is ItemState.RESTORED
 
 
+def test_restore_erin_two_photos_one_restore_each_and_no_read_back(cli, sandbox, fake, log):
+    """Requests of a personal restore, counted: each photo looked at for the plan and again
+    before restoring (reads, several at a time), its folder once per look-ahead, its name in
+    that folder checked, one restore each; the restore's answer is the restored driveItem, so
+    nothing is read back."""
+    _enrol_then_delete(cli, sandbox)
+    items = cli("list", "--all-accounts", "--format", "json").json()
+    chosen = [
+        _pick(items, account="erin", path=f"{ROLL}/IMG_0007.heic"),
+        _pick(items, account="erin", path=f"{ROLL}/IMG_0012.jpg"),
+    ]
+    log.mark()
+
+    result = cli("restore", *(i["ref"] for i in chosen), "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "2 restored, 0 not restored" in result.stdout
+    kinds = Counter(
+        "restore"
+        if r.path.endswith("/restore")
+        else "look"
+        if "includeDeletedItems" in r.query
+        else "name"
+        if ":/" in r.path
+        else "read back"
+        if r.path.startswith("/v1.0/me/drive/items/")
+        else "other"
+        for r in log.since()
+        if not r.path.startswith("/common/")
+    )
+    # looks: 2 photos + their folder, for the plan and again for the restore
+    assert kinds == {"look": 6, "name": 2, "restore": 2}
+
+
 def test_restore_frank_photo_and_video_through_the_recycle_bin(cli, sandbox, fake, log):
     items = cli("list", "--all-accounts", "--format", "json").json()
     chosen = [
