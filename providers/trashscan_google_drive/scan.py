@@ -4,8 +4,9 @@ Drive keeps one change log per user and one per shared drive; seeing everything 
 the user's log and the log of every shared drive the user is a member of. So the state holds a
 start page token for "user" and one per shared drive. A first scan takes all of them *before*
 listing anything, so an item trashed while the listing runs shows up in the next feed read.
-A later scan reads every log, their pages due sent together in batches of 100 (an unchanged
-re-scan with k shared drives: ceil((k + 1) / 100) round trips).
+The shared drives' start tokens are taken in batches of 100, and a later scan reads every log,
+their pages due sent together in batches of 100 (an unchanged re-scan with k shared drives:
+ceil((k + 1) / 100) round trips).
 
 Deletion times: shared drives state ``trashedTime`` (exact). My Drive states none, so the scan
 uses, in order: the Drive Activity API's TRASH events (``activity=true``: the deletion itself),
@@ -172,8 +173,8 @@ class DriveScan:
         self.activity_since = self.now - ACTIVITY_WINDOW
         user_token = self._start_token(None)
         self.drive_names = self._list_drives()
-        names = self.drive_names.items()
-        drives = {d: {"name": n, "token": self._start_token(d)} for d, n in names}
+        tokens = self._start_tokens(list(self.drive_names))
+        drives = {d: {"name": n, "token": tokens[d]} for d, n in self.drive_names.items()}
         yield from self._list_corpus(None)
         for drive_id in drives:
             yield from self._list_corpus(drive_id)
@@ -190,6 +191,26 @@ class DriveScan:
         if not isinstance(token, str) or not token:
             raise AccountError("Google Drive gave no start page token for its changes feed")
         return token
+
+    def _start_tokens(self, drive_ids: list[str]) -> dict[str, str]:
+        """The shared drives' start page tokens: a batch per 100 drives (one alone: as it is)."""
+        if len(drive_ids) <= 1:
+            return {d: self._start_token(d) for d in drive_ids}
+        answers = self.session.batch(
+            drive_ids,
+            lambda d: self.changes.getStartPageToken(supportsAllDrives=True, driveId=d),
+            "changes.getStartPageToken",
+        )
+        tokens: dict[str, str] = {}
+        for drive_id in drive_ids:
+            answer = answers.get(drive_id)
+            if isinstance(answer, AccountError):
+                raise answer
+            token = (answer or {}).get("startPageToken")
+            if not isinstance(token, str) or not token:
+                raise AccountError("Google Drive gave no start page token for its changes feed")
+            tokens[drive_id] = token
+        return tokens
 
     def _list_drives(self) -> dict[str, str]:
         drives: dict[str, str] = {}

@@ -361,10 +361,18 @@ def test_an_unchanged_rescan_reads_only_the_changes_feeds(cli, fake, log):
 
 def test_an_unchanged_rescan_with_many_shared_drives_costs_a_batch_per_100_logs(cli, fake, log):
     """alice is a member of 2 + 120 shared drives: an unchanged re-scan reads the 123 change
-    logs Google says must be replayed in ceil(123 / 100) = 2 round trips (before: 123)."""
+    logs Google says must be replayed in ceil(123 / 100) = 2 round trips (before: 123), and
+    the first scan takes their start tokens in batches too."""
     for n in range(120):
         fake.add_shared_drive(f"Club {n:03}", {"alice": "reader"})
+    log.mark()
+    parts_before = len(fake.batch_log)
     assert cli("list", "--account", "alice", "--format", "json").exit_code == 0
+    # the first scan takes every log's start position before listing: the user's alone, the
+    # 122 shared drives' in ceil(122 / 100) = 2 batches (before: 122 requests)
+    token = "/drive/v3/changes/startPageToken"
+    assert [r.path for r in log.since()].count(token) == 1
+    assert [p.path for p in fake.batch_log[parts_before:]].count(token) == 122
     log.mark()
     parts_before = len(fake.batch_log)
 
@@ -519,14 +527,19 @@ def test_photos_trashed_from_live_folders_have_those_folders_in_their_path(cli, 
     top = [i for i in result.json() if i["path"] is None]
     assert top and all(fake.state.files[i["item_id"]].parent_id in fake.state.roots.values()
                        for i in top)  # fmt: skip
-    folder_reads = [p for p in fake.batch_log[parts_before:] if p.method == "GET"]
+    folder_reads = [
+        p
+        for p in fake.batch_log[parts_before:]
+        if p.method == "GET" and p.path.startswith("/drive/v3/files/")
+    ]
     read_ids = [p.path.rsplit("/", 1)[1] for p in folder_reads]
     assert len(read_ids) == len(set(read_ids))  # each folder read once
     assert set(read_ids) >= {trips.id, year.id, rome.id, paris.id, photos.id, holiday.id}
     batches = [c for c in log.calls() if c[1] == "/batch/drive/v3"]
     # one batch per level: {Rome, Paris, Photos, Holiday 2025, the root}, {2024}, {Trips}; 60
-    # photos in 2 folders cost 8 folder reads in 3 round trips, not a request per photo
-    assert len(batches) == 3, log.calls()
+    # photos in 2 folders cost 8 folder reads in 3 round trips, not a request per photo (and
+    # one more batch: the start tokens of alice's 2 shared drives)
+    assert len(batches) == 3 + 1, log.calls()
     assert len(read_ids) == 8
     assert [c for c in log.calls() if c[1].startswith("/drive/v3/files/")] == []
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from trashscan.errors import AccountError
 from trashscan.models import DeletedAtSource, ScanOutcome
 
 from .conftest import (
@@ -189,6 +190,43 @@ def test_first_scan_takes_tokens_first_then_lists_my_drive_and_each_shared_drive
     assert gd.provider.retention.purge_date(account(), shared.deleted_at) == datetime(
         2024, 6, 19, 8, 0, 0, 123456, tzinfo=UTC
     )
+
+
+def test_first_scan_takes_the_shared_drives_start_tokens_in_one_batch(gd: Harness) -> None:
+    drives = [{"id": d, "name": d} for d in ("D1", "D2", "D3")]
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({"drives": drives}),
+        batch_answer(*(part_ok(d["id"], {"startPageToken": f"t{d['id']}"}) for d in drives)),
+        ok({"files": []}),
+        ok({"files": []}),
+        ok({"files": []}),
+        ok({"files": []}),
+    )
+
+    _, outcome = gd.scan()
+
+    assert batch_parts(gd.requests[2]) == [
+        get("changes/startPageToken", supportsAllDrives=True, driveId=d["id"]) for d in drives
+    ]
+    assert gd.requests[3:] == [list_user(), *(list_drive(d["id"]) for d in drives)]
+    assert outcome.state is not None
+    assert {d: i["token"] for d, i in outcome.state["drives"].items()} == {
+        "D1": "tD1",
+        "D2": "tD2",
+        "D3": "tD3",
+    }
+
+
+def test_a_start_token_refused_in_the_batch_fails_the_scan(gd: Harness) -> None:
+    gd.respond(
+        ok({"startPageToken": "100"}),
+        ok({"drives": [{"id": "D1", "name": "A"}, {"id": "D2", "name": "B"}]}),
+        batch_answer(part_ok("D1", {"startPageToken": "7"}), part_error("D2", 404, "notFound")),
+    )
+
+    with pytest.raises(AccountError, match="HTTP 404"):
+        gd.scan()
 
 
 def test_incomplete_search_claims_nothing_and_lists_everything_next_time(gd: Harness) -> None:
