@@ -26,13 +26,18 @@ when it names the item, live (no ``deleted`` facet) with its folder's path, it i
 otherwise the photo is read back, and must be live.
 
 Looking at the photos before restoring (and for the plan) are reads: the first alone (it signs
-in), the others :data:`LOOK_WORKERS` at a time. Restores are writes, one at a time.
+in), the others :data:`LOOK_WORKERS` at a time. Restores are writes, one at a time; while one is
+in flight, the next photo's name is checked in its folder when that folder is known to be there
+(a read). That answer is used only if no restore of this run went to that folder under that name
+since the check began (names compared ignoring case, as OneDrive does); otherwise the name is
+checked again. So a mass restore into existing folders costs about one round trip per photo on
+its critical path, the restore itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -128,6 +133,10 @@ class PersonalRestorer:
         self._visiting: set[str] = set()
         self._root: str | None = None
         self._answer: dict[str, Any] | None = None  # the last restore's 2xx answer
+        self._writes: list[tuple[str, str]] = []  # (folder id, name) of every restore sent
+        # name checks made ahead, while a restore was in flight: (folder id, name) -> (the
+        # photo's place in the run, len(_writes) when it began, free or not / None: it failed)
+        self._ahead: dict[tuple[str, str], tuple[int, int, Future[bool | None]]] = {}
 
     def _looks_of(self, ids: Sequence[str], *, fresh: bool) -> dict[str, Look | AccountError]:
         """Each item as :meth:`_look` sees it (an AccountError for one that failed): the first
@@ -219,17 +228,61 @@ class PersonalRestorer:
                 todo.append(item)
         # every photo as it is before anything is restored
         before = self._looks_of([item.item_id for item in todo], fresh=True)
-        for item in todo:  # one at a time: restores are writes
-            look = before[item.item_id]
-            if isinstance(look, AccountError):
-                yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(look))
-                continue
-            try:
-                yield self._restore(item, look)
-            except AuthError:
-                raise  # the sign-in itself failed: every further item would fail alike
-            except AccountError as exc:  # this item only (refused, throttled out)
-                yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(exc))
+        with ThreadPoolExecutor(1, thread_name_prefix="onedrive-name") as pool:
+            for index, item in enumerate(todo):  # one at a time: restores are writes
+                look = before[item.item_id]
+                if isinstance(look, AccountError):
+                    yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(look))
+                    continue
+                if index + 1 < len(todo):
+                    following = todo[index + 1]
+                    self._check_ahead(pool, index + 1, following, before[following.item_id])
+                try:
+                    yield self._restore(item, look)
+                except AuthError:
+                    raise  # the sign-in itself failed: every further item would fail alike
+                except AccountError as exc:  # this item only (refused, throttled out)
+                    yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(exc))
+
+    def _check_ahead(
+        self, pool: ThreadPoolExecutor, index: int, item: IndexedItem, look: Look | AccountError
+    ) -> None:
+        """Check the next photo's name in its folder now, if that folder is known to be there
+        (a photo in a folder of the recycle bin waits for that folder's restore). Only checks
+        for this photo and the one being restored are kept."""
+        self._ahead = {key: kept for key, kept in self._ahead.items() if kept[0] >= index - 1}
+        if not isinstance(look, Look) or look.state != BINNED or look.parent_id is None:
+            return
+        home = self._homes.get(look.parent_id)
+        if not isinstance(home, Home) or home.folder_id != look.parent_id or home.restored:
+            return
+        name = self._name_of(item, look)
+        check = pool.submit(self._free_or_none, look.parent_id, name)
+        self._ahead[(look.parent_id, name)] = (index, len(self._writes), check)
+
+    def _free_or_none(self, parent: str, name: str) -> bool | None:
+        try:
+            return self._name_free(parent, name)
+        except AccountError:  # checked again when it is needed, and failing then
+            return None
+
+    def _checked_ahead(self, parent: str, name: str) -> bool | None:
+        """The answer of the name check made ahead for exactly this folder and name, unless a
+        restore went there since it began; None when there is none to use."""
+        ahead = self._ahead.pop((parent, name), None)
+        if ahead is None:
+            return None
+        _, began, check = ahead
+        free = check.result()
+        folded = name.casefold()
+        if any(p == parent and n.casefold() == folded for p, n in self._writes[began:]):
+            return None
+        return free
+
+    def _name_of(self, item: IndexedItem, look: Look) -> str:
+        handle = item.restore_handle
+        name = look.name or (handle.get("name") if isinstance(handle.get("name"), str) else None)
+        return name or item.name
 
     def _restore(self, item: IndexedItem, look: Look) -> RestoreResult:
         if look.state == LIVE:
@@ -239,8 +292,7 @@ class PersonalRestorer:
             detail = f"already back at {shown}"
             return RestoreResult(item.item_id, RestoreOutcome.ALREADY_RESTORED, detail, path)
         handle = item.restore_handle
-        name = look.name or (handle.get("name") if isinstance(handle.get("name"), str) else None)
-        name = name or item.name
+        name = self._name_of(item, look)
         if look.state == GONE:
             home = self._fallback_home(handle.get("parent_id"))
         else:
@@ -401,13 +453,22 @@ class PersonalRestorer:
             parent, moved = self._root_id(), True
         for attempt in range(MAX_SIBLINGS + 1):
             candidate = name if attempt == 0 else sibling(name, attempt)
-            response = self.session.send(
-                "GET", item_url(self.session, parent, f":/{quote(candidate, safe='')}")
-            )
-            if response.status_code == 404:
+            free = self._checked_ahead(parent, candidate) if attempt == 0 else None
+            if free is None:
+                free = self._name_free(parent, candidate)
+            if free:
                 return Placement(parent, candidate, moved, renamed=attempt > 0)
-            self.session.check(response, "checking whether the name is free")
         return None
+
+    def _name_free(self, parent: str, name: str) -> bool:
+        """``GET items/{parent}:/{name}``: 404 means nothing has that name there."""
+        response = self.session.send(
+            "GET", item_url(self.session, parent, f":/{quote(name, safe='')}")
+        )
+        if response.status_code == 404:
+            return True
+        self.session.check(response, "checking whether the name is free")
+        return False
 
     def _send(self, item_id: str, place: Placement) -> tuple[RestoreOutcome, str] | int:
         """POST the restore: its status when it went through (2xx) or may have (5xx: only a
@@ -418,6 +479,7 @@ class PersonalRestorer:
         if place.renamed:
             body["name"] = place.name
         self._answer = None
+        self._writes.append((place.parent_id, place.name))
         response = self.session.send("POST", item_url(self.session, item_id, "/restore"), body=body)
         status = response.status_code
         if status < 300:

@@ -3,6 +3,8 @@ and business (the answer trusted, one bin listing per batch, why each id was not
 
 from __future__ import annotations
 
+import json
+import threading
 from typing import Any
 
 import pytest
@@ -87,6 +89,79 @@ def test_an_answer_that_does_not_show_the_place_is_read_back(od: Harness) -> Non
         ("POST", f"{ITEMS}D1!110/restore"),
         ("GET", f"{ITEMS}D1!110{SELECT}"),
     ]
+
+
+def photo(item_id: str, name: str) -> Any:
+    return indexed(item_id, name, {"id": item_id, "parent_id": "D1!102", "name": name},
+                   path=f"/Pictures/{name}")  # fmt: skip
+
+
+def test_the_next_name_is_checked_while_a_restore_is_in_flight(od: Harness) -> None:
+    """Three photos of one folder that is there: once the folder is known, the next photo's
+    name is checked during the restore before it (the third's during the second's restore,
+    which waits up to 10 s for it), and used: each name is checked once, one restore each."""
+    od.signed_in()
+    names = {"D1!110": "a.jpg", "D1!111": "b.jpg", "D1!112": "c.jpg"}
+    for item_id, name in names.items():
+        od.graph("GET", f"{ITEMS}{item_id}{LOOK}", binned(item_id, name, "D1!102"))
+    od.graph("GET", f"{ITEMS}D1!102{LOOK}", live("D1!102", "Pictures", ""))
+    checked = threading.Event()
+    during: list[bool] = []
+
+    def check_c(_request: Any) -> tuple[int, dict[str, str], str]:
+        checked.set()
+        return 404, {}, json.dumps(NOT_FOUND)
+
+    def restore_b(_request: Any) -> tuple[int, dict[str, str], str]:
+        during.append(checked.wait(10))
+        return 200, {}, json.dumps(live("D1!111", "b.jpg", "/Pictures"))
+
+    od.graph("GET", f"{ITEMS}D1!102:/a.jpg", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102:/b.jpg", NOT_FOUND, status=404)
+    od.rsps.add_callback("GET", f"{ITEMS}D1!102:/c.jpg", callback=check_c)
+    od.graph("POST", f"{ITEMS}D1!110/restore", live("D1!110", "a.jpg", "/Pictures"), body={})
+    od.rsps.add_callback("POST", f"{ITEMS}D1!111/restore", callback=restore_b)
+    od.graph("POST", f"{ITEMS}D1!112/restore", live("D1!112", "c.jpg", "/Pictures"), body={})
+    results = od.restore(*(photo(i, n) for i, n in names.items()), acct=PERSONAL)
+    assert [(r.outcome, r.restored_path) for r in results] == [
+        (RestoreOutcome.RESTORED, f"/Pictures/{n}") for n in names.values()
+    ]
+    assert during == [True]
+    checks = [u for _, u in od.sent_to() if "D1!102:/" in u]
+    assert sorted(checks) == sorted(f"{ITEMS}D1!102:/{n}" for n in names.values())
+
+
+def test_a_name_checked_ahead_is_checked_again_when_a_restore_took_it(od: Harness) -> None:
+    """cat.jpg's name is taken, so it goes back as cat (restored).jpg, which is the next
+    photo's own name: that name was checked (free) while cat.jpg was being restored, so it is
+    checked again, found taken, and the next photo goes beside it, never over it."""
+    od.signed_in()
+    restored_name = "cat (restored).jpg"
+    for item_id, name in (("D1!109", "x.jpg"), ("D1!110", "cat.jpg"), ("D1!111", restored_name)):
+        od.graph("GET", f"{ITEMS}{item_id}{LOOK}", binned(item_id, name, "D1!102"))
+    od.graph("GET", f"{ITEMS}D1!102{LOOK}", live("D1!102", "Pictures", ""))
+    od.graph("GET", f"{ITEMS}D1!102:/x.jpg", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102:/cat.jpg", live("D1!999", "cat.jpg", "/Pictures"))  # taken
+    quoted = "cat%20%28restored%29.jpg"
+    for _ in range(2):  # the next photo's check ahead, and cat.jpg's sibling probe: both free
+        od.graph("GET", f"{ITEMS}D1!102:/{quoted}", NOT_FOUND, status=404)
+    od.graph("GET", f"{ITEMS}D1!102:/{quoted}", live("D1!110", restored_name, "/Pictures"))
+    beside = "cat (restored) (restored).jpg"
+    od.graph("GET", f"{ITEMS}D1!102:/cat%20%28restored%29%20%28restored%29.jpg", NOT_FOUND,
+             status=404)  # fmt: skip
+    od.graph("POST", f"{ITEMS}D1!109/restore", live("D1!109", "x.jpg", "/Pictures"), body={})
+    od.graph("POST", f"{ITEMS}D1!110/restore", live("D1!110", restored_name, "/Pictures"),
+             body={"name": restored_name})  # fmt: skip
+    od.graph("POST", f"{ITEMS}D1!111/restore", live("D1!111", beside, "/Pictures"),
+             body={"name": beside})  # fmt: skip
+    items = [photo("D1!109", "x.jpg"), photo("D1!110", "cat.jpg"), photo("D1!111", restored_name)]
+    results = od.restore(*items, acct=PERSONAL)
+    assert [(r.outcome, r.restored_path) for r in results] == [
+        (RestoreOutcome.RESTORED, "/Pictures/x.jpg"),
+        (RestoreOutcome.CONFLICT_RESOLVED, f"/Pictures/{restored_name}"),
+        (RestoreOutcome.CONFLICT_RESOLVED, f"/Pictures/{beside}"),
+    ]
+    assert [b for b in od.bodies() if b is not None][-1] == {"name": beside}
 
 
 def test_a_taken_name_restores_as_name_restored(od: Harness) -> None:
