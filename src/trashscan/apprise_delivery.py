@@ -7,6 +7,14 @@ to a list in memory only: never to stderr, never to a handler of the application
 becomes one line: an HTTP status, an SMTP reply code, the operating system's reason, or Apprise's
 own warning, with every secret of the URL replaced by ``***`` and control characters escaped.
 
+Pictures (:mod:`trashscan.alert_pictures`) go only to a service that takes files, and whose way
+of taking them suits an alert: the Apprise plugin declares ``attachment_support``, is not an
+incoming Slack webhook (Slack takes no files there; Apprise only warns), does not push one
+notification per file (ntfy, Pushover: a dozen pictures would be a dozen pushes), and is not told
+``overflow=truncate`` (Apprise then keeps only the first file: our Discord webhook URL, cut to
+Discord's 2,000 characters). Such a service is sent ``body_with_pictures`` and the files; any
+other the plain ``body``, which says how to see the pictures instead.
+
 ``apprise`` is imported inside :func:`deliver`: ``trashscan --help`` never loads it.
 """
 
@@ -15,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from trashscan.alert_pictures import Picture, attachment_files
 from trashscan.apprise_urls import redact
 from trashscan.safe_text import printable
 
@@ -25,6 +35,7 @@ _HTTP_STATUS = re.compile(r"\berror=(?P<code>\d{3})\b")
 _SMTP_REPLY = re.compile(r"^\((?P<code>\d{3}), b?(?P<q>['\"])(?P<text>.*)(?P=q)\)$")
 _OS_REASON = re.compile(r"\[Errno -?\d+\] (?P<text>[^'\")\]]+)")
 _SOCKET = "Socket Exception: "
+_ONE_PUSH_PER_FILE = frozenset({"ntfy", "ntfys", "pover"})  # Apprise's schemes of such services
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +93,16 @@ def deliver(
     host: str,
     secrets: Iterable[str],
     strict: bool = True,
+    pictures: Sequence[Picture] = (),
+    body_with_pictures: str | None = None,
 ) -> Failure | None:
     """Send ``title`` and ``body`` (plain text, already escaped where data is quoted) to ``url``.
 
     Returns None when Apprise reports the delivery done, else the :class:`Failure`. ``host`` is
     named in HTTP failures; ``strict`` (for the URLs trashscan builds) also fails when Apprise
     warned while reading the URL, e.g. when it dropped an ``email_to`` address it cannot use.
+    ``pictures`` are attached, with ``body_with_pictures`` as the body, where the service takes
+    them (see the module docstring); their files are gone when this returns.
     """
     secrets = tuple(secrets)
     with _apprise_logs_in_memory() as logs:
@@ -101,15 +116,47 @@ def deliver(
             return Failure(_safe(warned[-1].rstrip("."), secrets))
         logs.lines.clear()
         kind = apprise.NotifyType.FAILURE if urgent else apprise.NotifyType.WARNING
-        delivered = service.notify(
-            body=body,
-            title=title,
-            notify_type=kind,
-            body_format=apprise.NotifyFormat.TEXT,  # HTML/Markdown services get it escaped
-        )
+        with contextlib.ExitStack() as stack:
+            attach = None
+            if pictures and takes_pictures(service[0]):
+                from apprise.attachment.file import AttachFile
+
+                paths = stack.enter_context(attachment_files(pictures))
+                attach = apprise.AppriseAttachment(
+                    [
+                        AttachFile(str(path), name=p.filename, mimetype=p.mimetype)
+                        for path, p in zip(paths, pictures, strict=True)
+                    ],
+                    asset=service.asset,
+                )
+                body = body_with_pictures or body
+            delivered = service.notify(
+                body=body,
+                title=title,
+                notify_type=kind,
+                body_format=apprise.NotifyFormat.TEXT,  # HTML/Markdown services get it escaped
+                attach=attach,
+            )
     if delivered:
         return None
     return _failure(logs.lines, host, secrets)
+
+
+def takes_pictures(plugin: Any) -> bool:
+    """Whether an Apprise plugin instance is sent the pictures (see the module docstring)."""
+    if not getattr(plugin, "attachment_support", False):
+        return False
+    schemes = set()
+    for attribute in ("protocol", "secure_protocol"):
+        value = getattr(plugin, attribute, None) or ()
+        schemes.update([value] if isinstance(value, str) else value)
+    if schemes & _ONE_PUSH_PER_FILE:
+        return False
+    overflow = getattr(plugin, "overflow_mode", None)
+    if str(getattr(overflow, "value", overflow)).lower() == "truncate":
+        return False
+    mode = str(getattr(plugin, "mode", "") or "").lower()
+    return not ("slack" in schemes and "hook" in mode)
 
 
 def _failure(lines: list[tuple[int, str]], host: str, secrets: tuple[str, ...]) -> Failure:

@@ -20,7 +20,9 @@ when each item is announced, once per threshold and channel, recorded in the ind
 only after that channel delivered. A channel that failed therefore tries again next run, without
 repeating what the others already delivered. An item of unknown age is announced once when first
 seen, grouped per account ("may be purged any day; by DATE at the latest"), then at the
-thresholds before its latest purge. Account problems are announced at most once a day.
+thresholds before its latest purge. Account problems are announced at most once a day. A message
+carries the cached pictures of the most urgent items it lists (:func:`alert_pictures`,
+:mod:`trashscan.alert_pictures`).
 
 An item its account cannot restore (Dropbox ``is_restorable: false``, Drive ``canUntrash:
 false``, a local-trash entry whose place a restore may not write to: the index's ``restorable``
@@ -40,14 +42,16 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from trashscan.alert_pictures import choose
 from trashscan.config import Config
 from trashscan.deadline import DaemonPool, Deadline
 from trashscan.errors import TrashscanError
@@ -77,6 +81,8 @@ MAX_ITEM_LINES = 25  # in the text summary; the rest is one "... and N more" lin
 NOTIFY_BUSY = "skipped: another trashscan run is sending them"
 REPORT_CHANNEL = "check-report"  # the alerts-table channel of the check's own printed report
 
+log = logging.getLogger(__name__)
+
 
 class Status(enum.IntEnum):
     OK = 0
@@ -91,6 +97,7 @@ class CheckOptions:
     critical: timedelta
     kinds: frozenset[Kind]
     notify: bool = True
+    thumbnails: bool = True  # fetch the pictures the alerts' thumbnail cache lacks
     within_text: str = "3d"  # as the user typed them, for the summary
     critical_text: str = "1d"
 
@@ -288,9 +295,66 @@ def run_check(
     )
     report.reported = record_reported(index, report)
     if options.notify and notifiers:
+        read = alert_pictures(index, context, config, results, options, ends)
         wait = default_wait() if lock_wait is None else lock_wait
-        report.deliveries = notify(index, context.data_dir, report, alerts, notifiers, wait)
+        report.deliveries = notify(
+            index, context.data_dir, report, alerts, notifiers, wait, read=read
+        )
     return report
+
+
+def alert_pictures(
+    index: Index,
+    context: ProviderContext,
+    config: Config,
+    results: Sequence[AccountScanResult],
+    options: CheckOptions,
+    ends: float | None,
+) -> Callable[[IndexedItem], bytes | None]:
+    """How the alerts read pictures: from the thumbnail cache only, after filling it for the
+    accounts just scanned through its own fetch (soonest purge first, ``[thumbnails] per_run``
+    per account), within what is left of the deadline and at most the cache's own phase.
+
+    Fetched here because a scheduled ``check`` may be the only run there is (``trashscan
+    schedule`` installs nothing else): without it, alerts would show pictures only to those who
+    also run ``scan``. ``--no-thumbnails`` or ``[thumbnails] enabled = false`` leave the cache
+    as it is. Nothing here can fail the check: a picture that is not cached is not attached.
+    """
+    from trashscan.thumbnails import PHASE_SECONDS, ThumbnailCache, ThumbnailFetch
+
+    try:
+        cache = ThumbnailCache.open(config.thumbnails.max_mb)
+    except OSError as exc:
+        log.info("no pictures for the alerts: %s", exc)
+        return lambda item: None
+    scanned = [r for r in results if r.ok and r.listed]
+    left = PHASE_SECONDS if ends is None else min(PHASE_SECONDS, ends - time.monotonic())
+    if options.thumbnails and config.thumbnails.enabled and scanned and left > 0:
+        fetch = ThumbnailFetch(
+            index,
+            context,
+            cache,
+            per_run=config.thumbnails.per_run,
+            concurrency=config.concurrency,
+            seconds=left,
+        )
+        sources = {r.account.name: r.thumbnail_sources for r in scanned}
+        try:
+            for done in fetch.run(
+                [r.account for r in scanned], sources, context.clock(), config.accounts
+            ):
+                if done.error or done.failed:
+                    log.info("thumbnails of %s: %s", done.account.name, done.error or done.problems)
+        except Exception as exc:  # pictures are a courtesy: never the reason an alert is lost
+            log.info("no thumbnails fetched for the alerts: %s", describe_error(exc))
+
+    def read(item: IndexedItem) -> bytes | None:
+        try:
+            return cache.read(item)
+        except OSError:
+            return None
+
+    return read
 
 
 def record_reported(index: Index, report: CheckReport) -> frozenset[str]:
@@ -349,23 +413,29 @@ def notify(
     alerts: AlertsConfig,
     notifiers: Sequence[Notifier],
     lock_wait: float,
+    read: Callable[[IndexedItem], bytes | None] | None = None,
 ) -> list[Delivery]:
     """Send each channel what it has not had yet, one message per channel, then record it.
 
     Under a lock, so a cron run and a manual check running together never both send the same
-    news: the second one sees the first one's records.
+    news: the second one sees the first one's records. ``read`` gives the cached picture of an
+    item (see :func:`alert_pictures`); without it, messages carry no pictures.
     """
     lock = FileLock(Path(data_dir) / "locks" / "notify.lock")
     if not lock.acquire(lock_wait):
         return [Delivery("notifications", error=NOTIFY_BUSY)]
     try:
-        return _notify_locked(index, report, alerts, notifiers)
+        return _notify_locked(index, report, alerts, notifiers, read)
     finally:
         lock.release()
 
 
 def _notify_locked(
-    index: Index, report: CheckReport, alerts: AlertsConfig, notifiers: Sequence[Notifier]
+    index: Index,
+    report: CheckReport,
+    alerts: AlertsConfig,
+    notifiers: Sequence[Notifier],
+    read: Callable[[IndexedItem], bytes | None] | None,
 ) -> list[Delivery]:
     now = report.now
     candidates: list[IndexedItem] = []
@@ -393,11 +463,15 @@ def _notify_locked(
         ]
         if not new_items and not new_problems:
             continue
+        savable = [a.item for a in new_items if a.threshold != UNRESTORABLE]
+        pictures, unpictured = choose(savable, read) if read is not None else ((), 0)
         message = Message(
             items=tuple(new_items),
             problems=tuple(p for _, p in new_problems),
             now=now,
             urgent=any(report.is_critical(a.item) for a in new_items if a.item.restorable),
+            pictures=pictures,
+            unpictured=unpictured,
         )
         try:
             notifier.send(message)

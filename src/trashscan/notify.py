@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from trashscan import apprise_urls
+from trashscan.alert_pictures import UI_LINE, Picture
 from trashscan.apprise_delivery import deliver
 from trashscan.apprise_urls import WEBHOOK_FORMATS
 from trashscan.errors import ConfigError, TrashscanError
@@ -285,6 +286,8 @@ class Message:
     now: datetime
     urgent: bool  # an item is within the check's --critical window
     host: str = field(default_factory=socket.gethostname)
+    pictures: tuple[Picture, ...] = ()  # of the most urgent items, for channels that take files
+    unpictured: int = 0  # photos and videos listed without a picture (the "N more")
 
     @property
     def dated(self) -> tuple[AlertItem, ...]:
@@ -373,8 +376,7 @@ class Message:
                 lines.append(f"- ... and {more} more (see `trashscan list`)")
         return lines
 
-    @property
-    def text(self) -> str:
+    def _lines(self) -> list[str]:
         lines = [f"{self.subject} (on {self.host})."]
         if self.dated:
             lines += ["", "Restore them with `trashscan restore REF` before they are gone:"]
@@ -393,8 +395,38 @@ class Message:
                 lines.append(f"- {problem.account} ({problem.provider}): {detail}.{hint}")
         if any(a.item.purge_is_estimate for a in self.dated + self.unrestorable):
             lines += ["", "~ marks an estimated date."]
+        return lines
+
+    def picture_lines(self) -> list[str]:
+        """Which item each attached file shows (files are named by ref, never by the item)."""
+        if not self.pictures:
+            return []
+        lines = ["", f"Pictures attached ({len(self.pictures)}, the most urgent first):"]
+        lines += [
+            f"- {p.filename}: {p.item.name} ({p.item.account}, {p.item.provider})"
+            for p in self.pictures
+        ]
+        if self.unpictured:
+            lines.append(f"- ... and {self.unpictured} more")
+        return lines
+
+    def _render(self, with_pictures: bool) -> str:
+        lines = self._lines()
+        if self.dated or self.unknown_age:  # items a person may still save: the gallery
+            pictures = self.picture_lines() if with_pictures else []
+            lines += [*pictures, UI_LINE] if pictures else ["", UI_LINE]
         # Names and provider messages are data: escaped, none can forge a line of the message.
         return "\n".join(printable(line) for line in lines) + "\n"
+
+    @property
+    def text(self) -> str:
+        """For a channel that takes no attachments: no list of pictures, the way to see them."""
+        return self._render(with_pictures=False)
+
+    @property
+    def text_with_pictures(self) -> str:
+        """For a channel that is sent :attr:`pictures` as attachments."""
+        return self._render(with_pictures=True)
 
 
 # ---------------------------------------------------------------------------------- channels
@@ -437,8 +469,9 @@ class WebhookNotifier:
         self._format = fmt
         self.label = f"webhook ({_host(url)})"
 
-    def body(self, message: Message) -> str:
-        return discord_text(message.text) if self._format == "discord" else message.text
+    def body(self, message: Message, with_pictures: bool = False) -> str:
+        text = message.text_with_pictures if with_pictures else message.text
+        return discord_text(text) if self._format == "discord" else text
 
     def send(self, message: Message) -> None:
         url = apprise_urls.webhook_apprise_url(self._url, self._format, message.urgent)
@@ -449,6 +482,8 @@ class WebhookNotifier:
             urgent=message.urgent,
             host=_host(self._url),
             secrets=apprise_urls.secret_words(url) | apprise_urls.secret_words(self._url),
+            pictures=message.pictures,
+            body_with_pictures=self.body(message, with_pictures=True),
         )
         if failure is not None:
             raise NotifyError(f"{self.label}: {failure.reason}")
@@ -506,6 +541,8 @@ class EmailNotifier:
             urgent=message.urgent,
             host=s.host,
             secrets=[password] if password else [],
+            pictures=message.pictures,
+            body_with_pictures=message.text_with_pictures,
         )
         if failure is None:
             return
@@ -562,6 +599,8 @@ class AppriseNotifier:
             host=_apprise_host(self._url),
             secrets=apprise_urls.secret_words(self._url),
             strict=False,
+            pictures=message.pictures,
+            body_with_pictures=message.text_with_pictures,
         )
         if failure is not None:
             raise NotifyError(f"{self.label}: {failure.reason}")

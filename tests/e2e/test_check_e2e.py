@@ -3,6 +3,7 @@ HTTP server (webhook, Apprise, healthcheck pings) and a real local SMTP server (
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -20,6 +21,7 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -214,6 +216,21 @@ def smtp_alerts(mailbox: Mailbox) -> dict[str, Any]:
     }
 
 
+def text_part(mail: Message) -> str:
+    (part,) = [p for p in mail.walk() if p.get_content_type() == "text/plain"]
+    return part.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n")
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """The size of a JPEG that Pillow fully decodes (a broken one raises)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "JPEG"
+        image.load()
+        return image.size
+
+
 def names(lines: list[str]) -> set[str]:
     found = set()
     for name in OVERDUE | {FIVE_DAYS, TEN_DAYS}:
@@ -355,7 +372,10 @@ def test_webhook_once_per_threshold_across_runs(cli, box, clock, http) -> None:
     assert set(payload) == {"version", "title", "message", "attachments", "type"}
     assert payload["title"] == "trashscan: 3 trashed items will be purged soon"
     assert payload["type"] == "failure"  # something is within --critical; else "warning"
-    assert payload["attachments"] == []
+    pictures = payload["attachments"]  # the three photos' thumbnails, fetched by this check
+    assert [p["mimetype"] for p in pictures] == ["image/jpeg"] * 3
+    assert all(jpeg_size(base64.b64decode(p["base64"])) for p in pictures)
+    assert all(f"- {p['filename']}: " in payload["message"] for p in pictures)
 
     assert cli("check").exit_code == 2  # same clock: nothing new, no request at all
     assert len(sent()) == 1
@@ -386,6 +406,8 @@ def test_webhook_formats_reach_the_server(cli, box, http) -> None:
     assert body["topic"] == "trash-topic"
     assert body["title"] == "trashscan: 3 trashed items will be purged soon"
     assert "cover.jpg (laptop, local-trash): overdue" in body["message"]
+    assert body["message"].endswith("See them: trashscan ui")  # no pictures: one push, not four
+    assert "attach" not in body and "Pictures attached" not in body["message"]
     assert request.headers["X-Priority"] == "high"
     assert request.headers["X-Tags"] == "wastebasket"
 
@@ -403,7 +425,7 @@ def test_smtp_delivery_content_and_no_secret(cli, box, smtp) -> None:
     (mail,) = smtp.messages
     assert mail["Subject"] == "trashscan: 3 trashed items will be purged soon"
     assert mail["To"] == "me@example.org" and mail["From"] == "me@example.org"
-    body = mail.get_payload(decode=True).decode("utf-8")
+    body = text_part(mail)
     assert "old scan.png (laptop, local-trash): overdue" in body
     assert f"{FIVE_DAYS} (laptop, local-trash): 5 days left" in body
     assert "trashscan restore REF" in body
@@ -449,6 +471,7 @@ def test_apprise_urls_from_the_secret_store(cli, box, http) -> None:
     body = request.json()
     assert body["title"] == "trashscan: 3 trashed items will be purged soon"
     assert "cover.jpg" in body["message"]
+    assert [a["filename"][-4:] for a in body["attachments"]] == [".jpg"] * 3  # takes pictures
     assert "notified  apprise (json://): 3 items" in result.stdout
     assert TOKEN not in result.stdout + result.stderr
     cli("check")
@@ -590,3 +613,141 @@ def test_accounts_whose_credentials_need_attention(box, http, tmp_path) -> None:
     again = subprocess.run(command, env=env, capture_output=True, text=True)
     assert again.returncode == 1
     assert len(http.to("/hook")) == 1  # account problems: at most once a day per channel
+
+
+# --- pictures in the alerts -----------------------------------------------------------------------
+
+UI_LINE = "See them: trashscan ui"
+CRAFTED = "x\x1b[2J\nOK: nothing.jpg"  # a name its trasher chose (the path is %-encoded)
+
+
+def image_parts(mail: Message) -> list[tuple[str, bytes]]:
+    """(file name, bytes) of every image attachment of a mail."""
+    return [
+        (part.get_filename(), part.get_payload(decode=True))
+        for part in mail.walk()
+        if part.get_content_maintype() == "image"
+    ]
+
+
+def trash_photos(box: Sandbox, tmp_path: Path, photos: dict[str, float]) -> None:
+    """An account "pics": a local trash of real photos, named and purged so many days from now."""
+    from PIL import Image
+
+    trash = tmp_path / "pics-trash"
+    (trash / "files").mkdir(parents=True)
+    (trash / "info").mkdir()
+    home = tmp_path / "Pictures"  # where they came from, and may go back to
+    home.mkdir()
+    for number, (name, days_left) in enumerate(photos.items()):
+        deleted = (FIXED - timedelta(days=30 - days_left)).astimezone().replace(tzinfo=None)
+        entry = f"photo{number:02}.jpg"
+        out = io.BytesIO()
+        Image.new("RGB", (800, 600), (20 * number % 256, 90, 160)).save(out, "JPEG")
+        (trash / "files" / entry).write_bytes(out.getvalue())
+        (trash / "info" / f"{entry}.trashinfo").write_text(
+            f"[Trash Info]\nPath={quote(str(home))}/{quote(name, safe='')}\n"
+            f"DeletionDate={deleted:%Y-%m-%dT%H:%M:%S}\n"
+        )
+    add_account(
+        box.config_path,
+        {
+            "name": "pics",
+            "provider": "local-trash",
+            "trash_dirs": [str(trash)],
+            "include_volumes": False,
+            "purge_after_days": 30,
+        },
+    )
+
+
+def test_the_email_carries_the_pictures_of_the_items_due(cli, box, smtp) -> None:
+    """check fills the thumbnail cache for the accounts it scanned, then attaches the cached
+    pictures of what the alert lists: real JPEGs named by ref, each listed with its item."""
+    cli("check", "--set-smtp-password", stdin=PASSWORD)
+    alerts(box, **smtp_alerts(smtp))
+    result = cli("check")
+    assert result.exit_code == 2 and result.stderr == "", result
+    (mail,) = smtp.messages
+    assert mail.get_content_type() == "multipart/mixed"
+    pictures = image_parts(mail)
+    assert len(pictures) == 3
+    body = text_part(mail)
+    listed = {}
+    for filename, data in pictures:
+        assert re.fullmatch(r"[0-9a-f]{8}\.jpg", filename)
+        width, height = jpeg_size(data)
+        assert max(width, height) <= 256
+        (line,) = [line for line in body.splitlines() if line.startswith(f"- {filename}: ")]
+        listed[line.split(": ", 1)[1].removesuffix(" (laptop, local-trash)")] = filename
+    assert set(listed) == OVERDUE | {FIVE_DAYS}
+    assert f"[ref {listed['cover.jpg'].removesuffix('.jpg')}]" in body  # the ref it is named by
+    assert " more" not in body
+    assert body.rstrip("\n").endswith(UI_LINE)
+
+
+def test_a_dozen_pictures_then_how_many_more_and_safe_names(cli, box, smtp, tmp_path) -> None:
+    cli("check", "--set-smtp-password", stdin=PASSWORD)
+    alerts(box, **smtp_alerts(smtp))
+    photos = {CRAFTED: 4.2} | {f"IMG_{n:04}.jpg": 4.5 for n in range(1, 15)}
+    trash_photos(box, tmp_path, photos)
+    result = cli("check", "--account", "pics")
+    assert result.exit_code == 0, result  # none within --within 3d; all within the 7d alert
+    (mail,) = smtp.messages
+    assert mail["Subject"] == "trashscan: 15 trashed items will be purged soon"
+    pictures = image_parts(mail)
+    assert len(pictures) == 12
+    assert all(re.fullmatch(r"[0-9a-f]{8}\.jpg", name) for name, _ in pictures)
+    assert all(jpeg_size(data) for _, data in pictures)
+    body = text_part(mail)
+    assert "- ... and 3 more" in body and body.rstrip("\n").endswith(UI_LINE)
+    first = pictures[0][0]  # the most urgent: the crafted one, shown escaped, never a path
+    assert f"- {first}: x\\x1b[2J\\nOK: nothing.jpg (pics, local-trash)" in body
+    raw = smtp.raw[0]
+    named = re.findall(rb'filename="([^"]*)"', raw)
+    assert len(named) == 12 and all(re.fullmatch(rb"[0-9a-f]{8}\.jpg", n) for n in named)
+    assert b"\x1b" not in raw
+
+
+def test_a_picture_not_in_the_cache_is_simply_not_attached(cli, box, smtp, tmp_path) -> None:
+    from trashscan.config import load_config
+    from trashscan.index import Index, ItemFilter
+    from trashscan.thumbnails import ThumbnailCache
+
+    cli("check", "--set-smtp-password", stdin=PASSWORD)
+    alerts(box, **smtp_alerts(smtp))
+    assert cli("scan", "--account", "laptop").exit_code == 0  # fills the cache
+    with Index.open(load_config(box.config_path).index_url) as index:
+        items = {i.name: i for i in index.items(ItemFilter(), FIXED)}
+    cache = ThumbnailCache.open(200)
+    assert all(cache.read(items[name]) for name in OVERDUE | {FIVE_DAYS})
+    for name in OVERDUE:  # their pictures are gone (evicted, say): only IMG_0004's is left
+        cache.store("local-trash", "laptop", items[name].item_id, items[name].thumbnail_key, None)
+    result = cli("check", "--no-thumbnails")  # and nothing is fetched now
+    assert result.exit_code == 2 and result.stderr == "", result
+    (mail,) = smtp.messages
+    ((filename, data),) = image_parts(mail)
+    assert filename == f"{items[FIVE_DAYS].ref[:8]}.jpg" and jpeg_size(data)
+    body = text_part(mail)
+    assert f"- {filename}: {FIVE_DAYS} (laptop, local-trash)" in body
+    assert "- ... and 2 more" in body and body.rstrip("\n").endswith(UI_LINE)
+    assert not any(cache.read(items[name]) for name in OVERDUE)  # still not fetched
+
+
+def test_with_an_empty_cache_the_mail_is_text_only(cli, box, smtp) -> None:
+    cli("check", "--set-smtp-password", stdin=PASSWORD)
+    alerts(box, **smtp_alerts(smtp))
+    set_table(box.config_path, "thumbnails", {"enabled": False})
+    result = cli("check")
+    assert result.exit_code == 2 and result.stderr == "", result
+    (mail,) = smtp.messages
+    assert mail.get_content_type() == "text/plain" and image_parts(mail) == []
+    body = text_part(mail)
+    assert "Pictures attached" not in body and body.rstrip("\n").endswith(UI_LINE)
+    assert not (Path(os.environ["TRASHSCAN_HOME"]) / "cache" / "thumbnails").exists()
+
+
+def test_check_fetches_no_pictures_when_it_notifies_nobody(cli, box) -> None:
+    assert cli("check").exit_code == 2  # no channel configured
+    assert cli("check", "--no-notify").exit_code == 2
+    assert not (Path(os.environ["TRASHSCAN_HOME"]) / "cache" / "thumbnails").exists()

@@ -68,7 +68,7 @@ class MonitoringCommand(click.Command):
 
 
 def parse_check_options(
-    within: str, critical: str, kinds: tuple[str, ...], notify: bool
+    within: str, critical: str, kinds: tuple[str, ...], notify: bool, thumbnails: bool = True
 ) -> CheckOptions:
     from trashscan.check import CheckOptions
     from trashscan.models import Kind
@@ -92,6 +92,7 @@ def parse_check_options(
         critical=critical_span,
         kinds=chosen,
         notify=notify,
+        thumbnails=thumbnails,
         within_text=within.strip(),
         critical_text=critical.strip(),
     )
@@ -162,6 +163,11 @@ def store_alert_secret(app: App, smtp_password: bool) -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing when all is well (for cron).")
 @click.option(
+    "--no-thumbnails",
+    is_flag=True,
+    help="Fetch no pictures for the alerts this run (cached ones are still attached).",
+)
+@click.option(
     "--set-smtp-password", is_flag=True, help="Store the SMTP password (prompted or stdin); exit."
 )
 @click.option(
@@ -179,6 +185,7 @@ def check(
     fmt: str,
     notify: bool,
     quiet: bool,
+    no_thumbnails: bool,
     set_smtp_password: bool,
     set_apprise_urls: bool,
     deadline: str | None,
@@ -199,7 +206,7 @@ def check(
     from trashscan.check import NOTIFY_BUSY, render_json, render_jsonl, render_text, run_check
     from trashscan.notify import Healthcheck, build_notifiers, parse_alerts
 
-    options = parse_check_options(within, critical, kinds, notify)
+    options = parse_check_options(within, critical, kinds, notify, thumbnails=not no_thumbnails)
     limit = app.deadline(deadline)
     config = app.config
     alerts = parse_alerts(config.path, config.alerts)
