@@ -5,7 +5,9 @@ channels hear it; :mod:`trashscan.check` decides when (once per threshold and ch
 is Apprise's, the one path for every channel: the webhook (json, slack, discord, ntfy), e-mail
 and the Apprise URLs from the keyring are each an Apprise URL (:mod:`trashscan.apprise_urls` has
 the mapping), sent by :mod:`trashscan.apprise_delivery`. Each channel gets at most one message per
-run, batching everything new, so a cron job never fires a request per item.
+run, batching everything new, so a cron job never fires a request per item. A message may carry
+the cached pictures of its most urgent items (:mod:`trashscan.alert_pictures`): a channel that
+takes files gets them with :attr:`Message.text_with_pictures`, any other :attr:`Message.text`.
 
 Secrets stay secret: the SMTP password and the Apprise URLs (which embed tokens) live in the
 keyring under :data:`ALERTS_SERVICE`; the URLs holding them are built in memory at sending time.
