@@ -77,6 +77,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "demo": (
         "trashscan demo",
         "trashscan demo | less",
+        "trashscan demo --ui",
     ),
     "sandbox": (
         "trashscan sandbox serve --write-config /tmp/sandbox.toml",

@@ -11,13 +11,17 @@ from trashscan.cli.runner import run_group
 
 
 @click.command()
-def demo() -> None:
+@click.option("--ui", is_flag=True, help="End with `trashscan ui` on the sandbox, until Ctrl-C.")
+@click.option("--no-browser", is_flag=True, help="With --ui: print its address only.")
+def demo(ui: bool, no_browser: bool) -> None:
     """Show the whole flow against the local sandbox: list, restore, list again."""
     from trashscan.sandbox.demo import run_demo
 
+    if no_browser and not ui:
+        raise click.UsageError("--no-browser goes with --ui")
     group = click.get_current_context().find_root().command
     assert isinstance(group, click.Group)
-    sys.exit(run_demo(lambda args: run_group(group, args)))
+    sys.exit(run_demo(lambda args: run_group(group, args), ui=ui, browser=not no_browser))
 
 
 @click.group()

@@ -30,6 +30,8 @@ SHOWN = 10  # the most urgent items the demo's list shows
 
 NEXT_STEPS = """\
 Next steps
+  This sandbox in a gallery in your browser, to restore a selection:
+    trashscan demo --ui                   # Ctrl-C stops it
   The full list of a sandbox like this one, from two terminals:
     trashscan sandbox serve --write-config /tmp/sandbox.toml
     TRASHSCAN_CONFIG=/tmp/sandbox.toml trashscan list --all-accounts
@@ -38,6 +40,7 @@ Next steps
     trashscan accounts add PROVIDER NAME  # e.g. local-trash laptop
     trashscan list --all-accounts         # every account, soonest purge first
     trashscan restore REF --dry-run       # then without --dry-run
+    trashscan ui                          # all of them in a gallery
     trashscan check                       # what is due soon, for alerts
     trashscan schedule --cron             # run that check unattended"""
 
@@ -121,13 +124,23 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def run_demo(run: Runner) -> int:
-    """``run`` is the CLI's own entry point (passed in to avoid an import cycle)."""
+def run_demo(run: Runner, ui: bool = False, browser: bool = True) -> int:
+    """``run`` is the CLI's own entry point (passed in to avoid an import cycle). With ``ui``,
+    the story ends with ``trashscan ui`` on the same sandbox (``browser``: opening it), which
+    keeps the fakes up until Ctrl-C: a restore from the gallery reaches them as the CLI's does.
+    """
     with tempfile.TemporaryDirectory(prefix="trashscan-demo-") as tmp, Sandbox(Path(tmp)) as box:
         home = str(Path(tmp) / "home")
+        config = ["--config", str(box.config_path)]
         # the demo's list is part of its story: never paged
         with _environment({"TRASHSCAN_HOME": home, "TRASHSCAN_PAGER": ""}):
-            return _story(run, box, ["--config", str(box.config_path)], tmp)
+            code = _story(run, box, config, tmp)
+            if not ui:
+                return code
+            _say()
+            _say("The gallery of this sandbox (Ctrl-C stops it, and the demo):")
+            served = _show(run, [*config, "ui", *([] if browser else ["--no-browser"])])
+            return code or served
 
 
 def _story(run: Runner, box: Sandbox, config: list[str], tmp: str) -> int:
