@@ -87,7 +87,7 @@ def chromium(tmp_path: Path) -> Iterator[Any]:
         if required():
             pytest.fail(f"a browser is required ({REQUIRE_VAR}=1) but unavailable: {why}")
         pytest.skip(f"no browser for the UI test: {why}")
-    with headless_chromium(tmp_path / "chromium-profile") as driver:
+    with headless_chromium(tmp_path / "chromium-profile", height=1200) as driver:
         driver.set_page_load_timeout(GIVE_UP)
         driver.set_script_timeout(GIVE_UP)
         yield driver
