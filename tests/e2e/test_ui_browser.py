@@ -173,7 +173,9 @@ def scan_everything(cli: Any, sandbox: Sandbox) -> None:
 def load_every_tile(driver: Any) -> list[dict]:
     """Scroll through the gallery as a person does: each page loads when "More…" comes into
     view, each picture (lazy) when its tile does; then every tile's picture, once all decoded."""
+    until = time.monotonic() + GIVE_UP
     while driver.find_elements("id", "more"):
+        assert time.monotonic() < until, "the next page of tiles never came"
         driver.execute_script("document.getElementById('more').scrollIntoView();")
         time.sleep(0.2)
         wait_for(
