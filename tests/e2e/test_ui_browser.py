@@ -347,6 +347,29 @@ def test_the_gallery_shows_pictures_and_restores_a_selection(
         assert_no_miscalls(fake)
 
 
+@pytest.mark.sandbox("local-trash")
+def test_scrolling_loads_every_page_of_tiles_once(chromium, cli, sandbox: Sandbox, tmp_path: Path):
+    """Thousands of items come in pages as one scrolls (htmx, "revealed"): every item once."""
+    laptop = next(a for a in sandbox.accounts if a["name"] == "laptop")
+    sandbox.fakes["local-trash"].bulk(Path(laptop["trash_dirs"][0]), 300)
+    scanned = cli("scan", "--all-accounts", "--no-thumbnails")
+    assert scanned.exit_code == 0, scanned.stderr
+    listed = cli("list", "--cached", "--all-accounts", "--format", "json")
+    index = Index.open(load_config(sandbox.config_path).index_url)
+    every = {full_ref(i, index)["ref"] for i in listed.json()}
+
+    with running_ui(sandbox.config_path, tmp_path) as ui:
+        chromium.get(ui.url)
+        first_page = len(chromium.find_elements("css selector", "#grid .tile"))
+        assert 0 < first_page < len(every)  # more than one page, or nothing is tested here
+        tiles = load_every_tile(chromium)
+
+    refs = [t["ref"] for t in tiles]
+    assert len(refs) == len(set(refs)), "a tile shown twice"
+    assert set(refs) == every
+    assert all(t["complete"] and t["width"] > 0 for t in tiles)  # placeholders, decoded
+
+
 @pytest.mark.parametrize("required_here", [False, True], ids=["local", "ci"])
 def test_no_browser_skips_unless_required(tmp_path: Path, required_here: bool):
     """Without Chromium the browser test skips, naming what to install; CI makes it fail."""
