@@ -45,8 +45,21 @@
     }
   });
 
+  // "select this group" selects the tiles loaded so far; when the group holds more (pages load
+  // as you scroll), the button says how many it selects, never more than it does.
   function reveal() {
-    document.querySelectorAll("button.select-group").forEach(function (b) { b.hidden = false; });
+    document.querySelectorAll("button.select-group").forEach(function (button) {
+      var group = button.getAttribute("data-group");
+      var head = document.getElementById("group-" + group);
+      var total = head ? parseInt(head.getAttribute("data-count") || "", 10) : NaN;
+      var loaded = picks().filter(function (box) {
+        return box.getAttribute("data-group") === group;
+      }).length;
+      button.textContent = (isNaN(total) || loaded >= total)
+        ? "select this group"
+        : "select the " + loaded + " loaded (of " + total + ")";
+      button.hidden = false;
+    });
     refresh();
   }
   document.addEventListener("DOMContentLoaded", reveal);
