@@ -179,6 +179,8 @@ def test_post_without_a_session_is_refused_before_any_check(
 ) -> None:
     assert client.post("/", data={"csrf": keys.csrf}).status_code == 401
     assert client.post(f"/?token={keys.token}", data={"csrf": keys.csrf}).status_code == 403
+    assert client.head(f"/?token={keys.token}").status_code == 403  # a link preview, say
+    assert keys.token is not None  # none of them spent it
     assert reached == []
 
 

@@ -179,7 +179,7 @@ class Guard:
     ) -> None:
         """The token (GET only) becomes the cookie; the redirect drops it from the address."""
         offered = query.pop(TOKEN_PARAM)[0]
-        if scope["method"].upper() not in SAFE_METHODS:
+        if scope["method"].upper() != "GET":  # not even HEAD: a link preview must not spend it
             await _answer(send, 403, "forbidden: the login token is taken by a GET only")
             return
         rest = urlencode(query, doseq=True)

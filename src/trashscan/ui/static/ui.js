@@ -16,6 +16,8 @@
     var none = document.getElementById("select-none");
     if (label) { label.hidden = false; label.textContent = count + " selected"; }
     if (none) { none.hidden = count === 0; }
+    var restore = document.getElementById("restore-selected");
+    if (restore) { restore.disabled = count === 0; } // without JavaScript it stays enabled
     document.querySelectorAll(".tile").forEach(function (tile) {
       var box = tile.querySelector("input.pick");
       tile.classList.toggle("selected", !!(box && box.checked));
