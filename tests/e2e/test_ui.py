@@ -208,6 +208,11 @@ def test_restoring_through_htmx_removes_the_tiles_as_results_come(
         page = browser.get(address, headers={"hx-request": "true"}).text
     assert FINISHED in page
     assert f'<div id="tile-{usb[0]}" hx-swap-oob="delete"></div>' in page
+    finished = browser.get(address or "", headers={"hx-request": "true"}) if address else answer
+    assert finished.headers["hx-trigger"] == "trashscan-restored"  # the totals reload
+    gallery = browser.get("/?account=usb-stick").text
+    assert 'hx-trigger="trashscan-restored from:body"' in gallery
+    assert 'hx-get="/?account=usb-stick" hx-select="#totals"' in gallery
 
 
 def test_the_plan_names_what_is_left_out_and_nothing_selected_is_an_error(

@@ -49,7 +49,7 @@ class Views:
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
         context.setdefault("partial", _htmx(request))
         context.setdefault("error", None)
-        context.update(csrf=self.keys.csrf, legend=LEGEND)
+        context.update(csrf=self.keys.csrf, legend=LEGEND, restored_event=RESTORED_EVENT)
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     def error(self, request: Request, message: str, status: int) -> Response:
@@ -169,9 +169,13 @@ class Views:
         except ValueError:
             seen = 0
         finished = job.done.is_set()
-        return self.render(request, "job.html", job=job, rows=rows, finished=finished, seen=seen)
+        page = self.render(request, "job.html", job=job, rows=rows, finished=finished, seen=seen)
+        if finished and _htmx(request):  # the gallery's totals ask for themselves again
+            page.headers["hx-trigger"] = RESTORED_EVENT
+        return page
 
 
+RESTORED_EVENT = "trashscan-restored"
 LEGEND = "~ estimate; ≤ at the latest; 3–12d: between 3 and 12 days"
 
 
