@@ -76,6 +76,8 @@ def test_the_demo_ends_with_the_commands_to_run_next(demo):
         "TRASHSCAN_CONFIG=/tmp/sandbox.toml trashscan list --all-accounts",
         "trashscan accounts add",
         "trashscan restore REF --dry-run",
+        "trashscan demo --ui",
+        "trashscan ui ",
         "trashscan check",
     ):
         assert command in text, command

@@ -33,6 +33,7 @@ BIN = Path(sys.executable).parent  # where the set-up put `trashscan` (.venv/bin
 FOLLOWED = (  # the sections a newcomer follows, in order, to set up and use trashscan
     "Try it",
     "Commands",
+    "See them",
     "Configuring accounts",
     "Warnings before the purge",
     "Running it unattended",
