@@ -13,6 +13,13 @@ interpreter's C-level handler also writes each signal to a pipe (``signal.set_wa
 watcher thread reading it ends the process on the second one. SIGTERM (``timeout`` in a cron
 line, systemd's ``TimeoutStartSec``) is handled like Ctrl-C, and exits 143.
 
+The same watcher closes a race at every prompt: a signal that the C handler records after the
+interpreter's last check but before ``read(0)`` starts interrupts nothing, so its Python handler
+would run only once a key is pressed. When the first signal's handler has not run
+:data:`NUDGE_AFTER` seconds after its byte arrived, the watcher sends the same signal to the main
+thread (``pthread_kill``): the read fails with EINTR and the handler runs. The nudge is counted
+neither as a second signal by the watcher nor by the handler.
+
 Only :func:`trashscan.cli.main` installs the handlers: tests that call ``run`` in-process keep
 the interpreter's own.
 """
@@ -32,14 +39,21 @@ from trashscan.deadline import abandoned_workers
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 MESSAGES = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 JOIN_WAIT = 0.5  # seconds a finished command gives its workers to end before it exits hard
+NUDGE_AFTER = 0.2  # seconds the first signal's handler may take before the main thread is nudged
 
 received: int | None = None  # the first signal, once one came
+_nudge_pending = False  # a nudge was sent and its handler call is still to come
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global received
-    if received is not None:  # the second one: no more clean-up
-        _exit_now(signum)
+    global received, _nudge_pending
+    if received is not None:
+        if _nudge_pending:  # the watcher's nudge, arriving after the handler already ran
+            _nudge_pending = False
+            return
+        _exit_now(signum)  # the second one: no more clean-up
+    # A nudge delivered before this call is folded into it and leaves _nudge_pending set: the
+    # handler then lets one later signal pass, which the watcher still counts as the second.
     received = signum
     raise KeyboardInterrupt
 
@@ -49,9 +63,11 @@ def _exit_now(signum: int) -> None:
     os._exit(EXIT_CODES.get(signal.Signals(signum), 130))
 
 
-def _watch(fd: int) -> None:
-    """On a daemon thread: count the signals the C handler writes; exit on the second one."""
+def _watch(fd: int, main_thread: int) -> None:
+    """On a daemon thread: count the signals the C handler writes; exit on the second one;
+    nudge the main thread if the first one's handler does not run."""
     seen = 0
+    echoes = 0  # bytes still to come from our own nudges
     while True:
         try:
             data = os.read(fd, 64)
@@ -60,10 +76,31 @@ def _watch(fd: int) -> None:
         if not data:
             return
         for signum in data:
-            if signum in EXIT_CODES:
-                seen += 1
-                if seen >= 2:
-                    _exit_now(signum)
+            if signum not in EXIT_CODES:
+                continue
+            if echoes:
+                echoes -= 1
+                continue
+            seen += 1
+            if seen >= 2:
+                _exit_now(signum)
+            if _nudge(signum, main_thread):
+                echoes += 1
+
+
+def _nudge(signum: int, main_thread: int) -> bool:
+    """Send ``signum`` to the main thread if its handler has not run by now; whether it was."""
+    global _nudge_pending
+    time.sleep(NUDGE_AFTER)
+    if received is not None:
+        return False
+    _nudge_pending = True
+    try:
+        signal.pthread_kill(main_thread, signum)
+    except (OSError, ProcessLookupError):
+        _nudge_pending = False
+        return False
+    return True
 
 
 def install() -> None:
@@ -74,7 +111,10 @@ def install() -> None:
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
     signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-    threading.Thread(target=_watch, args=(read_end,), name="signals", daemon=True).start()
+    main_thread = threading.get_ident()
+    threading.Thread(
+        target=_watch, args=(read_end, main_thread), name="signals", daemon=True
+    ).start()
 
 
 def caught(signum: int) -> None:
