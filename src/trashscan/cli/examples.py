@@ -86,6 +86,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "sandbox serve": (
         "trashscan sandbox serve --write-config /tmp/sandbox.toml",
         "trashscan sandbox serve --port 8443 --workdir /tmp/box",
+        "trashscan sandbox serve --latency 150",
     ),
     "completion": (
         "trashscan completion bash > ~/.local/share/bash-completion/completions/trashscan",

@@ -9,6 +9,8 @@ import click
 
 from trashscan.cli.runner import run_group
 
+MAX_LATENCY_MS = 60_000  # beyond a minute every client's timeout would fire first
+
 
 @click.command()
 @click.option("--ui", is_flag=True, help="End with `trashscan ui` on the sandbox, until Ctrl-C.")
@@ -33,10 +35,23 @@ def sandbox() -> None:
 @click.option("--port", type=int, default=0, help="Port for the fake servers (default: any free).")
 @click.option("--write-config", "write_config", metavar="PATH", help="Where to write the config.")
 @click.option("--workdir", metavar="DIR", help="Where to keep seeded data (default: a temp dir).")
-def sandbox_serve(port: int, write_config: str | None, workdir: str | None) -> None:
+@click.option(
+    "--latency",
+    "latency_ms",
+    type=click.IntRange(0, MAX_LATENCY_MS),
+    default=0,
+    metavar="MS",
+    help="Delay every answer of every fake by MS milliseconds, like a distant cloud.",
+)
+def sandbox_serve(
+    port: int, write_config: str | None, workdir: str | None, latency_ms: int
+) -> None:
     """Run the sandbox until interrupted, with a config whose accounts point at it."""
     from trashscan.sandbox.session import serve_forever
 
     serve_forever(
-        port=port, config_path=Path(write_config) if write_config else None, workdir=workdir
+        port=port,
+        config_path=Path(write_config) if write_config else None,
+        workdir=workdir,
+        latency=latency_ms / 1000,
     )

@@ -168,12 +168,20 @@ def serve_forever(
             click.echo(f"{name}: {server.base_url}")
         for name, error in sandbox.broken.items():
             click.echo(f"{name}: not started ({error})", err=True)
+        if latency > 0:
+            click.echo(f"latency: {latency * 1000:g} ms per request")
         click.echo(f"sandbox running; data in {sandbox.workdir}")
         click.echo(f"config: {sandbox.config_path}")
         click.echo(f"try:    TRASHSCAN_CONFIG={sandbox.config_path} trashscan list --all-accounts")
         click.echo("stop with Ctrl-C")
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            click.echo("sandbox stopped")
+        wait_until_interrupted(sandbox)
+        click.echo("sandbox stopped")
+
+
+def wait_until_interrupted(sandbox: Sandbox) -> None:
+    """Keep the fakes up (they serve on their own threads) until Ctrl-C; a seam for tests."""
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return
