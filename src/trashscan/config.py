@@ -35,7 +35,7 @@ CONFIG_HINT = "create it with `trashscan accounts add` or copy config.example.to
 
 MAX_RETENTION_DAYS = 36500  # beyond it, a purge date would fall past the year 9999
 _NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
-_TOP_LEVEL = ("accounts", "index", "secrets", "scan", "alerts", "thumbnails")
+_TOP_LEVEL = ("accounts", "data", "index", "secrets", "scan", "alerts", "thumbnails")
 _ACCOUNT_KEYS = frozenset(
     {"name", "provider", "endpoint", "ca_bundle", "retention_days", "timeout"}
 )
@@ -83,11 +83,17 @@ def config_path(explicit: str | Path | None = None) -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
 
 
-def data_dir() -> Path:
-    """``$TRASHSCAN_HOME`` or the platform data dir (index.db, secret blobs, session dirs).
+def data_dir(configured: Path | None = None) -> Path:
+    """The config's ``[data] dir``, else ``$TRASHSCAN_HOME``, else the platform data dir
+    (index.db, locks, secret blobs, session dirs, reminders, the thumbnail cache).
 
+    A config that names its folder keeps it whatever the environment says: the sandbox's config
+    does, so that trying it never touches the state of the person's real accounts (or of
+    another sandbox), even with ``TRASHSCAN_HOME`` exported in their shell.
     Not created here: read-only commands such as ``--help`` must not leave directories behind.
     """
+    if configured is not None:
+        return configured
     env = _env_path(ENV_HOME)
     if env is not None:
         return env
@@ -135,6 +141,7 @@ class Config:
     path: Path
     exists: bool
     accounts: tuple[Account, ...] = ()
+    data_dir: Path | None = None  # [data] dir, absolute; None: TRASHSCAN_HOME or the platform's
     index_url: str | None = None
     secrets: SecretsConfig = field(default_factory=SecretsConfig)
     concurrency: int = 4
@@ -216,6 +223,12 @@ def _parse(path: Path, text: str) -> Config:
 
     accounts = _parse_accounts(path, text, data.get("accounts", []), fail)
 
+    data_table = data.get("data", {})
+    _only_keys(data_table, "data", {"dir"}, fail)
+    raw_dir = data_table.get("dir")
+    if raw_dir is not None and (not isinstance(raw_dir, str) or not raw_dir):
+        raise fail("[data] dir must be a non-empty string (a folder)")
+
     index = data.get("index", {})
     _only_keys(index, "index", {"url"}, fail)
     index_url = index.get("url")
@@ -246,6 +259,7 @@ def _parse(path: Path, text: str) -> Config:
         path=path,
         exists=True,
         accounts=accounts,
+        data_dir=_absolute(_resolve_path(path, raw_dir)) if raw_dir else None,
         index_url=index_url,
         secrets=secrets,
         concurrency=concurrency,
@@ -286,6 +300,12 @@ def _resolve_path(path: Path, value: str) -> Path:
     if not candidate.is_absolute():
         candidate = path.parent / candidate
     return candidate
+
+
+def _absolute(path: Path) -> Path:
+    """Absolute once, here: a data dir named relative to a relative ``--config`` would otherwise
+    move with the directory a later step (a cron job) runs in."""
+    return Path(os.path.abspath(path))
 
 
 def _parse_secrets(path: Path, table: Mapping[str, Any], fail: Any) -> SecretsConfig:

@@ -6,8 +6,9 @@ so nothing that shows pictures later (the UI, the alerts) can use them. Nothing 
 serves a provider's URL: only image bytes this module re-encoded itself, a JPEG of at most
 256 px (a few KB).
 
-Where: ``$TRASHSCAN_HOME/cache/thumbnails`` when ``TRASHSCAN_HOME`` is set (the tests and the
-sandbox never touch the user's real cache), else the platform's user cache dir. Every folder is
+Where: ``<data dir>/cache/thumbnails`` when the config names its data dir (``[data] dir``: the
+sandbox's does), else ``$TRASHSCAN_HOME/cache/thumbnails`` when ``TRASHSCAN_HOME`` is set (the
+tests never touch the user's real cache), else the platform's user cache dir. Every folder is
 0700 and every file 0600, whatever the umask: the pictures show what the user threw away.
 
 Layout::
@@ -88,11 +89,13 @@ class ThumbnailError(Exception):
 # ------------------------------------------------------------------------------------- where
 
 
-def cache_root() -> Path:
-    """``$TRASHSCAN_HOME/cache/thumbnails``, else the user cache dir's; not created here."""
+def cache_root(configured_data_dir: Path | None = None) -> Path:
+    """In the config's own data dir if it names one (eviction drops the folders of accounts a
+    config does not list: a shared cache would lose the real accounts' pictures to a sandbox
+    run), else ``$TRASHSCAN_HOME/cache/thumbnails``, else the user cache dir's; not created."""
     from trashscan.config import ENV_HOME, _env_path
 
-    home = _env_path(ENV_HOME)
+    home = configured_data_dir or _env_path(ENV_HOME)
     if home is not None:
         return home / "cache" / "thumbnails"
     import platformdirs
@@ -143,9 +146,10 @@ class ThumbnailCache:
         self.max_bytes = max_bytes
 
     @classmethod
-    def open(cls, max_mb: int) -> ThumbnailCache:
-        """The user's cache; what an older run left readable by others is tightened first."""
-        root = cache_root()
+    def open(cls, max_mb: int, configured_data_dir: Path | None = None) -> ThumbnailCache:
+        """The config's cache (:func:`cache_root`); what an older run left readable by others
+        is tightened first."""
+        root = cache_root(configured_data_dir)
         if root.is_dir():
             tighten(root.parent)  # ours too: $TRASHSCAN_HOME/cache, ~/.cache/trashscan
             tighten_tree(root)

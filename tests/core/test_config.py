@@ -63,6 +63,40 @@ def test_data_dir_and_index_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert default_index_url(tmp_path) == f"sqlite:///{tmp_path.as_posix()}/index.db"
 
 
+def test_a_config_can_name_its_own_data_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``[data] dir`` (relative to the config file) beats TRASHSCAN_HOME and the platform dir:
+    a sandbox config keeps its state apart from the real accounts', whatever the shell says."""
+    monkeypatch.setenv("TRASHSCAN_HOME", str(tmp_path / "real-home"))
+    config = load_config(write(tmp_path, '[data]\ndir = "box-data"\n'))
+    assert config.data_dir == tmp_path / "box-data"
+    assert data_dir(config.data_dir) == tmp_path / "box-data"
+    assert data_dir(None) == tmp_path / "real-home"
+    assert not (tmp_path / "box-data").exists()  # named, not created, by reading the config
+
+    absolute = load_config(write(tmp_path, f'[data]\ndir = "{tmp_path / "elsewhere"}"\n'))
+    assert absolute.data_dir == tmp_path / "elsewhere"
+    monkeypatch.setenv("HOME", str(tmp_path / "me"))
+    home = load_config(write(tmp_path, '[data]\ndir = "~/box"\n'))
+    assert home.data_dir == tmp_path / "me" / "box"
+    assert load_config(write(tmp_path, "")).data_dir is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[data]\ndir = ""\n', "[data] dir must be a non-empty string (a folder)"),
+        ("[data]\ndir = 3\n", "[data] dir must be a non-empty string (a folder)"),
+        ('[data]\nfolder = "x"\n', "[data]: unknown key 'folder' (expected: dir)"),
+        ('data = "x"\n', "'data' must be a table ([data])"),
+    ],
+)
+def test_a_bad_data_dir_is_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    error = config_error(write(tmp_path, text))
+    assert str(error).endswith(expected), str(error)
+
+
 # --------------------------------------------------------------------------------- reading
 
 

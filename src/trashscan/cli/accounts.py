@@ -169,7 +169,8 @@ def accounts_remove(app: App, name: str, yes: bool) -> None:
     app.index.forget_account(account.provider, account.name)
     from trashscan.thumbnails import ThumbnailCache
 
-    ThumbnailCache.open(app.config_if_any.thumbnails.max_mb).forget_account(
+    config = app.config_if_any
+    ThumbnailCache.open(config.thumbnails.max_mb, config.data_dir).forget_account(
         account.provider, account.name
     )
     say(

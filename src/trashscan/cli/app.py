@@ -59,10 +59,11 @@ class App:
 
     @cached_property
     def data_dir(self) -> Path:
-        """Resolved once; tightened the first time a command uses it (it holds the index)."""
+        """The config's ``[data] dir``, else ``TRASHSCAN_HOME`` or the platform's; resolved once,
+        tightened the first time a command uses it (it holds the index)."""
         from trashscan.config import data_dir, tighten_data_dir
 
-        path = data_dir()
+        path = data_dir(self.config_if_any.data_dir)
         tighten_data_dir(path)
         return path
 

@@ -61,7 +61,7 @@ def fetch_thumbnails(
     fetch = ThumbnailFetch(
         app.index,
         app.context,
-        ThumbnailCache.open(config.thumbnails.max_mb),
+        ThumbnailCache.open(config.thumbnails.max_mb, config.data_dir),
         per_run=config.thumbnails.per_run,
         concurrency=config.concurrency,
         seconds=min(PHASE_SECONDS, left),
