@@ -506,7 +506,7 @@ def test_an_account_being_scanned_elsewhere_is_reported_and_the_others_go_on(
     from trashscan.models import Account
 
     monkeypatch.setenv("TRASHSCAN_LOCK_WAIT", "0.3")
-    path = lock_path(Path(os.environ["TRASHSCAN_HOME"]), Account("laptop", "local-trash"))
+    path = lock_path(box.data_dir, Account("laptop", "local-trash"))
     holder_code = textwrap.dedent(
         f"""
         import time

@@ -189,7 +189,7 @@ def test_accounts_remove_forgets_local_credentials_but_not_the_cloud(tmp_path, b
         assert cli("list", "--format", "json").exit_code == 0
         store = FileSecretStore(box.workdir / "sandbox-secrets.json", insecure_for_testing=True)
         assert store.get("trashscan:dropbox:carol", "refresh_token")
-        private = tmp_path / "trashscan-home" / "accounts" / "dropbox" / "carol"
+        private = box.data_dir / "accounts" / "dropbox" / "carol"
         private.mkdir(parents=True, exist_ok=True)
         requests_before = len(box.servers["dropbox"].request_log)
         removed = cli("accounts", "remove", "carol", "--yes")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -221,7 +220,7 @@ def test_the_google_photos_reminder_is_shown_once_a_day_per_account(cli, box, cl
     assert later.stderr.count(PHOTOS_NOTE) == 1
     assert "photos-bob" not in later.stderr  # shown to bob an hour after alice's first
 
-    state = Path(os.environ["TRASHSCAN_HOME"]) / "reminders.json"
+    state = box.data_dir / "reminders.json"
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     assert set(json.loads(state.read_text())) == {
         "google-photos/photos-alice",

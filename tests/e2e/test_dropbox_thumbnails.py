@@ -68,7 +68,7 @@ def test_each_deleted_photo_costs_one_request_videos_none_and_a_rescan_none(
     assert rendered and len(rendered) < len(photos)  # the seed has HEIC photos too
     assert any(i.kind is Kind.VIDEO for i in items)
     assert picture_calls(log) == {THUMBNAIL: len(rendered), DOWNLOAD: len(photos) - len(rendered)}
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     for item in items:
         assert item.content_hash and item.content_hash.startswith("dropbox:")
         assert item.version and item.thumbnail_key == item.content_hash
@@ -89,7 +89,7 @@ def test_no_thumbnails_makes_no_picture_request(
     assert cli("scan", "--no-thumbnails").exit_code == 0
     assert cli("list", "--no-thumbnails").exit_code == 0
     assert picture_calls(log) == {}
-    assert not cache_root().exists()
+    assert not cache_root(sandbox.data_dir).exists()
 
 
 def test_pictures_are_asked_one_at_a_time_per_account(
@@ -141,7 +141,7 @@ def test_a_listing_stays_whole_when_every_picture_fails(
     photos = [i for i in trashed(sandbox) if i.kind is Kind.PHOTO]
     attempts = trashscan.retry.RetryPolicy().max_attempts
     assert sum(picture_calls(log).values()) == len(photos) * attempts
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     assert all(cache.read(i) is None for i in photos)
 
 
@@ -153,7 +153,7 @@ def test_a_revision_dropbox_will_not_render_is_a_placeholder_not_asked_again(
     assert cli("scan").exit_code == 0
     first = picture_calls(log)
     assert sum(first.values()) == len([i for i in trashed(sandbox) if i.kind is Kind.PHOTO])
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     assert all(cache.read(i) is None for i in trashed(sandbox) if i.kind is Kind.PHOTO)
     log.mark()
     assert cli("scan").exit_code == 0
@@ -173,6 +173,6 @@ def test_an_account_signed_in_without_content_read_is_told_once_and_asked_once(
     assert "files.content.read" in note and "accounts add dropbox carol" in note
     refused = [s for _, p, s in log.calls() if p in PICTURES and s == 401]
     assert refused == [401]  # the first picture's refusal stops the account's pictures
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     dave = [i for i in trashed(sandbox) if i.account == "dave" and i.kind is Kind.PHOTO]
     assert any(cache.read(i) is not None for i in dave)

@@ -67,7 +67,7 @@ def test_the_listing_s_link_is_fetched_once_per_item_and_a_rescan_asks_nothing(
     items = trashed(sandbox)
     scanned = kinds_of_calls(log)
     assert scanned["link"] == len(items) and scanned["download"] == 0
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     for item in items:
         assert item.content_hash and item.content_hash.split(":")[0] in ("sha256", "md5")
         with Image.open(io.BytesIO(cache.read(item) or b"")) as image:
@@ -92,7 +92,7 @@ def test_items_the_scan_did_not_list_get_fresh_links_in_batches(
     per_account = Counter(i.account for i in items)
     feeds = 1  # alice's change logs (hers and her 2 shared drives'), in one batch
     assert kinds_of_calls(log) == {"batch": len(per_account) + feeds, "link": len(items)}
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     assert all(cache.read(i) is not None for i in items)
 
 
@@ -108,7 +108,7 @@ def test_a_photo_without_a_thumbnail_is_downloaded_and_a_video_gets_a_placeholde
     log.mark()
     assert cli("scan", "--account", "alice").exit_code == 0
     items = {i.item_id: i for i in trashed(sandbox)}
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     shown = cache.read(items[photo.id])
     assert shown is not None
     with Image.open(io.BytesIO(shown)) as image:
@@ -120,12 +120,14 @@ def test_a_photo_without_a_thumbnail_is_downloaded_and_a_video_gets_a_placeholde
     assert cache.read(items[clip.id]) is not None  # its placeholder tile
 
 
-def test_no_thumbnails_makes_no_picture_request(cli: Any, log: RequestLog) -> None:
+def test_no_thumbnails_makes_no_picture_request(
+    cli: Any, sandbox: Sandbox, log: RequestLog
+) -> None:
     log.mark()
     assert cli("scan", "--no-thumbnails").exit_code == 0
     assert cli("list", "--no-thumbnails").exit_code == 0
     assert kinds_of_calls(log)["link"] == 0 and downloads(log) == []
-    assert not cache_root().exists()
+    assert not cache_root(sandbox.data_dir).exists()
 
 
 def test_a_listing_stays_whole_when_every_picture_fails(
@@ -146,7 +148,7 @@ def test_a_listing_stays_whole_when_every_picture_fails(
     assert {n.split("thumbnails of ")[1].split(" ")[0] for n in notes} == {"alice", "bob"}
     attempts = trashscan.retry.RetryPolicy().max_attempts
     assert kinds_of_calls(log)["link"] == len(trashed(sandbox)) * attempts
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     assert all(cache.read(i) is None for i in trashed(sandbox))
 
 

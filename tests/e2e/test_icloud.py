@@ -19,7 +19,6 @@ import functools
 import http.cookiejar
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -100,9 +99,9 @@ def queries(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> QueryTap:
 
 
 @pytest.fixture
-def home(isolated_environment: Any) -> Path:
-    """TRASHSCAN_HOME, where the plugin keeps pyicloud's session files (set per test)."""
-    return Path(os.environ["TRASHSCAN_HOME"])
+def home(sandbox: Sandbox) -> Path:
+    """The sandbox config's data dir, where the plugin keeps pyicloud's session files."""
+    return sandbox.data_dir
 
 
 @pytest.fixture

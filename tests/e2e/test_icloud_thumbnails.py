@@ -69,7 +69,7 @@ def test_one_request_per_deleted_photo_none_for_drive_and_none_on_a_rescan(
     assert photos and drive
     calls = content_calls(log)
     assert len(calls) == len(photos) and {c[0] for c in calls} == {"GET"}
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     for item in photos:
         assert item.content_hash and item.content_hash.startswith("icloud:")
         with Image.open(io.BytesIO(cache.read(item) or b"")) as image:
@@ -89,7 +89,7 @@ def test_no_thumbnails_makes_no_picture_request(cli: Any, log: RequestLog) -> No
     assert cli("scan", "--no-thumbnails").exit_code == 0
     assert cli("list", "--no-thumbnails").exit_code == 0
     assert content_calls(log) == []
-    assert not cache_root().exists()
+    assert not cache_root(sandbox.data_dir).exists()
 
 
 def test_a_listing_stays_whole_when_every_picture_fails_and_the_next_run_asks_again(
@@ -108,7 +108,7 @@ def test_a_listing_stays_whole_when_every_picture_fails_and_the_next_run_asks_ag
     assert "thumbnails of grace (icloud)" in note and "HTTP 410" in note
     photos = [i for i in trashed(sandbox) if i.item_id.startswith("photo:")]
     assert len(content_calls(log)) == len(photos)  # a 410 (link expired) is not retried at once
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     assert all(cache.read(i) is None for i in photos)
     fake.server.faults = type(fake.server.faults)()  # iCloud is fine again
     log.mark()

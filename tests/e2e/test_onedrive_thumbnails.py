@@ -93,7 +93,7 @@ def test_live_photos_are_captured_and_a_deleted_one_is_shown_without_a_request(
     assert gone
     asked, _ = picture_calls(log)
     assert not {item.item_id for item in gone} & set(asked)  # the trash costs no request
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     for item in gone:
         assert item.content_hash and cache.read(item) is not None, item.name
     for item in trashed(sandbox, "frank"):
@@ -126,7 +126,7 @@ def test_a_photo_deleted_before_its_capture_is_a_placeholder_without_a_request(
     assert cli("scan").exit_code == 0
     asked, _ = picture_calls(log)
     assert not {i.item_id for i in trashed(sandbox, "erin")} & set(asked)  # only live ones
-    cache = ThumbnailCache(cache_root(), 10**9)
+    cache = ThumbnailCache(cache_root(sandbox.data_dir), 10**9)
     photos = [i for i in trashed(sandbox, "erin") if i.kind.value == "photo"]
     assert photos and all(cache.read(i) is None for i in photos)
     assert all(
@@ -139,7 +139,7 @@ def test_no_thumbnails_captures_nothing(cli: Any, log: RequestLog) -> None:
     assert cli("scan", "--no-thumbnails").exit_code == 0
     assert cli("list", "--no-thumbnails").exit_code == 0
     assert picture_calls(log) == ([], [])
-    assert not cache_root().exists()
+    assert not cache_root(sandbox.data_dir).exists()
 
 
 def test_a_listing_stays_whole_when_every_capture_fails(

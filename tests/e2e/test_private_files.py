@@ -165,8 +165,8 @@ def test_a_wrong_icloud_password_leaves_nothing_behind(icloud, bare_cli, home, u
     assert "Apple refused the password of iCloud account 'mallory'" in stderr
     assert icloud.config_path.read_text() == config_before
     assert _secrets(icloud) == secrets_before
-    assert not (home / "accounts" / ICLOUD / "mallory").exists()  # no session file, 0644 or not
-    assert not (home / "accounts").exists()
+    assert not (icloud.data_dir / "accounts" / ICLOUD / "mallory").exists()  # 0644 or not
+    assert not (icloud.data_dir / "accounts").exists()
     assert not home.exists() or _loose(home) == {}
 
 
@@ -178,7 +178,7 @@ def test_a_failed_sign_in_again_keeps_the_existing_account(icloud, bare_cli, hom
 
     fake: ICloudFake = icloud.fakes[ICLOUD]
     assert cli("scan").exit_code == 0  # grace signs in with her stored password
-    session_dir = home / "accounts" / ICLOUD / "grace"
+    session_dir = icloud.data_dir / "accounts" / ICLOUD / "grace"
     assert list(session_dir.glob("*.session"))
     config_before = icloud.config_path.read_text()
     secrets_before = _secrets(icloud)
@@ -223,7 +223,7 @@ def test_an_add_refused_after_a_good_sign_in_deletes_what_the_sign_in_stored(
     ]
     assert icloud.config_path.read_text() == config_before
     assert _secrets(icloud) == secrets_before
-    assert not (home / "accounts" / ICLOUD / "grace2").exists()
+    assert not (icloud.data_dir / "accounts" / ICLOUD / "grace2").exists()
 
 
 def _count(config_text: str) -> int:

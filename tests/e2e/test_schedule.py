@@ -89,7 +89,7 @@ def test_cron_line_is_absolute_and_carries_what_cron_lacks(cli, box, monkeypatch
     fields, command = line.split()[:5], line.split(maxsplit=5)[5]
     assert fields == ["17", "*/6", "*", "*", "*"]
     uid = os.getuid()
-    home = os.environ["TRASHSCAN_HOME"]
+    home = box.data_dir  # the sandbox config's own data dir
     assert command == (
         f"TRASHSCAN_HOME={home} XDG_RUNTIME_DIR=/run/user/{uid} "
         f"DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{uid}/bus "
@@ -154,7 +154,7 @@ def test_systemd_install_writes_the_user_units(cli, box) -> None:
         "--deadline 30m\n" in text
     )
     assert "TimeoutStartSec=35min\n" in text  # a hung run never blocks the next one
-    assert f"Environment=TRASHSCAN_HOME={os.environ['TRASHSCAN_HOME']}\n" in text
+    assert f"Environment=TRASHSCAN_HOME={box.data_dir}\n" in text
     assert "Type=oneshot" in text and "SuccessExitStatus=1 2" in text
     timer_text = timer.read_text()
     assert "OnCalendar=*-*-* 06:17:00\nPersistent=true\nRandomizedDelaySec=30min" in timer_text
@@ -223,7 +223,7 @@ def test_the_printed_cron_line_runs_under_a_cron_environment(cli, box, tmp_path)
     assert "cover.jpg (laptop, local-trash)" in job.stdout
     assert job.stderr == ""
     # the job used the data dir pinned in the line, not one derived from cron's bare HOME
-    assert (Path(os.environ["TRASHSCAN_HOME"]) / "locks" / "local-trash" / "laptop.lock").exists()
+    assert (box.data_dir / "locks" / "local-trash" / "laptop.lock").exists()
     assert not (home / ".local").exists()
 
     quiet = subprocess.run(

@@ -36,7 +36,15 @@ from typing import Any
 from trashscan.sandbox.server import Request, Response
 from trashscan_dropbox.sandbox.wire import json_reply
 
-__all__ = ["DEFAULT_SCOPES", "TOKEN_LIFETIME", "AccessToken", "AuthState", "Grant", "TokenProblem"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "TOKEN_LIFETIME",
+    "AccessToken",
+    "AuthState",
+    "Grant",
+    "TokenProblem",
+    "s256",
+]
 
 TOKEN_LIFETIME = timedelta(seconds=14400)  # "expires_in": 14400
 # What trashscan's app asks for (dropbox.md §5 "Scopes"): read the account, list metadata,
@@ -244,7 +252,7 @@ class AuthState:
                 return _oauth_error("invalid_grant", "code doesn't exist or has expired")
             verifier = form.get("code_verifier")
             if code.code_challenge is not None and (
-                verifier is None or _s256(verifier) != code.code_challenge
+                verifier is None or s256(verifier) != code.code_challenge
             ):
                 return _oauth_error("invalid_grant", "invalid code verifier")
             if not code.reusable:
@@ -270,7 +278,7 @@ def _seconds() -> int:
     return int(TOKEN_LIFETIME.total_seconds())
 
 
-def _s256(verifier: str) -> str:
+def s256(verifier: str) -> str:
     """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

@@ -58,6 +58,7 @@ from trashscan.sandbox.faults import FaultInjector, HttpFault
 from trashscan.sandbox.server import FakeServer, Request, Response
 from trashscan_dropbox.sandbox.api import DropboxApi, RefusedCall, RestoreRecord
 from trashscan_dropbox.sandbox.auth import DEFAULT_SCOPES, AuthState
+from trashscan_dropbox.sandbox.authorize import AuthorizePage
 from trashscan_dropbox.sandbox.model import (
     Account,
     Namespace,
@@ -133,6 +134,7 @@ class DropboxFake:
             server.faults = FaultInjector()
         self.api.register(server.router)
         server.router.add("POST", r"/oauth2/token", self._token)
+        AuthorizePage(self.auth, self._users).register(server.router)
 
     def account_table(self, name: str, ca_bundle: Path | None) -> dict[str, Any]:
         """The config table of account ``name``; its refresh token goes in ``secrets``."""
@@ -382,6 +384,17 @@ class DropboxFake:
 
     def _base_url(self) -> str:
         return self.server.base_url if self.server is not None else "https://127.0.0.1"
+
+    def sign_in_help(self) -> list[tuple[str, str]]:
+        """For ``sandbox serve``: (account, what a person does to finish ``accounts add``)."""
+        return [
+            (name, f"open the link it prints, choose {account.email}, Allow, paste the code")
+            for name, account in list(self.accounts.items())[:1]
+        ]
+
+    def _users(self) -> dict[str, str]:
+        """Who the authorize page's "browser" may be signed in as: account name -> email."""
+        return {name: account.email for name, account in self.accounts.items()}
 
     def _token(self, request: Request, match: Any) -> Response:
         return self.auth.token_endpoint(request, self.clock())

@@ -188,6 +188,15 @@ class ICloudFake:
         table["secrets"] = {"password": account.password}
         return table
 
+    def sign_in_help(self) -> list[tuple[str, str]]:
+        """For ``sandbox serve``: (account, what a person types to finish ``accounts add``).
+        The two-factor code is fixed per Apple ID; Apple asks for it when no trust token is
+        presented (a new account name, or after the seeded one's first sign-in)."""
+        return [
+            (name, f"when asked: password {acct.password}, two-factor code {acct.two_factor_code}")
+            for name, acct in self.state.accounts.items()
+        ]
+
     def between_scans(self) -> None:
         """The demo's "meanwhile, in the clouds" step (:meth:`Sandbox.between_scans`): ``grace``
         deletes two of her live photos and one iCloud Drive photo now. Runs once."""

@@ -136,6 +136,14 @@ class OneDriveFake:
         self.graph.register(server.router)
         self.auth.register(server.router)
 
+    def sign_in_help(self) -> list[tuple[str, str]]:
+        """For ``sandbox serve``: (account, what a person does to finish ``accounts add``)."""
+        return [
+            (name, "open the page it names, type its code, choose " + account.identity.email)
+            for name, account in self.auth.accounts.items()
+            if name in self.manifest
+        ][:1]
+
     def account_table(self, name: str, ca_bundle: Path | None) -> dict[str, Any]:
         """The config table of account ``name``; its msal cache goes in ``secret_blobs``."""
         base = self._base_url()

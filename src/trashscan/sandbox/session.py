@@ -16,12 +16,17 @@ itself. The contract a fake implements:
     the sandbox's file-backed secret store, never in the config.
 
 The generated config marks its secret store ``insecure_for_testing``: that store is plaintext and
-only exists so that separate ``trashscan`` processes can use the running sandbox.
+only exists so that separate ``trashscan`` processes can use the running sandbox. The config also
+names its own data dir (``[data] dir``, ``<workdir>/data``: locks, session files, reminders,
+the thumbnail cache; the index is ``<workdir>/index.db``), and its secrets are that file, never
+the OS keyring: two sandboxes, or a sandbox and the person's real accounts, share no state
+whatever ``TRASHSCAN_HOME`` says.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -85,6 +90,11 @@ class Sandbox:
     ) -> None:
         self._stack.close()
 
+    @property
+    def data_dir(self) -> Path:
+        """What trashscan keeps for this sandbox's config (the config's ``[data] dir``)."""
+        return self.workdir / "data"
+
     def _seed(self, fake: Any) -> list[dict[str, Any]]:
         fake_dir = self.workdir / fake.name
         if getattr(fake, "needs_server", False):
@@ -136,6 +146,7 @@ class Sandbox:
             )
         )
         document.add(tomlkit.comment("The secret store below is PLAINTEXT and for testing only."))
+        document["data"] = {"dir": str(self.data_dir)}
         document["index"] = {"url": f"sqlite:///{self.workdir / 'index.db'}"}
         document["secrets"] = {
             "backend": "file",
@@ -164,18 +175,42 @@ def serve_forever(
         sandbox = stack.enter_context(
             Sandbox(Path(workdir), port=port, config_path=config_path, latency=latency)
         )
-        for name, server in sandbox.servers.items():
-            click.echo(f"{name}: {server.base_url}")
+        for line in _announcement(sandbox, latency):
+            click.echo(line)
         for name, error in sandbox.broken.items():
             click.echo(f"{name}: not started ({error})", err=True)
-        if latency > 0:
-            click.echo(f"latency: {latency * 1000:g} ms per request")
-        click.echo(f"sandbox running; data in {sandbox.workdir}")
-        click.echo(f"config: {sandbox.config_path}")
-        click.echo(f"try:    TRASHSCAN_CONFIG={sandbox.config_path} trashscan list --all-accounts")
         click.echo("stop with Ctrl-C")
+        sys.stdout.flush()  # all of it now, also when piped (a log, `tee`, a test)
         wait_until_interrupted(sandbox)
         click.echo("sandbox stopped")
+
+
+def _announcement(sandbox: Sandbox, latency: float) -> list[str]:
+    """What a person needs, at most 80 columns a line (a path or URL aside): where each fake
+    answers, the config to use, and how to finish ``accounts add`` against each fake, so the
+    whole sign-in can be tried offline."""
+    width = max((len(name) for name in sandbox.servers), default=0)
+    lines = [f"{name:<{width}}  {server.base_url}" for name, server in sandbox.servers.items()]
+    if latency > 0:
+        lines.append(f"latency: {latency * 1000:g} ms per request")
+    lines += [
+        f"sandbox running; data in {sandbox.workdir}",
+        f"config: {sandbox.config_path}",
+        "In another terminal:",
+        f"  export TRASHSCAN_CONFIG={sandbox.config_path}",
+        "  trashscan list --all-accounts",
+    ]
+    sign_ins = [
+        (provider, account, what)
+        for provider, fake in sandbox.fakes.items()
+        for account, what in (getattr(fake, "sign_in_help", list)() or [])
+    ]
+    if sign_ins:
+        lines.append("Sign in again as with a real account (it works offline):")
+        for provider, account, what in sign_ins:
+            lines.append(f"  trashscan accounts add {provider} {account}")
+            lines.append(f"    {what}")
+    return lines
 
 
 def wait_until_interrupted(sandbox: Sandbox) -> None:
