@@ -59,7 +59,8 @@ def create_app(app: App, keys: Secrets, cache: ThumbnailCache | None = None) -> 
     if cache is None:
         from trashscan.thumbnails import ThumbnailCache
 
-        cache = ThumbnailCache.open(app.config_if_any.thumbnails.max_mb)
+        config = app.config_if_any  # the pictures are in its data dir if it names one
+        cache = ThumbnailCache.open(config.thumbnails.max_mb, config.data_dir)
     templates = Jinja2Templates(env=templates_env())  # type: ignore[arg-type]
     views = Views(app, templates, keys, cache)
     routes = [
