@@ -84,7 +84,9 @@ def test_one_request_per_deleted_photo_none_for_drive_and_none_on_a_rescan(
     assert content_calls(log) == []
 
 
-def test_no_thumbnails_makes_no_picture_request(cli: Any, log: RequestLog) -> None:
+def test_no_thumbnails_makes_no_picture_request(
+    cli: Any, sandbox: Sandbox, log: RequestLog
+) -> None:
     log.mark()
     assert cli("scan", "--no-thumbnails").exit_code == 0
     assert cli("list", "--no-thumbnails").exit_code == 0

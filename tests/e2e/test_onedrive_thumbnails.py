@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import trashscan.retry
-from trashscan.config import data_dir, load_config
+from trashscan.config import load_config
 from trashscan.index import Index, ItemFilter
 from trashscan.sandbox.faults import HttpFault
 from trashscan.sandbox.session import Sandbox
@@ -63,7 +63,7 @@ def picture_calls(log: RequestLog) -> tuple[list[str], list[str]]:
 
 def erin_live(sandbox: Sandbox) -> list[Any]:
     """erin's live photos and videos in her mirror, newest first."""
-    return list(live_media(data_dir() / "accounts" / PROVIDER / "erin" / MIRROR_FILE))
+    return list(live_media(sandbox.data_dir / "accounts" / PROVIDER / "erin" / MIRROR_FILE))
 
 
 def per_run(sandbox: Sandbox, count: int) -> None:
@@ -134,7 +134,7 @@ def test_a_photo_deleted_before_its_capture_is_a_placeholder_without_a_request(
     )
 
 
-def test_no_thumbnails_captures_nothing(cli: Any, log: RequestLog) -> None:
+def test_no_thumbnails_captures_nothing(cli: Any, sandbox: Sandbox, log: RequestLog) -> None:
     log.mark()
     assert cli("scan", "--no-thumbnails").exit_code == 0
     assert cli("list", "--no-thumbnails").exit_code == 0

@@ -211,9 +211,15 @@ def _fetch(url: str, ca_bundle: str, form: dict[str, str] | None = None) -> str:
 
 
 def _help_for(lines: list[str], provider: str, account: str) -> str:
-    """What serve printed under ``trashscan accounts add PROVIDER ACCOUNT``."""
-    command = f"  trashscan accounts add {provider} {account}"
-    return lines[lines.index(command) + 1].strip()
+    """What serve printed under ``trashscan accounts add PROVIDER ACCOUNT`` (one or more
+    lines, indented further)."""
+    start = lines.index(f"  trashscan accounts add {provider} {account}") + 1
+    steps = []
+    for line in lines[start:]:
+        if not line.startswith("    "):
+            break
+        steps.append(line.strip())
+    return "\n".join(steps)
 
 
 def _option(page: str, text: str) -> str:
@@ -300,8 +306,25 @@ def test_every_sign_in_can_be_finished_offline_with_what_serve_prints(tmp_path):
         assert terminal.finish() == 0, terminal.screen
         assert "signed in again to onedrive account 'erin'" in terminal.screen
 
+        # Google Drive: the loopback sign-in, the consent page's redirect back included
+        said = _help_for(box.lines, "google-drive", "alice")
+        ca_variable = re.search(r"export (REQUESTS_CA_BUNDLE=\S+)", said).group(1)  # type: ignore[union-attr]
+        email = re.search(r"choose (\S+),", said).group(1)  # type: ignore[union-attr]
+        google_env = {**env, "BROWSER": "true", **dict([ca_variable.split("=", 1)])}
+        terminal = Terminal([*add, "google-drive", "alice"], google_env)
+        terminal.expect("code_challenge_method=S256")  # the URL's last parameter: all of it
+        url = re.search(r"(https://\S+/o/oauth2/auth\?\S+)", terminal.screen).group(1)  # type: ignore[union-attr]
+        page = _fetch(url, ca_bundle)
+        answer = {**_hidden(page), "account": _option(page, email), "decision": "allow"}
+        _fetch(url.split("?")[0], ca_bundle, answer)  # Allow, then the redirect to the app
+        assert terminal.finish() == 0, terminal.screen
+        assert "signed in again to google-drive account 'alice'" in terminal.screen
+
         tested = box.run("accounts", "test", "carol")
         assert tested.returncode == 0, tested.stderr
+        for name in ("alice", "erin"):
+            tested = box.run("accounts", "test", name)
+            assert tested.returncode == 0, tested.stderr
         mine = box.run("list", "--account", "mine", "--format", "json")
         assert mine.returncode == 0, mine.stderr
         assert json.loads(mine.stdout)  # the new iCloud account lists grace's deleted photos

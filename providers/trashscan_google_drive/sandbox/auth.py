@@ -16,6 +16,7 @@ gets the 403 "API has not been used in project" answer real projects get.
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import string
 import threading
@@ -32,6 +33,7 @@ __all__ = [
     "DEFAULT_SCOPES",
     "DRIVE_SERVICE",
     "AccessToken",
+    "AuthCode",
     "AuthState",
     "Grant",
     "OAuthClient",
@@ -91,12 +93,25 @@ class AccessToken:
 
 
 @dataclass
+class AuthCode:
+    """What the consent page hands the app's loopback redirect after "Allow"."""
+
+    code: str
+    client_id: str
+    email: str
+    scopes: frozenset[str]
+    redirect_uri: str
+    code_challenge: str | None  # S256 form (a plain challenge is hashed when stored)
+
+
+@dataclass
 class AuthState:
-    """Clients, grants and tokens; thread-safe through ``lock``."""
+    """Clients, grants, tokens and pending codes; thread-safe through ``lock``."""
 
     clients: dict[str, OAuthClient] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
     tokens: dict[str, AccessToken] = field(default_factory=dict)
+    codes: dict[str, AuthCode] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- set-up (seeding and test seams) -----------------------------------------------------
@@ -133,6 +148,27 @@ class AuthState:
         with self.lock:
             self.tokens[token.value] = token
         return token
+
+    def authorization_code(
+        self,
+        client_id: str,
+        email: str,
+        scopes: frozenset[str],
+        *,
+        redirect_uri: str,
+        code_challenge: str | None = None,
+        challenge_method: str = "S256",
+    ) -> str:
+        """A one-time code, as the consent page gives after "Allow" (``4/0`` + random, the
+        shape of Google's)."""
+        if code_challenge is not None and challenge_method == "plain":
+            code_challenge = _s256(code_challenge)
+        code = AuthCode(
+            "4/0" + _random(70), client_id, email, frozenset(scopes), redirect_uri, code_challenge
+        )
+        with self.lock:
+            self.codes[code.code] = code
+        return code.code
 
     def expire_tokens(self, email: str, now: datetime) -> int:
         """Make every access token of ``email`` expired; returns how many were live."""
@@ -175,7 +211,8 @@ class AuthState:
     # -- the token endpoint --------------------------------------------------------------------
 
     def token_endpoint(self, request: Request, now: datetime) -> Response:
-        """``POST /token`` for ``grant_type=refresh_token`` (RFC 6749 §6, Google's error bodies)."""
+        """``POST /token``: ``refresh_token`` (RFC 6749 §6) and ``authorization_code`` (§4.1.3,
+        with PKCE, RFC 7636), with Google's error bodies."""
         form = request.form()
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         basic = request.headers.get("Authorization") or ""
@@ -185,6 +222,8 @@ class AuthState:
             except ValueError:
                 return _oauth_error(401, "invalid_client", "Unauthorized")
         grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            return self._exchange_code(form, client_id, client_secret, now)
         if grant_type != "refresh_token":
             return _oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant_type}")
         with self.lock:
@@ -211,6 +250,45 @@ class AuthState:
             {
                 "access_token": token.value,
                 "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+                "scope": " ".join(sorted(token.scopes)),
+                "token_type": "Bearer",
+            }
+        )
+
+    def _exchange_code(
+        self, form: dict[str, str], client_id: str | None, client_secret: str | None, now: datetime
+    ) -> Response:
+        """The installed-app flow's last step: a code for a refresh and an access token. The
+        error bodies are those seen from oauth2.googleapis.com in public reports
+        (``invalid_grant`` "Bad Request" / "Malformed auth code." / "Invalid code verifier.",
+        ``redirect_uri_mismatch`` "Bad Request")."""
+        with self.lock:
+            client = self.clients.get(client_id or "")
+            if client is None:
+                return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
+            if not secrets.compare_digest(client.client_secret, client_secret or ""):
+                return _oauth_error(401, "invalid_client", "Unauthorized")
+            value = form.get("code") or ""
+            if not value:
+                return _oauth_error(400, "invalid_request", "Missing required parameter: code")
+            code = self.codes.get(value)
+            if code is None or code.client_id != client.client_id:
+                return _oauth_error(400, "invalid_grant", "Malformed auth code.")
+            if form.get("redirect_uri") != code.redirect_uri:
+                return _oauth_error(400, "redirect_uri_mismatch", "Bad Request")
+            verifier = form.get("code_verifier")
+            if code.code_challenge is not None and (
+                not verifier or _s256(verifier) != code.code_challenge
+            ):
+                return _oauth_error(400, "invalid_grant", "Invalid code verifier.")
+            del self.codes[value]  # a code works once
+            grant = self.grant(client, code.email, code.scopes)
+            token = self.issue(grant, now)
+        return json_reply(
+            {
+                "access_token": token.value,
+                "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+                "refresh_token": grant.refresh_token,
                 "scope": " ".join(sorted(token.scopes)),
                 "token_type": "Bearer",
             }
@@ -260,6 +338,12 @@ class AuthState:
         if allowed and not (token.scopes & allowed):
             raise ApiError(insufficient_scopes(service, method_id, allowed))
         return token
+
+
+def _s256(verifier: str) -> str:
+    """RFC 7636 S256: BASE64URL(SHA256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:

@@ -82,6 +82,7 @@ from trashscan_google_drive.sandbox.batch import (
     PartFault,
     rate_limit_error,
 )
+from trashscan_google_drive.sandbox.consent import AUTH_PATH, ConsentPage
 from trashscan_google_drive.sandbox.model import (
     FOLDER_MIME,
     DriveFile,
@@ -126,6 +127,8 @@ class GoogleDriveFake:
         # consistent with API-made changes. Tests may replace it (``fake.clock = lambda: t``).
         self.clock: Callable[[], datetime] = self._elapsed_clock
         self._batch: BatchEndpoint | None = None
+        self.client_files: dict[str, Path] = {}  # account -> its Desktop client JSON
+        self._ca_bundle: Path | None = None
         self._drive_api = DriveApi(self.state, self.auth, lambda: self.clock(), self._base_url)
 
     # -- sandbox contract ---------------------------------------------------------------------
@@ -141,7 +144,41 @@ class GoogleDriveFake:
 
         self.attach(server, now)
         names = seed_accounts(self, now)
+        self._ca_bundle = ca_bundle
+        for name in names:
+            self.write_client_secrets(name, workdir / f"{name}-client_secret.json")
         return [self.account_table(name, ca_bundle) for name in names]
+
+    def write_client_secrets(self, name: str, path: Path) -> Path:
+        """The "Desktop app" client JSON the Cloud console would let ``name`` download, its
+        ``auth_uri`` and ``token_uri`` on this server; ``accounts add`` reads it to sign in.
+        Plaintext like the sandbox's secret store, in the sandbox's own folder."""
+        client = self.accounts[name].client
+        installed = {
+            "client_id": client.client_id,
+            "project_id": f"sandbox-{client.project_number}",
+            "auth_uri": self._base_url() + AUTH_PATH,
+            "token_uri": self._base_url() + "/token",
+            "client_secret": client.client_secret,
+            "redirect_uris": ["http://localhost"],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(json.dumps({"installed": installed}), encoding="utf-8")
+        path.chmod(0o600)
+        self.client_files[name] = path
+        return path
+
+    def sign_in_help(self) -> list[tuple[str, str]]:
+        """For ``sandbox serve``: (account, what a person does to finish ``accounts add``).
+        The CA variable is for the code exchange, which the plugin makes without the account's
+        ``ca_bundle`` (reported to the lead, issue 14)."""
+        first = next((n for n in self.accounts if n in self.client_files), None)
+        if first is None:
+            return []
+        steps = f"open the link it prints, choose {self.accounts[first].email}, Allow"
+        if self._ca_bundle is not None:
+            steps = f"first: export REQUESTS_CA_BUNDLE={self._ca_bundle}\n{steps}"
+        return [(first, steps)]
 
     def attach(self, server: FakeServer, now: datetime | None = None) -> None:
         """Register every route on ``server.router`` (and give the server a fault injector)."""
@@ -159,6 +196,7 @@ class GoogleDriveFake:
         self._batch.register()
         ActivityApi(self.state, self.auth, lambda: self.clock()).register(router)
         router.add("POST", r"/token", lambda req, m: self.auth.token_endpoint(req, self.clock()))
+        ConsentPage(self.auth, self._people).register(router)
 
     def account_table(self, name: str, ca_bundle: Path | None) -> dict[str, Any]:
         """The config table of account ``name``, its OAuth credentials in ``secrets``."""
@@ -171,6 +209,8 @@ class GoogleDriveFake:
         if ca_bundle is not None:
             table["ca_bundle"] = str(ca_bundle)
         table["activity"] = account.activity
+        if name in self.client_files:  # so `accounts add google-drive NAME` can sign in again
+            table["client_secrets"] = str(self.client_files[name])
         table["secrets"] = {"authorized_user": json.dumps(self.authorized_user_info(name))}
         return table
 
@@ -449,6 +489,10 @@ class GoogleDriveFake:
 
     def _elapsed_clock(self) -> datetime:
         return self._anchor + timedelta(seconds=time.monotonic() - self._started)
+
+    def _people(self) -> dict[str, str]:
+        """Who may be signed in in the consent page's browser: email -> account name."""
+        return {account.email: name for name, account in self.accounts.items()}
 
     def _base_url(self) -> str:
         if self.server is None:

@@ -209,7 +209,7 @@ def _announcement(sandbox: Sandbox, latency: float) -> list[str]:
         lines.append("Sign in again as with a real account (it works offline):")
         for provider, account, what in sign_ins:
             lines.append(f"  trashscan accounts add {provider} {account}")
-            lines.append(f"    {what}")
+            lines += [f"    {step}" for step in what.splitlines()]
     return lines
 
 
