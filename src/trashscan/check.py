@@ -323,7 +323,7 @@ def alert_pictures(
     from trashscan.thumbnails import PHASE_SECONDS, ThumbnailCache, ThumbnailFetch
 
     try:
-        cache = ThumbnailCache.open(config.thumbnails.max_mb)
+        cache = ThumbnailCache.open(config.thumbnails.max_mb, config.data_dir)
     except OSError as exc:
         log.info("no pictures for the alerts: %s", exc)
         return lambda item: None

@@ -744,10 +744,10 @@ def test_with_an_empty_cache_the_mail_is_text_only(cli, box, smtp) -> None:
     assert mail.get_content_type() == "text/plain" and image_parts(mail) == []
     body = text_part(mail)
     assert "Pictures attached" not in body and body.rstrip("\n").endswith(UI_LINE)
-    assert not (Path(os.environ["TRASHSCAN_HOME"]) / "cache" / "thumbnails").exists()
+    assert not (box.data_dir / "cache" / "thumbnails").exists()
 
 
 def test_check_fetches_no_pictures_when_it_notifies_nobody(cli, box) -> None:
     assert cli("check").exit_code == 2  # no channel configured
     assert cli("check", "--no-notify").exit_code == 2
-    assert not (Path(os.environ["TRASHSCAN_HOME"]) / "cache" / "thumbnails").exists()
+    assert not (box.data_dir / "cache" / "thumbnails").exists()
