@@ -719,7 +719,7 @@ def test_a_picture_not_in_the_cache_is_simply_not_attached(cli, box, smtp, tmp_p
     assert cli("scan", "--account", "laptop").exit_code == 0  # fills the cache
     with Index.open(load_config(box.config_path).index_url) as index:
         items = {i.name: i for i in index.items(ItemFilter(), FIXED)}
-    cache = ThumbnailCache.open(200)
+    cache = ThumbnailCache.open(200, box.data_dir)  # the sandbox config's own cache
     assert all(cache.read(items[name]) for name in OVERDUE | {FIVE_DAYS})
     for name in OVERDUE:  # their pictures are gone (evicted, say): only IMG_0004's is left
         cache.store("local-trash", "laptop", items[name].item_id, items[name].thumbnail_key, None)

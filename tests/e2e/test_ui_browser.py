@@ -233,7 +233,7 @@ def check_pictures(tiles: list[dict], index: Index, sandbox: Sandbox) -> dict[st
     where (only where) the provider cannot give one. Counts of each, by provider, to report."""
     from trashscan.thumbnails import ThumbnailCache
 
-    cache = ThumbnailCache.open(200)
+    cache = ThumbnailCache.open(200, sandbox.data_dir)  # the sandbox config's own cache
     shown = {"picture": 0, "placeholder": 0}
     for tile in tiles:
         assert tile["complete"] and tile["width"] > 0, f"a broken picture: {tile}"
