@@ -35,7 +35,14 @@ from urllib.parse import parse_qs, urlsplit
 from trashscan.sandbox.server import Request, Response, Router
 from trashscan_google_drive.sandbox.wire import drive_error
 
-__all__ = ["MAX_BATCH_PARTS", "BatchEndpoint", "BatchPartRecord", "PartFault", "rate_limit_error"]
+__all__ = [
+    "MAX_BATCH_PARTS",
+    "BatchEndpoint",
+    "BatchPartRecord",
+    "PartFault",
+    "rate_limit_error",
+    "server_error",
+]
 
 MAX_BATCH_PARTS = 100
 
@@ -57,16 +64,47 @@ def rate_limit_error(
     return drive_error(status, reason, text, domain=domain, headers=headers)
 
 
+def server_error(
+    status: int = 500,
+    reason: str = "backendError",
+    message: str | None = None,
+    retry_after: float | None = None,
+) -> Response:
+    """A Drive 5xx: "500, 502, 503, 504 - Server Errors: Unexpected error arises while processing
+    the request" [DOC guides/handle-errors]; body as the Workspace guides' ``backendError`` sample
+    (``"reason": "backendError", "message": "Backend Error"``, domain ``global``), whose advice
+    is to retry with exponential backoff. Whether the call took effect is not said either way:
+    :attr:`PartFault.apply` chooses."""
+    headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+    return drive_error(status, reason, message or "Backend Error", headers=headers)
+
+
 @dataclass
 class PartFault:
-    """Answer the next batch part matching ``file_id`` (any part if None) with ``response``."""
+    """Answer the next batch part that matches with ``response``.
+
+    A part matches when every given criterion holds: ``file_id`` (its path ends in
+    ``/files/{file_id}``), ``method`` (``GET``, ``PATCH``...) and ``query`` (each parameter has
+    that value, e.g. ``{"driveId": X}`` for one shared drive's ``changes.list``). With ``apply``
+    false (the default) the call is not run at all; with ``apply`` true it is run (its effects
+    stay) and its answer is replaced by ``response``, as when a server fails after the write.
+    """
 
     response: Response
     file_id: str | None
     remaining: int
+    method: str | None = None
+    query: dict[str, str] | None = None
+    apply: bool = False
 
-    def matches(self, path: str) -> bool:
-        return self.file_id is None or path.rstrip("/").endswith(f"/files/{self.file_id}")
+    def matches(self, request: Request) -> bool:
+        if self.method is not None and request.method != self.method.upper():
+            return False
+        if self.file_id is not None and not request.path.rstrip("/").endswith(
+            f"/files/{self.file_id}"
+        ):
+            return False
+        return all(value in request.query.get(key, []) for key, value in (self.query or {}).items())
 
 
 @dataclass(frozen=True)
@@ -97,14 +135,14 @@ class BatchEndpoint:
         with self._lock:
             self.faults.append(fault)
 
-    def _take_fault(self, path: str) -> Response | None:
+    def _take_fault(self, request: Request) -> PartFault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(path):
+                if fault.matches(request):
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self.faults.remove(fault)
-                    return fault.response
+                    return fault
         return None
 
     def handle(self, request: Request, match: object) -> Response:
@@ -146,10 +184,12 @@ class BatchEndpoint:
         if not inner.path.startswith(self.api_prefix):
             text = "Batch parts must call the API of the batch endpoint."
             return drive_error(400, "badRequest", text), inner
-        fault = self._take_fault(inner.path)
-        if fault is not None:
-            return fault, inner
-        return self.router.dispatch(inner), inner
+        fault = self._take_fault(inner)
+        if fault is None:
+            return self.router.dispatch(inner), inner
+        if fault.apply:
+            self.router.dispatch(inner)  # the call takes effect; its answer is lost
+        return fault.response, inner
 
     @staticmethod
     def _encode_part(boundary: str, content_id: str | None, response: Response) -> bytes:

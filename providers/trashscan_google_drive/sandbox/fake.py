@@ -81,6 +81,7 @@ from trashscan_google_drive.sandbox.batch import (
     BatchPartRecord,
     PartFault,
     rate_limit_error,
+    server_error,
 )
 from trashscan_google_drive.sandbox.consent import AUTH_PATH, ConsentPage
 from trashscan_google_drive.sandbox.model import (
@@ -435,17 +436,32 @@ class GoogleDriveFake:
         *,
         times: int = 1,
         message: str | None = None,
+        method: str | None = None,
+        query: dict[str, str] | None = None,
+        apply: bool = False,
     ) -> None:
-        """Make the next batch part (the next one addressing ``file_id``, if given) fail with
-        Drive's throttling error; the other parts of the batch still succeed.
+        """Make the next batch part that matches fail; the other parts of the batch still run.
 
-        ``reason`` defaults to ``userRateLimitExceeded`` for 403, ``rateLimitExceeded`` else.
+        A part matches when it addresses ``file_id`` (``/files/{id}``), uses ``method`` (e.g.
+        ``"PATCH"``: only the update of a file, not a GET of it) and carries every ``query``
+        parameter with that value (e.g. ``{"driveId": X}``: only that shared drive's
+        ``changes.list``); criteria left None match anything.
+
+        429 and 403 are Drive's throttling errors: ``reason`` defaults to
+        ``userRateLimitExceeded`` for 403 and ``rateLimitExceeded`` for 429. A 5xx is Drive's
+        server error, ``backendError`` "Backend Error" by default [DOC guides/handle-errors].
+        By default the call is not run (nothing changes); with ``apply=True`` it is run and
+        its answer replaced by the error: the write happened though the client saw a failure,
+        the other outcome a client must allow for since Drive does not say which one a 5xx is.
         """
         if self._batch is None:
             raise RuntimeError("attach the fake to a server first")
-        reason = reason or ("userRateLimitExceeded" if status == 403 else "rateLimitExceeded")
-        response = rate_limit_error(status, reason, retry_after, message)
-        self._batch.add_fault(PartFault(response, file_id, times))
+        if status >= 500:
+            response = server_error(status, reason or "backendError", message, retry_after)
+        else:
+            reason = reason or ("userRateLimitExceeded" if status == 403 else "rateLimitExceeded")
+            response = rate_limit_error(status, reason, retry_after, message)
+        self._batch.add_fault(PartFault(response, file_id, times, method, query, apply))
 
     @staticmethod
     def http_fault(
