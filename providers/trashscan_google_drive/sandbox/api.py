@@ -35,7 +35,13 @@ from trashscan_google_drive.sandbox.fields import (
     parse_fields,
     validate_selection,
 )
-from trashscan_google_drive.sandbox.model import DriveFile, DriveState, SharedDrive, rfc3339
+from trashscan_google_drive.sandbox.model import (
+    ChangeEntry,
+    DriveFile,
+    DriveState,
+    SharedDrive,
+    rfc3339,
+)
 from trashscan_google_drive.sandbox.query import (
     DRIVE_TERMS,
     FILE_TERMS,
@@ -598,7 +604,15 @@ class DriveApi:
         return json_reply(apply_selection(body, selection))
 
     def changes(self, call: _Call) -> Response:
-        """changes.list: the latest change per file since ``pageToken`` [DOC manage-changes]."""
+        """changes.list: the latest change per file since ``pageToken`` [DOC manage-changes].
+
+        With ``driveId``: that shared drive's own log (its items' changes). Without: the user
+        log: their My Drive items, their shared drives' items as
+        :attr:`DriveState.user_log_shared_items` says, and ``changeType: "drive"`` entries for
+        the drives they joined, left, or that were renamed [DOC guides/about-changes]. Those
+        come only to apps with ``supportsAllDrives=true`` ("Whether the requesting application
+        supports both My Drives and shared drives" [DISC]) and not with ``restrictToMyDrive``;
+        whether Drive gates them so is UNVERIFIED."""
         request, state = call.request, self.state
         selection = _selection(request, "ChangeList", _CHANGE_LIST_DEFAULT)
         token = param(request, "pageToken")
@@ -615,23 +629,31 @@ class DriveApi:
         drive_id = param(request, "driveId") or param(request, "teamDriveId")
         if drive_id is not None:
             self._member_drive(call, drive_id, supports)
-        member_of = (
-            {d.id for d in state.member_drives(call.email)}
-            if include and supports and not my_drive_only
-            else set()
+        # shared drive ID -> first change number the user log may show of its items
+        member_since = (
+            {d.id: d.joined.get(call.email, 0) for d in state.member_drives(call.email)}
+            if include and supports and not my_drive_only and state.user_log_shared_items == "all"
+            else {}
         )
+        drive_changes = drive_id is None and supports and not my_drive_only
         latest: dict[str, Any] = {}
         for entry in state.changes[int(token) - 1 :]:
-            if drive_id is not None:
-                if entry.drive_id != drive_id:
+            if entry.change_type == "drive":
+                if not drive_changes or call.email not in entry.audience:
                     continue
-            elif not (
-                (entry.drive_id is None and entry.owner == call.email)
-                or entry.drive_id in member_of
-            ):
-                continue
-            latest.pop(entry.file_id, None)  # re-insert: dict order = order of latest change
-            latest[entry.file_id] = entry
+                key = "drive:" + (entry.drive_id or "")
+            else:
+                if drive_id is not None:
+                    if entry.drive_id != drive_id:
+                        continue
+                elif entry.drive_id is None:
+                    if entry.owner != call.email:
+                        continue
+                elif entry.seq < member_since.get(entry.drive_id, state.next_seq()):
+                    continue
+                key = entry.file_id
+            latest.pop(key, None)  # re-insert: dict order = order of latest change
+            latest[key] = entry
         entries = [e for e in latest.values() if include_removed or not e.removed]
         if not call.sees_all:
             entries = []
@@ -641,25 +663,35 @@ class DriveApi:
             body["nextPageToken"] = str(page[-1].seq + 1)
         else:
             body["newStartPageToken"] = str(state.next_seq())
-        changes: list[dict[str, Any]] = []
-        for entry in page:
-            change: dict[str, Any] = {
-                "kind": "drive#change",
-                "changeType": "file",
-                "type": "file",
-                "time": rfc3339(entry.time),
-                "removed": entry.removed,
-                "fileId": entry.file_id,
-            }
-            if entry.drive_id is not None:
-                change["driveId"] = entry.drive_id
-                change["teamDriveId"] = entry.drive_id
-            item = state.files.get(entry.file_id)
-            if not entry.removed and item is not None:
-                change["file"] = self._render(call, item)  # the file's state now, as Drive does
-            changes.append(change)
-        body["changes"] = changes
+        body["changes"] = [self._render_change(call, entry) for entry in page]
         return json_reply(apply_selection(body, selection))
+
+    def _render_change(self, call: _Call, entry: ChangeEntry) -> dict[str, Any]:
+        """A ``drive#change`` [DISC Change]: ``file`` "Present if the type is file and the file
+        has not been removed"; ``drive`` "Present if the changeType is drive, the user is still
+        a member of the shared drive, and the shared drive has not been deleted"."""
+        state = self.state
+        change: dict[str, Any] = {
+            "kind": "drive#change",
+            "changeType": entry.change_type,
+            "time": rfc3339(entry.time),
+            "removed": entry.removed,
+        }
+        if entry.change_type == "drive":
+            change["driveId"] = change["teamDriveId"] = entry.drive_id
+            drive = state.drives.get(entry.drive_id or "")
+            if not entry.removed and drive is not None and call.email in drive.members:
+                change["drive"] = render_drive(drive, call.email)
+            return change
+        change["type"] = "file"
+        change["fileId"] = entry.file_id
+        if entry.drive_id is not None:
+            change["driveId"] = entry.drive_id
+            change["teamDriveId"] = entry.drive_id
+        item = state.files.get(entry.file_id)
+        if not entry.removed and item is not None:
+            change["file"] = self._render(call, item)  # the file's state now, as Drive does
+        return change
 
     # -- about ----------------------------------------------------------------------------------
 

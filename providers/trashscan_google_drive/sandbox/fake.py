@@ -21,9 +21,11 @@ discovery documents, never from what a plugin sends; each module cites its sourc
 Test seams (all thread-safe; times default to the fake's clock, see :attr:`GoogleDriveFake.clock`):
 ``add_account``, ``add_shared_drive``, ``add_file``, ``add_folder``, ``trash``, ``untrash``,
 ``purge``, ``deny_untrash``, ``trash_bulk``, ``expire_tokens``, ``reject_tokens``, ``revoke``,
-``set_api_enabled``, ``set_scopes``, ``fail_next_part``, ``http_fault``, ``find``, plus
-``state`` (knob ``state.untrash_under_trashed_folder``), ``server``, ``batch_log`` and
-``refused_calls`` to inspect.
+``set_api_enabled``, ``set_scopes``, ``fail_next_part`` (by file, method, query parameter; a
+5xx before or after applying the call), ``http_fault``, ``find``, ``add_drive_member``,
+``remove_drive_member``, ``rename_drive``, plus ``state`` (knobs
+``state.untrash_under_trashed_folder`` and ``state.user_log_shared_items``), ``server``,
+``batch_log`` and ``refused_calls`` to inspect.
 
 Issue 12 scenarios, how to seed them (sources: google.md §1.1, §1.4, §1.5(a); [DISC] the Drive v3
 and Drive Activity v2 discovery documents shipped with googleapiclient):
@@ -276,6 +278,29 @@ class GoogleDriveFake:
                 {self._email(who): role for who, role in members.items()},
                 created or self.clock() - timedelta(days=900),
             )
+
+    def add_drive_member(
+        self, drive: str, who: str, role: str = "reader", *, at: datetime | None = None
+    ) -> None:
+        """``who`` (account name or email) joins shared drive ``drive`` (ID or name) as ``role``,
+        or changes role: one ``changeType: "drive"`` change in their user log, none for the
+        drive's items [DOC guides/about-changes]."""
+        with self.state.lock:
+            self.state.add_drive_member(
+                self._drive(drive), self._email(who), role, at or self.clock()
+            )
+
+    def remove_drive_member(self, drive: str, who: str, *, at: datetime | None = None) -> None:
+        """``who`` leaves (or is removed from) ``drive``: a ``drive`` change with ``removed:
+        true`` and no ``drive`` resource in their user log; the drive's items and its own log
+        are no longer theirs to read."""
+        with self.state.lock:
+            self.state.remove_drive_member(self._drive(drive), self._email(who), at or self.clock())
+
+    def rename_drive(self, drive: str, name: str, *, at: datetime | None = None) -> None:
+        """Rename ``drive``: a ``drive`` change in every member's user log."""
+        with self.state.lock:
+            self.state.rename_drive(self._drive(drive), name, at or self.clock())
 
     def add_file(
         self,

@@ -88,6 +88,9 @@ class SharedDrive:
     created_time: datetime
     members: dict[str, str]  # email -> role (organizer, fileOrganizer, writer, commenter, reader)
     color_rgb: str = "#0f9d58"
+    # email -> the change number at which a member joined through a seam (seeded members: none,
+    # members "since always"); the user log never shows them the drive's older item changes.
+    joined: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,6 +149,10 @@ class ChangeEntry:
     A single counter keeps tokens of the user log and of each shared-drive log comparable and
     monotonic, with gaps, like Drive's (which are also just numbers in practice, see google.md
     §1.8: ``{"startPageToken":"42"}``).
+
+    ``change_type`` ``"drive"`` entries are changes of a shared drive itself (a member joined or
+    left, the drive was renamed); they belong to the user logs of ``audience`` only [DOC
+    guides/about-changes "What is included in a user's change log"], and ``file_id`` is empty.
     """
 
     seq: int
@@ -154,6 +161,8 @@ class ChangeEntry:
     removed: bool
     owner: str | None
     drive_id: str | None
+    change_type: Literal["file", "drive"] = "file"
+    audience: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -198,6 +207,14 @@ class DriveState:
         # "stays": its own flag is cleared and it stays trashed through the folder;
         # "root": it is moved to its My Drive (or shared drive) root and comes out of the trash.
         self.untrash_under_trashed_folder: Literal["stays", "root"] = "stays"
+        # Whether a member's user change log carries the changes of shared-drive items. Drive:
+        # "Each shared drive has its own change log. Even though a user may be a member of a
+        # shared drive, certain changes are only reflected in the shared drive change log and
+        # never in the user's change log"; members "may" see such events "based on their usage"
+        # but apps must not rely on them [DOC guides/about-changes]. "none" (default, the strict
+        # reading): only ``driveId=`` shows them, a client must replay each shared drive's own
+        # log; "all": the user log also has every change of the member's drives since joining.
+        self.user_log_shared_items: Literal["all", "none"] = "none"
 
     # -- identifiers -------------------------------------------------------------------------
 
@@ -461,7 +478,47 @@ class DriveState:
         self._purge_dirty = False
         return purged
 
+    def add_drive_member(self, drive: SharedDrive, email: str, role: str, at: datetime) -> None:
+        """Make ``email`` a member of ``drive`` with ``role``, or change their role.
+
+        Either is one ``drive`` change in that user's log: "When a user becomes a member of a
+        shared drive, a single change event for the shared drive appears on the user's change
+        log", and "The user's access level to that shared drive changes" is listed too [DOC
+        guides/about-changes]. Joining brings no change entries for the drive's items."""
+        if role not in DRIVE_ROLES:
+            raise ValueError(f"unknown shared drive role: {role}")
+        if drive.members.get(email) == role:
+            return
+        if email not in drive.members:
+            drive.joined[email] = self.next_seq()
+        drive.members[email] = role
+        self._record_drive_change(drive, at, frozenset({email}))
+
+    def remove_drive_member(self, drive: SharedDrive, email: str, at: datetime) -> None:
+        """``email`` is no longer a member: a ``drive`` change with ``removed: true`` in their
+        log ("removed ... for example by deletion or loss of access" [DISC Change.removed])."""
+        if email not in drive.members:
+            raise KeyError(f"{email} is not a member of {drive.name}")
+        del drive.members[email]
+        drive.joined.pop(email, None)
+        self._record_drive_change(drive, at, frozenset({email}), removed=True)
+
+    def rename_drive(self, drive: SharedDrive, name: str, at: datetime) -> None:
+        """Rename a shared drive (and its top folder): a ``drive`` change in every member's log
+        ("The shared drive is renamed" [DOC guides/about-changes])."""
+        drive.name = name
+        self.files[drive.id].name = name
+        self._record_drive_change(drive, at, frozenset(drive.members))
+
     # -- logs ------------------------------------------------------------------------------
+
+    def _record_drive_change(
+        self, drive: SharedDrive, at: datetime, audience: frozenset[str], *, removed: bool = False
+    ) -> None:
+        entry = ChangeEntry(
+            self.next_seq(), "", at, removed, None, drive.id, change_type="drive", audience=audience
+        )
+        self.changes.append(entry)
 
     def _record_change(self, item: DriveFile, at: datetime, *, removed: bool = False) -> None:
         if item.is_root:
