@@ -51,6 +51,14 @@ from typing import Any
 from sandbox_kit import ACCOUNTS, rate, sandbox, seed_trash  # bench/, the script's folder
 
 LABELS = [label for label, _, _ in ACCOUNTS]
+# The request that writes, per provider (what the floor counts); reads may overlap them.
+WRITES = {
+    "google-drive": "/batch/",
+    "dropbox": "/2/files/restore",
+    "onedrive personal": "/restore",
+    "onedrive business": "/recycleBin/items/restore",
+    "icloud": "/records/modify",
+}
 
 
 def route(record: Any) -> str:
@@ -115,6 +123,11 @@ def bench_one(label: str, provider: str, account: str, n: int, latency: float) -
             "outcomes": dict(outcomes),
             "wall": run.wall,
             "round_trips": len(records),
+            "writes": sum(
+                1
+                for r in records
+                if label in WRITES and r.method == "POST" and WRITES[label] in r.path
+            ),
             "routes": dict(Counter(route(r) for r in records).most_common()),
             "floor_round_trips": floor_round_trips(label, planned),
             "fs_floor_s": fs_floor,
@@ -147,6 +160,11 @@ def report(result: dict[str, Any]) -> None:
             f"({rate(planned, floor_s)}); measured "
             f"{result['round_trips'] / max(floor_trips, 1):.2f}x the floor's round trips, "
             f"{wall / max(floor_s, 1e-9):.2f}x its time"
+        )
+    if result["label"] in WRITES:
+        print(
+            f"   writes (the requests the floor counts; reads may run alongside them): "
+            f"{result['writes']}, floor {floor_trips}"
         )
     for name, count in list(result["routes"].items())[:8]:
         print(f"     {count:>7}  {name}")
