@@ -118,6 +118,7 @@ class Restorer:
         self.concurrency = max(1, concurrency)
         self.on_result = on_result
         self.deadline = deadline
+        self._recorded: set[str] = set()  # refs of the results recorded (done), for look-ups
 
     def restore(self, items: Sequence[IndexedItem], dry_run: bool = False) -> list[ItemRestore]:
         if not dry_run:
@@ -141,7 +142,6 @@ class Restorer:
 
     def _along(
         self,
-        done: list[ItemRestore],
         pending: list[ItemRestore],
         account: Account,
         result: RestoreResult,
@@ -152,7 +152,7 @@ class Restorer:
         item = self.index.get(account.provider, account.name, result.item_id)
         if item is None or item.state is not ItemState.TRASHED:
             return None
-        if any(entry.item.ref == item.ref for entry in (*done, *pending)):
+        if item.ref in self._recorded or any(entry.item.ref == item.ref for entry in pending):
             return None
         return ItemRestore(item, result)
 
@@ -175,6 +175,7 @@ class Restorer:
             )
         for entry in entries:
             done.append(entry)
+            self._recorded.add(entry.item.ref)
             if self.on_result is not None:
                 self.on_result(entry)
 
@@ -276,7 +277,7 @@ class _RestoreRun:
             if entry is None:
                 continue
             if isinstance(entry, RestoreResult):
-                along = self.restorer._along(self.done, entries, self.accounts[name], entry)
+                along = self.restorer._along(entries, self.accounts[name], entry)
                 if along is not None:
                     entries.append(along)
             elif self.unanswered[name].pop(entry.item.item_id, None) is not None:
