@@ -349,3 +349,26 @@ def test_a_taken_port_is_one_line_and_exit_2(cli, sandbox) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("trashscan: error: cannot listen on 127.0.0.1:")
+
+
+def test_the_first_screen_templates_are_compiled_before_the_address_is_printed(
+    scanned: App, keys: Secrets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first visit must not wait for Jinja2 to compile the gallery (a tenth of a second,
+    more on a busy machine): create_app, which runs before the address is printed, does it."""
+    import jinja2
+
+    loaded: list[str] = []
+    real = jinja2.FileSystemLoader.get_source
+
+    def get_source(self, environment, template):  # type: ignore[no-untyped-def]
+        loaded.append(template)
+        return real(self, environment, template)
+
+    monkeypatch.setattr(jinja2.FileSystemLoader, "get_source", get_source)
+    client = TestClient(create_app(scanned, keys), base_url=BASE)
+    assert {"base.html", "gallery.html", "tiles.html"} <= set(loaded)
+    before = len(loaded)
+    login(client, keys)
+    assert len(tiles(client.get("/").text)) == MEDIA
+    assert loaded[before:] == []  # the first screen compiled nothing more

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
+# What the first screen renders. Compiling them takes a tenth of a second (more on a busy
+# machine), which the browser's first visit would otherwise wait for.
+FIRST_SCREEN = ("base.html", "gallery.html", "tiles.html")
 
 
 def templates_env() -> object:
@@ -62,6 +65,8 @@ def create_app(app: App, keys: Secrets, cache: ThumbnailCache | None = None) -> 
         config = app.config_if_any  # the pictures are in its data dir if it names one
         cache = ThumbnailCache.open(config.thumbnails.max_mb, config.data_dir)
     templates = Jinja2Templates(env=templates_env())  # type: ignore[arg-type]
+    for name in FIRST_SCREEN:  # compiled now, before the address is printed (see FIRST_SCREEN)
+        templates.get_template(name)
     views = Views(app, templates, keys, cache)
     routes = [
         Route("/", views.gallery, name="gallery"),
