@@ -28,12 +28,13 @@ no longer configured); past ``[thumbnails] max_mb``, live captures go first (old
 the least recently used pictures (reading one touches it).
 
 When pictures are fetched: at the end of ``scan`` and ``list`` (after the listing is printed and
-committed), for the accounts just scanned, soonest purge first, at most ``[thumbnails] per_run``
-per account and run (and as many live captures), accounts in parallel up to ``[scan]
-concurrency``, one request at a time per account, within two minutes (or what is left of the
-run's deadline). A failed picture is a placeholder and is asked again next run; it never fails the
-listing or changes the exit code. ``--no-thumbnails`` or ``[thumbnails] enabled = false`` turn
-fetching off (pictures already cached are still shown).
+committed), and by ``check`` before it notifies (a scheduled user runs only ``check``, and the
+alerts carry pictures: :mod:`trashscan.alert_pictures`), for the accounts just scanned, soonest
+purge first, at most ``[thumbnails] per_run`` per account and run (and as many live captures),
+accounts in parallel up to ``[scan] concurrency``, one request at a time per account, within two
+minutes (or what is left of the run's deadline). A failed picture is a placeholder and is asked
+again next run; it never fails the listing or changes the exit code. ``--no-thumbnails`` or
+``[thumbnails] enabled = false`` turn fetching off (pictures already cached are still shown).
 
 Pillow (and pillow-heif, for HEIC) is imported only here, and only when a picture is made.
 """
