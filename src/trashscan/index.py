@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -122,7 +122,16 @@ items = sa.Table(
     # v3: the provider's content hash ("md5:…") and the item's version (thumbnail cache keys).
     _col("content_hash", Txt), _col("version", Txt),
     sa.Index("ix_items_ref", "ref", unique=True),
-    sa.Index("ix_items_state_purge", "state", "purge_at"),
+    # v4: what listings read in order, and what their filters and totals narrow by (see
+    # _v4_listing_indexes).
+    sa.Index("ix_items_listing", "state", "purge_at", "name"),
+    sa.Index(
+        "ix_items_account", "state", "provider", "account", "purge_at", "name", "kind", "size"
+    ),
+    sa.Index(
+        "ix_items_name", "state", sa.func.lower(sa.column("name")).label("name_lower"),
+        postgresql_ops={"name_lower": "text_pattern_ops"},
+    ),
 )  # fmt: skip
 account_state = sa.Table(
     "account_state", metadata,
@@ -206,10 +215,28 @@ def _v3_content_hash(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE items DROP COLUMN thumbnail_url")
 
 
+def _v4_listing_indexes(conn: Connection) -> None:
+    """Indexes that let a listing of a million items start at once and a filter read only
+    what it matches.
+
+    ``ix_items_listing`` (state, purge_at, name) yields the trashed items soonest purge first,
+    so the first screen of ``list`` needs no sort of the whole table; ``ix_items_account``
+    serves one account's items in the same order, and covers the per-account totals under the
+    table; ``ix_items_name`` (lowercased) serves a name glob's literal start (on PostgreSQL with
+    ``text_pattern_ops``, which ``LIKE`` needs whatever the database's collation). v1's
+    (state, purge_at) index is a prefix of ``ix_items_listing``, so it goes.
+    """
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_items_state_purge")
+    for index in items.indexes:
+        if index.name in ("ix_items_listing", "ix_items_account", "ix_items_name"):
+            conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _v1_initial,
     _v2_purge_bounds,
     _v3_content_hash,
+    _v4_listing_indexes,
 ]
 """``MIGRATIONS[n]`` upgrades schema version n to n + 1; version 0 is an empty database."""
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -308,7 +335,7 @@ def _of_accounts(accounts: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
     )
 
 
-def _matching(f: ItemFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
+def _matching(f: ItemFilter, now: datetime, dialect: str = "") -> list[sa.ColumnElement[bool]]:
     """The WHERE of ``f``, shared by the rows (:meth:`Index.items`) and their totals."""
     c = items.c
     where: list[Any] = [
@@ -328,6 +355,8 @@ def _matching(f: ItemFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
     if f.name_glob is not None:
         pattern = sa.func.lower(sa.literal(_glob_to_like(f.name_glob)))
         where.append(sa.func.lower(c.name).like(pattern, escape="\\"))
+        if dialect == "sqlite":
+            where.extend(_name_range(f.name_glob))
     if f.refs is not None:
         where.append(c.ref.in_(list(f.refs)))
     if f.purge_after is not None:
@@ -348,6 +377,30 @@ def _after(keys: Sequence[Any], start: Sequence[Any]) -> sa.ColumnElement[bool]:
         equal = [keys[i] == start[i] for i in range(n)]
         terms.append(sa.and_(*equal, key > start[n]))
     return sa.or_(*terms)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _name_range(glob: str) -> list[sa.ColumnElement[bool]]:
+    """On SQLite, the range of ``lower(name)`` that a glob's literal start implies, which
+    ``ix_items_name`` answers without reading every row (PostgreSQL finds it in the ``LIKE``
+    itself, through ``text_pattern_ops``).
+
+    SQLite's ``lower()`` folds ASCII letters only, as this does, and compares text by code
+    point, so every name the ``LIKE`` matches lies in [start, start with its last character
+    one higher): the range only narrows where to look, never what matches.
+    """
+    start = glob.translate(_ASCII_LOWER)
+    for wildcard in "*?":
+        start = start.partition(wildcard)[0]
+    if not start or start[-1] == "\U0010ffff":
+        return []
+    following = ord(start[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are not text: the next character is U+E000
+        following = 0xE000
+    lowered = sa.func.lower(items.c.name)
+    return [lowered >= start, lowered < start[:-1] + chr(following)]
 
 
 def _glob_to_like(glob: str) -> str:
@@ -419,6 +472,113 @@ def _sqlite_hooks(engine: Engine, read_only: bool) -> None:
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("trashscan_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class ListedItem(NamedTuple):
+    """An item as a listing shows it (``list``'s outputs): the fields of :class:`IndexedItem`
+    that they print, as plain values (``kind``, ``deleted_at_source`` and ``state`` the enums'
+    strings; times aware UTC), read without the restore handle, which only a restore decodes.
+    """
+
+    ref: str
+    provider: str
+    account: str
+    item_id: str
+    name: str
+    path: str | None
+    kind: str
+    mime_type: str | None
+    size: int | None
+    deleted_at: datetime | None
+    deleted_at_source: str
+    purge_at: datetime | None
+    purge_is_estimate: bool
+    restorable: bool
+    not_restorable_reason: str | None
+    state: str
+    deleted_after: datetime | None
+    purge_latest: datetime | None
+
+    @property
+    def age_unknown(self) -> bool:
+        """As :attr:`IndexedItem.age_unknown`."""
+        return self.purge_is_estimate and self.purge_at is not None and self.deleted_after is None
+
+
+_TIMES = frozenset({"deleted_at", "purge_at", "deleted_after", "purge_latest"})
+_FLAGS = frozenset({"purge_is_estimate", "restorable"})
+
+
+def _raw(name: str) -> Any:
+    """A column as the driver returns it, without SQLAlchemy's per-value conversions (SQLite
+    gives times as text, flags as 0/1; :func:`_listed` turns them into values once)."""
+    column = items.c[name]
+    if name in _TIMES:
+        return sa.type_coerce(column, sa.String()).label(name)
+    if name in _FLAGS:
+        return sa.type_coerce(column, sa.Integer()).label(name)
+    return column
+
+
+_LISTED_COLUMNS = [_raw(name) for name in ListedItem._fields]
+
+
+def _utc(value: Any) -> datetime | None:
+    """A stored time (SQLite: ISO text; PostgreSQL: a naive datetime), aware UTC."""
+    if value is None:
+        return None
+    if value.__class__ is str:
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def _listed(row: Sequence[Any]) -> ListedItem:
+    (ref, provider, account, item_id, name, path, kind, mime_type, size, deleted_at, source,
+     purge_at, estimate, restorable, reason, state, after, latest) = row  # fmt: skip
+    return ListedItem(
+        ref, provider, account, item_id, name, path, kind, mime_type, size, _utc(deleted_at),
+        source, _utc(purge_at), bool(estimate), bool(restorable), reason, state, _utc(after),
+        _utc(latest),
+    )  # fmt: skip
+
+
+def _orders(f: ItemFilter) -> list[tuple[list[Any], list[Any]]]:
+    """The parts of a listing in ``f.sort`` order, each a (WHERE, ORDER BY) read one after
+    the other, ties broken by account and ref so that every listing has one order.
+
+    Soonest purge first is two parts, those with a purge date and then those without, each in
+    the order of an index (``ix_items_listing``, or ``ix_items_account`` for one account), so
+    that the first rows come without sorting the whole table. (One ``ORDER BY`` putting NULLs
+    last, which no dialect spells alike, would sort everything first.)
+    """
+    c = items.c
+    tie = [c.provider, c.account, c.ref]
+
+    def nulls_last(col: Any) -> Any:  # portable: NULLS LAST is not in every dialect
+        return sa.case((col.is_(None), 1), else_=0)
+
+    if f.sort == "purge":
+        dated = ([c.purge_at.is_not(None)], [c.purge_at, c.name, *tie])
+        if f.expiring_within is not None:  # only dated items can match
+            return [dated]
+        return [dated, ([c.purge_at.is_(None)], [c.name, *tie])]
+    orders = {
+        "deleted": [nulls_last(c.deleted_at), c.deleted_at.desc(), c.name],
+        "name": [sa.func.lower(c.name), c.name],
+        "size": [nulls_last(c.size), c.size.desc(), c.name],
+    }
+    if f.sort not in orders:
+        raise UsageError(f"unknown sort {f.sort!r}", hint="use purge, " + ", ".join(orders))
+    return [([], [*orders[f.sort], *tie])]
+
+
+def _refresh_statistics(conn: Connection) -> None:
+    """SQLite's planner picks among the listing indexes by their statistics: without them it
+    reads a name glob's totals through one account's index (every row) instead of the name's.
+    A bounded ANALYZE (a thousand rows an index, milliseconds whatever the size) after each scan
+    keeps them current; PostgreSQL's autovacuum keeps its own."""
+    conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+    conn.exec_driver_sql("ANALYZE items")
 
 
 _ITEM_FIELDS = tuple(f.name for f in fields(IndexedItem))
@@ -704,6 +864,8 @@ class Index:
             done = {"finished": now, "status": ScanStatus.OK.value, "error": outcome.partial()}
             done["complete_listing"] = outcome.complete_listing
             conn.execute(sa.update(scans).where(scans.c.id == scan_id).values(done))
+            if conn.dialect.name == "sqlite":
+                _refresh_statistics(conn)
             return swept
 
     def fail_scan(self, scan_id: int, error: str, now: datetime) -> None:
@@ -741,31 +903,45 @@ class Index:
 
     def iter_items(self, f: ItemFilter, now: datetime) -> Iterator[IndexedItem]:
         """The items, each as the database cursor delivers it (a server-side cursor on
-        PostgreSQL), so that ``--format jsonl`` can print the first before the last is read.
+        PostgreSQL), so that a caller can act on the first before the last is read.
 
         A read transaction stays open while the caller iterates: a snapshot, so the rows are
         one consistent listing even while a scan commits pages meanwhile."""
-        c = items.c
-        where = _matching(f, now)
+        for chunk in self._chunks([items], f, now, None):
+            for row in chunk:
+                yield _to_item(row._mapping)
 
-        def nulls_last(col: Any) -> Any:  # portable: NULLS LAST is not in every dialect
-            return sa.case((col.is_(None), 1), else_=0)
+    def listing(
+        self, f: ItemFilter, now: datetime, limit: int | None = None
+    ) -> Iterator[list[ListedItem]]:
+        """``list``'s rows, a chunk of at most a few hundred at a time as the cursor fetches
+        them: the columns a listing prints, as plain values (:class:`ListedItem`), at most
+        ``limit`` of them. Nothing holds more than a chunk, so memory does not grow with the
+        index; a writer flushes each chunk before the next is read (``jsonl`` gets each row
+        out within a chunk's time, not at the end). A snapshot, as :meth:`iter_items`."""
+        for chunk in self._chunks(_LISTED_COLUMNS, f, now, limit):
+            yield [_listed(row) for row in chunk]
 
-        orders = {
-            "purge": [nulls_last(c.purge_at), c.purge_at, c.name],
-            "deleted": [nulls_last(c.deleted_at), c.deleted_at.desc(), c.name],
-            "name": [sa.func.lower(c.name), c.name],
-            "size": [nulls_last(c.size), c.size.desc(), c.name],
-        }
-        if f.sort not in orders:
-            raise UsageError(f"unknown sort {f.sort!r}", hint="use " + ", ".join(orders))
-        stmt = (
-            sa.select(items).where(*where).order_by(*orders[f.sort], c.provider, c.account, c.ref)
-        )
+    def _chunks(
+        self, columns: Sequence[Any], f: ItemFilter, now: datetime, limit: int | None
+    ) -> Iterator[Sequence[Any]]:
+        """The rows of ``columns`` that ``f`` matches, in its order (:func:`_orders`), in
+        chunks of at most :data:`_CHUNK` as the cursor delivers them."""
+        parts = _orders(f)
+        left = limit
         with self._tx() as conn:
-            rows = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(stmt)
-            for row in rows.mappings():
-                yield _to_item(row)
+            where = _matching(f, now, conn.dialect.name)
+            streaming = conn.execution_options(stream_results=True, yield_per=_CHUNK)
+            for part_where, order in parts:
+                if left is not None and left <= 0:
+                    return
+                stmt = sa.select(*columns).where(*where, *part_where).order_by(*order)
+                if left is not None:
+                    stmt = stmt.limit(left)
+                for chunk in streaming.execute(stmt).partitions(_CHUNK):
+                    if left is not None:
+                        left -= len(chunk)
+                    yield chunk
 
     def totals(self, f: ItemFilter, now: datetime, due_within: timedelta) -> list[AccountTotals]:
         """Per account, the items ``f`` matches, their bytes and how many may be purged within
@@ -778,11 +954,11 @@ class Index:
                 c.provider, c.account, sa.func.count(), sa.func.sum(c.size),
                 sa.func.count(c.size), sa.func.sum(due),
             )
-            .where(*_matching(f, now))
             .group_by(c.provider, c.account)
             .order_by(c.provider, c.account)
         )  # fmt: skip
         with self._tx() as conn:
+            stmt = stmt.where(*_matching(f, now, conn.dialect.name))
             return [
                 AccountTotals(provider, account, n, int(size or 0), n - sized, int(soon or 0))
                 for provider, account, n, size, sized, soon in conn.execute(stmt)

@@ -14,12 +14,17 @@ import os
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import IO, Any
+from datetime import UTC, datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
 
 from trashscan.models import SHORT_REF_LEN, IndexedItem, RestoreOutcome, RestoreResult
 from trashscan.safe_text import json_text
-from trashscan.timeparse import iso
+
+if TYPE_CHECKING:
+    from trashscan.index import ListedItem
+
+    #: An item as outputs read it: the index's full row, or a listing's lean one.
+    Shown = IndexedItem | ListedItem
 
 COLUMNS = (
     "ref",
@@ -46,13 +51,23 @@ COLUMNS = (
 WINDOW = timedelta(days=1)  # an estimated purge known to within less is shown as one date
 
 
-def days_left(item: IndexedItem, now: datetime) -> float | None:
+def iso(moment: datetime | None) -> str | None:
+    """:func:`trashscan.timeparse.iso` (ISO 8601 UTC with a Z), without ``strftime``, which
+    cost more than the rest of a JSON record."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
+
+
+def days_left(item: Shown, now: datetime) -> float | None:
     if item.purge_at is None:
         return None
     return round((item.purge_at - now).total_seconds() / 86400, 1)
 
 
-def as_record(item: IndexedItem, now: datetime) -> dict[str, Any]:
+def as_record(item: Shown, now: datetime) -> dict[str, Any]:
     return {
         "ref": item.ref[:SHORT_REF_LEN],
         "provider": item.provider,
@@ -78,18 +93,17 @@ def as_record(item: IndexedItem, now: datetime) -> dict[str, Any]:
     }
 
 
-def write_json(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
-    write_json_records([as_record(item, now) for item in items], out)
-
-
-def write_json_records(records: Sequence[dict[str, Any]], out: IO[str]) -> None:
-    """One JSON array, an object a line (``restore`` results, ``history``, ``list``)."""
-    out.write("[")
-    for position, record in enumerate(records):
-        out.write(",\n " if position else "\n ")
+def write_json_records(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    """One JSON array, an object a line (``restore`` results, ``history``, ``list``), written
+    as the records come: the array is valid once its ``]`` is out. Returns how many."""
+    count = 0
+    for record in records:
+        out.write(",\n " if count else "[\n ")
         out.write(json_text(record))
-    out.write("\n]\n" if records else "]\n")
+        count += 1
+    out.write("\n]\n" if count else "[]\n")
     out.flush()
+    return count
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
@@ -104,19 +118,43 @@ def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str]) -> int:
     return count
 
 
-def write_items_jsonl(items: Iterable[IndexedItem], now: datetime, out: IO[str]) -> int:
-    """``list --format jsonl``: the records of ``write_json``, one a line, as the index yields
-    them."""
-    return write_jsonl((as_record(item, now) for item in items), out)
+# ``list``'s outputs read the index a chunk at a time (``Index.listing``): each chunk is written
+# and flushed before the next is read, so a reader gets every row within a chunk's time of the
+# database giving it, and memory holds one chunk, whatever the number of items.
 
 
-def write_refs(items: Iterable[IndexedItem], out: IO[str]) -> int:
+def write_listing_jsonl(chunks: Iterable[Sequence[Shown]], now: datetime, out: IO[str]) -> int:
+    """``list --format jsonl``: the records of :func:`write_listing_json`, one a line."""
+    count = 0
+    for chunk in chunks:
+        out.write("".join([json_text(as_record(item, now)) + "\n" for item in chunk]))
+        out.flush()
+        count += len(chunk)
+    return count
+
+
+def write_listing_json(chunks: Iterable[Sequence[Shown]], now: datetime, out: IO[str]) -> int:
+    """``list --format json``: one array, as :func:`write_json_records` writes it, a chunk at
+    a time."""
+    count = 0
+    for chunk in chunks:
+        for item in chunk:
+            out.write(",\n " if count else "[\n ")
+            out.write(json_text(as_record(item, now)))
+            count += 1
+        out.flush()
+    out.write("\n]\n" if count else "[]\n")
+    out.flush()
+    return count
+
+
+def write_refs(chunks: Iterable[Sequence[Shown]], out: IO[str]) -> int:
     """``list -q``: the short refs only, one a line (``docker ps -q``), for ``restore -``."""
     count = 0
-    for item in items:
-        out.write(item.ref[:SHORT_REF_LEN] + "\n")
+    for chunk in chunks:
+        out.write("".join([item.ref[:SHORT_REF_LEN] + "\n" for item in chunk]))
         out.flush()
-        count += 1
+        count += len(chunk)
     return count
 
 
@@ -125,17 +163,24 @@ def _csv_value(value: Any) -> Any:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-def write_csv(items: Sequence[IndexedItem], now: datetime, out: IO[str]) -> None:
+def write_listing_csv(chunks: Iterable[Sequence[Shown]], now: datetime, out: IO[str]) -> int:
     """Exact values, booleans as ``true``/``false``. With a ``\n`` line end, Python's minimal
     quoting leaves a field holding a lone ``\r`` unquoted, which breaks the row for every
     reader: such rows are fully quoted."""
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    quoted = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writeheader()
-    for item in items:
-        record = {key: _csv_value(value) for key, value in as_record(item, now).items()}
-        carriage_return = any(isinstance(v, str) and "\r" in v for v in record.values())
-        (quoted if carriage_return else writer).writerow(record)
+    writer = csv.writer(out, lineterminator="\n")
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(COLUMNS)
+    out.flush()
+    count = 0
+    for chunk in chunks:
+        for item in chunk:
+            record = as_record(item, now)
+            row = [_csv_value(record[key]) for key in COLUMNS]
+            carriage_return = any(isinstance(v, str) and "\r" in v for v in row)
+            (quoted if carriage_return else writer).writerow(row)
+        out.flush()
+        count += len(chunk)
+    return count
 
 
 def terminal_width(out: IO[str] | None = None) -> int | None:
@@ -175,7 +220,7 @@ def human_size(size: int | None) -> str:
     return f"{size} B"
 
 
-def purge_cell(item: IndexedItem, now: datetime) -> tuple[str, str]:
+def purge_cell(item: Shown, now: datetime) -> tuple[str, str]:
     """The purge date and days-left cells; estimates carry a ``~``.
 
     An estimate known only within a window of a day or more shows the latest date ("≤") and

@@ -12,6 +12,7 @@ would.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shlex
 import shutil
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable
 from typing import IO
 
 PAGER_DEFAULT = "less"
@@ -61,8 +63,34 @@ def show(text: str, *, use_pager: bool = True, out: IO[str] | None = None) -> No
     out.flush()
 
 
-def _page(command: list[str], text: str, out: IO[str]) -> bool:
-    """Run the pager on ``text``; ``False`` when it could not be started."""
+def show_lines(lines: Iterable[str], *, use_pager: bool = True, out: IO[str] | None = None) -> None:
+    """:func:`show` for output made a line at a time (``list --all`` of a million items): the
+    lines go out as they come. On a terminal, the first screenful is held until it is known
+    whether there is more than fits; then the rest is streamed to the pager, which shows the
+    first screen at once. Quitting the pager stops the producer (the rest is never made)."""
+    out = out or sys.stdout
+    lines = iter(lines)
+    if use_pager and out.isatty():
+        held: list[str] = []
+        for line in lines:
+            held.append(line)
+            if _taller_than_screen("\n".join(held) + "\n", out):
+                command = pager_command()
+                rest = itertools.chain(held, lines)
+                if command is not None and _page(command, (f"{line}\n" for line in rest), out):
+                    return
+                lines = rest
+                break
+        else:
+            lines = iter(held)
+    for line in lines:
+        out.write(line + "\n")
+    out.flush()
+
+
+def _page(command: list[str], text: str | Iterable[str], out: IO[str]) -> bool:
+    """Run the pager on ``text`` (or on its pieces, as they come); ``False`` when it could not
+    be started."""
     out.flush()
     environ = {**PAGER_ENV, **os.environ}
     encoding = getattr(out, "encoding", None) or "utf-8"
@@ -76,7 +104,8 @@ def _page(command: list[str], text: str, out: IO[str]) -> bool:
     try:
         assert pager.stdin is not None
         with contextlib.suppress(BrokenPipeError):  # quit before the end: the rest is unwanted
-            pager.stdin.write(text.encode(encoding, errors="replace"))
+            for piece in [text] if isinstance(text, str) else text:
+                pager.stdin.write(piece.encode(encoding, errors="replace"))
         with contextlib.suppress(BrokenPipeError):
             pager.stdin.close()
         pager.wait()

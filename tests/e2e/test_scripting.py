@@ -122,23 +122,62 @@ class FlushRecorder(io.StringIO):
         self.flushed = self.getvalue()
 
 
-def test_list_jsonl_streams_each_row_as_the_index_yields_it(cli, monkeypatch) -> None:
-    """Row n+1 is read from the index only after row n was written and flushed."""
+@pytest.mark.parametrize(
+    ("args", "before"),
+    [
+        (["--format", "jsonl"], 0),
+        (["--format", "json"], 0),  # "[\n first," ... each record ends its line
+        (["--format", "csv"], 1),  # the header
+        (["-q"], 0),
+    ],
+)
+def test_list_streams_each_chunk_as_the_index_yields_it(cli, monkeypatch, args, before) -> None:
+    """Chunk n+1 is read from the index only after chunk n was written and flushed: the rows
+    go from the cursor to the output, never a list of them all."""
     cli("scan")
+    monkeypatch.setattr("trashscan.index._CHUNK", 2)
     out = FlushRecorder()
-    seen: list[int] = []
-    original = Index.iter_items
+    flushed: list[int] = []
+    original = Index.listing
 
     def watched(self: Index, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        for item in original(self, *args, **kwargs):
-            seen.append(out.flushed.count("\n"))
-            yield item
+        for chunk in original(self, *args, **kwargs):
+            assert len(chunk) <= 2
+            flushed.append(out.flushed.count("\n"))
+            yield chunk
 
-    monkeypatch.setattr(Index, "iter_items", watched)
+    monkeypatch.setattr(Index, "listing", watched)
     monkeypatch.setattr("sys.stdout", out)
-    assert run(["--config", cli.config, "list", "--cached", "--format", "jsonl"]) == 0
-    assert seen == list(range(13))
-    assert out.flushed == out.getvalue() and out.getvalue().count("\n") == 13
+    assert run(["--config", cli.config, "list", "--cached", *args]) == 0
+    assert flushed == [before + 2 * n for n in range(7)]  # 13 items, 2 a chunk
+    assert out.flushed == out.getvalue()
+
+
+def test_the_table_is_written_before_the_index_is_read_to_its_end(cli, monkeypatch) -> None:
+    """--all: the table's layout is fitted to the first rows; the rest stream under it."""
+    cli("scan")
+    monkeypatch.setattr("trashscan.index._CHUNK", 2)
+    monkeypatch.setattr("trashscan.table.TABLE_ROWS", 4)
+    out = io.StringIO()
+    written: list[int] = []
+    original = Index.listing
+
+    def watched(self: Index, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        for chunk in original(self, *args, **kwargs):
+            written.append(out.getvalue().count("\n"))
+            yield chunk
+
+    monkeypatch.setattr(Index, "listing", watched)
+    monkeypatch.setattr("sys.stdout", out)
+    assert run(["--config", cli.config, "list", "--cached", "--all"]) == 0
+    # The first two chunks make the layout; from then on each chunk is out before the next.
+    assert written == [0, 0, 5, 7, 9, 11, 13]
+    lines = out.getvalue().splitlines()
+    assert len(lines[1:14]) == 13 and lines[14] == "" and "total: 13 items" in lines[15]
+    assert run(["--config", cli.config, "list", "--cached"]) == 0
+    cut = out.getvalue().splitlines()[len(lines) :]
+    assert cut[5].startswith("4 of 13 shown (the soonest purges): --all shows every one")
+    assert "total: 13 items" in cut[7]
 
 
 def test_check_jsonl_items_accounts_then_the_verdict(cli) -> None:

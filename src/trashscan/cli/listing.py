@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import closing
-from itertools import islice
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -32,7 +30,7 @@ if TYPE_CHECKING:
 
     from trashscan.deadline import Deadline
     from trashscan.index import ItemFilter
-    from trashscan.models import Account, IndexedItem
+    from trashscan.models import Account
     from trashscan.scanner import AccountScanResult
 
 SORT_CHOICES = ("purge", "deleted", "name", "size")
@@ -189,6 +187,12 @@ def scan(
     help="Only the first N items of the sort, the most urgent by default (0: all).",
 )
 @click.option("--cached", is_flag=True, help="Print from the index without scanning.")
+@click.option(
+    "--all",
+    "all_rows",
+    is_flag=True,
+    help="The table: every matching item (else the 1,000 soonest purges; the totals count all).",
+)
 @click.option("--no-pager", is_flag=True, help="Never page the table ($TRASHSCAN_PAGER, $PAGER).")
 @deadline_option
 @thumbnails_option
@@ -205,15 +209,18 @@ def list_items(
     quiet: bool,
     limit: int,
     cached: bool,
+    all_rows: bool,
     no_pager: bool,
     deadline: str | None,
     no_thumbnails: bool,
 ) -> None:
     """Trashed photos and videos, soonest purge first (then fetches missing thumbnails).
 
-    --format json prints one array; jsonl one object a line, each written as the index yields
-    it; -q only the refs, one a line, to pipe into `trashscan restore -`. --limit N keeps the
-    first N (the table's totals still cover everything matched).
+    The table shows the 1,000 soonest purges (--all: every item) above totals over everything
+    matched. --format json prints one array; jsonl one object a line, each written as the index
+    yields it; -q only the refs, one a line, to pipe into `trashscan restore -`. --limit N keeps
+    the first N in every format (the table's totals still cover everything matched). None of
+    them holds the listing in memory.
     """
     from trashscan import output
 
@@ -230,15 +237,16 @@ def list_items(
         failed = not all(r.ok and not r.partial for r in results)
     now = app.now()
     if quiet:
-        output.write_refs(first_items(app, item_filter, now, limit), sys.stdout)
-    elif fmt == "jsonl":
-        output.write_items_jsonl(first_items(app, item_filter, now, limit), now, sys.stdout)
+        output.write_refs(app.index.listing(item_filter, now, limit or None), sys.stdout)
+    elif fmt in FOR_PEOPLE:
+        show_table(app, item_filter, now, pager=not no_pager, all_rows=all_rows, limit=limit)
     else:
-        items = list(first_items(app, item_filter, now, limit))
-        if fmt in FOR_PEOPLE:
-            show_table(app, items, item_filter, now, pager=not no_pager)
-        else:
-            {"json": output.write_json, "csv": output.write_csv}[fmt](items, now, sys.stdout)
+        write = {
+            "jsonl": output.write_listing_jsonl,
+            "json": output.write_listing_json,
+            "csv": output.write_listing_csv,
+        }[fmt]
+        write(app.index.listing(item_filter, now, limit or None), now, sys.stdout)
     if results and not no_thumbnails:
         sys.stdout.flush()  # the listing is out before any picture is asked for
         fetch_thumbnails(app, results, started, time_limit)
@@ -246,27 +254,27 @@ def list_items(
         sys.exit(EXIT_PARTIAL)
 
 
-def first_items(
-    app: App, item_filter: ItemFilter, now: datetime, limit: int
-) -> Iterator[IndexedItem]:
-    """The matched items as the index streams them, only the first ``limit`` (0: all); the
-    index's read transaction ends as soon as the last one wanted is out, never held open."""
-    with closing(app.index.iter_items(item_filter, now)) as rows:
-        yield from islice(rows, limit) if limit else rows
-
-
 def show_table(
-    app: App, items: list[IndexedItem], item_filter: ItemFilter, now: datetime, pager: bool
+    app: App,
+    item_filter: ItemFilter,
+    now: datetime,
+    pager: bool,
+    all_rows: bool = False,
+    limit: int = 0,
 ) -> None:
-    """The table and its totals (over everything matched), paged when taller than the terminal."""
+    """The table and its totals (over everything matched), paged when taller than the
+    terminal, streamed from the index's cursor: the first rows are out before the last are
+    read."""
+    import shutil
+
     from trashscan import pager as paging
     from trashscan import table
 
     totals = app.index.totals(item_filter, now, table.DUE_SOON)
-    matched = sum(t.items for t in totals)
-    console = table.console_for(sys.stdout)
-    with console.capture() as captured:
-        table.print_listing(console, items, totals, now)
-        if len(items) < matched:  # --limit left some out: say so, and how to see them
-            console.out(f"{len(items):,} of {matched:,} shown (--limit)", highlight=False)
-    paging.show(captured.get(), use_pager=pager)
+    terminal = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if terminal else None
+    rows = limit or (None if all_rows else table.TABLE_ROWS)
+    why = " (--limit)" if limit else table.CUT_SHORT
+    chunks = app.index.listing(item_filter, now, rows)
+    lines = table.listing_lines(chunks, totals, now, width, styled=terminal, left_out=why)
+    paging.show_lines(lines, use_pager=pager)
