@@ -57,15 +57,20 @@ class Destination:
         return os.path.join(self.anchor, *self.parts)
 
 
-def destination(location: TrashLocation, path: str) -> Destination:
-    """Where ``path`` (absolute, normalised) would be written, or NotRestorableError."""
-    path = os.path.normpath(path)
+def _roots(location: TrashLocation) -> list[str]:
+    """Where ``location``'s entries may start: home (as written and its real path) for the home
+    trash, else the volume's top directory (likewise)."""
     if location.home:
         home = os.path.expanduser("~")
-        roots = [r for r in (os.path.normpath(home), _real(home)) if r != os.sep]
-    else:
-        roots = [os.path.normpath(location.topdir), _real(location.topdir)]
-    for root in roots:
+        return [r for r in (os.path.normpath(home), _real(home)) if r != os.sep]
+    return [os.path.normpath(location.topdir), _real(location.topdir)]
+
+
+def destination(location: TrashLocation, path: str, roots: list[str] | None = None) -> Destination:
+    """Where ``path`` (absolute, normalised) would be written, or NotRestorableError;
+    ``roots``: :func:`_roots`, when the caller has them already."""
+    path = os.path.normpath(path)
+    for root in _roots(location) if roots is None else roots:
         if _inside(path, root):
             return Destination(root, _parts(path, root))
     if location.home and path != os.sep:
@@ -75,6 +80,40 @@ def destination(location: TrashLocation, path: str) -> Destination:
     raise NotRestorableError(
         f"its original path {_shown(path)} is outside the volume {_shown(location.topdir)}"
     )
+
+
+class Checker:
+    """:func:`why_not` for the many entries of one trash in one scan, with what they share
+    looked up once: the starting points (the real path of the top directory or home) and, per
+    folder, the walk along its existing folders (a trash of a million photos has them in a few
+    thousand folders). A scan's answer is a hint for the listing, as :func:`why_not`'s; the
+    restore checks again. Holds at most :data:`FOLDERS_HELD` folders' answers."""
+
+    FOLDERS_HELD = 10_000
+
+    def __init__(self, location: TrashLocation) -> None:
+        self.location = location
+        self.roots = _roots(location)
+        self.folders: dict[str, str | None] = {}
+
+    def why_not(self, path: str) -> str | None:
+        """:func:`why_not`. Entries of one folder share their answer, unless it names the
+        entry (outside the volume) or the entry is a starting point itself."""
+        path = os.path.normpath(path)
+        folder = os.path.dirname(path)
+        if folder in self.folders:
+            return self.folders[folder]
+        try:
+            target = destination(self.location, path, self.roots)
+        except NotRestorableError as exc:
+            return str(exc)
+        problem = safe_fs.first_unsafe(target.anchor, target.parts)
+        reason = None if problem is None else describe(self.location, problem)
+        if path not in self.roots:
+            if len(self.folders) >= self.FOLDERS_HELD:
+                self.folders.clear()
+            self.folders[folder] = reason
+        return reason
 
 
 def why_not(location: TrashLocation, path: str) -> str | None:

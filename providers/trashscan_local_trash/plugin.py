@@ -60,7 +60,9 @@ from trashscan_local_trash.trashinfo import INFO_SUFFIX, MalformedTrashInfo, Tra
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 500
+# Items a page holds: a page is one transaction, and a local trash is read far faster than a
+# commit of 500 rows took, so pages are big (a few MB in flight; see trashscan.scanner).
+PAGE_SIZE = 5000
 _INFO_MAX = 64 * 1024  # a .trashinfo is a few hundred bytes; do not slurp a stray huge file
 _MAX_RENAME_ATTEMPTS = 1000
 THUMBNAIL_SOURCE_MAX = 64 * 1024 * 1024  # larger photos get a placeholder
@@ -136,9 +138,10 @@ class LocalTrashProvider(Provider):
         home_trash = trashinfo.home_trash(account.options.get("xdg_data_home"))
         for trash_dir in scanned:
             location = TrashLocation.of(trash_dir, home_trash)
-            for item in self._scan_dir(location, unreadable):
-                if days is not None and item.deleted_at is not None:
-                    item.purge_at = item.deleted_at + timedelta(days=days)
+            keep = timedelta(days=days) if days is not None else None
+            for item in self._scan_dir(placement.Checker(location), unreadable):
+                if keep is not None and item.deleted_at is not None:
+                    item.purge_at = item.deleted_at + keep
                     item.purge_is_estimate = True  # the desktop empties on its own schedule
                 batch.append(item)
                 if len(batch) >= PAGE_SIZE:
@@ -154,8 +157,8 @@ class LocalTrashProvider(Provider):
             complete_listing=not unreadable and not missing,
         )
 
-    def _scan_dir(self, location: TrashLocation, unreadable: list[str]) -> Iterator[TrashItem]:
-        trash_dir = location.trash_dir
+    def _scan_dir(self, checker: placement.Checker, unreadable: list[str]) -> Iterator[TrashItem]:
+        trash_dir = checker.location.trash_dir
         for sub in ("files", "info"):
             # A files/ that is a symbolic link (to ~/Pictures, say) would make a restore move the
             # user's own files; such a trash is not read at all.
@@ -177,7 +180,7 @@ class LocalTrashProvider(Provider):
             with os.scandir(info_dir) as entries:
                 for entry in entries:
                     if _stored_name(entry.name) and entry.is_file(follow_symlinks=False):
-                        yield from self._items_of(location, entry.name, unreadable)
+                        yield from self._items_of(checker, entry.name, unreadable)
         except FileNotFoundError:
             pass  # an empty trash may lack info/
         except OSError as exc:
@@ -185,16 +188,16 @@ class LocalTrashProvider(Provider):
             unreadable.append(info_dir)
 
     def _items_of(
-        self, location: TrashLocation, info_name: str, unreadable: list[str]
+        self, checker: placement.Checker, info_name: str, unreadable: list[str]
     ) -> Iterator[TrashItem]:
-        trash_dir = location.trash_dir
-        info_path = os.path.join(trash_dir, "info", info_name)
+        trash_dir = checker.location.trash_dir
+        info_path = f"{trash_dir}/info/{info_name}"  # trash_dir is absolute, no trailing /
         try:
             info = trashinfo.parse(_read_no_follow(info_path), trash_dir)
         except (OSError, MalformedTrashInfo) as exc:
             log.warning("skipping %s: %s", info_path, exc)
             return
-        stored = os.path.join(trash_dir, "files", _stored_name(info_name))
+        stored = f"{trash_dir}/files/{_stored_name(info_name)}"
         try:
             st = os.lstat(stored)
         except OSError:
@@ -208,7 +211,7 @@ class LocalTrashProvider(Provider):
             log.warning("%s has no readable DeletionDate", info_path)
         handle = {"trash_dir": trash_dir, "info": info_name, "original_path": info.display_path}
         if stat.S_ISREG(st.st_mode):
-            item = _item(location, item_id, info.original, st, info, handle)
+            item = _item(checker, item_id, info.original, st, info, handle)
             if item:
                 yield item
             return
@@ -227,7 +230,7 @@ class LocalTrashProvider(Provider):
                 continue
             original = os.path.join(info.original, rel)
             item = _item(
-                location, f"{item_id}::{rel}", original, inner_st, info, {**handle, "inner": rel}
+                checker, f"{item_id}::{rel}", original, inner_st, info, {**handle, "inner": rel}
             )
             if item:
                 yield item
@@ -389,7 +392,7 @@ class LocalTrashProvider(Provider):
 
 
 def _item(
-    location: TrashLocation,
+    checker: placement.Checker,
     item_id: str,
     original: str,
     st: os.stat_result,
@@ -399,11 +402,10 @@ def _item(
     """A photo or video (by name) of the trash, with whether and why not it can be restored."""
     path = _shown(original)
     name = os.path.basename(path)
-    mime = guess_mime_type(name)
-    kind = classify(name, mime)
+    mime, kind = _type_of(name)
     if kind is Kind.OTHER:
         return None
-    reason = placement.why_not(location, original)
+    reason = checker.why_not(original)
     # What "the same file" means if the entry has left the trash by the time it is restored.
     file_id = {"inode": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return TrashItem(
@@ -420,6 +422,21 @@ def _item(
         kind=kind,
         version=f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}",
     )
+
+
+_TYPES: dict[str, tuple[str | None, Kind]] = {}
+
+
+def _type_of(name: str) -> tuple[str | None, Kind]:
+    """``guess_mime_type`` and ``classify`` of ``name``, which depend on its suffix alone (as
+    ``PurePosixPath.suffix`` finds it, reproduced here), looked up once per suffix."""
+    dot = name.rfind(".")
+    suffix = name[dot:].lower() if 0 < dot < len(name) - 1 else ""
+    known = _TYPES.get(suffix)
+    if known is None:
+        mime = guess_mime_type(name)
+        known = _TYPES[suffix] = (mime, classify(name, mime))
+    return known
 
 
 def _regular_files(

@@ -50,6 +50,10 @@ _TRASHED = ItemState.TRASHED.value
 _MIGRATION_LOCK = int.from_bytes(b"trashscn")  # PostgreSQL advisory lock key of migrations
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 _REF_CHUNK = 100  # ref prefixes per query (an OR of ranges: two parameters each)
+# SQLite's page cache of a connection that writes, in KiB when negative (the default is 2 MB;
+# a million-item ingest with it spends half its time re-reading index pages). Readers keep
+# the default, so that a listing's memory stays flat.
+_WRITE_CACHE = -65536
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -471,6 +475,8 @@ def _sqlite_hooks(engine: Engine, read_only: bool) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("trashscan_write", False)
+        if write:  # a page of a big trash touches pages of every index: keep them (64 MB)
+            conn.exec_driver_sql(f"PRAGMA cache_size={_WRITE_CACHE}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
@@ -594,16 +600,47 @@ def _to_item(row: RowMapping) -> IndexedItem:
     return IndexedItem(**values)
 
 
-def _item_row(scan_id: int, provider: str, account: str, item: TrashItem, now: datetime) -> dict:
-    row = {f.name: getattr(item, f.name) for f in fields(TrashItem)}
-    row.update(
-        provider=provider, account=account, ref=item_ref(provider, account, item.item_id),
-        kind=(item.kind or classify(item.name, item.mime_type)).value,
-        deleted_at_source=DeletedAtSource(item.deleted_at_source).value,
-        restore_handle=item.restore_handle or {}, first_seen=now, last_seen=now,
-        last_scan_id=scan_id, state=_TRASHED,
+def _row_values(
+    item: TrashItem, scan_id: int, provider: str, account: str, now: Any, when: Callable[[Any], Any]
+) -> tuple[Any, ...]:
+    """A scanned item as the values of an ``items`` row, in the table's column order
+    (:data:`_ROW_COLUMNS`); ``when`` turns a time into the driver's value, ``now`` is one."""
+    kind = item.kind or classify(item.name, item.mime_type)
+    handle = json.dumps(item.restore_handle or {}, sort_keys=True)  # as JSONText stores it
+    return (
+        provider, account, item.item_id, item_ref(provider, account, item.item_id), item.name,
+        item.path, kind.value, item.mime_type, item.size, when(item.deleted_at),
+        DeletedAtSource(item.deleted_at_source).value, when(item.purge_at),
+        item.purge_is_estimate, item.restorable, item.not_restorable_reason, handle, now, now,
+        scan_id, _TRASHED, when(item.deleted_after), when(item.purge_latest), item.content_hash,
+        item.version,
     )  # fmt: skip
-    return row
+
+
+_ROW_COLUMNS = (
+    "provider", "account", "item_id", "ref", "name", "path", "kind", "mime_type", "size",
+    "deleted_at", "deleted_at_source", "purge_at", "purge_is_estimate", "restorable",
+    "not_restorable_reason", "restore_handle", "first_seen", "last_seen", "last_scan_id", "state",
+    "deleted_after", "purge_latest", "content_hash", "version",
+)  # fmt: skip
+
+
+_Upsert = tuple[str, Callable[[tuple[Any, ...]], Any], Callable[[datetime | None], Any]]
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """What :class:`UTCDateTime` stores: naive UTC; a naive input is refused as it refuses it."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r} given to the index; pass an aware one")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """:func:`_naive_utc` as SQLAlchemy's SQLite DATETIME stores it (text, microseconds)."""
+    naive = _naive_utc(value)
+    return None if naive is None else naive.isoformat(" ", "microseconds")
 
 
 class Index:
@@ -614,6 +651,7 @@ class Index:
         self._where = where
         self.read_only = read_only  # a read-only file, directory or mount: queries only
         self.schema_version = 0
+        self._upserts: dict[str, _Upsert] = {}
 
     @classmethod
     def open(cls, url: str) -> Index:
@@ -759,13 +797,56 @@ class Index:
                 chunk = page.removed[start : start + _CHUNK]
                 left += self._leave_trash(conn, provider, account, items.c.item_id.in_(chunk), now)
             # Deduplicated: PostgreSQL refuses to upsert the same row twice in one statement.
-            rows = {it.item_id: _item_row(scan_id, provider, account, it, now) for it in page.items}
-            if rows:
-                conn.execute(self._upsert_items(conn), list(rows.values()))
+            unique = {it.item_id: it for it in page.items}
+            if unique:
+                sql, bind, when = self._prepared_upsert(conn)
+                seen = when(now)
+                conn.exec_driver_sql(
+                    sql,
+                    [
+                        bind(_row_values(it, scan_id, provider, account, seen, when))
+                        for it in unique.values()
+                    ],
+                )
             if page.checkpoint is not None:
                 checkpoint = {"checkpoint": page.checkpoint, "checkpoint_scan_id": scan_id}
                 self._put_account_state(conn, provider, account, now, checkpoint)
         return left
+
+    def _prepared_upsert(self, conn: Connection) -> _Upsert:
+        """The page upsert, compiled once per index and dialect; what turns a row's values
+        (:func:`_row_values`) into its driver parameters; and how a time is given to the driver.
+        A page is then one ``executemany`` of a statement the driver keeps prepared (sqlite3's
+        statement cache; psycopg's pipeline), without SQLAlchemy's per-value processing, which
+        cost more than the database's own work."""
+        dialect = conn.dialect.name
+        if dialect not in self._upserts:
+            stmt = self._upsert_items(conn)
+            compiled = stmt.compile(dialect=conn.dialect, column_keys=list(_ROW_COLUMNS))
+            # The statement's own values (the CASEs' 'trashed'); the rows give the columns'.
+            own = {name: bind.effective_value for name, bind in compiled.binds.items()}
+            constants = {name: value for name, value in own.items() if name not in _ROW_COLUMNS}
+            order = compiled.positiontup
+            if order is not None and order[: len(_ROW_COLUMNS)] == list(_ROW_COLUMNS):
+                tail = tuple(constants[name] for name in order[len(_ROW_COLUMNS) :])
+
+                def bind(values: tuple[Any, ...]) -> Any:  # qmark (SQLite): the row, then ours
+                    return values + tail
+            elif order is not None:  # positional in another order
+                where = {name: n for n, name in enumerate(_ROW_COLUMNS)}
+
+                def bind(values: tuple[Any, ...]) -> Any:
+                    return tuple(
+                        values[where[name]] if name in where else constants[name] for name in order
+                    )
+            else:  # named (psycopg's %(name)s)
+
+                def bind(values: tuple[Any, ...]) -> Any:
+                    return {**constants, **dict(zip(_ROW_COLUMNS, values, strict=True))}
+
+            when = _sqlite_time if dialect == "sqlite" else _naive_utc
+            self._upserts[dialect] = (compiled.string, bind, when)
+        return self._upserts[dialect]
 
     @staticmethod
     def _upsert_items(conn: Connection) -> Any:
