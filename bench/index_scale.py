@@ -108,13 +108,15 @@ def deletion_line(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")  # local time (TZ=UTC in the children)
 
 
-def build_trash(base: Path, n: int, now: datetime) -> dict[str, int]:
-    """The two accounts' trashes of ``n`` items in all (reused if complete); counts per account."""
+def build_trash(base: Path, n: int, now: datetime) -> tuple[dict[str, int], datetime]:
+    """The two accounts' trashes of ``n`` items in all (reused if complete): the counts per
+    account, and the time their deletion dates count back from."""
     small = max(1, n // 1000)
     counts = {BIG: n - small, SMALL: small}
-    done = base / "complete"
-    if done.exists() and done.read_text() == f"{n}\n":
-        return counts
+    done = base / "complete"  # N and the time the deletion dates count back from
+    marker = done.read_text().split() if done.exists() else []
+    if len(marker) == 2 and marker[0] == str(n):
+        return counts, datetime.fromisoformat(marker[1])
     shutil.rmtree(base, ignore_errors=True)
     start = time.perf_counter()
     number = 0
@@ -145,10 +147,10 @@ def build_trash(base: Path, n: int, now: datetime) -> dict[str, int]:
             os.write(fd, text.encode())
             os.close(fd)
             os.link(blobs[i % len(blobs)], f"{files}/{name}")
-    done.write_text(f"{n}\n")
+    done.write_text(f"{n} {now.isoformat()}\n")
     seconds = time.perf_counter() - start
     print(f"  built a trash of {n:,} items in {seconds:.1f} s ({n / seconds:,.0f} items/s)")
-    return counts
+    return counts, now
 
 
 def write_config(path: Path, base: Path, url: str) -> None:
@@ -216,7 +218,7 @@ def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
     backend = "postgresql" if pg is not None else "sqlite"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nN = {n:,} ({backend}); load average {load} (wall = cpu only on an idle machine)")
-    counts = build_trash(base / "trash", n, now)
+    counts, now = build_trash(base / "trash", n, now)
     run_dir = base / f"run-{backend}"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
@@ -242,6 +244,9 @@ def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
         run.out.unlink(missing_ok=True)
 
     print(f"  {'':<26} {'wall':>9} {'cpu':>9} {'peak RSS':>10}   {'figure':<18} compared with")
+    startup = measure("startup", [*cli, "--help"], out("startup"), env)
+    line("start-up: trashscan --help", startup, "", "what every command below pays first")
+    startup.out.unlink(missing_ok=True)
     scan = measure("scan", [*cli, "scan", "--no-thumbnails"], out("scan"), env)
     rate = n / scan.seconds
     line(

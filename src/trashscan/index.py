@@ -481,9 +481,15 @@ def _sqlite_hooks(engine: Engine, read_only: bool) -> None:
 
 
 class ListedItem(NamedTuple):
-    """An item as a listing shows it (``list``'s outputs): the fields of :class:`IndexedItem`
-    that they print, as plain values (``kind``, ``deleted_at_source`` and ``state`` the enums'
-    strings; times aware UTC), read without the restore handle, which only a restore decodes.
+    """An item as a listing shows it (``list``'s outputs): the columns they print, each as the
+    database driver returned it, so that a row costs next to nothing until it is printed.
+
+    ``kind``, ``deleted_at_source`` and ``state`` are the enums' strings; the flags are true or
+    false as the driver gives them (0/1 on SQLite: read them as truth values). The times are
+    the stored values (SQLite: text; PostgreSQL: naive UTC ``datetime``): :meth:`iso` gives the
+    ISO 8601 UTC form outputs print, and the properties ``deleted_at``, ``purge_at``,
+    ``deleted_after`` and ``purge_latest`` the aware datetimes :class:`IndexedItem` has. The
+    restore handle is not read: only a restore decodes it.
     """
 
     ref: str
@@ -495,20 +501,53 @@ class ListedItem(NamedTuple):
     kind: str
     mime_type: str | None
     size: int | None
-    deleted_at: datetime | None
+    stored_deleted_at: Any
     deleted_at_source: str
-    purge_at: datetime | None
-    purge_is_estimate: bool
-    restorable: bool
+    stored_purge_at: Any
+    purge_is_estimate: Any
+    restorable: Any
     not_restorable_reason: str | None
     state: str
-    deleted_after: datetime | None
-    purge_latest: datetime | None
+    stored_deleted_after: Any
+    stored_purge_latest: Any
+
+    @property
+    def deleted_at(self) -> datetime | None:
+        return _utc(self.stored_deleted_at)
+
+    @property
+    def purge_at(self) -> datetime | None:
+        return _utc(self.stored_purge_at)
+
+    @property
+    def deleted_after(self) -> datetime | None:
+        return _utc(self.stored_deleted_after)
+
+    @property
+    def purge_latest(self) -> datetime | None:
+        return _utc(self.stored_purge_latest)
 
     @property
     def age_unknown(self) -> bool:
         """As :attr:`IndexedItem.age_unknown`."""
-        return self.purge_is_estimate and self.purge_at is not None and self.deleted_after is None
+        return bool(
+            self.purge_is_estimate
+            and self.stored_purge_at is not None
+            and self.stored_deleted_after is None
+        )
+
+    @staticmethod
+    def iso(stored: Any) -> str | None:
+        """A stored time as ``trashscan.timeparse.iso`` writes it (``2026-03-02T12:00:00Z``),
+        from SQLAlchemy's SQLite text (``2026-03-02 12:00:00.000000``) by slicing, or from
+        PostgreSQL's naive UTC datetime."""
+        if stored is None:
+            return None
+        if stored.__class__ is str and len(stored) >= 19 and stored[10] == " ":
+            return f"{stored[:10]}T{stored[11:19]}Z"
+        moment = _utc(stored)
+        assert moment is not None
+        return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 _TIMES = frozenset({"deleted_at", "purge_at", "deleted_after", "purge_latest"})
@@ -516,8 +555,8 @@ _FLAGS = frozenset({"purge_is_estimate", "restorable"})
 
 
 def _raw(name: str) -> Any:
-    """A column as the driver returns it, without SQLAlchemy's per-value conversions (SQLite
-    gives times as text, flags as 0/1; :func:`_listed` turns them into values once)."""
+    """A column as the driver returns it, without SQLAlchemy's per-value conversions."""
+    name = name.removeprefix("stored_")
     column = items.c[name]
     if name in _TIMES:
         return sa.type_coerce(column, sa.String()).label(name)
@@ -536,16 +575,6 @@ def _utc(value: Any) -> datetime | None:
     if value.__class__ is str:
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC)
-
-
-def _listed(row: Sequence[Any]) -> ListedItem:
-    (ref, provider, account, item_id, name, path, kind, mime_type, size, deleted_at, source,
-     purge_at, estimate, restorable, reason, state, after, latest) = row  # fmt: skip
-    return ListedItem(
-        ref, provider, account, item_id, name, path, kind, mime_type, size, _utc(deleted_at),
-        source, _utc(purge_at), bool(estimate), bool(restorable), reason, state, _utc(after),
-        _utc(latest),
-    )  # fmt: skip
 
 
 def _orders(f: ItemFilter) -> list[tuple[list[Any], list[Any]]]:
@@ -1000,8 +1029,9 @@ class Index:
         ``limit`` of them. Nothing holds more than a chunk, so memory does not grow with the
         index; a writer flushes each chunk before the next is read (``jsonl`` gets each row
         out within a chunk's time, not at the end). A snapshot, as :meth:`iter_items`."""
+        new = tuple.__new__
         for chunk in self._chunks(_LISTED_COLUMNS, f, now, limit):
-            yield [_listed(row) for row in chunk]
+            yield [new(ListedItem, row) for row in chunk]
 
     def _chunks(
         self, columns: Sequence[Any], f: ItemFilter, now: datetime, limit: int | None

@@ -60,10 +60,29 @@ def json_text(value: Any, **kwargs: Any) -> str:
     """``json.dumps`` that stays readable (non-ASCII kept) yet never emits a raw control,
     bidi or separator character: those are written as ``\\uNNNN``, which decodes to the exact
     value. They can only occur inside JSON strings, so replacing them there is exact."""
-    import json
+    global _ENCODER
+    if kwargs:
+        import json
 
-    text = json.dumps(value, ensure_ascii=False, **kwargs)
+        text = json.dumps(value, ensure_ascii=False, **kwargs)
+    else:  # one encoder for every call (json.dumps makes one per call with our options)
+        if _ENCODER is None:
+            import json
+
+            _ENCODER = json.JSONEncoder(ensure_ascii=False)
+        text = _ENCODER.encode(value)
+    return escape_json_raw(text)
+
+
+def escape_json_raw(text: str) -> str:
+    """What :func:`json_text` does to ``json.dumps``'s text: every raw control, bidi or
+    separator character as ``\\uNNNN`` (for JSON written by hand, as ``list`` writes it)."""
+    if text.isascii() and "\x7f" not in text:  # nothing to escape: skip the regex
+        return text
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_ENCODER: Any = None
 
 
 class PrintableFormatter(logging.Formatter):

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,15 @@ from sqlalchemy.dialects import postgresql
 
 import trashscan.index as index_module
 from trashscan.errors import IndexStoreError, UsageError
-from trashscan.index import SCHEMA_VERSION, AccountTotals, Index, ItemFilter, ScanStatus, metadata
+from trashscan.index import (
+    SCHEMA_VERSION,
+    AccountTotals,
+    Index,
+    ItemFilter,
+    ListedItem,
+    ScanStatus,
+    metadata,
+)
 from trashscan.models import (
     Account,
     DeletedAtSource,
@@ -33,7 +42,9 @@ from trashscan.models import (
     UnlistedPart,
     item_ref,
 )
+from trashscan.output import as_record, listed_json, listed_record
 from trashscan.provider import Retention
+from trashscan.safe_text import json_text
 from trashscan.scanner import complete_item_fields
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -819,3 +830,182 @@ def test_restore_results_recorded_together_in_one_transaction(index: Index) -> N
         "c": "conflict_resolved",
     }
     assert log["b"]["detail"] == "refused" and log["c"]["restored_path"] == "/c (1)"
+
+
+# --- listings at scale: the lean read path, its order, its indexes ---------------------------
+
+
+def listed(ix: Index, f: ItemFilter, limit: int | None = None) -> list[ListedItem]:
+    return [row for chunk in ix.listing(f, T0, limit) for row in chunk]
+
+
+@pytest.mark.parametrize("sort", ["purge", "deleted", "name", "size"])
+def test_a_listing_is_the_items_own_values_in_the_same_order(catalogue: Index, sort: str) -> None:
+    """The lean rows print exactly what the full items print, in the same order, whatever the
+    limit (the soonest-purge order is read in two parts: dated, then undated)."""
+    for f in (
+        ItemFilter(sort=sort),
+        ItemFilter(kinds=frozenset(Kind), states=frozenset(ItemState), sort=sort),
+        ItemFilter(expiring_within=timedelta(days=3), sort=sort),
+        ItemFilter(name_glob="*.jpg", sort=sort),
+    ):
+        full = catalogue.items(f, T0)
+        rows = listed(catalogue, f)
+        records = [as_record(it, T0) for it in full]
+        assert [listed_record(row, T0) for row in rows] == records  # what list prints
+        assert [as_record(row, T0) for row in rows] == records  # its times, as datetimes
+        assert [listed_json(row, T0) for row in rows] == [json_text(r) for r in records]
+        assert [row.age_unknown for row in rows] == [it.age_unknown for it in full]
+        for limit in range(len(full) + 2):
+            assert [row.ref for row in listed(catalogue, f, limit)] == [
+                it.ref for it in full[:limit]
+            ]
+
+
+def test_a_listing_line_is_the_json_of_its_record_whatever_the_names(index: Index) -> None:
+    """``list --format jsonl`` writes its lines by hand: exactly json_text's, escapes included."""
+    hostile = ['quote"back\\slash', "tab\tnew\nline\r", "esc\x1b[31m", "del\x7f", "bidi\u202e",
+               "sep\u2028\u2029", "Été 日本.jpg", "\x85next", "emoji 🎉.jpg"]  # fmt: skip
+    day = timedelta(days=1)
+    scan(index, Page(items=[
+        item(f"h{n}", name, path=None if n % 2 else f"/{name}/{name}", size=None if n % 3 else n,
+             mime_type=None if n % 2 else "image/jpeg",
+             purge_at=T0 + n * day / 7 if n % 4 else None,
+             deleted_at=T0 - n * day if n % 5 else None, restorable=bool(n % 2),
+             not_restorable_reason=None if n % 2 else name, deleted_after=T0 - 9 * day)
+        for n, name in enumerate(hostile)
+    ]))  # fmt: skip
+    rows = listed(index, EVERYTHING)
+    assert len(rows) == len(hostile)
+    for row in rows:
+        assert listed_json(row, T0) == json_text(as_record(row, T0))
+
+
+def test_a_name_glob_matches_the_same_names_with_its_range(index: Index) -> None:
+    """SQLite narrows a glob by its literal start (ix_items_name): never what matches."""
+    names = ["IMG_1.jpg", "img_2.jpg", "IMGX.jpg", "Img.jpg", "Été.jpg", "été.jpg", "a%b.jpg",
+             "a\\b.jpg", "a\U0010ffffz.jpg", "a\ud7ffz.jpg", "a\ue000z.jpg", "b.jpg"]  # fmt: skip
+    scan(index, Page(items=[item(f"i{n}", name) for n, name in enumerate(names)]))
+
+    def named(glob: str) -> set[str]:
+        return {row.name for row in listed(index, ItemFilter(name_glob=glob))}
+
+    assert named("img_*") == {"IMG_1.jpg", "img_2.jpg"}
+    assert named("IMG*") == {"IMG_1.jpg", "img_2.jpg", "IMGX.jpg", "Img.jpg"}
+    assert named("img?.jpg") == {"IMGX.jpg"}
+    assert named("a%*") == {"a%b.jpg"} and named("a\\*") == {"a\\b.jpg"}
+    assert named("a\U0010ffff*") == {"a\U0010ffffz.jpg"}
+    assert named("a\ud7ff*") == {"a\ud7ffz.jpg"}
+    assert "été.jpg" in named("été*") and "b.jpg" not in named("*z.jpg")
+    assert named("*") == set(names)
+
+
+def _statements(ix: Index) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+
+    @sa.event.listens_for(ix._engine, "before_cursor_execute")
+    def _record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, parameters))
+
+    return seen
+
+
+def test_a_page_is_one_statement_and_a_listing_one_query_a_part(db_path: Path) -> None:
+    """Counts, not times: a page of 2,000 items is written by one executemany, and a table's
+    first screen of a big trash is one query, which stops at its limit."""
+    with Index.open(f"sqlite:///{db_path}") as ix:
+        seen = _statements(ix)
+        day = timedelta(days=1)
+        batch = [item(f"p{n}", purge_at=T0 + (n % 50) * day) for n in range(2000)]
+        scan(ix, Page(items=batch), Page(items=[item("undated")]))
+        upserts = [s for s, params in seen if s.lstrip().upper().startswith("INSERT INTO ITEMS")]
+        assert len(upserts) == 2  # one per page, all its rows at once
+        seen.clear()
+        assert len(listed(ix, ItemFilter(), limit=1000)) == 1000
+        assert len([s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+        seen.clear()
+        assert len(listed(ix, ItemFilter())) == 2001  # the dated part, then the undated one
+        assert len([s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+def test_listings_filters_and_totals_read_through_indexes(db_path: Path) -> None:
+    """What SQLite's planner does with the queries (after the scan's ANALYZE): the first screen
+    in ix_items_listing's order, one account through ix_items_account, a name's start through
+    ix_items_name, the totals covered by ix_items_account; no full scan and no sort of all."""
+    day = timedelta(days=1)
+    with Index.open(f"sqlite:///{db_path}") as ix:
+        for account, count in (("big", 3000), ("small", 30)):
+            scan_id = ix.begin_scan(P, account, T0)
+            batch = [item(f"{account}{n}", f"IMG_{n:05d}.jpg", purge_at=T0 + (n % 900) * day,
+                          size=n) for n in range(count)]  # fmt: skip
+            ix.write_page(scan_id, P, account, Page(items=batch), T0)
+            ix.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), T0)
+        seen = _statements(ix)
+        both = ((P, "big"), (P, "small"))
+        week = timedelta(days=7)
+        cases = {
+            "ix_items_listing": ItemFilter(accounts=both),
+            "ix_items_account": ItemFilter(accounts=((P, "small"),)),
+            "ix_items_name": ItemFilter(accounts=both, name_glob="img_0004*"),
+        }
+        raw = sqlite3.connect(db_path)
+
+        def plans() -> list[str]:
+            found = []
+            for statement, params in seen:
+                if statement.lstrip().startswith("SELECT"):
+                    plan = raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+                    found.append(" / ".join(row[-1] for row in plan))
+            seen.clear()
+            return found
+
+        for index_name, f in cases.items():
+            seen.clear()
+            assert len(listed(ix, f, limit=100)) == min(100, len(listed(ix, f)))
+            seen.clear()
+            listed(ix, f, limit=100)
+            first, *rest = plans()
+            assert index_name in first and "SCAN items" not in first, first
+            if index_name == "ix_items_listing":  # no sort of everything before the first row
+                assert "TEMP B-TREE FOR ORDER BY" not in first, first
+            assert all("SCAN items" not in plan for plan in rest), rest
+            totals = ix.totals(f, T0, week)
+            (plan,) = plans()
+            assert sum(t.items for t in totals) == len(listed(ix, f))
+            assert "ix_items_name" in plan or "COVERING INDEX ix_items_account" in plan, plan
+            assert "SCAN items" not in plan
+        raw.close()
+
+
+def _index_names(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'"
+        else:
+            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'items'"
+        names = {row[0] for row in conn.exec_driver_sql(query)}
+    engine.dispose()
+    return names
+
+
+def test_v4_trades_the_purge_index_for_the_listing_ones_and_keeps_the_items(
+    index_url: str,
+) -> None:
+    with Index.open(index_url) as ix:
+        scan(ix, Page(items=[item("a", purge_at=T0 + timedelta(days=2)), item("b")]))
+    new = {"ix_items_listing", "ix_items_account", "ix_items_name"}
+    engine = sa.create_engine(index_url)
+    with engine.begin() as conn:  # back to version 3, as its release left it
+        for name in new:
+            conn.exec_driver_sql(f"DROP INDEX {name}")
+        conn.exec_driver_sql("CREATE INDEX ix_items_state_purge ON items (state, purge_at)")
+        conn.exec_driver_sql("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    engine.dispose()
+    assert new.isdisjoint(_index_names(index_url))
+    with Index.open(index_url) as ix:
+        assert ix.schema_version == SCHEMA_VERSION == 4
+        assert [row.item_id for row in listed(ix, EVERYTHING)] == ["a", "b"]
+        assert [row.item_id for row in listed(ix, EVERYTHING, 1)] == ["a"]
+    names = _index_names(index_url)
+    assert new <= names and "ix_items_state_purge" not in names
