@@ -57,6 +57,7 @@ BIG = "desk"
 GLOB = "IMG_00004*"  # IMG_0000400.jpg to IMG_0000499.jpg: 90 photos from N = 500 on
 # Hard-link sources: a trashed file's size is one of these (sparse files, no data on disk).
 SIZES = (0, 3_500, 2_400_000, 45_000_000)
+LINKS = 100_000  # items a group of sources serves (25,000 links to each, under ext4's limit)
 
 # Issue 16's targets (at 1,000,000 items).
 JSONL_RATIO = 5.0
@@ -125,12 +126,7 @@ def build_trash(base: Path, n: int, now: datetime) -> tuple[dict[str, int], date
         trash = top / f".Trash-{os.getuid()}"
         (trash / "info").mkdir(parents=True)
         (trash / "files").mkdir()
-        blobs = []
-        for k, size in enumerate(SIZES):
-            blob = top / f"blob-{k}"
-            with open(blob, "wb") as fh:
-                fh.truncate(size)
-            blobs.append(str(blob))
+        blobs: dict[tuple[int, int], str] = {}  # ext4 allows 65,000 links to one file
         info, files = str(trash / "info"), str(trash / "files")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         for _ in range(count):
@@ -146,7 +142,12 @@ def build_trash(base: Path, n: int, now: datetime) -> tuple[dict[str, int], date
             fd = os.open(f"{info}/{name}.trashinfo", flags, 0o600)
             os.write(fd, text.encode())
             os.close(fd)
-            os.link(blobs[i % len(blobs)], f"{files}/{name}")
+            key = (i // LINKS, i % len(SIZES))
+            if key not in blobs:
+                blobs[key] = str(top / f"blob-{key[0]}-{key[1]}")
+                with open(blobs[key], "wb") as fh:
+                    fh.truncate(SIZES[key[1]])
+            os.link(blobs[key], f"{files}/{name}")
     done.write_text(f"{n} {now.isoformat()}\n")
     seconds = time.perf_counter() - start
     print(f"  built a trash of {n:,} items in {seconds:.1f} s ({n / seconds:,.0f} items/s)")
