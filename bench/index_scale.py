@@ -327,6 +327,7 @@ def main() -> None:
     parser.add_argument("--pg", action="store_true", help="also list from a PostgreSQL index")
     parser.add_argument("--workdir", type=Path, help="keep the trashes here (reused)")
     parser.add_argument("--no-rescan", action="store_true", help="skip the second scan")
+    parser.add_argument("--pg-only", action="store_true", help="with --pg: PostgreSQL alone")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]};"
           f" sqlite {sqlite3.sqlite_version}")  # fmt: skip
@@ -346,7 +347,8 @@ def main() -> None:
         good = True
         for n in args.sizes:
             base = work / f"n{n}"
-            good &= bench_one(n, base, None, not args.no_rescan)
+            if not (args.pg and args.pg_only):
+                good &= bench_one(n, base, None, not args.no_rescan)
             if cluster is not None:
                 good &= bench_one(n, base, cluster, not args.no_rescan)
     if not good:
