@@ -420,9 +420,9 @@ def listing_lines(
     styled: bool = False,
     left_out: str = CUT_SHORT,
 ) -> Iterator[str]:
-    """``trashscan list`` as lines, produced as the index yields its rows: the table, a line
-    saying how many it shows of how many matched, and why (``left_out``), when the totals count
-    more, then the totals and the legend.
+    """``trashscan list`` as lines, produced as the index yields its rows: the table, the
+    totals, the legend, and when the totals count more than the table shows, how many it shows
+    of how many and why (``left_out``).
 
     The layout is fitted to the first :data:`TABLE_ROWS` rows (all of them, unless ``--all``
     asked for more), so memory holds those and no more; rows after them are written with it
@@ -449,13 +449,13 @@ def listing_lines(
             seen.add(row)
             yield grid.row(row)
         shown += len(chunk)
-    matched = sum(t.items for t in totals)
-    if matched > shown:  # say so, and how to see the rest
-        yield from fold(f"{shown:,} of {matched:,} shown{left_out}", width, "    ")
     lines = totals_lines(totals)
     note = seen.text()
     if note:
         lines.append(note)
+    matched = sum(t.items for t in totals)
+    if matched > shown:  # say so, and how to see the rest
+        lines.append(f"{shown:,} of {matched:,} shown{left_out}")
     yield ""
     for line in lines:
         yield from fold(line, width, "    ")
