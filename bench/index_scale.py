@@ -92,17 +92,30 @@ def child_env(home: Path) -> dict[str, str]:
     return env
 
 
+TIME = "/usr/bin/time"  # GNU time: the child's own peak RSS (see measure)
+
+
 def measure(label: str, argv: list[str], out: Path, env: dict[str, str]) -> Run:
-    """Run ``argv`` with stdout to ``out``; its wall time and peak RSS (its own, by wait4)."""
+    """Run ``argv`` with stdout to ``out``: its wall time, CPU time (wait4) and peak RSS.
+
+    A forked child's peak RSS counts the pages of this (bigger) process it ran with until its
+    exec, so where GNU time is installed the child is started by it, a small process whose own
+    measure of its child (``%M``) is the child's alone."""
     err = out.with_suffix(".err")
+    rss_file = out.with_suffix(".rss")
+    timed = os.access(TIME, os.X_OK)
+    if timed:
+        argv = [TIME, "-f", "%M", "-o", str(rss_file), *argv]
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
         start = time.perf_counter()
         child = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return Run(label, seconds, cpu, usage.ru_maxrss / 1024, child.returncode, out, err.read_text())
+    cpu = usage.ru_utime + usage.ru_stime  # the child's and its children's
+    rss_kb = int(rss_file.read_text().split()[-1]) if timed else usage.ru_maxrss
+    rss_file.unlink(missing_ok=True)
+    return Run(label, seconds, cpu, rss_kb / 1024, child.returncode, out, err.read_text())
 
 
 def deletion_line(moment: datetime) -> str:
