@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from google_auth_oauthlib.flow import InstalledAppFlow
+from requests_oauthlib import OAuth2Session
 
 from trashscan.errors import AccountError, AuthError, UsageError
 from trashscan.models import Account, AuthStatus
-from trashscan.net_errors import diagnose
+from trashscan.net_errors import checked_ca_bundle, diagnose, host_label
+from trashscan.tls import PinnedVerifyMixin
 from trashscan_google_drive.client import (
     PROVIDER,
     SECRET_KEY,
@@ -76,6 +78,23 @@ def _client_config(account: Account) -> dict[str, Any]:
     return config
 
 
+class _PinnedOAuth2Session(PinnedVerifyMixin, OAuth2Session):
+    """The consent flow's session: the code exchange trusts the account's ``ca_bundle`` (a
+    private CA, the sandbox's) over REQUESTS_CA_BUNDLE, as every later request does."""
+
+
+def _flow(account: Account, scopes: list[str]) -> InstalledAppFlow:
+    config = _client_config(account)
+    flow = InstalledAppFlow.from_client_config(config, scopes)  # validates the client file
+    token_host = (
+        host_label(str(config["installed"].get("token_uri", ""))) or "oauth2.googleapis.com"
+    )
+    session = _PinnedOAuth2Session(client_id=config["installed"]["client_id"], scope=scopes)
+    session.verify = checked_ca_bundle(account, token_host) or True
+    flow.oauth2session = session
+    return flow
+
+
 def login(context: ProviderContext, account: Account, interactive: bool) -> dict[str, object]:
     """Browser consent on a loopback redirect; the grant goes to the keyring.
 
@@ -85,7 +104,7 @@ def login(context: ProviderContext, account: Account, interactive: bool) -> dict
     """
     activity = activity_enabled(account.options, default=True)
     scopes = scopes_for({**account.options, "activity": activity})
-    flow = InstalledAppFlow.from_client_config(_client_config(account), scopes)
+    flow = _flow(account, scopes)
     try:
         credentials = flow.run_local_server(
             host="localhost",

@@ -172,15 +172,11 @@ class GoogleDriveFake:
         return path
 
     def sign_in_help(self) -> list[tuple[str, str]]:
-        """For ``sandbox serve``: (account, what a person does to finish ``accounts add``).
-        The CA variable is for the code exchange, which the plugin makes without the account's
-        ``ca_bundle`` (reported to the lead, issue 14)."""
+        """For ``sandbox serve``: (account, what a person does to finish ``accounts add``)."""
         first = next((n for n in self.accounts if n in self.client_files), None)
         if first is None:
             return []
         steps = f"open the link it prints, choose {self.accounts[first].email}, Allow"
-        if self._ca_bundle is not None:
-            steps = f"first: export REQUESTS_CA_BUNDLE={self._ca_bundle}\n{steps}"
         return [(first, steps)]
 
     def attach(self, server: FakeServer, now: datetime | None = None) -> None:
