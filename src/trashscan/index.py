@@ -297,6 +297,7 @@ class AccountTotals:
     size: int  # bytes, of the items whose size is known
     unsized: int  # items of unknown size
     due: int  # items whose earliest purge is within the window asked for (or past)
+    soonest: datetime | None = None  # the earliest purge_at among them (None: never purged)
 
 
 if TYPE_CHECKING:
@@ -1072,7 +1073,7 @@ class Index:
         stmt = (
             sa.select(
                 c.provider, c.account, sa.func.count(), sa.func.sum(c.size),
-                sa.func.count(c.size), sa.func.sum(due),
+                sa.func.count(c.size), sa.func.sum(due), sa.func.min(c.purge_at),
             )
             .group_by(c.provider, c.account)
             .order_by(c.provider, c.account)
@@ -1080,8 +1081,10 @@ class Index:
         with self._tx() as conn:
             stmt = stmt.where(*_matching(f, now, conn.dialect.name))
             return [
-                AccountTotals(provider, account, n, int(size or 0), n - sized, int(soon or 0))
-                for provider, account, n, size, sized, soon in conn.execute(stmt)
+                AccountTotals(
+                    provider, account, n, int(size or 0), n - sized, int(soon or 0), soonest
+                )
+                for provider, account, n, size, sized, soon, soonest in conn.execute(stmt)
             ]
 
     def page(

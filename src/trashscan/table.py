@@ -347,10 +347,21 @@ def _amount(items: int, size: int, unsized: int, due: int) -> list[str]:
     return [_plural(items, "item"), bytes_, f"{due:,} due within {DUE_SOON.days} days"]
 
 
-def totals_lines(totals: Sequence[AccountTotals]) -> list[str]:
+def _soonest(total: AccountTotals, now: datetime | None) -> str:
+    """The account's earliest plausible purge: its date, or "any day" once that is past (an
+    item of unknown age, an overdue one); nothing when no item is ever purged."""
+    if total.soonest is None or now is None:
+        return ""
+    if total.soonest <= now:
+        return "soonest any day"
+    return f"soonest {total.soonest.date().isoformat()}"
+
+
+def totals_lines(totals: Sequence[AccountTotals], now: datetime | None = None) -> list[str]:
     """Under the table, as ``rclone size`` and ``restic stats`` do: items and bytes, per account
     when there are several, and how many may be purged within :data:`DUE_SOON` (the count
-    ``list --within 7d`` would show). ``totals`` cover everything matched, not what fitted."""
+    ``list --within 7d`` would show), with each account's soonest purge when ``now`` is given.
+    ``totals`` cover everything matched, not what fitted."""
     items = sum(t.items for t in totals)
     size = sum(t.size for t in totals)
     unsized = sum(t.unsized for t in totals)
@@ -358,13 +369,13 @@ def totals_lines(totals: Sequence[AccountTotals]) -> list[str]:
     lines = ["total: " + ", ".join(_amount(items, size, unsized, due))]
     if len(totals) > 1:
         rows = [
-            [printable(t.account), *_amount(t.items, t.size, t.unsized, t.due)]
+            [printable(t.account), *_amount(t.items, t.size, t.unsized, t.due), _soonest(t, now)]
             for t in sorted(totals, key=lambda t: (t.account, t.provider))
         ]
         widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             cells = [
-                cell + " " * (widths[i] - cell_len(cell)) if i == 0 else cell.rjust(widths[i])
+                cell + " " * (widths[i] - cell_len(cell)) if i in (0, 4) else cell.rjust(widths[i])
                 for i, cell in enumerate(row)
             ]
             lines.append(("  " + "  ".join(cells)).rstrip())
@@ -449,7 +460,7 @@ def listing_lines(
             seen.add(row)
             yield grid.row(row)
         shown += len(chunk)
-    lines = totals_lines(totals)
+    lines = totals_lines(totals, now)
     note = seen.text()
     if note:
         lines.append(note)

@@ -723,13 +723,21 @@ def test_sort_orders(catalogue: Index) -> None:
 
 def test_totals_add_up_everything_matched_per_account_in_one_query(catalogue: Index) -> None:
     week = timedelta(days=7)
+
+    def soonest(f: ItemFilter) -> datetime | None:
+        return min((i.purge_at for i in catalogue.items(f, T0) if i.purge_at), default=None)
+
+    mine, other = ItemFilter(provider=P), ItemFilter(provider="other")
+    assert soonest(mine) is not None
     assert catalogue.totals(ItemFilter(), T0, week) == [
         # p1, p2, v1, v2 (size unknown), p3; p1 and p3 purged within a week
-        AccountTotals(P, A, items=5, size=1350, unsized=1, due=2),
-        AccountTotals("other", "x", items=1, size=0, unsized=1, due=0),
+        AccountTotals(P, A, items=5, size=1350, unsized=1, due=2, soonest=soonest(mine)),
+        AccountTotals("other", "x", items=1, size=0, unsized=1, due=0, soonest=soonest(other)),
     ]
     photos = ItemFilter(kinds=frozenset({Kind.PHOTO}), name_glob="*.jpg", provider=P)
-    assert catalogue.totals(photos, T0, week) == [AccountTotals(P, A, 2, 350, 0, 2)]
+    assert catalogue.totals(photos, T0, week) == [
+        AccountTotals(P, A, 2, 350, 0, 2, soonest=soonest(photos))
+    ]
     later = catalogue.totals(ItemFilter(provider=P), T0 - 14 * timedelta(days=1), week)
     assert later[0].due == 0  # "due" is counted from the now given
     assert catalogue.totals(ItemFilter(accounts=()), T0, week) == []

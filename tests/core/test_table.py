@@ -204,6 +204,22 @@ def test_totals_per_account_and_due_within_7_days() -> None:
     assert totals_lines(one) == ["total: 1 item, 10 B, 0 due within 7 days"]
 
 
+def test_each_account_line_says_its_soonest_purge() -> None:
+    """The earliest plausible purge of the account's items: a date, or 'any day' once it is
+    past (an item of unknown age may go at any moment); nothing for items never purged."""
+    totals = [
+        AccountTotals("dropbox", "carol", 3, 30, 0, 1, soonest=NOW + timedelta(days=2)),
+        AccountTotals("google-drive", "bob", 5, 50, 0, 5, soonest=NOW - timedelta(hours=1)),
+        AccountTotals("local-trash", "laptop", 2, 20, 0, 0, soonest=None),
+    ]
+    day = (NOW + timedelta(days=2)).date().isoformat()
+    assert totals_lines(totals, NOW)[1:] == [
+        "  bob     5 items  50 B  5 due within 7 days  soonest any day",
+        f"  carol   3 items  30 B  1 due within 7 days  soonest {day}",
+        "  laptop  2 items  20 B  0 due within 7 days",
+    ]
+
+
 def test_the_listing_ends_with_totals_and_what_its_marks_mean() -> None:
     out = io.StringIO()
     console = Console(file=out, width=80, markup=False, highlight=False, emoji=False)
