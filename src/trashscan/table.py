@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, TYPE_CHECKING, NamedTuple
 
-from rich.cells import cell_len
-
 from trashscan.models import SHORT_REF_LEN
 from trashscan.output import fold, human_size, purge_cell
 from trashscan.safe_text import printable
@@ -36,6 +34,20 @@ if TYPE_CHECKING:
 
     from trashscan.index import AccountTotals
     from trashscan.output import Shown
+
+
+def cell_len(text: str) -> int:
+    """The terminal cells ``text`` takes, as rich counts them.
+
+    Printable ASCII is one cell a character (rich's own fast path), so rich's width tables are
+    imported only for a cell that needs them: a cached listing of ASCII names never imports rich
+    (issue 16: start-up is most of a filtered listing's time)."""
+    if text.isascii() and text.isprintable():
+        return len(text)
+    from rich.cells import cell_len as rich_cell_len
+
+    return rich_cell_len(text)
+
 
 #: The short tag a provider is shown as when the table is narrow; the one place they are defined.
 PROVIDER_TAGS: dict[str, str] = {
