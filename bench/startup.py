@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 
-
 # What a user runs has compiled bytecode: without this a PYTHONDONTWRITEBYTECODE in the
 # environment would time the compilation of trashscan's sources on every run.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
