@@ -8,6 +8,7 @@ RFC 2396; absolute, or relative to the volume's top directory) and ``DeletionDat
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -43,9 +44,14 @@ class TrashInfo:
     @property
     def display_path(self) -> str:
         """The original path as text that is always valid UTF-8 (for the index and the CLI)."""
-        return os.fsencode(self.original).decode("utf-8", "replace")
+        try:
+            self.original.encode("utf-8")  # no surrogate escapes: fsencode would round-trip it
+        except UnicodeEncodeError:
+            return os.fsencode(self.original).decode("utf-8", "replace")
+        return self.original
 
 
+@functools.lru_cache(maxsize=64)
 def topdir_of(trash_dir: str) -> str:
     """The directory that relative ``Path=`` values are relative to.
 
@@ -61,17 +67,26 @@ def parse(data: bytes, trash_dir: str) -> TrashInfo:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedTrashInfo("not UTF-8 text") from exc
-    lines = [line.strip() for line in text.splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
-    if not lines or lines[0] != "[Trash Info]":
-        raise MalformedTrashInfo("does not start with [Trash Info]")
+    # One pass over the lines (blank lines and comments skipped): the first must be the group
+    # header, the values are read up to the next group.
     values: dict[str, str] = {}
-    for line in lines[1:]:
-        if line.startswith("["):
+    started = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] == "#":
+            continue
+        if not started:
+            if line != "[Trash Info]":
+                break
+            started = True
+        elif line[0] == "[":
             break  # another group: not ours
-        key, sep, value = line.partition("=")
-        if sep:
-            values.setdefault(key.strip(), value.strip())
+        else:
+            key, sep, value = line.partition("=")
+            if sep:
+                values.setdefault(key.strip(), value.strip())
+    if not started:
+        raise MalformedTrashInfo("does not start with [Trash Info]")
     raw_path = values.get("Path")
     if not raw_path:
         raise MalformedTrashInfo("no Path=")

@@ -637,13 +637,17 @@ def _to_item(row: RowMapping) -> IndexedItem:
     return IndexedItem(**values)
 
 
+# ``json.dumps(value, sort_keys=True)`` builds an encoder per call; one, built the same way, serves.
+_HANDLE_JSON = json.JSONEncoder(sort_keys=True).encode
+
+
 def _row_values(
     item: TrashItem, scan_id: int, provider: str, account: str, now: Any, when: Callable[[Any], Any]
 ) -> tuple[Any, ...]:
     """A scanned item as the values of an ``items`` row, in the table's column order
     (:data:`_ROW_COLUMNS`); ``when`` turns a time into the driver's value, ``now`` is one."""
     kind = item.kind or classify(item.name, item.mime_type)
-    handle = json.dumps(item.restore_handle or {}, sort_keys=True)  # as JSONText stores it
+    handle = _HANDLE_JSON(item.restore_handle or {})  # as JSONText stores it
     return (
         provider, account, item.item_id, item_ref(provider, account, item.item_id), item.name,
         item.path, kind.value, item.mime_type, item.size, when(item.deleted_at),
