@@ -651,11 +651,16 @@ def _row_values(
     return (
         provider, account, item.item_id, item_ref(provider, account, item.item_id), item.name,
         item.path, kind.value, item.mime_type, item.size, when(item.deleted_at),
-        DeletedAtSource(item.deleted_at_source).value, when(item.purge_at),
+        _source_value(item.deleted_at_source), when(item.purge_at),
         item.purge_is_estimate, item.restorable, item.not_restorable_reason, handle, now, now,
         scan_id, _TRASHED, when(item.deleted_after), when(item.purge_latest), item.content_hash,
         item.version,
     )  # fmt: skip
+
+
+def _source_value(source: Any) -> str:
+    """``DeletedAtSource(source).value``, without the enum call for a member (the usual case)."""
+    return source.value if type(source) is DeletedAtSource else DeletedAtSource(source).value
 
 
 _ROW_COLUMNS = (
@@ -680,7 +685,9 @@ def _naive_utc(value: datetime | None) -> datetime | None:
 
 def _sqlite_time(value: datetime | None) -> str | None:
     """:func:`_naive_utc` as SQLAlchemy's SQLite DATETIME stores it (text, microseconds)."""
-    if value is not None and value.tzinfo is UTC:  # the usual case: one call, no conversion
+    if value is None:
+        return None
+    if value.tzinfo is UTC:  # the usual case: one call, no conversion
         return value.isoformat(" ", "microseconds")[:26]
     naive = _naive_utc(value)
     return None if naive is None else naive.isoformat(" ", "microseconds")
