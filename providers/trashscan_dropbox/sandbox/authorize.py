@@ -55,7 +55,7 @@ class AuthorizePage:
         query = {key: values[-1] for key, values in request.query.items()}
         problem = self._problem(query)
         if problem is not None:
-            return _page(400, "Error (400)", f"<p>{html.escape(problem)}</p>")
+            return Response.html("Error (400)", f"<p>{html.escape(problem)}</p>", 400)
         fields = [*_HIDDEN, *_HIDDEN_PKCE]
         hidden = "".join(
             f'<input type="hidden" name="{name}" value="{html.escape(query[name])}">'
@@ -75,7 +75,7 @@ class AuthorizePage:
             "<button name='decision' value='allow'>Allow</button> "
             "<button name='decision' value='deny'>Cancel</button></form>"
         )
-        return _page(200, "API Request Authorization (Dropbox sandbox)", body)
+        return Response.html("API Request Authorization (Dropbox sandbox)", body)
 
     def _problem(self, query: Mapping[str, str]) -> str | None:
         if query.get("client_id") != self.auth.app_key:
@@ -101,15 +101,15 @@ class AuthorizePage:
         try:
             form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8")).items()}
         except UnicodeDecodeError:
-            return _page(400, "Error (400)", "<p>The form was not UTF-8.</p>")
+            return Response.html("Error (400)", "<p>The form was not UTF-8.</p>", 400)
         problem = self._problem(form)
         if problem is not None:
-            return _page(400, "Error (400)", f"<p>{html.escape(problem)}</p>")
+            return Response.html("Error (400)", f"<p>{html.escape(problem)}</p>", 400)
         account = form.get("account", "")
         if account not in self.users():
-            return _page(400, "Error (400)", "<p>No such user in this sandbox.</p>")
+            return Response.html("Error (400)", "<p>No such user in this sandbox.</p>", 400)
         if form.get("decision") != "allow":
-            return _page(200, "Access denied", "<p>The app was not given access.</p>")
+            return Response.html("Access denied", "<p>The app was not given access.</p>")
         challenge = form.get("code_challenge") or None
         if challenge is not None and form.get("code_challenge_method") == "plain":
             challenge = s256(challenge)  # the verifier is the challenge itself
@@ -119,13 +119,4 @@ class AuthorizePage:
             "<p>Access code generated. Enter this code into the app to finish the process.</p>"
             f'<p><input id="code" readonly size="48" value="{html.escape(code)}"></p>'
         )
-        return _page(200, "Access code generated", body)
-
-
-def _page(status: int, title: str, body: str) -> Response:
-    text = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-        f"{body}</body></html>"
-    )
-    return Response(status, text.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"})
+        return Response.html("Access code generated", body)

@@ -57,7 +57,7 @@ class ConsentPage:
         query = {key: values[-1] for key, values in request.query.items()}
         problem = self._problem(query)
         if problem is not None:
-            return _page(problem[0], problem[1], "")
+            return Response.html(problem[1], "", problem[0])
         hidden = "".join(
             f'<input type="hidden" name="{name}" value="{html.escape(query[name])}">'
             for name in _KEPT
@@ -74,7 +74,7 @@ class ConsentPage:
             "<button name='decision' value='allow'>Allow</button> "
             "<button name='decision' value='deny'>Cancel</button></form>"
         )
-        return _page(200, "Sign in with Google (sandbox)", body)
+        return Response.html("Sign in with Google (sandbox)", body)
 
     def _problem(self, query: Mapping[str, str]) -> tuple[int, str] | None:
         with self.auth.lock:
@@ -98,13 +98,13 @@ class ConsentPage:
         try:
             form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8")).items()}
         except UnicodeDecodeError:
-            return _page(400, "Error 400: invalid_request", "")
+            return Response.html("Error 400: invalid_request", "", 400)
         problem = self._problem(form)
         if problem is not None:
-            return _page(problem[0], problem[1], "")
+            return Response.html(problem[1], "", problem[0])
         email = form.get("account", "")
         if email not in self.people():
-            return _page(400, "Error 400: invalid_request", "<p>No such account.</p>")
+            return Response.html("Error 400: invalid_request", "<p>No such account.</p>", 400)
         back: dict[str, str] = {}
         if form.get("decision") == "allow":
             scopes = frozenset(form["scope"].split())
@@ -124,12 +124,3 @@ class ConsentPage:
         separator = "&" if "?" in form["redirect_uri"] else "?"
         location = form["redirect_uri"] + separator + urlencode(back)
         return Response(302, b"", {"Location": location, "Content-Type": "text/html"})
-
-
-def _page(status: int, title: str, body: str) -> Response:
-    text = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-        f"{body}</body></html>"
-    )
-    return Response(status, text.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"})

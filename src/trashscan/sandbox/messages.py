@@ -7,6 +7,7 @@ where the fakes import them from.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -50,6 +51,17 @@ class Response:
     def text(cls, text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         merged = {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
         return cls(status, text.encode(), merged)
+
+    @classmethod
+    def html(cls, title: str, body: str, status: int = 200) -> Response:
+        """A small page a person opens (a consent or authorize page): ``title`` escaped here,
+        ``body`` already HTML."""
+        text = (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+            f"{body}</body></html>"
+        )
+        return cls(status, text.encode("utf-8"), {"Content-Type": "text/html; charset=utf-8"})
 
 
 Handler = Callable[[Request, re.Match[str]], Response]
