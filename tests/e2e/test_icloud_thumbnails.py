@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,24 +25,7 @@ PROVIDER = "icloud"
 CONTENT = "/cvws/"
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[ICloudFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
-
-
-@pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+pytestmark = pytest.mark.sandbox(PROVIDER)  # the sandbox, fake and log fixtures of conftest
 
 
 def trashed(sandbox: Sandbox) -> list[Any]:

@@ -6,8 +6,6 @@ personal photo deleted before its capture, are placeholders with no request at a
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,24 +24,7 @@ PROVIDER = "onedrive"
 CONTENT = "/thumbnails/0/medium/content"
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    with Sandbox(tmp_path / "sandbox", only=frozenset({PROVIDER})) as box:
-        assert box.broken == {}
-        yield box
-
-
-@pytest.fixture
-def fake(sandbox: Sandbox) -> Iterator[OneDriveFake]:
-    fake = sandbox.fakes[PROVIDER]
-    yield fake
-    assert fake.refused_calls == []
-    assert fake.unmodelled_calls == []
-
-
-@pytest.fixture
-def log(sandbox: Sandbox) -> RequestLog:
-    return RequestLog(sandbox.servers[PROVIDER])
+pytestmark = pytest.mark.sandbox(PROVIDER)  # the sandbox, fake and log fixtures of conftest
 
 
 def trashed(sandbox: Sandbox, account: str) -> list[Any]:
