@@ -99,6 +99,16 @@ class RequestLog:
         """(method, path, status) of each request since the mark."""
         return [(r.method, r.path, r.status) for r in self.since()]
 
+    def parts(self) -> list[tuple[str, str, int | None]]:
+        """(method, path, status) of each sub-request that batches since the mark carried (a
+        batch is one entry of :meth:`calls`, one round trip; its parts are listed here)."""
+        return [(p.method, p.path, p.status) for r in self.since() for p in r.parts]
+
+    def operations(self) -> list[tuple[str, str, int | None]]:
+        """(method, path, status) of each operation since the mark: a plain request, or each
+        part of a batch in place of the batch itself."""
+        return [(q.method, q.path, q.status) for r in self.since() for q in (r.parts or (r,))]
+
 
 class RecordingOptions(dict[str, Any]):
     """An account's options that note which module reads which key (``get``, ``[]``, ``in``).

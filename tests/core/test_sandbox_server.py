@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -204,6 +205,46 @@ def test_request_log_counts_round_trips(server: FakeServer) -> None:
         200,
     )
     assert log[0].at <= log[1].at <= log[2].at
+
+
+def test_batch_parts_are_logged_with_their_round_trip(router: Router) -> None:
+    """A batch endpoint answers with ``Response.parts``: the log keeps one record per round
+    trip (counts unchanged) and its parts; ``RequestLog.parts``/``operations`` list them."""
+    from datetime import UTC, datetime
+
+    from trashscan.sandbox.server import RequestRecord
+    from trashscan.testing import RequestLog
+
+    def batch(request: Request, match: re.Match[str]) -> Response:
+        now = datetime.now(UTC)
+        parts = (
+            RequestRecord("GET", "/items/a", {}, 200, now, 0.0),
+            RequestRecord("GET", "/items/b", {}, 429, now, 0.0),
+        )
+        return Response(200, b"{}", {"Content-Type": "application/json"}, parts)
+
+    router.add("POST", r"/batch", batch)
+    with FakeServer(router) as server:
+        log = RequestLog(server)
+        requests.get(server.url("/items/x"), timeout=10)
+        log.mark()
+        requests.post(server.url("/batch"), timeout=10)
+        requests.get(server.url("/items/y"), timeout=10)
+    assert log.calls() == [("POST", "/batch", 200), ("GET", "/items/y", 200)]
+    assert log.parts() == [("GET", "/items/a", 200), ("GET", "/items/b", 429)]
+    assert log.operations() == [*log.parts(), ("GET", "/items/y", 200)]
+    assert [len(r.parts) for r in server.request_log] == [0, 2, 0]
+
+
+def test_match_http_skips_connection_faults() -> None:
+    faults = FaultInjector()
+    faults.add(DropConnection(), path="/a")
+    faults.add(HttpFault.too_many_requests(3), path="/a")
+    request = Request("GET", "/items/a", {}, Message())
+    fault = faults.match_http(request)
+    assert isinstance(fault, HttpFault) and fault.status == 429
+    assert faults.match_http(request) is None and faults.pending() == 1
+    assert isinstance(faults.match(request), DropConnection)
 
 
 def test_concurrent_requests(tls_server: FakeServer, ca_bundle: Path) -> None:

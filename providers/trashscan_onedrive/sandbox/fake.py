@@ -15,6 +15,9 @@ throttling; Entra's device-code page), the msal source (what it sends and requir
 
 * :mod:`~trashscan_onedrive.sandbox.model`: drives, items, the change journal, recycle bins;
 * :mod:`.graph`: the Graph routes, delta, restores, refusals;
+* :mod:`~trashscan_onedrive.sandbox.batch`: JSON batching, ``POST /v1.0/$batch`` (and beta), each
+  part run through the same routes (auth, faults, recording) and logged in its round trip's
+  ``RequestRecord.parts``;
 * :mod:`~trashscan_onedrive.sandbox.auth`: discovery, device code, token grants, bearer checks;
 * :mod:`~trashscan_onedrive.sandbox.wire`: content types, Graph and Entra error bodies;
 * :mod:`~trashscan_onedrive.sandbox.seed`: the seeded accounts, between-scans changes, bulk data.
@@ -29,7 +32,9 @@ real elapsed time): ``add_account``, ``add_file``, ``add_folder``, ``delete``, `
 ``manifest``, ``restore_seen`` (business records carry ``not_restored``: (id, why) pairs),
 ``refused_calls``, ``unmodelled_calls`` and ``undocumented_calls``; tune ``graph``
 (``list_second_stage``, ``serve_bin_item_get``, ``site_restore_ok_status``,
-``bin_restore_recreates_folders``, ``max_restore_ids``, ``page_size``) and ``auth``
+``bin_restore_recreates_folders``, ``max_restore_ids``, ``page_size``), ``batch``
+(``order``: ``"shuffled"``/``"request"``/``"reverse"``, ``strict_dependencies``,
+``max_requests``) and ``auth``
 (``device_interval``, ``auto_approve``, ``interactive_account``).
 
 Issue 12 scenarios, how to seed them (details and sources in :mod:`.graph`):
@@ -68,6 +73,7 @@ from trashscan.sandbox.faults import FaultInjector, HttpFault
 from trashscan.sandbox.server import FakeServer
 from trashscan_onedrive.sandbox import seed as seeding
 from trashscan_onedrive.sandbox.auth import DEFAULT_CONSENT, MSA_TENANT, AuthAccount, AuthState
+from trashscan_onedrive.sandbox.batch import BatchApi
 from trashscan_onedrive.sandbox.graph import GraphApi, RecordedCall, RestoreRecord
 from trashscan_onedrive.sandbox.model import Drive, Identity, Item, RecycleBinEntry, Site
 from trashscan_onedrive.sandbox.seed import Manifest
@@ -108,6 +114,11 @@ class OneDriveFake:
         self.auth = AuthState(lambda: self.clock(), self._base_url)
         self.graph = GraphApi(self.auth, lambda: self.clock(), self._base_url)
         self.state = OneDriveState(self.auth, self.graph.drives, self.graph.sites)
+        self.batch = BatchApi(
+            lambda: self.server.router if self.server is not None else None,
+            lambda: self.server.faults if self.server is not None else None,
+            self._absolute_batch_url,
+        )
         self._between_done: set[str] = set()
 
     # -- sandbox contract ----------------------------------------------------------------------
@@ -133,6 +144,7 @@ class OneDriveFake:
             self._started = time.monotonic()
         if server.faults is None:
             server.faults = FaultInjector()
+        self.batch.register(server.router)  # ahead of Graph's catch-all route
         self.graph.register(server.router)
         self.auth.register(server.router)
 
@@ -421,6 +433,11 @@ class OneDriveFake:
         return self.graph.unmodelled
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _absolute_batch_url(self, method: str, url: str) -> None:
+        """A batch part with an absolute url ("URIs must be relative"): a miscall to report."""
+        account = None
+        self.graph.unmodelled.append(RecordedCall(method, url, account, self.clock()))
 
     @staticmethod
     def _item(drive: Drive, path_or_id: str, *, live_only: bool = True) -> Item:

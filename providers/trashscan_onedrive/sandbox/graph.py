@@ -96,6 +96,8 @@ published on learn.microsoft.com/graph):
 * Destructive calls (``DELETE`` of items, ``permanentDelete``, content ``PUT``, uploads, creates,
   moves, the recycle bin's ``delete``) are refused with 403 ``accessDenied`` and recorded:
   trashscan must never make them.
+* ``POST /{version}/$batch`` (JSON batching) is :mod:`~trashscan_onedrive.sandbox.batch`, routed
+  ahead of these handlers, which run each of its parts.
 * Anything else is 400 ``BadRequest`` "Resource not found for the segment ..." (Graph's answer
   for unknown paths) and recorded in ``unmodelled``.
 * Personal (MSA) tokens on ``/sites/...`` get 400 "Tenant does not have a SPO license."

@@ -170,6 +170,25 @@ class FaultInjector:
                 return rule.fault
         return None
 
+    def match_http(self, request: Request) -> HttpFault | None:
+        """Like :meth:`match`, among the :class:`HttpFault` rules only: for a sub-request of a
+        batch (Graph's ``$batch``), which can get a status of its own but has no connection of
+        its own to drop or drip on."""
+        with self._lock:
+            for index, rule in enumerate(self._rules):
+                if not isinstance(rule.fault, HttpFault):
+                    continue
+                if rule.method is not None and rule.method != request.method.upper():
+                    continue
+                if rule.path is not None and not rule.path.search(request.path):
+                    continue
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining == 0:
+                        del self._rules[index]
+                return rule.fault
+        return None
+
     def pending(self) -> int:
         """How many rules still wait to fire, so tests can assert every fault was consumed."""
         with self._lock:

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
@@ -35,11 +36,30 @@ class Request:
         return dict(parse_qsl(self.body.decode("utf-8"), keep_blank_values=True))
 
 
+@dataclass(frozen=True)
+class RequestRecord:
+    """One answered (or deliberately dropped: ``status`` None) request, for counting round trips.
+
+    ``parts``: the sub-requests a batch endpoint (Graph's ``$batch``) carried in this one round
+    trip, each recorded as the fake evaluated it (``latency`` 0: the round trip paid it)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int | None
+    at: datetime
+    latency: float  # the artificial delay applied to this request
+    parts: tuple[RequestRecord, ...] = ()
+
+
 @dataclass
 class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A batch handler's record of the sub-requests it evaluated: the server logs them with the
+    # batch's own record (one round trip), in :attr:`RequestRecord.parts`.
+    parts: tuple[RequestRecord, ...] = ()
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -19,7 +19,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -27,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from trashscan.sandbox.faults import Drip, DropConnection, FaultInjector, HttpFault
-from trashscan.sandbox.messages import Handler, Request, Response
+from trashscan.sandbox.messages import Handler, Request, RequestRecord, Response
 
 __all__ = ["FakeServer", "Handler", "Request", "RequestRecord", "Response", "Router"]
 
@@ -35,18 +34,6 @@ logger = logging.getLogger(__name__)
 
 _HANDSHAKE_TIMEOUT = 10.0
 _IDLE_TIMEOUT = 60.0  # lets handler threads of abandoned keep-alive connections finish
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """One answered (or deliberately dropped: ``status`` None) request, for counting round trips."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    status: int | None
-    at: datetime
-    latency: float  # the artificial delay applied to this request
 
 
 class Router:
@@ -170,9 +157,15 @@ class FakeServer:
     ) -> None:
         self.stop()
 
-    def _record(self, request: Request, status: int | None, latency: float) -> None:
+    def _record(
+        self,
+        request: Request,
+        status: int | None,
+        latency: float,
+        parts: tuple[RequestRecord, ...] = (),
+    ) -> None:
         record = RequestRecord(
-            request.method, request.path, request.query, status, datetime.now(UTC), latency
+            request.method, request.path, request.query, status, datetime.now(UTC), latency, parts
         )
         with self._log_lock:
             self.request_log.append(record)
@@ -270,14 +263,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return
         if isinstance(fault, Drip):
             late = self._dispatch(request) if fault.count is not None else None
-            fake._record(request, 200 if late is None else late.status, latency)
+            if late is None:
+                fake._record(request, 200, latency)
+            else:
+                fake._record(request, late.status, latency, late.parts)
             self._drip(fault, late)
             return
         if isinstance(fault, HttpFault):
             response = Response(fault.status, fault.body, dict(fault.headers))
         else:
             response = self._dispatch(request)
-        fake._record(request, response.status, latency)  # before replying: no race with asserts
+        # before replying: no race with asserts
+        fake._record(request, response.status, latency, response.parts)
         self._send(response)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
