@@ -4,8 +4,14 @@
 but has no reference page for sites; the documented twin (SharePoint Embedded containers) answers
 ``207 Multi-Status`` with the restored items in ``value``. The answer is trusted:
 
-* ``200``: every id of the chunk was restored;
-* ``207``: the ids listed in ``value`` (without an ``error``) were restored, the others were not;
+* an id named in ``value`` (its recycleBinItem, without an ``error``), in a 200 or a 207: restored.
+  That is the cloud's own word on that item, so its result is handed on as soon as its chunk is
+  answered, before the next chunk is sent: a mass restore shows its progress (and the index
+  records it) chunk by chunk, not all at the end;
+* ``200`` without naming an id (public scripts have seen 200s that echo only some ids): restored,
+  as the status says, but the one listing below checks it (an answer that does not name an item
+  is not that item's word);
+* ``207``: an id it does not name (or names with an ``error``) was not restored;
 * ``403``: the sign-in lacks a permission; the message names it (``Sites.ReadWrite.All`` unless the
   token already holds it). trashscan never retries with a token for another host (the SharePoint
   REST ``RestoreByIds`` fallback): the user should see what is missing;
@@ -29,7 +35,9 @@ restored, a read of its original path and, if need be, of its original folder (d
   not restore it on its own: a folder entry brings back everything deleted with it, which the bin
   does not list.
 
-An id reported restored that the listing still shows is reported failed: the answer and the bin
+Whatever is in doubt waits for that listing, taken once after the last chunk (when the bin is at its
+smallest): no round trip is added for progress. With nothing in doubt, there is no listing. An id a
+200 implied restored that the listing still shows is reported failed: the answer and the bin
 disagree, and only a look at the bin can tell. If the listing fails, the answer alone decides.
 """
 
@@ -53,13 +61,13 @@ CHUNK = 20
 RESTORE_PERMISSION = "Sites.ReadWrite.All"
 LIST_SELECT = "id,name,deletedFromLocation"
 PATH_SELECT = "id,name,createdDateTime"
-RESTORED, NOT_RESTORED, UNKNOWN = "restored", "not restored", "unknown"
+# What the restore call said about an id: named in the answer as restored (final), restored
+# by the status only (a 200 not naming it: the listing checks it), not restored, or unknown.
+NAMED, RESTORED, NOT_RESTORED, UNKNOWN = "named", "restored", "not restored", "unknown"
 
 
-def restored_ids(response: Any, sent: list[str]) -> tuple[set[str], dict[str, str]]:
-    """Ids a 200/207 answer reports restored, and a reason for each id it reports failed."""
-    if response.status_code == 200:
-        return set(sent), {}
+def restored_ids(response: Any) -> tuple[set[str], dict[str, str]]:
+    """Ids a 200/207 answer names as restored, and a reason for each id it names as failed."""
     try:
         values = response.json().get("value")
     except (ValueError, AttributeError):
@@ -131,7 +139,9 @@ class SiteRestore:
         self.site_id = site_id
 
     def run(self, members: list[IndexedItem]) -> Iterator[RestoreResult]:
-        answers: list[Answer] = []
+        """Each chunk's settled results are yielded before the next chunk is sent (the caller
+        records them meanwhile); what a chunk's answer leaves in doubt waits for the listing."""
+        answers: list[Answer] = []  # in doubt: settled after the last chunk
         for start in range(0, len(members), CHUNK):
             chunk = members[start : start + CHUNK]
             try:
@@ -143,6 +153,8 @@ class SiteRestore:
             for answer in answered:
                 if isinstance(answer, RestoreResult):
                     yield answer
+                elif answer.verdict == NAMED:
+                    yield _restored(answer.item)
                 else:
                     answers.append(answer)
         if not answers:
@@ -169,13 +181,17 @@ class SiteRestore:
         response = self.session.send("POST", url, body={"ids": ids})
         status = response.status_code
         if status in (200, 207):
-            done, failed = restored_ids(response, ids)
-            return [
-                Answer(item, RESTORED)
-                if item.restore_handle["id"] in done
-                else Answer(item, NOT_RESTORED, failed.get(item.restore_handle["id"]))
-                for item in chunk
-            ]
+            named, failed = restored_ids(response)
+            answers: list[Answer | RestoreResult] = []
+            for item in chunk:
+                bin_id = item.restore_handle["id"]
+                if bin_id in named:
+                    answers.append(Answer(item, NAMED))
+                elif status == 200 and bin_id not in failed:
+                    answers.append(Answer(item, RESTORED))
+                else:
+                    answers.append(Answer(item, NOT_RESTORED, failed.get(bin_id)))
+            return answers
         if status >= 500:
             said = f"OneDrive answered HTTP {status}"
             return [Answer(item, UNKNOWN, said) for item in chunk]
@@ -241,12 +257,12 @@ class SiteRestore:
         path = path if isinstance(path, str) and path.startswith("/") else None
         if isinstance(listing, str):  # no listing: the answer alone decides
             if answer.verdict == RESTORED:
-                return RestoreResult(item.item_id, RestoreOutcome.RESTORED, None, path)
+                return _restored(item)
             return self._unexplained(answer, f"listing the recycle bin failed: {listing}")
         in_bin = answer.bin_id in listing.ids
         if answer.verdict == RESTORED:
             if not in_bin:
-                return RestoreResult(item.item_id, RestoreOutcome.RESTORED, None, path)
+                return _restored(item)
             detail = (
                 "OneDrive answered that it restored it, but its recycle bin still lists it: "
                 "look there, and restore it by hand if it is still in the bin"
@@ -313,11 +329,17 @@ class SiteRestore:
     @staticmethod
     def _unexplained(answer: Answer, why: str) -> RestoreResult:
         if answer.verdict == RESTORED:  # the documented answer said so: trusted
-            path = answer.item.restore_handle.get("path")
-            return RestoreResult(answer.item.item_id, RestoreOutcome.RESTORED, None, path)
+            return _restored(answer.item)
         said = answer.said or "OneDrive did not report it restored"
         detail = f"not restored: {said}; {why}"
         return RestoreResult(answer.item.item_id, RestoreOutcome.FAILED, detail)
+
+
+def _restored(item: IndexedItem) -> RestoreResult:
+    """Restored, at its original place (the only place OneDrive for Business restores to)."""
+    path = item.restore_handle.get("path")
+    path = path if isinstance(path, str) and path.startswith("/") else None
+    return RestoreResult(item.item_id, RestoreOutcome.RESTORED, None, path)
 
 
 def _newer(created: datetime | None, deleted_at: datetime | None) -> bool:

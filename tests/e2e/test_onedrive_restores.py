@@ -35,6 +35,7 @@ from trashscan.models import ItemState
 from trashscan.output import MOVED_WORDS, OUTCOME_WORDS
 from trashscan.sandbox.session import Sandbox
 from trashscan.testing import RequestLog
+from trashscan_onedrive.plugin import OneDriveProvider
 from trashscan_onedrive.sandbox.fake import OneDriveFake
 
 PROVIDER = "onedrive"
@@ -130,11 +131,10 @@ class Graph:
 
 
 @pytest.mark.parametrize("ok_status", [207, 200])
-def test_business_restore_trusts_the_answer_with_one_bin_listing_per_batch(
-    cli, sandbox, fake, log, ok_status
-):
+def test_business_restore_trusts_the_answer_that_names_each_id(cli, sandbox, fake, log, ok_status):
     """The undocumented per-id GET is refused (400) by this server; restores still report
-    restored and exit 0, with one POST and one listing for all 7 photos and videos."""
+    restored and exit 0, with one POST for all 7 photos and videos: the answer names each
+    restored id, so nothing is in doubt and the recycle bin is not listed."""
     fake.graph.site_restore_ok_status = ok_status
     items = _listed(cli, "frank")
     assert len(items) == 7  # the second-stage one included
@@ -149,11 +149,48 @@ def test_business_restore_trusts_the_answer_with_one_bin_listing_per_batch(
         f"restored           {i['ref']} frank: {i['name']} -> {i['path']}" for i in items.values()
     )
     assert "7 restored, 0 not restored" in result.stdout
-    assert Counter(log.graph()) == {("POST", "BIN_RESTORE", ok_status): 1, ("GET", "BIN", 200): 1}
+    assert Counter(log.graph()) == {("POST", "BIN_RESTORE", ok_status): 1}
     (record,) = fake.restore_seen
     assert set(record.restored) == {i["item_id"] for i in items.values()}
     assert not {i["item_id"] for i in items.values()} & set(drive.bin)
     for item in items.values():
+        assert fake.find("frank", item["path"]).live
+        assert _state(sandbox, "frank", item["item_id"]) is ItemState.RESTORED
+
+
+def test_business_each_chunk_reaches_the_core_as_it_is_answered(
+    cli, sandbox, fake, log, monkeypatch
+):
+    """45 photos, three restore calls of 20, 20 and 5 ids, every id named in its answer: each
+    chunk's results reach the core (so the index and the progress) before the next chunk's
+    restore is sent, and no recycle-bin listing is needed. Counts, never times: at each result
+    handed to the core, how many restore calls the fake has seen."""
+    now = fake.clock()
+    for n in range(45):
+        fake.add_file("frank", f"/Pictures/Bulk/IMG_{n:02}.jpg", at=now - timedelta(hours=1))
+        fake.delete("frank", f"/Pictures/Bulk/IMG_{n:02}.jpg", at=now - timedelta(minutes=1))
+    bulk = {p: i for p, i in _listed(cli, "frank").items() if p.startswith("/Pictures/Bulk/")}
+    assert len(bulk) == 45
+    fake.restore_seen.clear()
+    seen_at_result: list[int] = []
+    original = OneDriveProvider.restore
+
+    def counting(self, account, items):
+        for result in original(self, account, items):
+            seen_at_result.append(len(fake.restore_seen))
+            yield result
+
+    monkeypatch.setattr(OneDriveProvider, "restore", counting)
+    log.mark()
+
+    result = cli("restore", *(i["ref"] for i in bulk.values()), "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "45 restored, 0 not restored" in result.stdout
+    assert seen_at_result == [1] * 20 + [2] * 20 + [3] * 5
+    assert [len(r.ids) for r in fake.restore_seen] == [20, 20, 5]
+    assert Counter(log.graph()) == {("POST", "BIN_RESTORE", 207): 3}
+    for item in bulk.values():
         assert fake.find("frank", item["path"]).live
         assert _state(sandbox, "frank", item["item_id"]) is ItemState.RESTORED
 

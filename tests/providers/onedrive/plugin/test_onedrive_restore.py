@@ -3,6 +3,7 @@ and business (the answer trusted, one bin listing per batch, why each id was not
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from typing import Any
@@ -355,11 +356,27 @@ def entry(item: Any, location: str) -> dict[str, Any]:
     return {"id": item.item_id, "name": item.name, "deletedFromLocation": location}
 
 
-def test_business_restore_200_then_one_listing_for_the_batch(od: Harness) -> None:
+def test_business_restore_200_naming_every_id_needs_no_listing(od: Harness) -> None:
     od.signed_in()
     one, two = bin_indexed(1), bin_indexed(2)
     ids = [one.item_id, two.item_id]
     od.graph("POST", f"{BIN}/restore", {"value": [{"id": i} for i in ids]}, body={"ids": ids})
+    od.graph("GET", LIST, {"value": []})
+    results = od.restore(one, two, acct=BUSINESS)
+    assert results == [
+        RestoreResult(ids[0], RestoreOutcome.RESTORED, None, "/Pictures/IMG_1.JPG"),
+        RestoreResult(ids[1], RestoreOutcome.RESTORED, None, "/Pictures/IMG_2.JPG"),
+    ]
+    assert od.sent_to() == [("POST", f"{BIN}/restore")]
+
+
+def test_business_restore_200_naming_none_is_checked_by_one_listing(od: Harness) -> None:
+    """A 200 that names no id says "restored" by its status alone: the one listing checks
+    each id (here both left the bin: restored)."""
+    od.signed_in()
+    one, two = bin_indexed(1), bin_indexed(2)
+    ids = [one.item_id, two.item_id]
+    od.graph("POST", f"{BIN}/restore", {}, body={"ids": ids})
     od.graph("GET", LIST, {"value": []})
     results = od.restore(one, two, acct=BUSINESS)
     assert results == [
@@ -527,6 +544,64 @@ def test_business_restore_goes_in_chunks_with_one_listing(od: Harness) -> None:
     assert od.bodies()[0] == {"ids": first}
     assert od.bodies()[1] == {"ids": rest}
     assert [m for m, _ in od.sent_to()] == ["POST", "POST", "GET"]
+
+
+def test_business_each_chunk_reaches_the_core_before_the_next_restore_is_sent(
+    od: Harness,
+) -> None:
+    """An id the answer names as restored (its recycleBinItem in ``value``, no error) is the
+    cloud's own word: it is yielded at once, before the next chunk's restore is sent; with
+    nothing left in doubt, no listing of the recycle bin is needed."""
+    od.signed_in()
+    items = [bin_indexed(n) for n in range(2 * restore_business.CHUNK + 1)]
+    ids = [i.item_id for i in items]
+    chunks = [
+        ids[start : start + restore_business.CHUNK]
+        for start in (0, restore_business.CHUNK, 2 * restore_business.CHUNK)
+    ]
+    for chunk in chunks:
+        named = {"value": [{"id": i, "name": "x.jpg"} for i in chunk]}
+        od.graph("POST", f"{BIN}/restore", named, status=207, body={"ids": chunk})
+    results = od.provider.restore(BUSINESS, items)
+    first = list(itertools.islice(results, restore_business.CHUNK))
+    assert [r.item_id for r in first] == chunks[0]
+    assert all(r.outcome is RestoreOutcome.RESTORED for r in first)
+    assert first[0].restored_path == "/Pictures/IMG_0.JPG"
+    assert od.sent_to() == [("POST", f"{BIN}/restore")]  # the second chunk is not sent yet
+    second = list(itertools.islice(results, restore_business.CHUNK))
+    assert [r.item_id for r in second] == chunks[1]
+    assert [m for m, _ in od.sent_to()] == ["POST", "POST"]
+    rest = list(results)
+    assert [(r.item_id, r.outcome) for r in rest] == [(chunks[2][0], RestoreOutcome.RESTORED)]
+    assert od.sent_to() == [("POST", f"{BIN}/restore")] * 3  # no listing: nothing in doubt
+
+
+def test_business_a_chunk_in_doubt_waits_for_the_one_listing_others_do_not(od: Harness) -> None:
+    """A chunk the answer leaves open (an id not named: purged, already restored, ...; a 5xx)
+    is settled after the last chunk, by the one listing; the named ids of every chunk, even
+    of that one, are yielded as their chunk is answered."""
+    od.signed_in()
+    items = [bin_indexed(n) for n in range(restore_business.CHUNK + 2)]
+    ids = [i.item_id for i in items]
+    first, rest = ids[: restore_business.CHUNK], ids[restore_business.CHUNK :]
+    named = {"value": [{"id": i} for i in first[1:]]}  # first[0] left out
+    od.graph("POST", f"{BIN}/restore", named, status=207, body={"ids": first})
+    od.graph("POST", f"{BIN}/restore", {"value": [{"id": i} for i in rest]}, status=207,
+             body={"ids": rest})  # fmt: skip
+    od.graph("GET", LIST, {"value": []})
+    back = {"id": "01A", "name": "IMG_0.JPG", "createdDateTime": "2020-01-01T00:00:00Z"}
+    od.graph("GET", f"{DRIVE}/Pictures/IMG_0.JPG{PATH_SELECT}", back)
+    results = od.provider.restore(BUSINESS, items)
+    early = list(itertools.islice(results, restore_business.CHUNK - 1))
+    assert [r.item_id for r in early] == first[1:]
+    assert od.sent_to() == [("POST", f"{BIN}/restore")]
+    late = list(results)
+    assert [(r.item_id, r.outcome) for r in late] == [
+        (rest[0], RestoreOutcome.RESTORED),
+        (rest[1], RestoreOutcome.RESTORED),
+        (first[0], RestoreOutcome.ALREADY_RESTORED),
+    ]
+    assert [m for m, _ in od.sent_to()] == ["POST", "POST", "GET", "GET"]
 
 
 def test_a_restore_with_no_sign_in_raises_for_the_account(od: Harness) -> None:
