@@ -170,6 +170,19 @@ def scan_everything(cli: Any, sandbox: Sandbox) -> None:
         sandbox.between_scans()
 
 
+def group_heads(driver: Any) -> dict[str, int]:
+    """The group headings a person sees, with the count each one shows."""
+    heads = {}
+    for head in driver.find_elements("css selector", "#grid h2.group-head"):
+        if not head.is_displayed():
+            continue
+        shown = head.find_element("css selector", ".count").text  # "(1,234)"
+        count = int(shown.strip("()").replace(",", ""))
+        assert head.get_attribute("data-count") == str(count), head.get_attribute("outerHTML")
+        heads[head.get_attribute("data-group")] = count
+    return heads
+
+
 def load_every_tile(driver: Any) -> list[dict]:
     """Scroll through the gallery as a person does: each page loads when "More…" comes into
     view, each picture (lazy) when its tile does; then every tile's picture, once all decoded."""
@@ -294,6 +307,9 @@ def test_the_gallery_shows_pictures_and_restores_a_selection(
             print(f"\nscreenshot of the gallery: {screenshot} ({shown})")
 
         chosen = pick_two(trashed)
+        heads_before = group_heads(chromium)
+        groups_of = {t.get_attribute("data-ref"): t.get_attribute("data-group") for t in
+                     chromium.find_elements("css selector", "#grid .tile")}  # fmt: skip
         for item in chosen:  # a person clicks the picture: its label ticks the box
             label = chromium.find_element("css selector", f"#tile-{item['ref']} .pick-label")
             chromium.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
@@ -328,6 +344,18 @@ def test_the_gallery_shows_pictures_and_restores_a_selection(
         tiles_left = chromium.find_elements("css selector", "#grid .tile")
         left = {t.get_attribute("data-ref") for t in tiles_left}
         assert left == {i["ref"] for i in trashed} - {i["ref"] for i in chosen}
+        # Each group's heading counts what is left in it, from the index: the restored items
+        # are gone from its count, and a group left without tiles shows no heading.
+        expected = dict(heads_before)
+        for item in chosen:
+            expected[groups_of[item["ref"]]] -= 1
+        expected = {group: count for group, count in expected.items() if count}
+        wait_for(
+            lambda: group_heads(chromium) == expected, "the group headings' new counts", chromium
+        )
+        for group in group_heads(chromium):
+            tiles_in = chromium.find_elements("css selector", f"#grid .tile[data-group='{group}']")
+            assert tiles_in, group
         chromium.save_screenshot(str(tmp_path / "ui-after-restore.png"))
 
         chromium.refresh()  # the server's gallery agrees, not only the page's script

@@ -34,7 +34,7 @@ def templates_env() -> object:
     import jinja2
 
     from trashscan.output import human_size
-    from trashscan.ui.gallery import PROVIDER_CLASSES, query_string
+    from trashscan.ui.gallery import PROVIDER_CLASSES, URGENCY_KEYS, query_string
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -44,7 +44,10 @@ def templates_env() -> object:
         lstrip_blocks=True,
     )
     env.globals.update(
-        human_size=human_size, provider_classes=PROVIDER_CLASSES, query_string=query_string
+        human_size=human_size,
+        provider_classes=PROVIDER_CLASSES,
+        query_string=query_string,
+        group_heads=",".join(f"#group-{key}" for key in URGENCY_KEYS),
     )
     return env
 

@@ -50,6 +50,12 @@
   // "select this group" selects the tiles loaded so far; when the group holds more (pages load
   // as you scroll), the button says how many it selects, never more than it does.
   function reveal() {
+    // A heading whose tiles were all restored (its count came again from the server) is hidden
+    // until tiles of its group load again (the next page may hold more of them).
+    document.querySelectorAll("h2.group-head").forEach(function (head) {
+      var group = head.getAttribute("data-group");
+      head.hidden = !document.querySelector("#grid .tile[data-group='" + group + "']");
+    });
     document.querySelectorAll("button.select-group").forEach(function (button) {
       var group = button.getAttribute("data-group");
       var head = document.getElementById("group-" + group);
