@@ -637,8 +637,31 @@ def _to_item(row: RowMapping) -> IndexedItem:
     return IndexedItem(**values)
 
 
-# ``json.dumps(value, sort_keys=True)`` builds an encoder per call; one, built the same way, serves.
-_HANDLE_JSON = json.JSONEncoder(sort_keys=True).encode
+def _handle_encoder() -> Callable[[Any], str]:
+    """``json.dumps(value, sort_keys=True)``, what :class:`JSONText` stores, for every row of a
+    page: ``json.dumps`` builds an encoder per call (and ``JSONEncoder.encode`` its C encoder),
+    so the C encoder is built once here, with the same settings (``tests/core/test_index.py``
+    checks that the text is the same). Without the C module, the encoder object serves."""
+    from json import encoder
+
+    make = getattr(encoder, "c_make_encoder", None)
+    if make is None:
+        return json.JSONEncoder(sort_keys=True).encode
+
+    def default(value: Any) -> Any:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    # (markers, default, encoder, indent, key separator, item separator, sort_keys, skipkeys,
+    # allow_nan): json.dumps's defaults but sort_keys, and no circular check (a handle is a tree;
+    # a cycle would end in RecursionError rather than ValueError).
+    encode = make(
+        None, default, encoder.encode_basestring_ascii, None, ": ", ", ", True, False, True
+    )
+    join = "".join
+    return lambda value: join(encode(value, 0))
+
+
+_HANDLE_JSON = _handle_encoder()
 
 
 def _row_values(
@@ -648,13 +671,16 @@ def _row_values(
     (:data:`_ROW_COLUMNS`); ``when`` turns a time into the driver's value, ``now`` is one."""
     kind = item.kind or classify(item.name, item.mime_type)
     handle = _HANDLE_JSON(item.restore_handle or {})  # as JSONText stores it
+    deleted_at = item.deleted_at
+    deleted = when(deleted_at)
+    after = item.deleted_after  # an exact source's: the deletion time itself, converted once
     return (
         provider, account, item.item_id, item_ref(provider, account, item.item_id), item.name,
-        item.path, kind.value, item.mime_type, item.size, when(item.deleted_at),
+        item.path, kind.value, item.mime_type, item.size, deleted,
         _source_value(item.deleted_at_source), when(item.purge_at),
         item.purge_is_estimate, item.restorable, item.not_restorable_reason, handle, now, now,
-        scan_id, _TRASHED, when(item.deleted_after), when(item.purge_latest), item.content_hash,
-        item.version,
+        scan_id, _TRASHED, deleted if after is deleted_at else when(after),
+        when(item.purge_latest), item.content_hash, item.version,
     )  # fmt: skip
 
 
@@ -847,6 +873,9 @@ class Index:
                 chunk = page.removed[start : start + _CHUNK]
                 left += self._leave_trash(conn, provider, account, items.c.item_id.in_(chunk), now)
             # Deduplicated: PostgreSQL refuses to upsert the same row twice in one statement.
+            # In key order: each insert then lands next to the previous one in the primary key
+            # (a provider's listing order is a hash order, a directory's too), so a page dirties
+            # and re-reads far fewer of its pages.
             unique = {it.item_id: it for it in page.items}
             if unique:
                 sql, bind, when = self._prepared_upsert(conn)
@@ -854,8 +883,8 @@ class Index:
                 conn.exec_driver_sql(
                     sql,
                     [
-                        bind(_row_values(it, scan_id, provider, account, seen, when))
-                        for it in unique.values()
+                        bind(_row_values(unique[key], scan_id, provider, account, seen, when))
+                        for key in sorted(unique)
                     ],
                 )
             if page.checkpoint is not None:

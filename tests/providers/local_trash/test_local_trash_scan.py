@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,10 +13,12 @@ import pytest
 
 from trashscan.errors import AccountError
 from trashscan.models import Account, DeletedAtSource, Kind, ScanOutcome
-from trashscan_local_trash import trashinfo
-from trashscan_local_trash.plugin import PAGE_SIZE, LocalTrashProvider
+from trashscan_local_trash import plugin, trashinfo
+from trashscan_local_trash.plugin import LocalTrashProvider
 
 from .conftest import Trash, account, scan_items, scan_pages
+
+PAGE = 50  # a page size small enough that a few pages take little to build
 
 
 def test_lists_photos_and_videos_but_not_documents(
@@ -190,8 +194,11 @@ def test_bad_purge_after_days_is_an_account_error(
         scan_pages(provider, account(trash_dirs=[str(trash.path)], purge_after_days=days))
 
 
-def test_many_items_come_in_several_pages(provider: LocalTrashProvider, trash: Trash) -> None:
-    total = 2 * PAGE_SIZE + 17
+def test_many_items_come_in_several_pages(
+    provider: LocalTrashProvider, trash: Trash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugin, "PAGE_SIZE", PAGE)
+    total = 2 * PAGE + 17
     for n in range(total):
         trash.add(f"/p/IMG_{n:05}.jpg", content=b"")
     for n in range(30):
@@ -199,10 +206,10 @@ def test_many_items_come_in_several_pages(provider: LocalTrashProvider, trash: T
 
     gen = provider.scan(account(trash_dirs=[str(trash.path)]), None)
     first = next(gen)  # the first page arrives before the rest of the trash is read
-    assert len(first.items) == PAGE_SIZE
+    assert len(first.items) == PAGE
     pages = [first, *gen]
 
-    assert [len(p.items) for p in pages] == [PAGE_SIZE, PAGE_SIZE, 17]
+    assert [len(p.items) for p in pages] == [PAGE, PAGE, 17]
     ids = {i.item_id for p in pages for i in p.items}
     assert len(ids) == total
 
@@ -337,3 +344,85 @@ def _drain(gen):
         except StopIteration as done:
             yield done.value
             return
+
+
+def _counting_parse(monkeypatch: pytest.MonkeyPatch, fail_on: str | None = None) -> list[str]:
+    """Count the ``.trashinfo`` files the scan has read (and parsed), in order."""
+    read: list[str] = []
+    parse = trashinfo.parse
+
+    def counted(data: bytes, trash_dir: str) -> trashinfo.TrashInfo:
+        info = parse(data, trash_dir)
+        read.append(info.original)
+        if fail_on is not None and info.original.endswith(fail_on):
+            raise RuntimeError(f"cannot parse {fail_on}")
+        return info
+
+    monkeypatch.setattr(trashinfo, "parse", counted)
+    return read
+
+
+def _reader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "local-trash-read"]
+
+
+def _wait_for(condition: object, what: str) -> None:
+    """Until ``condition()`` holds (the reading thread is another thread), or fail."""
+    give_up = time.monotonic() + 10
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < give_up, what
+        time.sleep(0.01)
+
+
+def test_the_trash_is_read_at_most_a_page_ahead_of_the_page_in_flight(
+    provider: LocalTrashProvider, trash: Trash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugin, "PAGE_SIZE", PAGE)
+    monkeypatch.setattr(plugin, "_AHEAD_CHUNK", 10)
+    for n in range(10 * PAGE):
+        trash.add(f"/p/IMG_{n:05}.jpg", content=b"")
+    read = _counting_parse(monkeypatch)
+
+    gen = provider.scan(account(trash_dirs=[str(trash.path)]), None)
+    first = next(gen)
+    # While the core commits this page, the next one is read (pure reading), and no more: the
+    # queue holds a page of chunks, the thread one more chunk, blocked on the full queue.
+    ahead = PAGE + PAGE + 10
+    _wait_for(lambda: len(read) >= ahead, "the next page is read while this one is committed")
+    time.sleep(0.2)  # it would go on now, were it not bounded
+    assert len(read) == ahead
+    pages = [first, *gen]
+    assert [len(p.items) for p in pages] == [PAGE] * 10
+    assert len({i.item_id for p in pages for i in p.items}) == 10 * PAGE
+    _wait_for(lambda: not _reader_threads(), "the reading thread ends with the scan")
+
+
+def test_closing_the_scan_stops_the_reading_thread(
+    provider: LocalTrashProvider, trash: Trash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused commit, the deadline or Ctrl-C closes the generator at its yield: the thread
+    reading ahead stops too, having read no more than its bound."""
+    monkeypatch.setattr(plugin, "PAGE_SIZE", PAGE)
+    monkeypatch.setattr(plugin, "_AHEAD_CHUNK", 10)
+    for n in range(10 * PAGE):
+        trash.add(f"/p/IMG_{n:05}.jpg", content=b"")
+    read = _counting_parse(monkeypatch)
+
+    gen = provider.scan(account(trash_dirs=[str(trash.path)]), None)
+    next(gen)
+    gen.close()
+    _wait_for(lambda: not _reader_threads(), "the reading thread stops when the scan is closed")
+    assert len(read) <= PAGE + PAGE + 10
+
+
+def test_an_error_met_while_reading_ahead_is_raised_by_the_scan(
+    provider: LocalTrashProvider, trash: Trash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(plugin, "PAGE_SIZE", PAGE)
+    for n in range(3 * PAGE):
+        trash.add(f"/p/IMG_{n:05}.jpg", content=b"")
+    _counting_parse(monkeypatch, fail_on=f"IMG_{2 * PAGE:05}.jpg")
+
+    with pytest.raises(RuntimeError, match="cannot parse"):
+        scan_pages(provider, account(trash_dirs=[str(trash.path)]))
+    _wait_for(lambda: not _reader_threads(), "the reading thread ends with its error")
