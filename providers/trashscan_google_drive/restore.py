@@ -35,6 +35,7 @@ from typing import Any
 
 from trashscan.errors import AccountError
 from trashscan.models import IndexedItem, RestoreOutcome, RestoreResult
+from trashscan_google_drive.batch import per_file
 from trashscan_google_drive.client import BATCH_LIMIT, DriveApiError, DriveSession
 from trashscan_google_drive.scan import (
     FOLDER_MIME,
@@ -99,6 +100,16 @@ class Lookup:
         self.files = session.drive.files()
         self.nodes: dict[str, Node | AccountError] = {}
         self.root_id: str | None = None  # the My Drive root
+        self._get = per_file(
+            lambda file_id: self.files.get(
+                fileId=file_id, fields=CHECK_FIELDS, supportsAllDrives=True
+            )
+        )
+        self.verify = per_file(  # a read-back: is it out of the trash now?
+            lambda file_id: self.files.get(
+                fileId=file_id, fields=VERIFY_FIELDS, supportsAllDrives=True
+            )
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -123,13 +134,6 @@ class Lookup:
                 self.root_id = root["id"]
             wanted = [gap for item in items if (gap := self._trail(item.item_id)[1])]
         return [self._step(item) for item in items]
-
-    def _get(self, file_id: str) -> Any:
-        return self.files.get(fileId=file_id, fields=CHECK_FIELDS, supportsAllDrives=True)
-
-    def verify(self, file_id: str) -> Any:
-        """A read-back: is it out of the trash now?"""
-        return self.files.get(fileId=file_id, fields=VERIFY_FIELDS, supportsAllDrives=True)
 
     def parent(self, node: Node) -> str | None:
         """The parent folder (Drive enforces one), None at a My Drive or shared drive root."""
@@ -344,26 +348,32 @@ def restore(session: DriveSession, items: Sequence[IndexedItem]) -> Iterator[Res
     live = [s for s in steps if s.decided is None]
     files = session.drive.files()
 
-    def untrash(file_id: str) -> Any:
-        return files.update(
+    untrash = per_file(
+        lambda file_id: files.update(
             fileId=file_id, body={"trashed": False}, supportsAllDrives=True, fields=VERIFY_FIELDS
         )
+    )
 
     out: dict[str, Node] = {}  # the nodes Drive answered are out of the trash
     depth = 0
     while any(len(s.untrash) > depth for s in live):
-        nodes = {s.untrash[depth]["id"]: s.untrash[depth] for s in live if len(s.untrash) > depth}
+        nodes: dict[str, Node] = {}
+        waiting: dict[str, list[int]] = {}  # node id -> the live steps (indexes) it untrashes
+        for index, step in enumerate(live):
+            if len(step.untrash) > depth:
+                node = step.untrash[depth]
+                nodes.setdefault(node["id"], node)
+                waiting.setdefault(node["id"], []).append(index)
         order = list(nodes)
         for start in range(0, len(order), BATCH_LIMIT):  # a batch at a time: results stream
             chunk = order[start : start + BATCH_LIMIT]
             verdicts = _verdicts(session, lookup, session.batch(chunk, untrash, "files.update"))
             out.update({i: nodes[i] for i in chunk if verdicts[i][0] is False})
-            for step in live:
-                if step.decided is not None or len(step.untrash) <= depth:
+            for index in sorted(i for node_id in chunk for i in waiting[node_id]):
+                step = live[index]
+                if step.decided is not None:
                     continue
                 node = step.untrash[depth]
-                if node["id"] not in verdicts:
-                    continue
                 trashed, why = verdicts[node["id"]]
                 if trashed is False:
                     if depth == len(step.untrash) - 1 and step.trashed_itself:
