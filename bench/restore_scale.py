@@ -13,7 +13,9 @@ latency (the scan is not what is measured here), then, with every fake response 
 
 (N plus the few the sandbox seeded, some of which are meant not to come back: a taken name, a
 purged revision, ...). Printed: the outcomes, the wall time of the restore command (plan
-included), items/s, the round trips the fake received (by route), and the floor:
+included), items/s, the CPU time of the CLI and of the fakes meanwhile (the fakes run in this
+process, on the same cores: a fake's own cost shows there, not in the CLI's), the round trips the
+fake received (by route), and the floor:
 
 * floor round trips, what the provider's API makes necessary (issue 16):
   - google-drive: ceil(N / 100): ``files.update`` batched 100 calls per HTTP batch;
@@ -41,6 +43,7 @@ import json
 import math
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -50,6 +53,7 @@ from typing import Any
 
 from sandbox_kit import ACCOUNTS, rate, sandbox, seed_trash  # bench/, the script's folder
 
+CHILDREN = resource.RUSAGE_CHILDREN
 LABELS = [label for label, _, _ in ACCOUNTS]
 # The request that writes, per provider (what the floor counts); reads may overlap them.
 WRITES = {
@@ -66,6 +70,10 @@ def route(record: Any) -> str:
     path = re.sub(r"/[^/]*\d[^/]*", "/{id}", record.path)
     path = re.sub(r":/.*", ":/{path}", path)
     return f"{record.method} {path}"
+
+
+def cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def floor_round_trips(label: str, n: int) -> int:
@@ -103,7 +111,9 @@ def bench_one(label: str, provider: str, account: str, n: int, latency: float) -
             refs = box.cli("list", "-q", "--cached", "--account", account).stdout
             planned = len(refs.split())
             box.set_latency(latency)
+            before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(CHILDREN)
             run = box.cli("restore", "-", "--yes", "--format", "jsonl", stdin=refs, check=False)
+            after_cpu = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(CHILDREN)
             box.set_latency(0.0)
             after = box.cli("list", "-q", "--cached", "--account", account).stdout
             fs_floor = filesystem_floor(Path(tmp), planned) if label == "local-trash" else None
@@ -122,6 +132,9 @@ def bench_one(label: str, provider: str, account: str, n: int, latency: float) -
             "stderr_tail": run.stderr.strip().splitlines()[-3:],
             "outcomes": dict(outcomes),
             "wall": run.wall,
+            # CPU seconds of the CLI (the child) and of the fakes (this process) meanwhile
+            "cli_cpu": cpu(after_cpu[1]) - cpu(before[1]),
+            "fake_cpu": cpu(after_cpu[0]) - cpu(before[0]),
             "round_trips": len(records),
             "writes": sum(
                 1
@@ -148,6 +161,11 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"   restore: {wall:.1f} s, {rate(planned, wall)}; round trips {result['round_trips']} "
         f"({result['round_trips'] / max(planned, 1):.2f} per item)"
+    )
+    print(
+        f"   CPU meanwhile: the CLI {result['cli_cpu']:.1f} s, the sandbox's fakes (the bench's "
+        f"own process, on the same cores) {result['fake_cpu']:.1f} s; "
+        f"load {os.getloadavg()[0]:.1f}"
     )
     if result["fs_floor_s"] is not None:
         print(
