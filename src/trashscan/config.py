@@ -117,11 +117,11 @@ def tighten_data_dir(path: Path) -> None:
 
 
 def default_index_url(data_dir: Path) -> str:
-    """A URL for any path: characters such as ``?``, ``#`` or ``%`` in it are escaped."""
-    import sqlalchemy as sa
+    """A URL for any path: characters such as ``?``, ``#`` or ``%`` in it are escaped (as
+    SQLAlchemy writes it, without importing SQLAlchemy: a cached listing never does)."""
+    from trashscan.index_read import sqlite_url
 
-    url = sa.engine.URL.create("sqlite", database=str(Path(data_dir) / "index.db"))
-    return url.render_as_string(hide_password=False)
+    return sqlite_url(Path(data_dir) / "index.db")
 
 
 # --------------------------------------------------------------------------------------- model

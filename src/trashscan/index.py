@@ -9,25 +9,39 @@ scan state behind, never half a page.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import enum
 import json
-import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from trashscan.errors import IndexStoreError, UsageError
-from trashscan.files import PRIVATE_FILE, make_private_dirs, tighten
+from trashscan.index_read import (
+    READ_ONLY_HINT,
+    REBUILD_HINT,
+    AccountTotals,
+    ItemFilter,
+    ListedItem,
+    account_totals,
+    check_sort,
+    configure,
+    glob_to_like,
+    listing_chunks,
+    name_range,
+    one_line,
+    prepare_sqlite_file,
+    read_only_uri,
+    store_error,
+)
 from trashscan.kinds import classify
 from trashscan.models import (
     EXACT_SOURCES,
@@ -42,10 +56,9 @@ from trashscan.models import (
     item_ref,
 )
 
-REBUILD_HINT = "move it aside; the next scan rebuilds it"
+__all__ = ["AccountTotals", "Index", "ItemFilter", "ListedItem"]  # the readers' types re-exported
+
 REFS_HINT = "run `trashscan list` to see refs"
-READ_ONLY_HINT = "this command writes to it; `list --cached` and `accounts list` only read"
-_SIDECARS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a database
 _TRASHED = ItemState.TRASHED.value
 _MIGRATION_LOCK = int.from_bytes(b"trashscn")  # PostgreSQL advisory lock key of migrations
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
@@ -267,39 +280,6 @@ class ScanRecord:
     complete_listing: bool | None
 
 
-@dataclass(frozen=True)
-class ItemFilter:
-    """What ``list``/``restore`` select; ``deleted_since``/``deleted_until`` are half-open."""
-
-    accounts: tuple[tuple[str, str], ...] | None = None  # (provider, account); None = all
-    provider: str | None = None
-    kinds: frozenset[Kind] = frozenset({Kind.PHOTO, Kind.VIDEO})
-    states: frozenset[ItemState] = frozenset({ItemState.TRASHED})
-    expiring_within: timedelta | None = None  # excludes items without a purge date
-    deleted_since: datetime | None = None
-    deleted_until: datetime | None = None
-    name_glob: str | None = None  # case-insensitive; '*' and '?' only ('[' is literal)
-    sort: str = "purge"  # purge | deleted | name | size
-    refs: tuple[str, ...] | None = None  # full refs
-    # The UI's urgency groups: purge strictly after this (excludes items without a purge
-    # date), and only items that are never purged.
-    purge_after: datetime | None = None
-    no_purge: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class AccountTotals:
-    """What one account's matching items add up to (see :meth:`Index.totals`)."""
-
-    provider: str
-    account: str
-    items: int
-    size: int  # bytes, of the items whose size is known
-    unsized: int  # items of unknown size
-    due: int  # items whose earliest purge is within the window asked for (or past)
-    soonest: datetime | None = None  # the earliest purge_at among them (None: never purged)
-
-
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql
 
@@ -365,10 +345,12 @@ def _matching(f: ItemFilter, now: datetime, dialect: str = "") -> list[sa.Column
     if f.deleted_until is not None:
         where.append(c.deleted_at < f.deleted_until)
     if f.name_glob is not None:
-        pattern = sa.func.lower(sa.literal(_glob_to_like(f.name_glob)))
+        pattern = sa.func.lower(sa.literal(glob_to_like(f.name_glob)))
         where.append(sa.func.lower(c.name).like(pattern, escape="\\"))
-        if dialect == "sqlite":
-            where.extend(_name_range(f.name_glob))
+        bounds = name_range(f.name_glob) if dialect == "sqlite" else None
+        if bounds is not None:  # see name_range: ix_items_name's range of a glob's start
+            lowered = sa.func.lower(c.name)
+            where += [lowered >= bounds[0], lowered < bounds[1]]
     if f.refs is not None:
         where.append(c.ref.in_(list(f.refs)))
     if f.purge_after is not None:
@@ -376,9 +358,6 @@ def _matching(f: ItemFilter, now: datetime, dialect: str = "") -> list[sa.Column
     if f.no_purge:
         where.append(c.purge_at.is_(None))
     return where
-
-
-_NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # sorts after every purge date: "never"
 
 
 def _after(keys: Sequence[Any], start: Sequence[Any]) -> sa.ColumnElement[bool]:
@@ -391,74 +370,11 @@ def _after(keys: Sequence[Any], start: Sequence[Any]) -> sa.ColumnElement[bool]:
     return sa.or_(*terms)
 
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def _name_range(glob: str) -> list[sa.ColumnElement[bool]]:
-    """On SQLite, the range of ``lower(name)`` that a glob's literal start implies, which
-    ``ix_items_name`` answers without reading every row (PostgreSQL finds it in the ``LIKE``
-    itself, through ``text_pattern_ops``).
-
-    SQLite's ``lower()`` folds ASCII letters only, as this does, and compares text by code
-    point, so every name the ``LIKE`` matches lies in [start, start with its last character
-    one higher): the range only narrows where to look, never what matches.
-    """
-    start = glob.translate(_ASCII_LOWER)
-    for wildcard in "*?":
-        start = start.partition(wildcard)[0]
-    if not start or start[-1] == "\U0010ffff":
-        return []
-    following = ord(start[-1]) + 1
-    if 0xD800 <= following <= 0xDFFF:  # surrogates are not text: the next character is U+E000
-        following = 0xE000
-    lowered = sa.func.lower(items.c.name)
-    return [lowered >= start, lowered < start[:-1] + chr(following)]
-
-
-def _glob_to_like(glob: str) -> str:
-    special = {"*": "%", "?": "_", "%": "\\%", "_": "\\_", "\\": "\\\\"}
-    return "".join(special.get(ch, ch) for ch in glob)
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def _prepare_sqlite_file(path: Path) -> bool:
-    """Make the database file private before SQLite opens it; True when it can only be read.
-
-    SQLite creates a new database with mode 0644 minus the umask, but gives the -wal, -shm and
-    -journal files it makes later the database file's own mode, whatever the umask (it fchmods
-    them: ``robust_open`` in os_unix.c). Creating the file 0600 here therefore keeps all of them
-    private; an existing one is tightened, with whatever -wal or -shm an earlier run left.
-    """
-    if not os.path.lexists(path):
-        make_private_dirs(path.parent)
-        with contextlib.suppress(FileExistsError):  # another process may have just made it
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
-            os.fchmod(fd, PRIVATE_FILE)  # a umask such as 0277 would take the owner's w too
-            os.close(fd)
-    for file in (path, *(Path(f"{path}{suffix}") for suffix in _SIDECARS)):
-        tighten(file)
-    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
-
-
 def _read_only_url(url: sa.URL, path: Path) -> sa.URL:
-    """The database opened with ``mode=ro``, which never writes, not even the WAL pragma.
-
-    A reader of a WAL database needs its -shm file; where none is left over and SQLite may not
-    create one (a read-only directory or mount), it refuses to read at all unless the file is
-    ``immutable``. That is true when no -wal holds pending pages and nobody writes where we may
-    not; the index's files are 0600, so only its owner, running trashscan with write access,
-    could. A file read-only in a writable directory is opened the same way, leaving no -wal or
-    -shm behind in it.
-    """
-    query = {"uri": "true", "mode": "ro"}
-    if not any(os.path.lexists(f"{path}{suffix}") for suffix in _SIDECARS[:2]):
-        query["immutable"] = "1"
-    database = "file:" + quote(os.path.abspath(path))
-    return url.set(database=database).update_query_dict(query)
+    """The database opened as :func:`~trashscan.index_read.read_only_uri` says (``mode=ro``,
+    ``immutable`` where no -wal or -shm is left)."""
+    database, query = read_only_uri(path)
+    return url.set(database=database).update_query_dict({"uri": "true", **query})
 
 
 def _sqlite_hooks(engine: Engine, read_only: bool) -> None:
@@ -472,13 +388,7 @@ def _sqlite_hooks(engine: Engine, read_only: bool) -> None:
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        if not read_only and cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
-        for pragma in ("synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+        configure(dbapi_conn, read_only)  # what SQLiteReader does to its connection too
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -486,76 +396,6 @@ def _sqlite_hooks(engine: Engine, read_only: bool) -> None:
         if write:  # a page of a big trash touches pages of every index: keep them (64 MB)
             conn.exec_driver_sql(f"PRAGMA cache_size={_WRITE_CACHE}")
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-class ListedItem(NamedTuple):
-    """An item as a listing shows it (``list``'s outputs): the columns they print, each as the
-    database driver returned it, so that a row costs next to nothing until it is printed.
-
-    ``kind``, ``deleted_at_source`` and ``state`` are the enums' strings; the flags are true or
-    false as the driver gives them (0/1 on SQLite: read them as truth values). The times are
-    the stored values (SQLite: text; PostgreSQL: naive UTC ``datetime``): :meth:`iso` gives the
-    ISO 8601 UTC form outputs print, and the properties ``deleted_at``, ``purge_at``,
-    ``deleted_after`` and ``purge_latest`` the aware datetimes :class:`IndexedItem` has. The
-    restore handle is not read: only a restore decodes it.
-    """
-
-    ref: str
-    provider: str
-    account: str
-    item_id: str
-    name: str
-    path: str | None
-    kind: str
-    mime_type: str | None
-    size: int | None
-    stored_deleted_at: Any
-    deleted_at_source: str
-    stored_purge_at: Any
-    purge_is_estimate: Any
-    restorable: Any
-    not_restorable_reason: str | None
-    state: str
-    stored_deleted_after: Any
-    stored_purge_latest: Any
-
-    @property
-    def deleted_at(self) -> datetime | None:
-        return _utc(self.stored_deleted_at)
-
-    @property
-    def purge_at(self) -> datetime | None:
-        return _utc(self.stored_purge_at)
-
-    @property
-    def deleted_after(self) -> datetime | None:
-        return _utc(self.stored_deleted_after)
-
-    @property
-    def purge_latest(self) -> datetime | None:
-        return _utc(self.stored_purge_latest)
-
-    @property
-    def age_unknown(self) -> bool:
-        """As :attr:`IndexedItem.age_unknown`."""
-        return bool(
-            self.purge_is_estimate
-            and self.stored_purge_at is not None
-            and self.stored_deleted_after is None
-        )
-
-    @staticmethod
-    def iso(stored: Any) -> str | None:
-        """A stored time as ``trashscan.timeparse.iso`` writes it (``2026-03-02T12:00:00Z``),
-        from SQLAlchemy's SQLite text (``2026-03-02 12:00:00.000000``) by slicing, or from
-        PostgreSQL's naive UTC datetime."""
-        if stored is None:
-            return None
-        if stored.__class__ is str and len(stored) >= 19 and stored[10] == " ":
-            return f"{stored[:10]}T{stored[11:19]}Z"
-        moment = _utc(stored)
-        assert moment is not None
-        return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 _TIMES = frozenset({"deleted_at", "purge_at", "deleted_after", "purge_latest"})
@@ -574,15 +414,6 @@ def _raw(name: str) -> Any:
 
 
 _LISTED_COLUMNS = [_raw(name) for name in ListedItem._fields]
-
-
-def _utc(value: Any) -> datetime | None:
-    """A stored time (SQLite: ISO text; PostgreSQL: a naive datetime), aware UTC."""
-    if value is None:
-        return None
-    if value.__class__ is str:
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
 
 
 def _orders(f: ItemFilter) -> list[tuple[list[Any], list[Any]]]:
@@ -610,8 +441,7 @@ def _orders(f: ItemFilter) -> list[tuple[list[Any], list[Any]]]:
         "name": [sa.func.lower(c.name), c.name],
         "size": [nulls_last(c.size), c.size.desc(), c.name],
     }
-    if f.sort not in orders:
-        raise UsageError(f"unknown sort {f.sort!r}", hint="use purge, " + ", ".join(orders))
+    check_sort(f.sort)
     return [([], [*orders[f.sort], *tie])]
 
 
@@ -739,7 +569,7 @@ class Index:
         try:
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError as error:
-            raise IndexStoreError(f"bad index URL: {_one_line(error)}") from None
+            raise IndexStoreError(f"bad index URL: {one_line(error)}") from None
         is_sqlite = parsed.get_backend_name() == "sqlite"
         db = parsed.database or ""
         on_disk = is_sqlite and db not in ("", ":memory:") and not db.startswith("file:")
@@ -747,11 +577,11 @@ class Index:
         read_only = False
         try:
             if on_disk:
-                read_only = _prepare_sqlite_file(Path(db))
+                read_only = prepare_sqlite_file(Path(db))
                 parsed = _read_only_url(parsed, Path(db)) if read_only else parsed
             engine = sa.create_engine(parsed)
         except (OSError, ImportError, sa.exc.SQLAlchemyError) as error:
-            reason = getattr(error, "strerror", None) or _one_line(error)
+            reason = getattr(error, "strerror", None) or one_line(error)
             raise IndexStoreError(f"cannot open index {where}: {reason}") from error
         if is_sqlite:
             _sqlite_hooks(engine, read_only)
@@ -788,13 +618,10 @@ class Index:
                 conn.execution_options(trashscan_write=write)
                 with conn.begin():
                     yield conn
-        except sa.exc.DBAPIError as error:  # bugs in our own SQL or arguments stay tracebacks
-            reason = _one_line(error)
-            hint = REBUILD_HINT if re.search("not a database|malformed", reason) else None
-            hint = "another trashscan may be writing; retry" if "locked" in reason else hint
-            read_only = "readonly" in reason or "read-only transaction" in reason  # SQLite, PG
-            hint = READ_ONLY_HINT if read_only else hint
-            raise IndexStoreError(f"index {self._where}: {reason}", hint=hint) from error
+        # Bugs in our own SQL or arguments stay tracebacks; the SQLite driver's own errors come
+        # from the listings read through it (index_read).
+        except (sa.exc.DBAPIError, sqlite3.Error) as error:
+            raise store_error(self._where, one_line(error)) from error
 
     def _read_version(self, conn: Connection) -> int:
         if not sa.inspect(conn).has_table("meta"):
@@ -1071,6 +898,10 @@ class Index:
             for row in chunk:
                 yield _to_item(row._mapping)
 
+    @property
+    def _sqlite(self) -> bool:
+        return self._engine.dialect.name == "sqlite"
+
     def listing(
         self, f: ItemFilter, now: datetime, limit: int | None = None
     ) -> Iterator[list[ListedItem]]:
@@ -1078,7 +909,20 @@ class Index:
         them: the columns a listing prints, as plain values (:class:`ListedItem`), at most
         ``limit`` of them. Nothing holds more than a chunk, so memory does not grow with the
         index; a writer flushes each chunk before the next is read (``jsonl`` gets each row
-        out within a chunk's time, not at the end). A snapshot, as :meth:`iter_items`."""
+        out within a chunk's time, not at the end). A snapshot, as :meth:`iter_items`.
+
+        On SQLite, through the driver with :mod:`trashscan.index_read`'s SQL (what
+        ``list --cached`` reads without SQLAlchemy); elsewhere with SQLAlchemy's."""
+        if self._sqlite:
+            with self._tx() as conn:
+                yield from listing_chunks(conn.connection.driver_connection, f, now, limit)
+            return
+        yield from self._listing_sa(f, now, limit)
+
+    def _listing_sa(
+        self, f: ItemFilter, now: datetime, limit: int | None = None
+    ) -> Iterator[list[ListedItem]]:
+        """:meth:`listing` through SQLAlchemy's queries, whatever the database."""
         new = tuple.__new__
         for chunk in self._chunks(_LISTED_COLUMNS, f, now, limit):
             yield [new(ListedItem, row) for row in chunk]
@@ -1107,7 +951,17 @@ class Index:
     def totals(self, f: ItemFilter, now: datetime, due_within: timedelta) -> list[AccountTotals]:
         """Per account, the items ``f`` matches, their bytes and how many may be purged within
         ``due_within`` (``purge_at``, the earliest plausible purge), in one aggregate query
-        over everything matched, whatever a table shows of it."""
+        over everything matched, whatever a table shows of it (on SQLite, as
+        :meth:`listing`, with :mod:`trashscan.index_read`'s SQL)."""
+        if self._sqlite:
+            with self._tx() as conn:
+                return account_totals(conn.connection.driver_connection, f, now, due_within)
+        return self._totals_sa(f, now, due_within)
+
+    def _totals_sa(
+        self, f: ItemFilter, now: datetime, due_within: timedelta
+    ) -> list[AccountTotals]:
+        """:meth:`totals` through SQLAlchemy's query, whatever the database."""
         c = items.c
         due = sa.case((c.purge_at <= now + due_within, 1), else_=0)
         stmt = (
@@ -1134,22 +988,33 @@ class Index:
         the one after the item whose full ref is ``after``: keyset paging, so that items
         restored meanwhile shift nothing, and a page costs the same wherever it starts.
 
-        An ``after`` the index no longer holds starts from the beginning."""
+        Read as :meth:`listing` reads, in the parts of :func:`_orders` (those with a purge
+        date, then those without), each in an index's order from where the page starts: the
+        rows after the start's keys, from its purge date (or name) on, which the index's range
+        answers. An ``after`` the index no longer holds starts from the beginning."""
         c = items.c
-        never = sa.literal(_NEVER, UTCDateTime())
-        keys = [
-            sa.case((c.purge_at.is_(None), 1), else_=0),
-            sa.func.coalesce(c.purge_at, never),
-            c.name, c.provider, c.account, c.ref,
-        ]  # fmt: skip
+        parts = _orders(replace(f, sort="purge"))
         where = _matching(f, now)
+        found: list[IndexedItem] = []
         with self._tx() as conn:
+            start = None
             if after is not None:
-                start = conn.execute(sa.select(*keys).where(c.ref == after)).first()
-                if start is not None:
-                    where.append(_after(keys, list(start)))
-            stmt = sa.select(items).where(*where).order_by(*keys).limit(limit)
-            return [_to_item(row) for row in conn.execute(stmt).mappings()]
+                keys = sa.select(c.purge_at, c.name, c.provider, c.account, c.ref)
+                start = conn.execute(keys.where(c.ref == after)).first()
+            if start is not None and start[0] is None:  # undated: on in the undated part
+                parts = parts[1:]
+            for part, order in parts:
+                if len(found) >= limit:
+                    break
+                since: list[Any] = []
+                if start is not None:  # the part the start is in; the next from its beginning
+                    values = list(start) if start[0] is not None else list(start)[1:]
+                    since = [order[0] >= values[0], _after(order, values)]
+                    start = None
+                stmt = sa.select(items).where(*where, *part, *since).order_by(*order)
+                rows = conn.execute(stmt.limit(limit - len(found))).mappings()
+                found += [_to_item(row) for row in rows]
+        return found
 
     def by_ref(self, ref: str) -> IndexedItem | None:
         """The item of this full ref (the UI's links), whatever its state; None if unknown."""

@@ -19,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 
 import trashscan.index as index_module
+from trashscan import index_read
 from trashscan.errors import IndexStoreError, UsageError
 from trashscan.index import (
     SCHEMA_VERSION,
@@ -29,6 +30,7 @@ from trashscan.index import (
     ScanStatus,
     metadata,
 )
+from trashscan.index_read import SQLiteReader
 from trashscan.models import (
     Account,
     DeletedAtSource,
@@ -909,13 +911,30 @@ def test_a_name_glob_matches_the_same_names_with_its_range(index: Index) -> None
 
 
 def _statements(ix: Index) -> list[tuple[str, Any]]:
+    """What ``ix`` sends: SQLAlchemy's statements with their parameters, and the driver's own
+    (a SQLite listing's, read through the driver: expanded, parameters inlined, params None)."""
     seen: list[tuple[str, Any]] = []
 
     @sa.event.listens_for(ix._engine, "before_cursor_execute")
     def _record(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append((statement, parameters))
 
+    @sa.event.listens_for(ix._engine, "checkout")
+    def _trace(dbapi_conn, record, proxy) -> None:
+        if ix._sqlite:
+            dbapi_conn.set_trace_callback(lambda sql: seen.append((sql, None)))
+
     return seen
+
+
+def _selects(seen: list[tuple[str, Any]], driver: bool = True) -> list[tuple[str, Any]]:
+    """The SELECTs among ``seen``: as the driver ran them (each SQLAlchemy sent is traced by the
+    driver too), or as SQLAlchemy sent them, with their parameters."""
+    return [
+        (s, params)
+        for s, params in seen
+        if (params is None) is driver and s.lstrip().upper().startswith("SELECT")
+    ]
 
 
 def test_a_page_is_one_statement_and_a_listing_one_query_a_part(db_path: Path) -> None:
@@ -926,60 +945,85 @@ def test_a_page_is_one_statement_and_a_listing_one_query_a_part(db_path: Path) -
         day = timedelta(days=1)
         batch = [item(f"p{n}", purge_at=T0 + (n % 50) * day) for n in range(2000)]
         scan(ix, Page(items=batch), Page(items=[item("undated")]))
-        upserts = [s for s, params in seen if s.lstrip().upper().startswith("INSERT INTO ITEMS")]
+        upserts = [
+            s
+            for s, params in seen
+            if params is not None and s.lstrip().upper().startswith("INSERT INTO ITEMS")
+        ]
         assert len(upserts) == 2  # one per page, all its rows at once
         seen.clear()
         assert len(listed(ix, ItemFilter(), limit=1000)) == 1000
-        assert len([s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]) == 1
+        assert len(_selects(seen)) == 1
         seen.clear()
         assert len(listed(ix, ItemFilter())) == 2001  # the dated part, then the undated one
-        assert len([s for s, _ in seen if s.lstrip().upper().startswith("SELECT")]) == 2
+        assert len(_selects(seen)) == 2
+        seen.clear()
+        assert sum(t.items for t in ix.totals(ItemFilter(), T0, day)) == 2001
+        assert len(_selects(seen)) == 1
+    with SQLiteReader.open(f"sqlite:///{db_path}") as reader:  # list --cached: the same
+        traced: list[str] = []
+        reader._db.set_trace_callback(traced.append)
+        assert sum(len(chunk) for chunk in reader.listing(ItemFilter(), T0, 1000)) == 1000
+        assert [s.split()[0] for s in traced] == ["BEGIN", "SELECT", "COMMIT"]
 
 
-def test_listings_filters_and_totals_read_through_indexes(db_path: Path) -> None:
+def _big_and_small(db_path: Path) -> Index:
+    """Two accounts, 3,000 and 30 items, scanned (the scan's ANALYZE included)."""
+    day = timedelta(days=1)
+    ix = Index.open(f"sqlite:///{db_path}")
+    for account, count in (("big", 3000), ("small", 30)):
+        scan_id = ix.begin_scan(P, account, T0)
+        batch = [item(f"{account}{n}", f"IMG_{n:05d}.jpg", purge_at=T0 + (n % 900) * day,
+                      size=n) for n in range(count)]  # fmt: skip
+        batch += [item(f"{account}-undated{n}", f"IMG_{n:05d}.jpg") for n in range(count // 10)]
+        ix.write_page(scan_id, P, account, Page(items=batch), T0)
+        ix.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), T0)
+    return ix
+
+
+def _plan(raw: sqlite3.Connection, statement: str, params: Any = ()) -> str:
+    rows = raw.execute("EXPLAIN QUERY PLAN " + statement, params or ()).fetchall()
+    return " / ".join(row[-1] for row in rows)
+
+
+_BOTH = ((P, "big"), (P, "small"))
+_PLANNED = {
+    "ix_items_listing": ItemFilter(accounts=_BOTH),
+    "ix_items_account": ItemFilter(accounts=((P, "small"),)),
+    "ix_items_name": ItemFilter(accounts=_BOTH, name_glob="img_0004*"),
+    "ix_items_listing ": ItemFilter(accounts=_BOTH, expiring_within=timedelta(days=3)),
+}
+
+
+@pytest.mark.parametrize("index_name", list(_PLANNED))
+def test_listings_filters_and_totals_read_through_indexes(db_path: Path, index_name: str) -> None:
     """What SQLite's planner does with the queries (after the scan's ANALYZE): the first screen
     in ix_items_listing's order, one account through ix_items_account, a name's start through
-    ix_items_name, the totals covered by ix_items_account; no full scan and no sort of all."""
-    day = timedelta(days=1)
-    with Index.open(f"sqlite:///{db_path}") as ix:
-        for account, count in (("big", 3000), ("small", 30)):
-            scan_id = ix.begin_scan(P, account, T0)
-            batch = [item(f"{account}{n}", f"IMG_{n:05d}.jpg", purge_at=T0 + (n % 900) * day,
-                          size=n) for n in range(count)]  # fmt: skip
-            ix.write_page(scan_id, P, account, Page(items=batch), T0)
-            ix.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), T0)
-        seen = _statements(ix)
-        both = ((P, "big"), (P, "small"))
-        week = timedelta(days=7)
-        cases = {
-            "ix_items_listing": ItemFilter(accounts=both),
-            "ix_items_account": ItemFilter(accounts=((P, "small"),)),
-            "ix_items_name": ItemFilter(accounts=both, name_glob="img_0004*"),
-        }
+    ix_items_name, the totals covered by ix_items_account; no full scan and no sort of all.
+    The SQL of index_read (what list reads a SQLite index with), and SQLAlchemy's (PostgreSQL's,
+    which the parity test holds to the same rows) on the same file."""
+    f = _PLANNED[index_name]
+    index_name = index_name.strip()
+    week = timedelta(days=7)
+    with _big_and_small(db_path) as ix:
         raw = sqlite3.connect(db_path)
-
-        def plans() -> list[str]:
-            found = []
-            for statement, params in seen:
-                if statement.lstrip().startswith("SELECT"):
-                    plan = raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
-                    found.append(" / ".join(row[-1] for row in plan))
-            seen.clear()
-            return found
-
-        for index_name, f in cases.items():
-            seen.clear()
-            assert len(listed(ix, f, limit=100)) == min(100, len(listed(ix, f)))
-            seen.clear()
-            listed(ix, f, limit=100)
-            first, *rest = plans()
+        queries = index_read.listing_queries(f, T0, index_read.LISTED_COLUMNS)
+        lean = [_plan(raw, query.sql, (*query.params, 100)) for query in queries]
+        seen = _statements(ix)
+        assert [len(chunk) for chunk in ix._listing_sa(f, T0, 100)]  # rows, through SQLAlchemy
+        orm = [_plan(raw, s, params) for s, params in _selects(seen, driver=False)]
+        for plans in (lean, orm):
+            first, *rest = plans
             assert index_name in first and "SCAN items" not in first, first
             if index_name == "ix_items_listing":  # no sort of everything before the first row
                 assert "TEMP B-TREE FOR ORDER BY" not in first, first
             assert all("SCAN items" not in plan for plan in rest), rest
-            totals = ix.totals(f, T0, week)
-            (plan,) = plans()
-            assert sum(t.items for t in totals) == len(listed(ix, f))
+        seen.clear()
+        totals = ix._totals_sa(f, T0, week)
+        orm_totals = [_plan(raw, s, params) for s, params in _selects(seen, driver=False)]
+        lean_totals = [_plan(raw, *index_read.totals_query(f, T0, week))]
+        assert sum(t.items for t in totals) == len(listed(ix, f))
+        for (plan,) in (orm_totals, lean_totals):
             assert "ix_items_name" in plan or "COVERING INDEX ix_items_account" in plan, plan
             assert "SCAN items" not in plan
         raw.close()

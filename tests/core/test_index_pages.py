@@ -90,3 +90,74 @@ def test_by_ref_copies_and_one_items_audit_log(index: Index) -> None:
         index.record_restore(items[item_id], result, "me", False, NOW)
     log = index.restore_log(None, ref=items["a1"].ref)
     assert [entry["item_id"] for entry in log] == ["a1"]
+
+
+def _page_plans(ix: Index, db: Path, pages: list[tuple[ItemFilter, str | None]]) -> list[str]:
+    """SQLite's plan of every SELECT of items the pages ran (the ref lookup aside)."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, parameters))
+
+    sa.event.listen(ix._engine, "before_cursor_execute", record)
+    try:
+        for item_filter, after in pages:
+            assert ix.page(item_filter, NOW, 7, after)
+    finally:
+        sa.event.remove(ix._engine, "before_cursor_execute", record)
+    raw = sqlite3.connect(db)
+    plans = []
+    for statement, params in seen:
+        if statement.lstrip().startswith("SELECT") and "LIMIT" in statement:
+            rows = raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
+            plans.append(" / ".join(row[-1] for row in rows))
+    raw.close()
+    return plans
+
+
+def test_a_page_reads_in_index_order_wherever_it_starts(tmp_path: Path) -> None:
+    """The gallery's pages (keyset, soonest purge first) read through ix_items_listing (one
+    account: ix_items_account) in its order, as `list` does: a page of 120 tiles of a million
+    items reads 120 rows, not every trashed one sorted (counts, not times)."""
+    db = tmp_path / "index.db"
+    with Index.open(f"sqlite:///{db}") as ix:
+        fill(ix, "a", [photo(f"a{n}", n % 40, name=f"p{n % 7}.jpg") for n in range(300)]
+             + [photo(f"u{n}", None) for n in range(30)])  # fmt: skip
+        fill(ix, "b", [photo(f"b{n}", n) for n in range(50)])
+        everything = ix.items(ItemFilter(), NOW)
+        dated = next(i.ref for i in everything[100:] if i.purge_at is not None)
+        undated = next(i.ref for i in everything[340:] if i.purge_at is None)
+        one = ItemFilter(accounts=(("fake", "a"),))
+        starts = [(ItemFilter(), None), (ItemFilter(), dated), (ItemFilter(), undated),
+                  (one, None), (one, dated)]  # fmt: skip
+        plans = _page_plans(ix, db, starts)
+        assert len(plans) >= 5
+        for plan in plans:
+            assert "ix_items_listing" in plan or "ix_items_account" in plan, plan
+            assert "SCAN items" not in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+@pytest.mark.parametrize(
+    "item_filter",
+    [
+        ItemFilter(accounts=(("fake", "a"),)),
+        ItemFilter(expiring_within=timedelta(hours=20)),
+        ItemFilter(name_glob="same1*"),
+        ItemFilter(no_purge=True),
+    ],
+)
+def test_pages_of_a_filter_walk_its_listing(index: Index, item_filter: ItemFilter) -> None:
+    fill(index, "a", [photo(f"a{n}", n % 30, name=f"same{n % 2}.jpg") for n in range(40)])
+    fill(index, "b", [photo(f"b{n}", n % 3 if n < 6 else None, name="same1.jpg") for n in range(9)])
+    everything = [i.ref for i in index.items(item_filter, NOW)]
+    seen: list[str] = []
+    after = None
+    while page := index.page(item_filter, NOW, 3, after):
+        seen += [i.ref for i in page]
+        after = page[-1].ref
+        assert len(seen) <= len(everything)
+    assert seen == everything and everything

@@ -23,6 +23,7 @@ import pytest
 from trashscan.cli import run
 from trashscan.config import load_config
 from trashscan.index import Index
+from trashscan.index_read import SQLiteReader
 from trashscan.sandbox.session import Sandbox
 
 FIXED = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -135,18 +136,18 @@ def test_list_streams_each_chunk_as_the_index_yields_it(cli, monkeypatch, args, 
     """Chunk n+1 is read from the index only after chunk n was written and flushed: the rows
     go from the cursor to the output, never a list of them all."""
     cli("scan")
-    monkeypatch.setattr("trashscan.index._CHUNK", 2)
+    monkeypatch.setattr("trashscan.index_read.CHUNK", 2)
     out = FlushRecorder()
     flushed: list[int] = []
-    original = Index.listing
+    original = SQLiteReader.listing  # what a cached listing of a SQLite index reads
 
-    def watched(self: Index, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    def watched(self: SQLiteReader, *args: Any, **kwargs: Any) -> Iterator[Any]:
         for chunk in original(self, *args, **kwargs):
             assert len(chunk) <= 2
             flushed.append(out.flushed.count("\n"))
             yield chunk
 
-    monkeypatch.setattr(Index, "listing", watched)
+    monkeypatch.setattr(SQLiteReader, "listing", watched)
     monkeypatch.setattr("sys.stdout", out)
     assert run(["--config", cli.config, "list", "--cached", *args]) == 0
     assert flushed == [before + 2 * n for n in range(7)]  # 13 items, 2 a chunk
@@ -156,18 +157,18 @@ def test_list_streams_each_chunk_as_the_index_yields_it(cli, monkeypatch, args, 
 def test_the_table_is_written_before_the_index_is_read_to_its_end(cli, monkeypatch) -> None:
     """--all: the table's layout is fitted to the first rows; the rest stream under it."""
     cli("scan")
-    monkeypatch.setattr("trashscan.index._CHUNK", 2)
+    monkeypatch.setattr("trashscan.index_read.CHUNK", 2)
     monkeypatch.setattr("trashscan.table.TABLE_ROWS", 4)
     out = io.StringIO()
     written: list[int] = []
-    original = Index.listing
+    original = SQLiteReader.listing
 
-    def watched(self: Index, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    def watched(self: SQLiteReader, *args: Any, **kwargs: Any) -> Iterator[Any]:
         for chunk in original(self, *args, **kwargs):
             written.append(out.getvalue().count("\n"))
             yield chunk
 
-    monkeypatch.setattr(Index, "listing", watched)
+    monkeypatch.setattr(SQLiteReader, "listing", watched)
     monkeypatch.setattr("sys.stdout", out)
     assert run(["--config", cli.config, "list", "--cached", "--all"]) == 0
     # The first two chunks make the layout; from then on each chunk is out before the next.

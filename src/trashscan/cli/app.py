@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from trashscan.config import Config
     from trashscan.deadline import Deadline
     from trashscan.index import Index
+    from trashscan.index_read import SQLiteReader
     from trashscan.models import Account
     from trashscan.provider import ProviderContext
 
@@ -68,11 +69,30 @@ class App:
         return path
 
     @cached_property
-    def index(self) -> Index:
+    def index_url(self) -> str:
         from trashscan.config import default_index_url
+
+        return self.config_if_any.index_url or default_index_url(self.data_dir)
+
+    @cached_property
+    def index(self) -> Index:
         from trashscan.index import Index
 
-        return Index.open(self.config_if_any.index_url or default_index_url(self.data_dir))
+        return Index.open(self.index_url)
+
+    @cached_property
+    def reader(self) -> Index | SQLiteReader:
+        """What a listing reads (``listing``, ``totals``): the index if this command opened it
+        already (``list`` after its scan), else a SQLite file of the current schema read without
+        SQLAlchemy (issue 16: importing it was most of a filtered listing's time), else the
+        index (PostgreSQL; a file to create or migrate, or that fails to open: Index.open says
+        why)."""
+        if "index" in self.__dict__:
+            return self.index
+        from trashscan.index_read import SQLiteReader
+
+        reader = SQLiteReader.open(self.index_url)
+        return self.index if reader is None else reader
 
     @cached_property
     def context(self) -> ProviderContext:

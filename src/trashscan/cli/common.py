@@ -14,7 +14,7 @@ import click
 from trashscan.errors import UsageError
 
 if TYPE_CHECKING:
-    from trashscan.index import ItemFilter
+    from trashscan.index_read import ItemFilter
     from trashscan.models import Account
 
 KIND_CHOICES = ("photo", "video", "other", "any")
@@ -147,7 +147,7 @@ def build_filter(
     accounts: Sequence[Account], filters: FilterArgs, now: datetime, sort: str = "purge"
 ) -> ItemFilter:
     """The index filter; ``--deleted-since/--until`` durations count back from ``now``."""
-    from trashscan.index import ItemFilter
+    from trashscan.index_read import ItemFilter
     from trashscan.models import Kind
     from trashscan.timeparse import parse_duration, parse_moment
 

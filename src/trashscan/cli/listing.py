@@ -237,7 +237,7 @@ def list_items(
         failed = not all(r.ok and not r.partial for r in results)
     now = app.now()
     if quiet:
-        output.write_refs(app.index.listing(item_filter, now, limit or None), sys.stdout)
+        output.write_refs(app.reader.listing(item_filter, now, limit or None), sys.stdout)
     elif fmt in FOR_PEOPLE:
         show_table(app, item_filter, now, pager=not no_pager, all_rows=all_rows, limit=limit)
     else:
@@ -246,7 +246,7 @@ def list_items(
             "json": output.write_listing_json,
             "csv": output.write_listing_csv,
         }[fmt]
-        write(app.index.listing(item_filter, now, limit or None), now, sys.stdout)
+        write(app.reader.listing(item_filter, now, limit or None), now, sys.stdout)
     if results and not no_thumbnails:
         sys.stdout.flush()  # the listing is out before any picture is asked for
         fetch_thumbnails(app, results, started, time_limit)
@@ -270,11 +270,11 @@ def show_table(
     from trashscan import pager as paging
     from trashscan import table
 
-    totals = app.index.totals(item_filter, now, table.DUE_SOON)
+    totals = app.reader.totals(item_filter, now, table.DUE_SOON)
     terminal = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if terminal else None
     rows = limit or (None if all_rows else table.TABLE_ROWS)
     why = " (--limit)" if limit else table.CUT_SHORT
-    chunks = app.index.listing(item_filter, now, rows)
+    chunks = app.reader.listing(item_filter, now, rows)
     lines = table.listing_lines(chunks, totals, now, width, styled=terminal, left_out=why)
     paging.show_lines(lines, use_pager=pager)
