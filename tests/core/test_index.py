@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 import subprocess
 import sys
@@ -44,7 +46,13 @@ from trashscan.models import (
     UnlistedPart,
     item_ref,
 )
-from trashscan.output import as_record, listed_json, listed_record
+from trashscan.output import (
+    as_record,
+    listed_csv,
+    listed_json,
+    listed_json_lines,
+    listed_record,
+)
 from trashscan.provider import Retention
 from trashscan.safe_text import json_text
 from trashscan.scanner import complete_item_fields
@@ -875,7 +883,8 @@ def test_a_listing_is_the_items_own_values_in_the_same_order(catalogue: Index, s
 def test_a_listing_line_is_the_json_of_its_record_whatever_the_names(index: Index) -> None:
     """``list --format jsonl`` writes its lines by hand: exactly json_text's, escapes included."""
     hostile = ['quote"back\\slash', "tab\tnew\nline\r", "esc\x1b[31m", "del\x7f", "bidi\u202e",
-               "sep\u2028\u2029", "Été 日本.jpg", "\x85next", "emoji 🎉.jpg"]  # fmt: skip
+               "sep\u2028\u2029", "Été 日本.jpg", "\x85next", "emoji 🎉.jpg", "comma, here",
+               "cr\ronly", "plain.jpg"]  # fmt: skip
     day = timedelta(days=1)
     scan(index, Page(items=[
         item(f"h{n}", name, path=None if n % 2 else f"/{name}/{name}", size=None if n % 3 else n,
@@ -887,8 +896,20 @@ def test_a_listing_line_is_the_json_of_its_record_whatever_the_names(index: Inde
     ]))  # fmt: skip
     rows = listed(index, EVERYTHING)
     assert len(rows) == len(hostile)
+    line = listed_json_lines(T0)  # what list writes: the same text, faster
+    csv_line, csv_fields = listed_csv(T0)
+    written = 0
     for row in rows:
-        assert listed_json(row, T0) == json_text(as_record(row, T0))
+        assert listed_json(row, T0) == json_text(as_record(row, T0)) == line(row)
+        record = listed_record(row, T0)
+        fields = [("true" if v else "false") if isinstance(v, bool) else v for v in record.values()]
+        assert csv_fields(row) == fields
+        by_csv = io.StringIO()
+        csv.writer(by_csv, lineterminator="\n").writerow(fields)
+        direct = csv_line(row)
+        assert direct is None or direct == by_csv.getvalue()
+        written += direct is not None
+    assert written >= 4 if index._sqlite else written == 0  # PostgreSQL's rows: the csv module
 
 
 def test_a_name_glob_matches_the_same_names_with_its_range(index: Index) -> None:
