@@ -1,6 +1,7 @@
 """How the index scales: ingest, every `list --cached` output and filtered queries at N items.
 
-Usage: python bench/index_scale.py [N ...] [--pg] [--workdir DIR] [--no-rescan]
+Usage: python bench/index_scale.py [N ...] [--pg] [--workdir DIR] [--no-rescan] [--keep-index]
+                                   [--before SRC]
        (run from the project's venv; N defaults to 10000 100000; 1000000 takes a few minutes
        and about 1.1 GB of disk under --workdir, mostly the outputs, deleted as they are counted)
 
@@ -31,7 +32,12 @@ Each figure is printed next to what it is compared with:
 a unix socket only, fsync off, as the tests run it), scanned into by the same CLI.
 
 The trash of each N is kept under --workdir (default: a folder in the system's temporary
-directory, removed at the end) and reused when it is already there.
+directory, removed at the end) and reused when it is already there; with --keep-index, so is the
+SQLite index the previous run scanned it into (no scan is timed then).
+
+``--before SRC`` measures every listing twice in a row, first with the trashscan whose sources
+are in SRC (a ``src`` folder, given first on ``PYTHONPATH``: ``git archive REV src | tar -x``),
+then with this one, each line under the other: a before and after under the same load.
 """
 
 from __future__ import annotations
@@ -230,7 +236,14 @@ def line(label: str, run: Run, figure: str, compare: str) -> None:
     )
 
 
-def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
+def bench_one(
+    n: int,
+    base: Path,
+    pg: object | None,
+    rescan: bool,
+    keep: bool = False,
+    before: Path | None = None,
+) -> bool:
     """Build, scan and list ``n`` items; print the figures; False when an output is wrong."""
     now = datetime.now(UTC)
     backend = "postgresql" if pg is not None else "sqlite"
@@ -238,9 +251,14 @@ def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
     print(f"\nN = {n:,} ({backend}); load average {load} (wall = cpu only on an idle machine)")
     counts, now = build_trash(base / "trash", n, now)
     run_dir = base / f"run-{backend}"
-    shutil.rmtree(run_dir, ignore_errors=True)
-    run_dir.mkdir(parents=True)
+    kept = keep and pg is None and (run_dir / "scanned").exists()
+    if not kept:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True)
     env = child_env(run_dir / "home")
+    old_env = None
+    if before is not None:
+        old_env = {**env, "PYTHONPATH": os.pathsep.join([str(before), env.get("PYTHONPATH", "")])}
     db = run_dir / "index.db"
     url = pg.empty_database() if pg is not None else f"sqlite:///{db}"  # type: ignore[attr-defined]
     config = run_dir / "config.toml"
@@ -265,14 +283,19 @@ def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
     startup = measure("startup", [*cli, "--help"], out("startup"), env)
     line("start-up: trashscan --help", startup, "", "what every command below pays first")
     startup.out.unlink(missing_ok=True)
-    scan = measure("scan", [*cli, "scan", "--no-thumbnails"], out("scan"), env)
-    rate = n / scan.seconds
-    line(
-        "scan, empty index", scan, f"{rate:,.0f} items/s",
-        f"target >= {INGEST_RATE:,.0f} items/s: {verdict(rate >= INGEST_RATE)}",
-    )  # fmt: skip
-    check(scan, 2)  # one line per account
-    if rescan:
+    if kept:
+        print("  (the index the previous run scanned, kept: --keep-index; no scan timed)")
+    else:
+        scan = measure("scan", [*cli, "scan", "--no-thumbnails"], out("scan"), env)
+        rate = n / scan.seconds
+        line(
+            "scan, empty index", scan, f"{rate:,.0f} items/s",
+            f"target >= {INGEST_RATE:,.0f} items/s: {verdict(rate >= INGEST_RATE)}",
+        )  # fmt: skip
+        check(scan, 2)  # one line per account
+        if scan.exit == 0:
+            (run_dir / "scanned").write_text(f"{n}\n")
+    if rescan and not kept:
         again = measure("rescan", [*cli, "scan", "--no-thumbnails"], out("rescan"), env)
         rate = n / again.seconds
         line(
@@ -293,7 +316,19 @@ def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
         ("list --format csv", ["--format", "csv"], n, 1),  # the header
         ("list -q (refs)", ["-q"], n, 0),
     ]
+
+    def earlier(label: str, args: list[str], name: str, expected: int, extra: int = 0) -> None:
+        """With --before: the same listing by the earlier trashscan, its line first."""
+        if old_env is None:
+            return
+        run = measure(label, [*cli, "list", "--cached", *args], out(name), old_env)
+        ratio = run.seconds / ratio_of
+        line(f"  before: {label}", run, f"cpu {run.cpu / max(floor.cpu, 1e-3):.1f}x floor's",
+             f"floor x{ratio:.1f}")  # fmt: skip
+        check(run, expected, extra)
+
     for label, args, expected, extra in listings:
+        earlier(label, args, "list", expected, extra)
         run = measure(label, [*cli, "list", "--cached", *args], out("list"), env)
         ratio = run.seconds / ratio_of
         compare = f"floor x{ratio:.1f} (cpu x{run.cpu / max(floor.cpu, 1e-3):.1f})"
@@ -302,6 +337,11 @@ def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
             compare += f" (target <= x{JSONL_RATIO:.0f}, < {JSONL_RSS_MB:.0f} MB: {verdict(ok)})"
         line(label, run, f"{n / run.seconds:,.0f} items/s", compare)
         check(run, expected, extra)
+    if old_env is not None:
+        old = measure("list (table)", [*cli, "list", "--cached"], out("table"), old_env)
+        line("  before: the table", old, f"{count_lines(old.out):,} lines", "")
+        good &= old.exit == 0
+        old.out.unlink(missing_ok=True)
     table = measure("list (table)", [*cli, "list", "--cached"], out("table"), env)
     shown = count_lines(table.out)
     ok = table.seconds < TABLE_SECONDS
@@ -327,6 +367,11 @@ def bench_one(n: int, base: Path, pg: object | None, rescan: bool) -> bool:
         (f"--name '{GLOB}'", ["--name", GLOB], glob),
     ]
     for label, args, expected in filters:
+        if old_env is not None:
+            old = measure(label, [*cli, "list", "--cached", *args], out("filter"), old_env)
+            line(f"  before: {label}", old, "", "")
+            good &= old.exit == 0
+            old.out.unlink(missing_ok=True)
         run = measure(label, [*cli, "list", "--cached", *args], out("filter"), env)
         ok = run.seconds < FILTER_SECONDS
         rows = f"{expected:,} items"
@@ -345,6 +390,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the trashes here (reused)")
     parser.add_argument("--no-rescan", action="store_true", help="skip the second scan")
     parser.add_argument("--pg-only", action="store_true", help="with --pg: PostgreSQL alone")
+    parser.add_argument(
+        "--keep-index", action="store_true", help="reuse the SQLite index a previous run scanned"
+    )
+    parser.add_argument(
+        "--before", type=Path, metavar="SRC", help="also list with the trashscan in SRC, first"
+    )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]};"
           f" sqlite {sqlite3.sqlite_version}")  # fmt: skip
@@ -365,7 +416,8 @@ def main() -> None:
         for n in args.sizes:
             base = work / f"n{n}"
             if not (args.pg and args.pg_only):
-                good &= bench_one(n, base, None, not args.no_rescan)
+                before = args.before.resolve() if args.before else None
+                good &= bench_one(n, base, None, not args.no_rescan, args.keep_index, before)
             if cluster is not None:
                 good &= bench_one(n, base, cluster, not args.no_rescan)
     if not good:
