@@ -24,9 +24,10 @@ import contextlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import eq, itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
@@ -188,6 +189,9 @@ def stored_time(moment: datetime) -> str:
 class Query(NamedTuple):
     sql: str
     params: tuple[Any, ...]
+    #: The rows come in the order's first keys only: ties among them are put in account and
+    #: ref order as they are read (see :func:`listing_chunks`).
+    ties: str | None = None
 
 
 def glob_to_like(glob: str) -> str:
@@ -277,20 +281,24 @@ _ORDERS = {
 }
 
 
-def orders(f: ItemFilter) -> list[tuple[str, str]]:
-    """The parts of a listing in ``f.sort`` order, each a (WHERE term, ORDER BY) read one after
-    the other, ties broken by account and ref so that every listing has one order.
+def orders(f: ItemFilter) -> list[tuple[str, str, str | None]]:
+    """The parts of a listing in ``f.sort`` order, each a (WHERE term, ORDER BY, ties) read one
+    after the other, ties broken by account and ref so that every listing has one order.
 
     Soonest purge first is two parts, those with a purge date and then those without, each in
     the order of an index (``ix_items_listing``, or ``ix_items_account`` for one account), so
-    that the first rows come without sorting the whole table."""
+    that the first rows come without sorting the whole table. The index gives them by purge
+    date and name; rows equal in both (rare: the same name purged at the same moment in two
+    accounts) are put in account and ref order as they are read, ``ties`` naming the columns
+    they are equal in, rather than by SQLite, which sorted every row (2 us of a row's 17 at
+    a million)."""
     check_sort(f.sort)
     if f.sort == "purge":
-        dated = ("purge_at IS NOT NULL", f"purge_at, name, {_TIE}")
+        dated = ("purge_at IS NOT NULL", "purge_at, name", "purge_at, name")
         if f.expiring_within is not None:  # only dated items can match
             return [dated]
-        return [dated, ("purge_at IS NULL", f"name, {_TIE}")]
-    return [("1", _ORDERS[f.sort])]
+        return [dated, ("purge_at IS NULL", "name", "name")]
+    return [("1", _ORDERS[f.sort], None)]
 
 
 def listing_queries(f: ItemFilter, now: datetime, columns: Sequence[str]) -> list[Query]:
@@ -302,8 +310,9 @@ def listing_queries(f: ItemFilter, now: datetime, columns: Sequence[str]) -> lis
         Query(
             f"SELECT {select} FROM items WHERE {where.sql} AND {part} ORDER BY {order} LIMIT ?",
             where.params,
+            ties,
         )
-        for part, order in orders(f)
+        for part, order, ties in orders(f)
     ]
 
 
@@ -326,18 +335,63 @@ def listing_chunks(
     db: sqlite3.Connection, f: ItemFilter, now: datetime, limit: int | None
 ) -> Iterator[list[ListedItem]]:
     """The rows ``f`` matches, in its order, as :class:`ListedItem`, in chunks of at most
-    :data:`CHUNK` as the cursor delivers them, at most ``limit`` in all. Runs in the caller's
-    transaction."""
+    :data:`CHUNK` as the cursor delivers them (in purge order, a chunk ahead: see
+    :func:`_ties_broken`), at most ``limit`` in all. Runs in the caller's transaction."""
     left = -1 if limit is None else limit
     new = tuple.__new__
     for query in listing_queries(f, now, _LISTED_SELECT):
         if left == 0:
             return
-        cursor = db.execute(query.sql, (*query.params, left))
-        while chunk := cursor.fetchmany(CHUNK):
-            if left > 0:
+        if query.ties is None:
+            cursor = db.execute(query.sql, (*query.params, left))
+            while chunk := cursor.fetchmany(CHUNK):
+                if left > 0:
+                    left -= len(chunk)
+                yield [new(ListedItem, row) for row in chunk]
+            continue
+        cursor = db.execute(query.sql, (*query.params, -1))  # a limit could cut a tie short
+        same = itemgetter(*(_LISTED_SELECT.index(c) for c in query.ties.split(", ")))
+        for chunk in _ties_broken(cursor, same):
+            if left >= 0:
+                chunk = chunk[:left]
                 left -= len(chunk)
             yield [new(ListedItem, row) for row in chunk]
+            if left == 0:
+                break
+        cursor.close()
+
+
+_TIE_ORDER = itemgetter(*(_LISTED_SELECT.index(c) for c in _TIE.split(", ")))
+
+
+def _ties_broken(cursor: sqlite3.Cursor, same: Callable[[Any], Any]) -> Iterator[list[Any]]:
+    """The cursor's rows (in the order of ``same``) in chunks of :data:`CHUNK`, each run of
+    rows equal by ``same`` in account and ref order. A chunk is handed on once the run its last
+    row is in has ended: the rows after it are read first (a chunk, usually)."""
+    rows: list[Any] = []
+    done = False
+    while True:
+        while not done and (len(rows) <= CHUNK or same(rows[CHUNK - 1]) == same(rows[-1])):
+            more = cursor.fetchmany(CHUNK)
+            done = not more
+            rows += more
+        if not rows:
+            return
+        end = len(rows)
+        if not done:  # the last run may go on: its rows stay unsorted until it has ended
+            last = same(rows[-1])
+            while same(rows[end - 1]) == last:
+                end -= 1
+        keys = list(map(same, rows[:end]))
+        if any(map(eq, keys, keys[1:])):
+            start = 0
+            for n in range(1, end + 1):
+                if n == end or keys[n] != keys[start]:
+                    if n - start > 1:
+                        rows[start:n] = sorted(rows[start:n], key=_TIE_ORDER)
+                    start = n
+        yield rows[:CHUNK]
+        rows = rows[CHUNK:]
 
 
 def account_totals(
@@ -346,7 +400,7 @@ def account_totals(
     query = totals_query(f, now, due_within)
     return [
         AccountTotals(provider, account, n, int(size or 0), n - sized, int(due or 0), utc(soon))
-        for provider, account, n, size, sized, due, soon in db.execute(*query)
+        for provider, account, n, size, sized, due, soon in db.execute(query.sql, query.params)
     ]
 
 

@@ -303,3 +303,35 @@ def test_combinations_cover_every_pair_of_fields() -> None:
         )
     }
     assert len(together) == len(list(itertools.combinations(fields, 2)))
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 500])
+def test_ties_in_purge_order_are_put_in_account_and_ref_order_across_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """SQLite gives the rows by purge date and name; runs of rows equal in both (longer than a
+    chunk, across chunks, dated and undated) come in account and ref order, as SQLAlchemy's
+    full ORDER BY has them, whatever the limit."""
+    monkeypatch.setattr(index_read, "CHUNK", chunk)
+    db = tmp_path / "index.db"
+    tie = NOW + DAY
+    with Index.open(f"sqlite:///{db}") as ix:
+        for number, (provider, account) in enumerate(ACCOUNTS):
+            exact = {"purge_is_estimate": False}
+            made = [TrashItem(f"t{n}", "same.jpg", purge_at=tie, **exact) for n in range(7)]
+            made += [TrashItem(item_id=f"u{n}", name=f"u{n % 2}.jpg") for n in range(5)]
+            made += [TrashItem(f"d{n}", f"d{n}.jpg", purge_at=tie + n * DAY / 9 * (n % 3), **exact)
+                     for n in range(5 + number)]  # fmt: skip
+            scan_id = ix.begin_scan(provider, account, NOW)
+            ix.write_page(scan_id, provider, account, Page(items=made), NOW)
+            ix.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), NOW)
+        with SQLiteReader.open(f"sqlite:///{db}") as reader:  # type: ignore[union-attr]
+            for f in (ItemFilter(), ItemFilter(accounts=tuple(ACCOUNTS[1:])),
+                      ItemFilter(expiring_within=30 * DAY)):  # fmt: skip
+                orm = [row for part in ix._listing_sa(f, NOW) for row in part]
+                assert len({(r.stored_purge_at, r.name) for r in orm}) < len(orm) - 20
+                for limit in [None, *range(len(orm) + 2)]:
+                    chunks = list(reader.listing(f, NOW, limit))
+                    assert all(0 < len(c) <= chunk for c in chunks)
+                    lean = [row for part in chunks for row in part]
+                    assert lean == orm[:limit], (f, limit)
