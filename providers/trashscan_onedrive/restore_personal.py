@@ -25,18 +25,24 @@ Every restore is verified: the restore's 200 answer is the restored driveItem [d
 when it names the item, live (no ``deleted`` facet) with its folder's path, it is the outcome;
 otherwise the photo is read back, and must be live.
 
-Looking at the photos before restoring (and for the plan) are reads: the first alone (it signs
-in), the others :data:`LOOK_WORKERS` at a time. Restores are writes, one at a time; while one is
-in flight, the next photo's name is checked in its folder when that folder is known to be there
-(a read). That answer is used only if no restore of this run went to that folder under that name
-since the check began (names compared ignoring case, as OneDrive does); otherwise the name is
-checked again. So a mass restore into existing folders costs about one round trip per photo on
-its critical path, the restore itself.
+Looking at the photos before restoring (and for the plan) are reads that do not depend on each
+other: up to 20 go in one ``POST /v1.0/$batch`` (Graph's JSON batching [json-batching]; see
+:meth:`~trashscan_onedrive.client.GraphSession.get_many`: answers paired by id, each part's
+status read as the direct call's, a throttled part asked again after its ``Retry-After``), the
+first batch alone (it signs in), then :data:`BATCH_WORKERS` batches at a time. Restores are
+writes, one at a time, each sent directly (a restore's place depends on the answers before it).
+While one is in flight, the names of the next photos (up to 20, one batch) are checked in their
+folders, each when its folder is known to be there (reads). Such an answer is used only if no
+restore of this run went to that folder under that name since the check began (names compared
+ignoring case, as OneDrive does); otherwise the name is checked again. So a mass restore into
+existing folders costs about one round trip per photo on its critical path, the restore itself,
+and 1.15 in all (a look for the plan and one for the restore, and a name check, each a twentieth
+of a batch).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -46,6 +52,7 @@ from urllib.parse import quote
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import IndexedItem, RestoreOutcome, RestoreResult
 from trashscan_onedrive.client import (
+    BATCH_MAX,
     GraphSession,
     error_of,
     json_of,
@@ -58,7 +65,7 @@ MAX_DEPTH = 64  # folders looked at above a photo; a cycle would be the server's
 VERIFY_SELECT = "id,name,parentReference,deleted"
 RESTORE_PERMISSION = "Files.ReadWrite.All"
 LIVE, BINNED, GONE = "live", "in the recycle bin", "gone"
-LOOK_WORKERS = 8  # items looked at concurrently (reads)
+BATCH_WORKERS = 2  # batches of looks in flight at once (reads), after the first
 
 
 def item_url(session: GraphSession, item_id: str, rest: str = "") -> str:
@@ -134,30 +141,35 @@ class PersonalRestorer:
         self._root: str | None = None
         self._answer: dict[str, Any] | None = None  # the last restore's 2xx answer
         self._writes: list[tuple[str, str]] = []  # (folder id, name) of every restore sent
-        # name checks made ahead, while a restore was in flight: (folder id, name) -> (the
-        # photo's place in the run, len(_writes) when it began, free or not / None: it failed)
-        self._ahead: dict[tuple[str, str], tuple[int, int, Future[bool | None]]] = {}
+        # name checks made ahead, while a restore was in flight, a batch of them at once:
+        # (folder id, name) -> (the photo's place in the run, len(_writes) when the check began,
+        # the batch's answers: free or not / None: it failed, this check's place in them)
+        self._ahead: dict[tuple[str, str], tuple[int, int, Future[list[bool | None]], int]] = {}
 
     def _looks_of(self, ids: Sequence[str], *, fresh: bool) -> dict[str, Look | AccountError]:
-        """Each item as :meth:`_look` sees it (an AccountError for one that failed): the first
-        alone, since it may sign in, then :data:`LOOK_WORKERS` at a time."""
-
-        def one(item_id: str) -> Look | AccountError:
-            try:
-                return self._look(item_id, fresh=fresh)
-            except AuthError:
-                raise
-            except AccountError as exc:
-                return exc
-
+        """Each item as :meth:`_look` sees it (an AccountError for one that failed), up to
+        :data:`BATCH_MAX` a batch: the first batch alone, since it may sign in, then
+        :data:`BATCH_WORKERS` batches at a time. Unless ``fresh``, a look already made is
+        kept."""
         looks: dict[str, Look | AccountError] = {}
-        if not ids:
-            return looks
-        looks[ids[0]] = one(ids[0])
-        rest = list(dict.fromkeys(ids[1:]))
-        if rest:
-            with ThreadPoolExecutor(LOOK_WORKERS, thread_name_prefix="onedrive-look") as pool:
-                looks.update(zip(rest, pool.map(one, rest), strict=True))
+        wanted: list[str] = []
+        for item_id in dict.fromkeys(ids):
+            if not fresh and item_id in self._looks:
+                looks[item_id] = self._looks[item_id]
+            else:
+                wanted.append(item_id)
+        groups = [wanted[start : start + BATCH_MAX] for start in range(0, len(wanted), BATCH_MAX)]
+
+        def one(group: list[str]) -> list[Look | AccountError]:
+            answers = self.session.get_many([self._look_url(item_id) for item_id in group])
+            return [self._look_from(i, a) for i, a in zip(group, answers, strict=True)]
+
+        if groups:
+            looks.update(zip(groups[0], one(groups[0]), strict=True))
+        if len(groups) > 1:
+            with ThreadPoolExecutor(BATCH_WORKERS, thread_name_prefix="onedrive-look") as pool:
+                for group, found in zip(groups[1:], pool.map(one, groups[1:]), strict=True):
+                    looks.update(zip(group, found, strict=True))
         return looks
 
     # ------------------------------------------------------------------ the plan (reads only)
@@ -235,8 +247,7 @@ class PersonalRestorer:
                     yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(look))
                     continue
                 if index + 1 < len(todo):
-                    following = todo[index + 1]
-                    self._check_ahead(pool, index + 1, following, before[following.item_id])
+                    self._check_ahead(pool, index + 1, todo, before)
                 try:
                     yield self._restore(item, look)
                 except AuthError:
@@ -245,26 +256,55 @@ class PersonalRestorer:
                     yield RestoreResult(item.item_id, RestoreOutcome.FAILED, str(exc))
 
     def _check_ahead(
-        self, pool: ThreadPoolExecutor, index: int, item: IndexedItem, look: Look | AccountError
+        self,
+        pool: ThreadPoolExecutor,
+        index: int,
+        todo: Sequence[IndexedItem],
+        before: Mapping[str, Look | AccountError],
     ) -> None:
-        """Check the next photo's name in its folder now, if that folder is known to be there
-        (a photo in a folder of the recycle bin waits for that folder's restore). Only checks
-        for this photo and the one being restored are kept."""
+        """When the next photo (``todo[index]``) can have its name checked now and is not being
+        checked yet, check it, with the names of the photos after it (up to :data:`BATCH_MAX`
+        in all, one batch) that can be checked and are not: a photo's name can be checked once
+        its folder is known to be there (one in a folder of the recycle bin waits for that
+        folder's restore). Checks for photos already restored are dropped."""
         self._ahead = {key: kept for key, kept in self._ahead.items() if kept[0] >= index - 1}
+        window: dict[tuple[str, str], int] = {}
+        for place in range(index, min(index + BATCH_MAX, len(todo))):
+            key = self._ahead_key(todo[place], before[todo[place].item_id])
+            if key is not None and key not in self._ahead and key not in window:
+                window[key] = place
+            elif place == index:
+                return  # the next photo's name is being checked already, or cannot be yet
+        checks = pool.submit(self._names_free, list(window))
+        began = len(self._writes)
+        for position, (key, place) in enumerate(window.items()):
+            self._ahead[key] = (place, began, checks, position)
+
+    def _ahead_key(self, item: IndexedItem, look: Look | AccountError) -> tuple[str, str] | None:
+        """(folder id, name) of a photo whose name can be checked now, else None."""
         if not isinstance(look, Look) or look.state != BINNED or look.parent_id is None:
-            return
+            return None
         home = self._homes.get(look.parent_id)
         if not isinstance(home, Home) or home.folder_id != look.parent_id or home.restored:
-            return
-        name = self._name_of(item, look)
-        check = pool.submit(self._free_or_none, look.parent_id, name)
-        self._ahead[(look.parent_id, name)] = (index, len(self._writes), check)
-
-    def _free_or_none(self, parent: str, name: str) -> bool | None:
-        try:
-            return self._name_free(parent, name)
-        except AccountError:  # checked again when it is needed, and failing then
             return None
+        return look.parent_id, self._name_of(item, look)
+
+    def _names_free(self, keys: list[tuple[str, str]]) -> list[bool | None]:
+        """Whether each name is free in its folder (None: the check failed; it is made again
+        when it is needed, and fails then)."""
+        try:
+            answers = self.session.get_many([self._name_url(p, n) for p, n in keys])
+        except AccountError:
+            return [None] * len(keys)
+        free: list[bool | None] = []
+        for answer in answers:
+            if isinstance(answer, AccountError):
+                free.append(None)
+            elif answer.status_code == 404:
+                free.append(True)
+            else:
+                free.append(False if 200 <= answer.status_code < 300 else None)
+        return free
 
     def _checked_ahead(self, parent: str, name: str) -> bool | None:
         """The answer of the name check made ahead for exactly this folder and name, unless a
@@ -272,8 +312,8 @@ class PersonalRestorer:
         ahead = self._ahead.pop((parent, name), None)
         if ahead is None:
             return None
-        _, began, check = ahead
-        free = check.result()
+        _, began, checks, position = ahead
+        free = checks.result()[position]
         folded = name.casefold()
         if any(p == parent and n.casefold() == folded for p, n in self._writes[began:]):
             return None
@@ -403,12 +443,28 @@ class PersonalRestorer:
 
     # ------------------------------------------------------------------ Graph calls
 
+    def _look_url(self, item_id: str) -> str:
+        params = {"includeDeletedItems": "true", "$select": VERIFY_SELECT}
+        return item_url(self.session, item_id) + "?" + query(params)
+
+    def _look_from(self, item_id: str, answer: Any) -> Look | AccountError:
+        """:meth:`_look`'s reading of an answer (a batch part's too), or why it failed."""
+        if isinstance(answer, AccountError):
+            return answer
+        try:
+            return self._seen(item_id, answer)
+        except AuthError:
+            raise
+        except AccountError as exc:
+            return exc
+
     def _look(self, item_id: str, *, fresh: bool = False) -> Look:
         """The item by id, deleted items included; remembered for the run unless ``fresh``."""
         if not fresh and item_id in self._looks:
             return self._looks[item_id]
-        params = {"includeDeletedItems": "true", "$select": VERIFY_SELECT}
-        response = self.session.send("GET", item_url(self.session, item_id) + "?" + query(params))
+        return self._seen(item_id, self.session.send("GET", self._look_url(item_id)))
+
+    def _seen(self, item_id: str, response: Any) -> Look:
         if response.status_code == 404:
             look = Look(GONE)
         else:
@@ -460,11 +516,12 @@ class PersonalRestorer:
                 return Placement(parent, candidate, moved, renamed=attempt > 0)
         return None
 
+    def _name_url(self, parent: str, name: str) -> str:
+        return item_url(self.session, parent, f":/{quote(name, safe='')}")
+
     def _name_free(self, parent: str, name: str) -> bool:
         """``GET items/{parent}:/{name}``: 404 means nothing has that name there."""
-        response = self.session.send(
-            "GET", item_url(self.session, parent, f":/{quote(name, safe='')}")
-        )
+        response = self.session.send("GET", self._name_url(parent, name))
         if response.status_code == 404:
             return True
         self.session.check(response, "checking whether the name is free")

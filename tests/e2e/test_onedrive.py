@@ -406,9 +406,9 @@ def test_restore_erin_free_name_taken_name_and_folder_photo(cli, sandbox, fake, 
 
 def test_restore_erin_two_photos_one_restore_each_and_no_read_back(cli, sandbox, fake, log):
     """Requests of a personal restore, counted: each photo looked at for the plan and again
-    before restoring (reads, several at a time), its folder once per look-ahead, its name in
-    that folder checked, one restore each; the restore's answer is the restored driveItem, so
-    nothing is read back."""
+    before restoring (reads: the two photos in one JSON batch each time), its folder once per
+    look-ahead, its name in that folder checked, one restore each; the restore's answer is the
+    restored driveItem, so nothing is read back."""
     _enrol_then_delete(cli, sandbox)
     items = cli("list", "--all-accounts", "--format", "json").json()
     chosen = [
@@ -421,21 +421,28 @@ def test_restore_erin_two_photos_one_restore_each_and_no_read_back(cli, sandbox,
 
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "2 restored, 0 not restored" in result.stdout
-    kinds = Counter(
-        "restore"
-        if r.path.endswith("/restore")
-        else "look"
-        if "includeDeletedItems" in r.query
-        else "name"
-        if ":/" in r.path
-        else "read back"
-        if r.path.startswith("/v1.0/me/drive/items/")
-        else "other"
-        for r in log.since()
-        if not r.path.startswith("/common/")
-    )
+
+    def kind(r: Any) -> str:
+        if r.path.endswith("/$batch"):
+            return "batch"
+        if r.path.endswith("/restore"):
+            return "restore"
+        if "includeDeletedItems" in r.query:
+            return "look"
+        if ":/" in r.path:
+            return "name"
+        return "read back" if r.path.startswith("/v1.0/me/drive/items/") else "other"
+
+    graph = [r for r in log.since() if not r.path.startswith("/common/")]
     # looks: 2 photos + their folder, for the plan and again for the restore
-    assert kinds == {"look": 6, "name": 2, "restore": 2}
+    assert Counter(kind(q) for r in graph for q in (r.parts or (r,))) == {
+        "look": 6,
+        "name": 2,
+        "restore": 2,
+    }
+    # round trips: the two photos' looks in one batch, for the plan and for the restore
+    assert Counter(kind(r) for r in graph) == {"batch": 2, "look": 2, "name": 2, "restore": 2}
+    assert all(len(r.parts) == 2 for r in graph if r.parts)
 
 
 def test_restore_frank_photo_and_video_through_the_recycle_bin(cli, sandbox, fake, log):

@@ -483,3 +483,50 @@ def test_personal_plan_is_silent_when_the_folder_is_there(cli, sandbox, fake):
     assert dry.exit_code == 0, dry.stderr
     assert f"{item['ref']} IMG_0007.heic:" not in dry.stdout
     assert fake.restore_seen == []
+
+
+def test_personal_mass_restore_reads_in_json_batches(cli, sandbox, fake, log):
+    """25 photos of one folder: each looked at for the plan and again before restoring, 20 to
+    a Graph JSON batch (the fake answers each batch in a shuffled order: paired by id, each
+    photo comes back under its own name); one look throttled (429 with its own Retry-After) is
+    asked again in a batch of its own; the names ahead are checked in batches too; one
+    restore each, sent alone."""
+    assert cli("list", "--account", "erin").exit_code == 0  # the enrolment
+    now = fake.clock()
+    paths = [f"/Pictures/Batch/IMG_{n:02}.jpg" for n in range(25)]
+    for path in paths:
+        fake.add_file("erin", path, at=now - timedelta(hours=1))
+    assert cli("list", "--account", "erin").exit_code == 0  # the mirror learns them
+    for path in paths:
+        fake.delete("erin", path)
+    items = {p: i for p, i in _listed(cli, "erin").items() if p.startswith("/Pictures/Batch/")}
+    assert sorted(items) == paths
+    throttled = items[paths[7]]["item_id"]
+    assert fake.server is not None
+    fake.server.faults.add(fake.http_fault(429, 0), path=f"/items/{re.escape(throttled)}$")
+    log.mark()
+
+    result = cli("restore", *(items[p]["ref"] for p in paths), "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "25 restored, 0 not restored" in result.stdout
+    for path in paths:
+        assert fake.find("erin", path).live
+        assert _state(sandbox, "erin", items[path]["item_id"]) is ItemState.RESTORED
+    graph = [r for r in log.since() if not r.path.startswith("/common/")]
+    batches = [r for r in graph if r.path == "/v1.0/$batch"]
+    looks = [[p for p in r.parts if "includeDeletedItems" in p.query] for r in batches if r.parts]
+    # plan: 20 + 5, the throttled one again alone; restore: 20 + 5
+    assert sorted(len(parts) for parts in looks if parts) == [1, 5, 5, 20, 20]
+    again = [parts for parts in looks if len(parts) == 1]
+    assert again[0][0].path.endswith(f"/items/{throttled}")
+    assert [p.status for p in again[0]] == [200]
+    assert fake.server.faults.pending() == 0
+    restores = [r for r in graph if r.method == "POST" and r.path.endswith("/restore")]
+    assert len(restores) == 25 and all(not r.parts for r in restores)
+    direct = Counter("look" if "includeDeletedItems" in r.query else "name" for r in graph
+                     if r.method == "GET")  # fmt: skip
+    assert direct == {"look": 2, "name": 2}  # the folder, for the plan and the restore
+    names = [[p for p in r.parts if ":/" in p.path] for r in batches]
+    assert [len(parts) for parts in names if parts] == [20, 3]  # photos 3 to 25
+    assert len(batches) == 7  # 5 of looks, 2 of names

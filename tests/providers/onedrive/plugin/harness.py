@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msal
+import requests
 import responses
 from responses import matchers
 
@@ -62,6 +63,7 @@ WEB_GUID = "9e1d3c7a-0000-4000-8000-000000000002"
 SITE = f"contoso-my.sharepoint.com,{SITE_GUID},{WEB_GUID}"  # Graph's "host,siteId,webId"
 QUOTA = f"{V1}me/drive?$select=quota"
 GB = 1024**3
+PART = "X-Test-Batch-Part"  # marks the harness's own calls that answer a batch's parts
 
 
 # ------------------------------------------------------------------------------------ tokens
@@ -175,14 +177,17 @@ class Harness:
         )
 
     def signed_in(self) -> None:
-        """The common case: a valid cached token for the global cloud."""
+        """The common case: a valid cached token for the global cloud (and Graph's JSON batching
+        served, see :meth:`batching`)."""
         self.sign_in()
         self.discovery()
+        self.batching()
 
     def restart(self, authority: str = LOGIN) -> None:
         """Forget earlier registrations and calls; a new session reads the configuration again."""
         self.rsps.reset()
         self.discovery(authority)
+        self.batching()
 
     # -------------------------------------------------------------------- Graph
 
@@ -214,6 +219,48 @@ class Harness:
             match=match,
         )
 
+    def batching(self, order: str = "reverse", part_faults: dict[str, Any] | None = None) -> None:
+        """Serve ``POST {V1}$batch`` as Graph documents JSON batching [json-batching]: each part's
+        relative url runs under ``/v1.0`` with the batch's own ``Authorization``, answered by the
+        mocks registered for its direct call (each part is one of ``rsps.calls``, the batch
+        too, after its parts); the batch is 200 and the answers come in reverse order ("might
+        appear in a different order than the requests": paired by id, never by position), each
+        ``{id, status, headers, body}``. ``part_faults`` maps a part's url to answers given
+        before its mock, one per time it is asked: (status, headers, body)."""
+        queued = {url: list(answers) for url, answers in (part_faults or {}).items()}
+        self.batches: list[list[dict[str, Any]]] = []
+
+        def serve(request: Any) -> tuple[int, dict[str, str], str]:
+            parts = json.loads(request.body)["requests"]
+            self.batches.append(parts)
+            answers = []
+            for part in parts:
+                assert part["method"] == "GET" and part["url"].startswith("/"), part
+                if queued.get(part["url"]):
+                    status, headers, body = queued[part["url"]].pop(0)
+                    answers.append(
+                        {"id": part["id"], "status": status, "headers": headers, "body": body}
+                    )
+                    continue
+                direct = requests.get(
+                    V1 + part["url"][1:],
+                    headers={"Authorization": request.headers["Authorization"], PART: part["id"]},
+                )
+                answer: dict[str, Any] = {
+                    "id": part["id"],
+                    "status": direct.status_code,
+                    "headers": {"Content-Type": "application/json"},
+                }
+                if direct.content:
+                    answer["body"] = direct.json()
+                answers.append(answer)
+            if order == "reverse":
+                answers.reverse()
+            return 200, {"Content-Type": "application/json"}, json.dumps({"responses": answers})
+
+        self.rsps.remove("POST", f"{V1}$batch")  # the one served before, if any
+        self.rsps.add_callback("POST", f"{V1}$batch", callback=serve)
+
     def quota(self, deleted: int = 0, total: int = 5 * GB, **more: Any) -> None:
         """``GET /me/drive?$select=quota`` answers with the drive's quota facet (sizes in bytes;
         ``deleted`` is the recycle bin's) [resources/quota.md]."""
@@ -230,6 +277,19 @@ class Harness:
 
     def sent_to(self, host: str = "graph.microsoft.com") -> list[tuple[str, str]]:
         return [(m, u) for m, u in self.sent if urlsplit(u).netloc == host]
+
+    def round_trips(self) -> list[tuple[str, str]]:
+        """The Graph requests sent, a batch as one (its parts left out)."""
+        return [
+            (c.request.method, c.request.url)
+            for c in self.rsps.calls
+            if urlsplit(c.request.url).netloc == "graph.microsoft.com"
+            and PART not in c.request.headers
+        ]
+
+    def writes(self) -> list[tuple[str, str]]:
+        """The Graph requests sent that are not reads (a batch of GETs is a read)."""
+        return [(m, u) for m, u in self.sent_to() if m != "GET" and u != f"{V1}$batch"]
 
     def bodies(self, host: str = "graph.microsoft.com") -> list[Any]:
         out = []
