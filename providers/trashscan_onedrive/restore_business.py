@@ -20,9 +20,9 @@ but has no reference page for sites; the documented twin (SharePoint Embedded co
 Chunks hold :data:`CHUNK` ids (no maximum is documented; CLI for Microsoft 365 restores 20 per
 call). What the answers leave open is settled with documented calls only, never the undocumented
 ``GET .../recycleBin/items/{id}`` (a server may refuse it with 400): **one listing of the recycle
-bin per restore batch** (recyclebin-list-items), however many ids, then, for each id not reported
-restored, a read of its original path and, if need be, of its original folder (driveitem-get,
-``/sites/{site-id}/drive/root:/{path}``):
+bin per restore batch** (recyclebin-list-items; pages of ``$top`` 1,000, as the scan asks),
+however many ids, then, for each id not reported restored, a read of its original path and, if
+need be, of its original folder (driveitem-get, ``/sites/{site-id}/drive/root:/{path}``):
 
 * out of the bin and a file at its place: ``already_restored`` (by another run racing this one,
   or by hand); unless that file was created after the deletion: a newer file, not this one;
@@ -53,7 +53,7 @@ from urllib.parse import quote
 from trashscan.errors import AccountError, AuthError
 from trashscan.models import IndexedItem, RestoreOutcome, RestoreResult
 from trashscan.pagination import PageGuard
-from trashscan_onedrive.business import recycle_bin_url
+from trashscan_onedrive.business import BIN_TOP, recycle_bin_url
 from trashscan_onedrive.client import GraphSession, error_of, json_of, permission_refusal, query
 from trashscan_onedrive.times import parse_iso
 
@@ -211,20 +211,27 @@ class SiteRestore:
     # ------------------------------------------------------------------ documented look-ups
 
     def _list(self) -> Listing:
-        """The whole recycle bin, once (the documented list call, followed to its end)."""
+        """The whole recycle bin, once (the documented list call, followed to its end), the
+        largest page asked (``$top``, :data:`~trashscan_onedrive.business.BIN_TOP`), and asked
+        again without it when the first page is refused with 400, as the scan does."""
         what = f"listing the recycle bin of site {self.site_id}"
-        url: str | None = (
-            recycle_bin_url(self.session.settings, self.site_id)
-            + "?"
-            + query({"$select": LIST_SELECT})
-        )
+        plain = recycle_bin_url(self.session.settings, self.site_id)
+        url: str | None = plain + "?" + query({"$select": LIST_SELECT, "$top": BIN_TOP})
         guard = PageGuard("OneDrive's recycle bin", "next link")
         guard.start(url)
         ids: set[str] = set()
         locations: dict[str, str] = {}
         places: set[str] = set()
+        first = True
         while url:
-            data = json_of(self.session.check(self.session.send("GET", url), what), what)
+            response = self.session.send("GET", url)
+            if first and response.status_code == 400 and "top" in url:
+                url = plain + "?" + query({"$select": LIST_SELECT})
+                guard.start(url)
+                first = False
+                continue
+            first = False
+            data = json_of(self.session.check(response, what), what)
             for entry in data.get("value") or ():
                 if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
                     continue

@@ -450,7 +450,8 @@ def test_the_plan_names_a_folder_in_the_bin_and_a_folder_gone(od: Harness) -> No
 # ------------------------------------------------------------------------------------ business
 
 BIN = f"{BETA}sites/{SITE}/recycleBin/items"
-LIST = f"{BIN}?$select=id,name,deletedFromLocation"
+LIST = f"{BIN}?$select=id,name,deletedFromLocation&$top=1000"
+PLAIN_LIST = f"{BIN}?$select=id,name,deletedFromLocation"
 DRIVE = f"{V1}sites/{SITE}/drive/root:"
 PATH_SELECT = "?$select=id,name,createdDateTime"
 LIBRARY = "personal/alice_contoso_com/Documents"
@@ -565,7 +566,8 @@ def test_business_a_failed_listing_keeps_the_answer(od: Harness) -> None:
     one, two = bin_indexed(1), bin_indexed(2)
     ids = [one.item_id, two.item_id]
     od.graph("POST", f"{BIN}/restore", {"value": [{"id": ids[0]}]}, status=207, body={"ids": ids})
-    od.graph("GET", LIST, {"error": {"code": "BadRequest", "message": "no"}}, status=400)
+    for url in (LIST, PLAIN_LIST):  # refused with $top, then without it
+        od.graph("GET", url, {"error": {"code": "BadRequest", "message": "no"}}, status=400)
     results = od.restore(one, two, acct=BUSINESS)
     assert [(r.item_id, r.outcome) for r in results] == [
         (ids[0], RestoreOutcome.RESTORED),
@@ -575,6 +577,31 @@ def test_business_a_failed_listing_keeps_the_answer(od: Harness) -> None:
         "not restored: OneDrive did not report it restored; listing the recycle bin failed: "
         "OneDrive refused listing the recycle bin of site " + SITE + ": HTTP 400 (BadRequest)"
     )
+
+
+def test_business_listing_asks_1000_a_page_and_again_without_top_if_refused(
+    od: Harness,
+) -> None:
+    """The one listing asks the largest page, as the scan does (``$top=1000``); a service that
+    refuses the option (400 on the first page) is asked again without it, pages followed."""
+    for refuses in (False, True):
+        od.restart()
+        od.signed_in()
+        one = bin_indexed(1)
+        od.graph("POST", f"{BIN}/restore", {"value": []}, status=207, body={"ids": [one.item_id]})
+        if refuses:
+            od.graph("GET", LIST, {"error": {"code": "invalidRequest"}}, status=400)
+            page2 = f"{BIN}?$skiptoken=2"
+            od.graph("GET", PLAIN_LIST, {"value": [], "@odata.nextLink": page2})
+            od.graph("GET", page2, {"value": [entry(one, f"{LIBRARY}/Pictures")]})
+        else:
+            od.graph("GET", LIST, {"value": [entry(one, f"{LIBRARY}/Pictures")]})
+        taken = live("01X", "IMG_1.JPG", "")
+        od.graph("GET", f"{DRIVE}/Pictures/IMG_1.JPG{PATH_SELECT}", taken)
+        [result] = od.restore(one, acct=BUSINESS)
+        assert "is in the way at its original place" in (result.detail or "")
+        lists = [u for m, u in od.sent_to() if m == "GET" and "recycleBin" in u]
+        assert lists == ([LIST, PLAIN_LIST, f"{BIN}?$skiptoken=2"] if refuses else [LIST])
 
 
 def test_business_a_5xx_restore_is_settled_by_the_listing(od: Harness) -> None:
