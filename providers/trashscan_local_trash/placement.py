@@ -57,7 +57,7 @@ class Destination:
         return os.path.join(self.anchor, *self.parts)
 
 
-def _roots(location: TrashLocation) -> list[str]:
+def roots_of(location: TrashLocation) -> list[str]:
     """Where ``location``'s entries may start: home (as written and its real path) for the home
     trash, else the volume's top directory (likewise)."""
     if location.home:
@@ -68,9 +68,9 @@ def _roots(location: TrashLocation) -> list[str]:
 
 def destination(location: TrashLocation, path: str, roots: list[str] | None = None) -> Destination:
     """Where ``path`` (absolute, normalised) would be written, or NotRestorableError;
-    ``roots``: :func:`_roots`, when the caller has them already."""
+    ``roots``: :func:`roots_of`, when the caller has them already."""
     path = os.path.normpath(path)
-    for root in _roots(location) if roots is None else roots:
+    for root in roots_of(location) if roots is None else roots:
         if _inside(path, root):
             return Destination(root, _parts(path, root))
     if location.home and path != os.sep:
@@ -93,7 +93,7 @@ class Checker:
 
     def __init__(self, location: TrashLocation) -> None:
         self.location = location
-        self.roots = _roots(location)
+        self.roots = roots_of(location)
         self.folders: dict[str, str | None] = {}
 
     def why_not(self, path: str) -> str | None:

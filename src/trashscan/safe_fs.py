@@ -25,6 +25,7 @@ import os
 import secrets
 import stat
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -188,6 +189,16 @@ def open_regular(dir_fd: int, name: str, path: str) -> tuple[int, os.stat_result
     return fd, st
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A file given its new name by :func:`place_file`, its old name not removed yet."""
+
+    name: str
+    st: os.stat_result  # the file under the new name
+    created: bool  # False: the name already was this very file (a restore killed after the link)
+    copied: int  # bytes copied (0: a hard link)
+
+
 def move_file(
     src_dir: int, src_name: str, src_fd: int, src_st: os.stat_result, dst_dir: int,
     names: Iterable[str],
@@ -198,47 +209,75 @@ def move_file(
     unless it already is this very file (a restore killed before removing the trash's name).
     Within one filesystem the file gets a hard link of the open descriptor, so exactly the inode
     that was checked lands there; otherwise (or without hard links, as on FAT sticks) the file is
-    copied, checked complete and synced before it gets the name (see :func:`_copy_new`). Only
-    then is ``src_name`` removed from ``src_dir``, and only if it still is the same file. If that
-    removal fails, the new name is removed again: the file is then where it was, never in two
-    places, never lost.
+    copied, checked complete and synced before it gets the name (see :func:`_copy_new`). The
+    folder is synced, so the new name is durable, and only then is ``src_name`` removed from
+    ``src_dir``, and only if it still is the same file. If that removal fails, the new name is
+    removed again: the file is then where it was, never in two places, never lost.
     Returns the chosen name. Raises FileExistsError when every name is taken.
+
+    The three steps are :func:`place_file`, :func:`sync_dir` and :func:`finish_move`; a restore of
+    many files takes each step for a whole batch, so that a folder is synced once for all the
+    files placed in it, before any of their old names is removed.
     """
+    placed = place_file(src_fd, src_st, dst_dir, names)
+    try:
+        sync_dir(dst_dir)  # the new name is durable before the old one goes
+    except BaseException:
+        undo_place(dst_dir, placed)
+        raise
+    finish_move(src_dir, src_name, src_st, dst_dir, placed)
+    return placed.name
+
+
+def place_file(src_fd: int, src_st: os.stat_result, dst_dir: int, names: Iterable[str]) -> Placed:
+    """The first step of :func:`move_file`: the file open at ``src_fd`` under the first free name
+    of ``names`` in ``dst_dir`` (a hard link, else a complete, synced copy); nothing is removed.
+    The caller syncs ``dst_dir`` (:func:`sync_dir`) before :func:`finish_move`, or undoes it
+    (:func:`undo_place`). Raises FileExistsError when every name is taken."""
     names = list(names)
     linkable = os.path.lexists(f"/proc/self/fd/{src_fd}")  # /proc is mounted
     for i, name in enumerate(names):
         _check_name(name)
-        created = True
         try:
-            new = src_st  # a hard link is the very inode that was checked
             if linkable:
                 try:
                     os.link(f"/proc/self/fd/{src_fd}", name, dst_dir_fd=dst_dir)
+                    return Placed(name, src_st, True, 0)  # the very inode that was checked
                 except OSError as exc:
                     if exc.errno not in _NO_LINK:
                         raise
                     linkable = False
-            if not linkable:
-                name, new = _copy_new(src_fd, src_st, dst_dir, names[i:])
+            name, new = _copy_new(src_fd, src_st, dst_dir, names[i:])
+            return Placed(name, new, True, new.st_size)
         except FileExistsError:
             if linkable and _is_file(dst_dir, name, src_st):
                 # The name already is this very file: a restore killed after linking it, or
                 # another one moving it there now. Finish the move; that name was not ours to undo.
-                created = False
-            elif linkable:
+                return Placed(name, src_st, False, 0)
+            if linkable:
                 continue
-            else:
-                raise  # the copy already tried every remaining name
-        _sync_dir(dst_dir)  # the new name is durable before the old one goes
-        try:
-            remove_if_same(src_dir, src_name, src_st)
-        except BaseException:
-            if created:
-                with contextlib.suppress(OSError):
-                    remove_if_same(dst_dir, name, new)
-            raise
-        return name
+            raise  # the copy already tried every remaining name
     raise FileExistsError(errno.EEXIST, "every candidate name is taken")
+
+
+def finish_move(
+    src_dir: int, src_name: str, src_st: os.stat_result, dst_dir: int, placed: Placed
+) -> None:
+    """The last step of :func:`move_file`, once ``dst_dir`` is synced: remove ``src_name`` if it
+    still is the same file; if that fails, remove the new name again (the file is where it was)."""
+    try:
+        remove_if_same(src_dir, src_name, src_st)
+    except BaseException:
+        undo_place(dst_dir, placed)
+        raise
+
+
+def undo_place(dst_dir: int, placed: Placed) -> None:
+    """Remove the name :func:`place_file` made (not one that already was the file), if it still
+    is that file; the file keeps its old name."""
+    if placed.created:
+        with contextlib.suppress(OSError):
+            remove_if_same(dst_dir, placed.name, placed.st)
 
 
 def _is_file(dir_fd: int, name: str, st: os.stat_result) -> bool:
@@ -248,7 +287,7 @@ def _is_file(dir_fd: int, name: str, st: os.stat_result) -> bool:
         return False
 
 
-def _sync_dir(fd: int) -> None:
+def sync_dir(fd: int) -> None:
     """Make a folder's new entry durable; a filesystem that cannot sync folders is let be."""
     try:
         os.fsync(fd)

@@ -196,14 +196,14 @@ def test_a_restore_that_another_one_finished_first_is_already_restored(
     loses the race must say the file is back, not fail with "No such file or directory"."""
     acct, item, stored = _photo(provider, volume)
     target = volume.top / "DCIM" / "holiday.jpg"
-    real = safe_fs.move_file
+    real = safe_fs.place_file
 
     def other_restore_first(*args, **kwargs):
         os.rename(stored, target)  # what a file manager's restore does ...
         (volume.trash.path / "info" / "holiday.jpg.trashinfo").unlink()  # ... then this
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(safe_fs, "move_file", other_restore_first)
+    monkeypatch.setattr(safe_fs, "place_file", other_restore_first)
 
     [result] = provider.restore(acct, [item])
 
