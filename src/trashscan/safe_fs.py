@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import itertools
 import os
 import secrets
 import stat
@@ -234,9 +235,9 @@ def place_file(src_fd: int, src_st: os.stat_result, dst_dir: int, names: Iterabl
     of ``names`` in ``dst_dir`` (a hard link, else a complete, synced copy); nothing is removed.
     The caller syncs ``dst_dir`` (:func:`sync_dir`) before :func:`finish_move`, or undoes it
     (:func:`undo_place`). Raises FileExistsError when every name is taken."""
-    names = list(names)
+    names = iter(names)  # taken one at a time: a restore's candidates go up to "(restored 999)"
     linkable = os.path.lexists(f"/proc/self/fd/{src_fd}")  # /proc is mounted
-    for i, name in enumerate(names):
+    for name in names:
         _check_name(name)
         try:
             if linkable:
@@ -247,7 +248,7 @@ def place_file(src_fd: int, src_st: os.stat_result, dst_dir: int, names: Iterabl
                     if exc.errno not in _NO_LINK:
                         raise
                     linkable = False
-            name, new = _copy_new(src_fd, src_st, dst_dir, names[i:])
+            name, new = _copy_new(src_fd, src_st, dst_dir, itertools.chain([name], names))
             return Placed(name, new, True, new.st_size)
         except FileExistsError:
             if linkable and _is_file(dst_dir, name, src_st):

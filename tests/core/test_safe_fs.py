@@ -97,6 +97,44 @@ def test_move_file_takes_the_first_free_name_and_replaces_nothing(
     assert _names(src) == []
 
 
+@pytest.mark.parametrize("hard_links", [True, False])
+def test_move_file_takes_only_the_candidate_names_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hard_links: bool
+) -> None:
+    """A restore offers up to a thousand names (``a (restored 999).jpg``); a free first name
+    must not cost the other 999 (10,000 files: ten million names made, seconds of work)."""
+    if not hard_links:
+        monkeypatch.setattr(os, "link", _refuse_link)
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    dst.mkdir()
+    (src / "a.jpg").write_bytes(b"new")
+    (dst / "a.jpg").write_bytes(b"old")
+    made: list[str] = []
+
+    def candidates():
+        for n in range(1000):
+            made.append(f"a ({n}).jpg" if n else "a.jpg")
+            yield made[-1]
+
+    src_fd = os.open(src, os.O_RDONLY | os.O_DIRECTORY)
+    dst_fd = os.open(dst, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd, st = safe_fs.open_regular(src_fd, "a.jpg", "a.jpg")
+        try:
+            name = safe_fs.move_file(src_fd, "a.jpg", fd, st, dst_fd, candidates())
+        finally:
+            os.close(fd)
+    finally:
+        os.close(src_fd)
+        os.close(dst_fd)
+
+    assert name == "a (1).jpg"
+    assert (dst / "a (1).jpg").read_bytes() == b"new"
+    if hard_links:  # (a copy checks every name before it starts)
+        assert len(made) == 2
+
+
 def test_remove_if_same_leaves_a_replaced_file_alone(tmp_path: Path) -> None:
     (tmp_path / "x").write_bytes(b"1")
     st = (tmp_path / "x").stat()
