@@ -111,12 +111,14 @@ class Restorer:
         concurrency: int = 4,
         on_result: Callable[[ItemRestore], None] | None = None,
         deadline: Deadline | None = None,
+        on_batch: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
         self.config = config
         self.context = context
         self.concurrency = max(1, concurrency)
         self.on_result = on_result
+        self.on_batch = on_batch  # after the results of one recorded batch (to flush output)
         self.deadline = deadline
         self._recorded: set[str] = set()  # refs of the results recorded (done), for look-ups
 
@@ -178,6 +180,8 @@ class Restorer:
             self._recorded.add(entry.item.ref)
             if self.on_result is not None:
                 self.on_result(entry)
+        if self.on_batch is not None:
+            self.on_batch()
 
 
 RECORD_BATCH = 500  # results recorded in one index transaction, at most

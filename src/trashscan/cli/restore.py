@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from trashscan.cli.app import App, confirm, err, pass_app, require_terminal, say, silence_stdout
+from trashscan.cli.app import App, confirm, err, pass_app, require_terminal, silence_stdout
 from trashscan.cli.common import (
     FOR_PEOPLE,
     FilterArgs,
@@ -31,6 +31,8 @@ from trashscan.errors import EXIT_PARTIAL, UsageError
 from trashscan.safe_text import printable
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from trashscan.models import IndexedItem
     from trashscan.restorer import ItemRestore
 
@@ -64,7 +66,6 @@ def restore(
     happens (ref, provider, account, name, outcome, detail, restored_path); the plan and
     totals then go to stderr.
     """
-    from trashscan import table
     from trashscan.restorer import Restorer, split_left_out, summarize
 
     limit = app.deadline(deadline)
@@ -101,14 +102,17 @@ def restore(
         Results(fmt).close()
         return
     items, left = split_left_out(items)
+    whole = dry_run or len(items) + len(left) <= PLAN_WHOLE  # else the first rows, and a summary
     if items:
         tell(human, f"{'Would restore' if dry_run else 'Will restore'} {len(items)} item(s):")
-        table.write_table(items, now, human)
-        plan_notes(app, items, human)
+        plan_table(items, now, human, whole)
+        plan_notes(app, items, human, whole)
     if left:
         tell(human, f"Left out {len(left)} item(s) this account cannot restore:")
-        for item, reason in left:
+        for item, reason in left if whole else left[:PLAN_FIRST]:
             tell(human, f"  {item.ref[:8]} {item.account}: {item.name} ({reason})")
+        if not whole and len(left) > PLAN_FIRST:
+            tell(human, f"  ... and {len(left) - PLAN_FIRST:,} more{EVERY_ONE}")
     results = Results(fmt)
     for item, reason in left:
         results.left_out(item, reason)
@@ -126,7 +130,17 @@ def restore(
     with _progress(len(items)) as bar:
         report: Callable[[ItemRestore], None]
         report = _Report(items, bar) if not machine else results.counting(items, bar)
-        restorer = Restorer(app.index, config, app.context, config.concurrency, report, limit)
+
+        def flush() -> None:  # after each batch of results: out in one write, the bar drawn
+            results.flush()
+            if bar is not None:
+                bar.flush()
+            else:
+                sys.stdout.flush()
+
+        restorer = Restorer(
+            app.index, config, app.context, config.concurrency, report, limit, on_batch=flush
+        )
         try:
             done = restorer.restore(items, dry_run=dry_run)
         except KeyboardInterrupt:
@@ -228,14 +242,21 @@ class Results:
             "name": item.name, "outcome": outcome, "detail": detail, "restored_path": path,
         }  # fmt: skip
         if self.fmt == "jsonl":
-            from trashscan.output import write_jsonl
+            from trashscan.output import json_text
 
-            self._safely(lambda: write_jsonl([record], sys.stdout))
+            self._safely(lambda: sys.stdout.write(json_text(record) + "\n"))
         else:
             self.records.append(record)
 
+    def flush(self) -> None:
+        """After each batch of results (recorded together): a line's reader (``jq``, a script's
+        loop) gets them as they are known, at a write per batch, not per item."""
+        if self.fmt == "jsonl":
+            self._safely(sys.stdout.flush)
+
     def close(self) -> None:
         """``json``: the array, once every result is in (also after an interruption)."""
+        self.flush()
         if self.fmt == "json":
             from trashscan.output import write_json_records
 
@@ -256,22 +277,34 @@ PROGRESS_MIN_ITEMS = 2  # a restore of one item has nothing to count
 
 
 class _Bar:
-    """The progress bar while it is up: counts items, and writes the result lines above it."""
+    """The progress bar while it is up: counts items, and writes the result lines above it.
+
+    Drawn again once per batch of results (:meth:`flush`), with the batch's lines above it in
+    one write: a restore of 10,000 local files comes in batches of about a hundred, and drawing
+    the bar for every item cost more than restoring it."""
 
     def __init__(self, progress: Any, task: Any, redirected: bool) -> None:
         self.progress, self.task, self.redirected = progress, task, redirected
+        self.lines: list[str] = []
 
     def advance(self) -> None:
         self.progress.advance(self.task)
-        self.progress.refresh()
 
     def say(self, line: str) -> None:
-        if self.redirected:  # above the bar, wrapped by the terminal alone (no line cut)
+        if self.redirected:  # above the bar, at the next flush
+            self.lines.append(printable(line))
+        else:
+            sys.stdout.write(printable(line) + "\n")
+
+    def flush(self) -> None:
+        if self.lines:  # wrapped by the terminal alone (no line cut)
             from rich.text import Text
 
-            self.progress.console.print(Text(printable(line)), soft_wrap=True)
+            lines, self.lines = self.lines, []
+            self.progress.console.print(Text("\n".join(lines)), soft_wrap=True)
         else:
-            say(line)
+            sys.stdout.flush()
+        self.progress.refresh()
 
 
 @contextmanager
@@ -332,6 +365,10 @@ class _Report:
         for n in sorted(self.ready):
             self._show(self.ready.pop(n))
         self._show_along()
+        if self.bar is not None:
+            self.bar.flush()
+        else:
+            sys.stdout.flush()
 
     def unanswered(self) -> None:
         """After Ctrl-C: the planned items no result came for, named (they may have been
@@ -356,19 +393,114 @@ class _Report:
         from trashscan.output import OUTCOME_WIDTH, outcome_words
 
         words = outcome_words(result, entry.item.name)
-        (self.bar.say if self.bar is not None else say)(
+        line = (
             f"{words:<{OUTCOME_WIDTH}} {entry.item.ref[:8]} {entry.item.account}: "
             f"{entry.item.name}{where}{detail}"
         )
+        if self.bar is not None:
+            self.bar.say(line)
+        else:  # escaped as say() does; out at the batch's end (one write, not one per line)
+            sys.stdout.write(printable(line) + "\n")
 
 
-def plan_notes(app: App, items: list[IndexedItem], out: IO[str]) -> None:
-    """Under the plan's table: what each provider's restore will do beyond the usual."""
+#: A plan of up to this many items is shown whole; a bigger one (a whole library trashed at
+#: once) shows its first :data:`PLAN_FIRST` rows and a summary of all of them, so that the
+#: question comes on the screen that shows what it is about; ``--dry-run`` shows every row.
+PLAN_WHOLE = 50
+PLAN_FIRST = 20
+EVERY_ONE = " (every one: the same command with --dry-run, which changes nothing)"
+
+
+def plan_table(items: Sequence[IndexedItem], now: datetime, out: IO[str], whole: bool) -> None:
+    """The plan's table, in the layout of ``trashscan list`` (fitted to a terminal; to a pipe or
+    a file nothing is cut), written a row at a time (see :class:`table.Grid`): every row, or the
+    first :data:`PLAN_FIRST` and then what all of them are (:func:`plan_summary`)."""
+    from trashscan import table
+
+    terminal = out.isatty()
+    width = _terminal_width(out) if terminal else None
+    shown = items if whole else items[:PLAN_FIRST]
+    sample = [table.cells_of(item, now) for item in shown[: table.TABLE_ROWS]]
+    grid = table.Grid(table.fit(sample, width), sample)
+    lines = [grid.header(styled=terminal)]
+    lines.extend(grid.row(row) for row in sample)
+    out.write("\n".join(lines) + "\n")
+    for start in range(len(sample), len(shown), table.TABLE_ROWS):
+        rows = (
+            grid.row(table.cells_of(item, now)) for item in shown[start : start + table.TABLE_ROWS]
+        )
+        out.write("\n".join(rows) + "\n")
+    if not whole:
+        for line in plan_summary(items, len(shown)):
+            tell(out, line)
+    out.flush()
+
+
+def plan_summary(items: Sequence[IndexedItem], shown: int) -> list[str]:
+    """A cut plan's last lines: how many more, then per account how many, how big, and into
+    how many folders (the three that get the most named), and how to see every row."""
+    from trashscan.output import human_size
+    from trashscan.table import folder_of
+
+    accounts: dict[tuple[str, str], list[IndexedItem]] = {}
+    for item in items:
+        accounts.setdefault((item.account, item.provider), []).append(item)
+    lines = [f"... and {len(items) - shown:,} more{EVERY_ONE}; all {len(items):,}:"]
+    for (account, provider), batch in sorted(accounts.items()):
+        size = sum(item.size or 0 for item in batch)
+        unsized = sum(1 for item in batch if item.size is None)
+        amount = human_size(size) + (f" (+{unsized:,} of unknown size)" if unsized else "")
+        folders: dict[str, int] = {}
+        for item in batch:
+            folder = folder_of(item)
+            folders[folder] = folders.get(folder, 0) + 1
+        most = sorted(folders.items(), key=lambda pair: (-pair[1], pair[0]))
+        named = ", ".join(f"{folder or '?'} ({count:,})" for folder, count in most[:3])
+        more = f", {len(most) - 3:,} more" if len(most) > 3 else ""
+        lines.append(
+            f"  {account} ({provider}): {len(batch):,} item(s), {amount}, into "
+            f"{len(most):,} folder(s): {named}{more}"
+        )
+    return lines
+
+
+def _terminal_width(out: IO[str]) -> int:
+    """The width of the terminal ``out`` writes to (``COLUMNS`` first, as rich and shutil)."""
+    import os
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(out.fileno()).columns
+    except (OSError, ValueError):
+        return shutil.get_terminal_size().columns
+
+
+def plan_notes(app: App, items: list[IndexedItem], out: IO[str], whole: bool = True) -> None:
+    """Under the plan's table: what each provider's restore will do beyond the usual; for a cut
+    plan, each distinct note once, with how many items it concerns."""
     from trashscan.restore_plan import plan_notes as collect
 
     plan = collect(items, app.config, app.context, app.config.concurrency)
-    for item in items:
-        if item.ref in plan.notes:
+    noted = [item for item in items if item.ref in plan.notes]
+    if whole:
+        for item in noted:
             tell(out, f"  {item.ref[:8]} {item.name}: {plan.notes[item.ref]}")
+    else:
+        same: dict[str, list[IndexedItem]] = {}
+        for item in noted:
+            same.setdefault(plan.notes[item.ref], []).append(item)
+        for n, (note, batch) in enumerate(same.items()):
+            if n == PLAN_FIRST:
+                tell(out, f"  ... and {len(same) - n:,} more notes{EVERY_ONE}")
+                break
+            if len(batch) == 1:
+                tell(out, f"  {batch[0].ref[:8]} {batch[0].name}: {note}")
+            else:
+                tell(
+                    out, f"  {len(batch):,} items ({batch[0].ref[:8]} {batch[0].name}, ...): {note}"
+                )
     for problem in plan.problems:
         err(f"trashscan: note: {problem}")
