@@ -125,7 +125,8 @@ class Part:
 
 
 class GraphSession:
-    """Graph requests of one account for one scan or restore (one thread)."""
+    """Graph requests of one account for one scan or restore (from one thread or several: its
+    token source refreshes an expired token once for all of them)."""
 
     def __init__(self, context: ProviderContext, account: Account, settings: Settings) -> None:
         self.context = context
@@ -149,8 +150,9 @@ class GraphSession:
             raise AccountError(
                 f"OneDrive sent a link to another host ({urlsplit(url).netloc}); not followed"
             )
+        refused: str | None = None
         for attempt in (1, 2):
-            token = self.tokens.token(force_refresh=attempt == 2)
+            token = self.tokens.token(refused=refused)
             sent = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT, **(headers or {})}
             kwargs: dict[str, Any] = {"headers": sent, "allow_redirects": False}
             if body is not None:
@@ -160,6 +162,7 @@ class GraphSession:
             if response.status_code != 401:
                 return response
             log.debug("401 from Graph (attempt %d): refreshing the token", attempt)
+            refused = token
         raise AuthError(
             f"Microsoft Graph refused the sign-in of OneDrive account {self.account.name!r} "
             "(HTTP 401)",

@@ -20,6 +20,7 @@ Why these choices:
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -144,7 +145,13 @@ def granted_scopes(app: msal.PublicClientApplication, token: str) -> frozenset[s
 
 
 class TokenSource:
-    """Silent tokens for one account, for one session (one thread); never prompts."""
+    """Silent tokens for one account, for one session; never prompts.
+
+    A session's calls may run on several threads (a restore's lookups): when the token expires
+    under them, each is refused with 401 at once. The first to ask refreshes it; the others,
+    naming the token they were refused with, get the new one (one refresh, not one each: each
+    refresh also rotates the refresh token, and concurrent rotations race to be saved).
+    """
 
     def __init__(self, context: ProviderContext, account: Account, settings: Settings, http: Any):
         self.context = context
@@ -154,6 +161,7 @@ class TokenSource:
         self._app: msal.PublicClientApplication | None = None
         self._cache: msal.SerializableTokenCache | None = None
         self._token: str | None = None
+        self._lock = threading.Lock()
         self.username: str | None = None
 
     def _load(self) -> msal.PublicClientApplication:
@@ -177,10 +185,19 @@ class TokenSource:
         self._app = build_app(self.settings, cache, self.http, self.context.retry)
         return self._app
 
-    def token(self, *, force_refresh: bool = False) -> str:
-        """A valid access token (from the cache, or refreshed with the refresh token)."""
-        if self._token is not None and not force_refresh:
-            return self._token
+    def token(self, *, refused: str | None = None) -> str:
+        """A valid access token (from the cache, or refreshed with the refresh token).
+
+        ``refused``: the token Graph just refused; it is refreshed unless another thread did so
+        meanwhile."""
+        with self._lock:
+            if refused is None and self._token is not None:
+                return self._token
+            if refused is not None and self._token not in (None, refused):
+                return self._token
+            return self._acquire(force_refresh=refused is not None)
+
+    def _acquire(self, *, force_refresh: bool) -> str:
         app = self._load()
         accounts = guarded("the sign-in server", app.get_accounts, self.context.retry)
         if not accounts:
