@@ -409,7 +409,8 @@ class DriveState:
         item.trashed_time = at if trashed else None
         item.trashing_user = actor if trashed else None
         item.version += 1
-        self._purge_dirty = True
+        if trashed:  # only a trashing can bring the next purge forward; an untrash removes one
+            self._purge_dirty = True
         for f in affected:
             if f is item or before[f.id] != self.is_trashed(f):
                 self._record_change(f, at)

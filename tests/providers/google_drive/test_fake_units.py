@@ -282,6 +282,34 @@ def test_auto_purge_after_30_days_takes_descendants_along(state: DriveState) -> 
     assert state.activities[-1].kind == "purge" and state.activities[-1].actor is None
 
 
+class _CountingFiles(dict):
+    """``DriveState.files`` that counts how often every file is walked."""
+
+    walks = 0
+
+    def values(self):  # type: ignore[override]
+        self.walks += 1
+        return super().values()
+
+
+def test_an_untrash_does_not_make_the_next_call_walk_every_file(state: DriveState) -> None:
+    """Only a trashing can bring the next purge forward: an untrash removes a candidate. (The
+    fake looks for due purges before every call; walking every file after each untrash made a
+    mass restore quadratic in the fake.)"""
+    _, first, second = _tree(state)  # two photos of one folder
+    state.set_trashed(first, True, "a@example.com", T0)
+    state.set_trashed(second, True, "a@example.com", T0 + timedelta(days=1))
+    assert state.auto_purge(T0 + timedelta(days=2)) == []
+    state.files = files = _CountingFiles(state.files)
+    state.set_trashed(first, False, "a@example.com", T0 + timedelta(days=2))
+    assert state.auto_purge(T0 + timedelta(days=2)) == []
+    assert files.walks == 0
+    # The next purge date it knew (first's) is now void: reaching it costs one look, no purge.
+    assert state.auto_purge(T0 + timedelta(days=30)) == []
+    assert state.auto_purge(T0 + timedelta(days=31)) == [second.id]
+    assert first.id in state.files
+
+
 def test_modified_time_is_untouched_by_trash_but_version_moves(state: DriveState) -> None:
     _, inner, _ = _tree(state)
     modified, version = inner.modified_time, inner.version
