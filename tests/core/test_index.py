@@ -180,7 +180,10 @@ def test_two_first_opens_of_a_postgresql_index_at_once_both_succeed(
     waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
     engine = sa.create_engine(pg_url)
     with engine.connect() as conn:
+        # Each look in a transaction of its own: PostgreSQL keeps the activity a transaction saw
+        # first until it ends, so a look before the second waits would never see it wait.
         while second.is_alive() and not conn.scalar(waiting):
+            conn.rollback()
             time.sleep(0.01)
     engine.dispose()
     release.set()
