@@ -290,7 +290,8 @@ def bench_one(
         rate = n / scan.seconds
         line(
             "scan, empty index", scan, f"{rate:,.0f} items/s",
-            f"target >= {INGEST_RATE:,.0f} items/s: {verdict(rate >= INGEST_RATE)}",
+            f"target >= {INGEST_RATE:,.0f} items/s: {verdict(rate >= INGEST_RATE)}"
+            f" (of CPU: {n / max(scan.cpu, 1e-3):,.0f} items/s)",
         )  # fmt: skip
         check(scan, 2)  # one line per account
         if scan.exit == 0:
