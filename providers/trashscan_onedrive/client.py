@@ -248,23 +248,9 @@ class GraphSession:
             longest = max(asked) if asked else None
             status = max(code for _, code, _ in again)
             failure = f"HTTP {status} from {host}" if status else f"no answer from {host}"
-            message = None
-            if attempt >= policy.max_attempts:
-                message = f"{failure} after {attempt} attempts"
-            elif longest is not None and longest > policy.max_delay:
-                message = (
-                    f"{failure}: asked to retry after {longest:g} s, more than the "
-                    f"{policy.max_delay:g} s limit"
-                )
-            else:
-                delay = policy.backoff(attempt, longest)
-                if waited + delay > policy.max_total_wait:
-                    budget = f"retry budget of {policy.max_total_wait:g} s spent"
-                    message = f"{failure} after {attempt} attempts ({budget})"
-            if message is not None:
-                error = ProviderUnavailableError(
-                    message, hint="the provider is throttling or unavailable; try again later"
-                )
+            try:
+                delay = policy.next_wait(attempt, longest, waited, failure)
+            except ProviderUnavailableError as error:
                 for index in pending:
                     results[index] = error
                 return

@@ -162,7 +162,7 @@ class RetryPolicy:
                     if verdict is False:
                         raise
                     failure = what or type(exc).__name__
-                    delay = self._next_wait(attempt, verdict, waited, failure, exc)
+                    delay = self.next_wait(attempt, verdict, waited, failure, exc)
                 else:
                     if network.retryable and network.sent and classify(exc) is False:
                         raise
@@ -212,7 +212,7 @@ class RetryPolicy:
                     return response
                 response.close()  # hand the connection back to the pool before waiting
                 failure = f"HTTP {status} from {host}"
-                delay = self._next_wait(attempt, retry_after, waited, failure, None)
+                delay = self.next_wait(attempt, retry_after, waited, failure, None)
             logger.debug("retrying %s %s in %.2f s (attempt %d)", method, host, delay, attempt)
             self.sleep(delay)
             waited += delay
@@ -236,15 +236,16 @@ class RetryPolicy:
             raise network.error(attempt) from cause
         return delay
 
-    def _next_wait(
+    def next_wait(
         self,
         attempt: int,
         retry_after: float | None,
         waited: float,
         failure: str,
-        cause: BaseException | None,
+        cause: BaseException | None = None,
     ) -> float:
-        """The wait before the next attempt, or raise when no further attempt is allowed."""
+        """The wait before the next attempt, or raise :class:`ProviderUnavailableError` when no
+        further attempt is allowed (also for a plugin retrying parts of a batch itself)."""
         if attempt >= self.max_attempts:
             message = f"{failure} after {attempt} attempts"
         elif retry_after is not None and retry_after > self.max_delay:

@@ -157,26 +157,20 @@ class FaultInjector:
 
     def match(self, request: Request) -> Fault | None:
         """The fault for this request, if any, consuming one use of its rule."""
-        with self._lock:
-            for index, rule in enumerate(self._rules):
-                if rule.method is not None and rule.method != request.method.upper():
-                    continue
-                if rule.path is not None and not rule.path.search(request.path):
-                    continue
-                if rule.remaining is not None:
-                    rule.remaining -= 1
-                    if rule.remaining == 0:
-                        del self._rules[index]
-                return rule.fault
-        return None
+        return self._take(request, http_only=False)
 
     def match_http(self, request: Request) -> HttpFault | None:
         """Like :meth:`match`, among the :class:`HttpFault` rules only: for a sub-request of a
         batch (Graph's ``$batch``), which can get a status of its own but has no connection of
         its own to drop or drip on."""
+        fault = self._take(request, http_only=True)
+        assert fault is None or isinstance(fault, HttpFault)
+        return fault
+
+    def _take(self, request: Request, http_only: bool) -> Fault | None:
         with self._lock:
             for index, rule in enumerate(self._rules):
-                if not isinstance(rule.fault, HttpFault):
+                if http_only and not isinstance(rule.fault, HttpFault):
                     continue
                 if rule.method is not None and rule.method != request.method.upper():
                     continue
