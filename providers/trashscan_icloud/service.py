@@ -34,17 +34,20 @@ names that a minor release may move):
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
+from http.cookiejar import CookieJar
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from pyicloud import PyiCloudService
+from pyicloud.cookie_jar import PyiCloudCookieJar
 from pyicloud.exceptions import PyiCloudConnectionException
-from pyicloud.session import PyiCloudSession
+from pyicloud.session import NON_PERSISTED_SESSION_KEYS, PyiCloudSession
 
 from trashscan.errors import AccountError
 from trashscan.tls import PinnedVerifyMixin
@@ -111,12 +114,75 @@ def sandbox_roots(endpoint: str, account_name: str) -> dict[str, str]:
     return {attribute: base + suffix for attribute, suffix in SANDBOX_ROOTS.items()}
 
 
-class _PinnedSession(PinnedVerifyMixin, PyiCloudSession):
-    """pyicloud's session whose own ``verify`` beats REQUESTS_CA_BUNDLE, with default timeouts.
+class _SaveCheckedCookieJar(PyiCloudCookieJar):
+    """pyicloud's cookie jar, telling whether its last :meth:`save` reached the file.
 
-    Only methods are added, so an existing ``PyiCloudSession`` can take this class; the one
-    attribute read, ``trashscan_timeout`` (the account's ``timeout``), is set after the swap.
+    ``PyiCloudSession._save_session_data`` logs a failed cookie save (``OSError``,
+    ``ValueError``) and goes on; ``trashscan_saved`` stays False then, so the same cookies are
+    written again after the next request. Only a method is added (the class can be swapped in).
     """
+
+    trashscan_saved = False
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.trashscan_saved = False
+        super().save(*args, **kwargs)
+        self.trashscan_saved = True
+
+
+def _cookie_state(jar: CookieJar) -> tuple[tuple[Any, ...], ...]:
+    """Every attribute of every cookie that the LWP file keeps, comparable and cheap."""
+    return tuple(
+        (
+            c.version, c.name, c.value, c.port, c.port_specified, c.domain, c.domain_specified,
+            c.domain_initial_dot, c.path, c.path_specified, c.secure, c.expires, c.discard,
+            c.comment, c.comment_url, tuple(sorted(c._rest.items())),
+        )
+        for c in list(jar)
+    )  # fmt: skip
+
+
+class _PinnedSession(PinnedVerifyMixin, PyiCloudSession):
+    """pyicloud's session whose own ``verify`` beats REQUESTS_CA_BUNDLE, with default timeouts,
+    and whose two files are rewritten only when what they hold changed.
+
+    pyicloud calls ``_save_session_data`` after every request: it rewrites the ``.session`` file
+    and the whole ``.cookiejar`` (about a third of a restore request's own CPU). Here the save is
+    skipped when the persisted session data and every cookie equal what the last complete save
+    wrote; any change is still written by pyicloud's own save right after the request that made
+    it (a run killed then loses nothing, so no new 2FA). The first save of a session object
+    always writes, and so does every save after a failed one.
+
+    Only methods are added, so an existing ``PyiCloudSession`` can take this class; the
+    attributes read (``trashscan_timeout``, the account's ``timeout``; ``_trashscan_written``)
+    default to absent.
+    """
+
+    def _persisted_state(self) -> tuple[str, tuple[tuple[Any, ...], ...]] | None:
+        """What the two files would hold now; None if the jar changed while being read."""
+        data = {k: v for k, v in dict(self.data).items() if k not in NON_PERSISTED_SESSION_KEYS}
+        try:
+            return json.dumps(data), _cookie_state(self.cookies)
+        except (RuntimeError, TypeError, ValueError):
+            return None
+
+    def _save_session_data(self) -> None:
+        state = self._persisted_state()
+        if state is not None and state == getattr(self, "_trashscan_written", None):
+            return
+        self._trashscan_written = None
+        jar = self.cookies
+        if type(jar) is PyiCloudCookieJar:
+            jar.__class__ = _SaveCheckedCookieJar
+        if isinstance(jar, _SaveCheckedCookieJar):
+            jar.trashscan_saved = False
+        super()._save_session_data()  # raises if the session file could not be written
+        if isinstance(jar, _SaveCheckedCookieJar) and jar.trashscan_saved and jar is self.cookies:
+            self._trashscan_written = state
+
+    def clear_persistence(self, remove_files: bool = True) -> None:
+        self._trashscan_written = None
+        super().clear_persistence(remove_files=remove_files)
 
     def request(self, method: Any, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         return super().request(method, url, **self._with_timeout(kwargs))

@@ -15,10 +15,12 @@ No timing is asserted.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import http.cookiejar
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -758,6 +760,55 @@ def test_no_password_token_or_cookie_value_is_ever_printed(cli, sandbox, fake, h
         assert secret not in output
     for prefix in ("AAAABLwIAAAAAG", "HSARMTKN", "v=2:t=AQ=="):  # the fake's token shapes
         assert prefix not in output
+
+
+class FileWrites:
+    """Counts the writes of pyicloud's two files in the account dir (``NAME.session``, written
+    with ``open``, and ``NAME.cookiejar``, written by ``LWPCookieJar.save`` through ``os.open``)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.paths: list[str] = []
+        real_open, real_os_open = builtins.open, os.open
+
+        def counting_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            if any(c in mode for c in "wax+"):
+                self._note(file)
+            return real_open(file, mode, *args, **kwargs)
+
+        def counting_os_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> Any:
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                self._note(path)
+            return real_os_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", counting_open)
+        monkeypatch.setattr(os, "open", counting_os_open)
+
+    def _note(self, path: Any) -> None:
+        name = os.fspath(path) if isinstance(path, str | os.PathLike) else ""
+        if name.endswith((".session", ".cookiejar")):
+            self.paths.append(name)
+
+
+def test_a_mass_restore_rewrites_the_session_files_only_when_they_change(
+    cli, fake, log, home, monkeypatch
+):
+    """pyicloud saves its session data and its whole cookie jar after every request; a restore's
+    CloudKit answers change neither, so they must not cost a file write each."""
+    photos = [i for i in _list(cli) if i["item_id"].startswith("photo:")]
+    assert len(photos) >= 20
+    log.mark()
+    writes = FileWrites(monkeypatch)
+
+    result = cli("restore", *(p["ref"] for p in photos), "--yes")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert log.count(MODIFY) == len(photos)
+    requests_sent = len(log.calls())
+    # at most the sign-in's few changes (the cached session's validate), never one per request
+    assert len(writes.paths) <= 4, (len(writes.paths), requests_sent)
+    for path in {Path(p) for p in writes.paths}:
+        assert path.parent == _account_dir(home)
+        assert path.stat().st_mode & 0o777 == 0o600
 
 
 # ----------------------------------------------------------------------------------- demo
