@@ -417,6 +417,11 @@ class LocalTrashProvider(Provider):
                 placed = safe_fs.place_file(src_fd, src_st, dst_dir, _candidates(dest.parts[-1]))
             except FileExistsError:
                 raise _RestoreFailed(f"no free name next to {_shown(target)}") from None
+            except OSError as exc:  # linked through /proc/self/fd/N: name the folder instead
+                if isinstance(exc, FileNotFoundError):
+                    raise
+                folder = _shown(os.path.dirname(dest.path))
+                raise _RestoreFailed(f"cannot write in {folder}: {exc.strerror or exc}") from None
         except FileNotFoundError:
             if _exists(src_dir, src_name):
                 raise

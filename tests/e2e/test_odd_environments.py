@@ -188,6 +188,33 @@ def test_a_restore_on_a_read_only_index_changes_nothing(home, laptop, bare_cli):
         (home / "index.db").chmod(0o600)
 
 
+@needs_capless
+def test_a_restore_into_a_folder_it_cannot_write_names_that_folder(home, laptop, bare_cli):
+    """The failure says which folder refused and why, not the ``/proc/self/fd/N`` path the
+    file is linked through (a true but useless "[Errno 13] ... '/proc/self/fd/8'")."""
+    listed = bare_cli("--config", str(laptop), "list", "--format", "json")
+    assert listed.exit_code == 0, listed.stderr
+    item = next(i for i in listed.json() if i["restorable"] and i["path"])
+    folder = Path(item["path"]).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    gc.collect()
+    assert CAPLESS is not None
+    folder.chmod(0o555)
+    try:
+        assert not _writes(CAPLESS, folder)
+        restored = _trashscan(
+            CAPLESS, "--config", str(laptop), "restore", item["ref"], "--yes", "--format", "jsonl"
+        )
+    finally:
+        folder.chmod(0o755)
+    assert restored.exit_code == 1, (restored.stdout, restored.stderr)
+    (result,) = [json.loads(line) for line in restored.stdout.splitlines()]
+    assert result["outcome"] == "failed", result
+    assert "/proc/" not in result["detail"], result
+    assert str(folder) in result["detail"] and "Permission denied" in result["detail"], result
+    assert not Path(item["path"]).exists()
+
+
 # ------------------------------------------------------------------------- relative TRASHSCAN_HOME
 
 
