@@ -227,11 +227,9 @@ class AuthState:
         if grant_type != "refresh_token":
             return _oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant_type}")
         with self.lock:
-            client = self.clients.get(client_id or "")
-            if client is None:
-                return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
-            if not secrets.compare_digest(client.client_secret, client_secret or ""):
-                return _oauth_error(401, "invalid_client", "Unauthorized")
+            client = self._client(client_id, client_secret)
+            if isinstance(client, Response):
+                return client
             if not form.get("refresh_token"):
                 return _oauth_error(
                     400, "invalid_request", "Missing required parameter: refresh_token"
@@ -255,6 +253,15 @@ class AuthState:
             }
         )
 
+    def _client(self, client_id: str | None, client_secret: str | None) -> OAuthClient | Response:
+        """The client a token request authenticates as, or Google's 401 ``invalid_client``."""
+        client = self.clients.get(client_id or "")
+        if client is None:
+            return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
+        if not secrets.compare_digest(client.client_secret, client_secret or ""):
+            return _oauth_error(401, "invalid_client", "Unauthorized")
+        return client
+
     def _exchange_code(
         self, form: dict[str, str], client_id: str | None, client_secret: str | None, now: datetime
     ) -> Response:
@@ -263,11 +270,9 @@ class AuthState:
         (``invalid_grant`` "Bad Request" / "Malformed auth code." / "Invalid code verifier.",
         ``redirect_uri_mismatch`` "Bad Request")."""
         with self.lock:
-            client = self.clients.get(client_id or "")
-            if client is None:
-                return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
-            if not secrets.compare_digest(client.client_secret, client_secret or ""):
-                return _oauth_error(401, "invalid_client", "Unauthorized")
+            client = self._client(client_id, client_secret)
+            if isinstance(client, Response):
+                return client
             value = form.get("code") or ""
             if not value:
                 return _oauth_error(400, "invalid_request", "Missing required parameter: code")
