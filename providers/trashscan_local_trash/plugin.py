@@ -752,7 +752,9 @@ class _Chunk:
     ) -> RestoreResult:
         if unsynced is not None:
             safe_fs.undo_place(step.dst_dir, step.placed)
-            raise unsynced
+            folder = _shown(os.path.dirname(step.restored))
+            reason = unsynced.strerror or unsynced
+            raise _RestoreFailed(f"could not sync {folder} after the new name: {reason}")
         handle: dict[str, Any] = item.restore_handle or {}
         try:
             safe_fs.finish_move(step.src_dir, step.src_name, step.src_st, step.dst_dir, step.placed)

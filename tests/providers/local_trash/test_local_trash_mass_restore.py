@@ -167,5 +167,6 @@ def test_a_folder_that_cannot_be_synced_gets_none_of_its_files_reported_restored
 
     assert [r.outcome for r in results] == [RestoreOutcome.FAILED] * 2
     assert all("Input/output error" in (r.detail or "") for r in results)
+    assert all(str(folder) in (r.detail or "") for r in results), results  # which folder
     assert list(folder.iterdir()) == []
     assert sorted(p.name for p in (trash.path / "files").iterdir()) == ["a.jpg", "b.jpg"]
