@@ -24,14 +24,6 @@ def fake(server: FakeServer, ca_bundle: Path, tmp_path: Path) -> DropboxFake:
     return dropbox_fake
 
 
-@pytest.fixture
-def browser(ca_bundle: Path) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(ca_bundle)
-    session.trust_env = False
-    return session
-
-
 def _flow(fake: DropboxFake, browser: requests.Session) -> tuple[DropboxOAuth2FlowNoRedirect, str]:
     assert fake.server is not None
     hostport = fake.server.base_url.removeprefix("https://")

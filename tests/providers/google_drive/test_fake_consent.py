@@ -29,14 +29,6 @@ def fake(server: FakeServer, ca_bundle: Path, tmp_path: Path) -> GoogleDriveFake
     return drive_fake
 
 
-@pytest.fixture
-def browser(ca_bundle: Path) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(ca_bundle)
-    session.trust_env = False
-    return session
-
-
 def _flow(fake: GoogleDriveFake, ca_bundle: Path, account: str = "alice") -> Flow:
     config = json.loads(fake.client_files[account].read_text())
     flow = Flow.from_client_config(config, scopes=[DRIVE], redirect_uri=REDIRECT)
