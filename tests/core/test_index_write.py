@@ -31,20 +31,33 @@ def test_a_restore_handle_is_stored_as_json_dumps_with_sorted_keys_writes_it() -
         assert _HANDLE_JSON(handle) == json.dumps(handle, sort_keys=True)
 
 
-def _upserts(ix: Index) -> list[Any]:
-    seen: list[Any] = []
+def _upserts(ix: Index) -> list[tuple[Any, ...]]:
+    """The parameters of each execution of an items upsert (an executemany counts each)."""
+    seen: list[tuple[Any, ...]] = []
 
     @sa.event.listens_for(ix._engine, "before_cursor_execute")
     def _record(conn, cursor, statement, parameters, context, executemany) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO ITEMS"):
-            seen.append(parameters)
+            seen.extend(parameters if executemany else [parameters])
 
     return seen
 
 
+def _item_ids(executions: list[tuple[Any, ...]]) -> list[str]:
+    """The item ids a run of grouped upserts carried, in order (24 values a row, then the
+    statement's own 12)."""
+    ids = []
+    for values in executions:
+        rows = (len(values) - 12) // 24
+        assert len(values) == rows * 24 + 12
+        ids += [values[24 * n + 2] for n in range(rows)]
+    return ids
+
+
 def test_a_page_is_upserted_in_key_order_with_each_handle_as_stored(tmp_path: Path) -> None:
-    """One executemany a page, its rows in item id order (each lands beside the previous one in
-    the primary key), the restore handle's text and the times as the columns' types store them."""
+    """A page's rows in item id order (each lands beside the previous one in the primary key), a
+    hundred rows a statement, the restore handle's text and the times as the columns' types store
+    them."""
     db = tmp_path / "index.db"
     ids = [f"id{(n * 7919) % 1000:04d}" for n in range(1000)]  # a hash-like order
     deleted = T0 - timedelta(days=3)
@@ -59,8 +72,8 @@ def test_a_page_is_upserted_in_key_order_with_each_handle_as_stored(tmp_path: Pa
         ]  # fmt: skip
         ix.write_page(scan_id, P, A, Page(items=batch), T0)
         ix.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), T0)
-        (rows,) = seen
-        assert [row[2] for row in rows] == sorted(ids)
+        assert len(seen) == 10
+        assert _item_ids(seen) == sorted(ids)
     raw = sqlite3.connect(db)
     stored = dict(raw.execute("SELECT item_id, restore_handle FROM items"))
     assert len(stored) == 1000
@@ -68,3 +81,42 @@ def test_a_page_is_upserted_in_key_order_with_each_handle_as_stored(tmp_path: Pa
     times = raw.execute("SELECT DISTINCT deleted_at, deleted_after FROM items").fetchall()
     assert times == [("2024-04-28 12:00:00.000000", "2024-04-28 12:00:00.000000")]
     raw.close()
+
+
+def test_a_page_is_upserted_a_hundred_rows_a_statement_with_the_same_outcome(
+    tmp_path: Path,
+) -> None:
+    """SQLite hands the GIL over at each step of a statement: a page of 250 rows is three
+    statements (100, 100 and 50 rows), not 250; and upserting it again merges each row with its
+    own earlier version as a statement of its own would (a later estimate never moves an earlier
+    deletion or purge later; the fields it does not merge are the new ones)."""
+    db = tmp_path / "index.db"
+    first, later = T0 - timedelta(days=3), T0 - timedelta(days=1)
+
+    def page(deleted: datetime, tag: str) -> Page:
+        return Page(items=[
+            TrashItem(item_id=f"id{n:03d}", name=f"{tag}{n}.jpg", size=n, deleted_at=deleted,
+                      purge_at=deleted + timedelta(days=30), restore_handle={"n": n, "t": tag})
+            for n in range(250)
+        ])  # fmt: skip
+
+    with Index.open(f"sqlite:///{db}") as ix:
+        seen = _upserts(ix)
+        scan_id = ix.begin_scan(P, A, T0)
+        ix.write_page(scan_id, P, A, page(first, "a"), T0)
+        assert [(len(values) - 12) // 24 for values in seen] == [100, 100, 50]
+        ix.write_page(scan_id, P, A, page(later, "b"), T0 + timedelta(hours=1))
+        assert len(seen) == 6
+    raw = sqlite3.connect(db)
+    rows = raw.execute(
+        "SELECT item_id, name, size, deleted_at, purge_at, restore_handle, first_seen, last_seen"
+        " FROM items ORDER BY item_id"
+    ).fetchall()
+    raw.close()
+    assert len(rows) == 250
+    for n, row in enumerate(rows):
+        assert row == (
+            f"id{n:03d}", f"b{n}.jpg", n, "2024-04-28 12:00:00.000000",
+            "2024-05-28 12:00:00.000000", json.dumps({"n": n, "t": "b"}, sort_keys=True),
+            "2024-05-01 12:00:00.000000", "2024-05-01 13:00:00.000000",
+        )  # fmt: skip
