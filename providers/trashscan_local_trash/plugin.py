@@ -240,9 +240,8 @@ class LocalTrashProvider(Provider):
             return
         if info.deleted_at is None:
             log.warning("%s has no readable DeletionDate", info_path)
-        handle = {"trash_dir": trash_dir, "info": info_name, "original_path": info.display_path}
         if stat.S_ISREG(st.st_mode):
-            item = _item(checker, item_id, info.original, st, info, handle)
+            item = _item(checker, item_id, info.original, st, info, {"trash_dir": trash_dir})
             if item:
                 yield item
             return
@@ -260,9 +259,8 @@ class LocalTrashProvider(Provider):
                 log.warning("skipping %s: its name is not valid UTF-8", os.path.join(stored, rel))
                 continue
             original = os.path.join(info.original, rel)
-            item = _item(
-                checker, f"{item_id}::{rel}", original, inner_st, info, {**handle, "inner": rel}
-            )
+            handle = {"trash_dir": trash_dir, "inner": rel}
+            item = _item(checker, f"{item_id}::{rel}", original, inner_st, info, handle)
             if item:
                 yield item
 
@@ -277,7 +275,7 @@ class LocalTrashProvider(Provider):
         """
         if item.kind is Kind.VIDEO:
             return None
-        handle: dict[str, Any] = item.restore_handle or {}
+        handle = _full_handle(item)
         trash_dir, info_name = handle.get("trash_dir"), handle.get("info")
         stored = _stored_name(info_name) if isinstance(info_name, str) else ""
         parts = _inner_parts(handle.get("inner"))
@@ -375,7 +373,7 @@ class LocalTrashProvider(Provider):
         stays in the trash. Every folder on the way is opened without following symbolic links.
         Returns the item's result instead when there is nothing to move (it left the trash).
         """
-        handle: dict[str, Any] = item.restore_handle or {}
+        handle = _full_handle(item)
         trash_dir, info_name = handle.get("trash_dir"), handle.get("info")
         inner = handle.get("inner")
         if not isinstance(trash_dir, str) or not isinstance(info_name, str):
@@ -385,7 +383,7 @@ class LocalTrashProvider(Provider):
         stored_name = _stored_name(info_name)
         inner_parts = _inner_parts(inner)
         if not stored_name or inner_parts is None:
-            raise _RestoreFailed(f"bad restore information {handle!r}")
+            raise _RestoreFailed(f"bad restore information {item.restore_handle or {}!r}")
         location, roots = chunk.location(trash_dir)
 
         info = _read_info(location, info_name, chunk)
@@ -459,15 +457,17 @@ def _item(
     info: TrashInfo,
     handle: dict[str, Any],
 ) -> TrashItem | None:
-    """A photo or video (by name) of the trash, with whether and why not it can be restored."""
+    """A photo or video (by name) of the trash, with whether and why not it can be restored.
+
+    ``handle`` is what the row cannot tell (:func:`_full_handle`): the trash directory, and
+    ``inner``, the path inside a trashed folder. The version, ``inode:size:mtime_ns``, is also
+    what "the same file" means if the entry has left the trash by the time it is restored."""
     path = _shown(original)
     name = path.rpartition("/")[2]  # os.path.basename, without its per-call overhead
     mime, kind = _type_of(name)
     if kind is Kind.OTHER:
         return None
     reason = checker.why_not(original)
-    # What "the same file" means if the entry has left the trash by the time it is restored.
-    file_id = {"inode": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return TrashItem(
         item_id=item_id,
         name=name,
@@ -478,7 +478,7 @@ def _item(
         deleted_at_source=DeletedAtSource.API if info.deleted_at else DeletedAtSource.OBSERVED,
         restorable=reason is None,
         not_restorable_reason=reason,
-        restore_handle={**handle, "file_id": file_id},
+        restore_handle=handle,  # the rest is item_id, path and version (see _full_handle)
         kind=kind,
         version=f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}",
     )
@@ -755,7 +755,6 @@ class _Chunk:
             folder = _shown(os.path.dirname(step.restored))
             reason = unsynced.strerror or unsynced
             raise _RestoreFailed(f"could not sync {folder} after the new name: {reason}")
-        handle: dict[str, Any] = item.restore_handle or {}
         try:
             safe_fs.finish_move(step.src_dir, step.src_name, step.src_st, step.dst_dir, step.placed)
         except FileNotFoundError:
@@ -763,7 +762,7 @@ class _Chunk:
                 raise
             # Another restore (a second run, a file manager) took it out meanwhile: say what
             # is at the original place now, not "No such file or directory".
-            return _gone(item, step.target, handle)
+            return _gone(item, step.target, _full_handle(item))
         notes = []
         outcome = RestoreOutcome.RESTORED
         if os.path.basename(step.restored) != os.path.basename(step.target):
@@ -833,6 +832,65 @@ def _gone(item: IndexedItem, target: str, handle: dict[str, Any]) -> RestoreResu
     raise _RestoreFailed(
         f"no longer in the trash; cannot tell whether the file now at {shown} is the trashed one"
     )
+
+
+def _full_handle(item: IndexedItem) -> dict[str, Any]:
+    """``item``'s restore handle with every key restore, :func:`_gone` and thumbnails read:
+    ``trash_dir``, ``info`` (the ``.trashinfo``'s name), ``original_path`` (the original path as
+    shown), ``file_id`` (the trashed file's inode, size and mtime_ns), and ``inner`` for a file
+    inside a trashed folder.
+
+    Older scans stored them all: such a handle (it has ``info``) is given as the index holds it.
+    A scan now stores ``trash_dir`` (and ``inner``) only; the rest is the row's own, taken back
+    strictly: ``item_id`` is ``trash_dir::info`` (``::inner`` appended), ``path`` is
+    ``original_path`` (``/inner`` appended), ``version`` is ``inode:size:mtime_ns``. Where
+    ``item_id`` or ``path`` does not read so, ``info`` is "" (bad restore information); where
+    ``version`` does not, ``file_id`` is left out (whether a file is the trashed one cannot be
+    told). Nothing is guessed.
+    """
+    handle: dict[str, Any] = item.restore_handle or {}
+    trash_dir, inner = handle.get("trash_dir"), handle.get("inner")
+    if "info" in handle or not isinstance(trash_dir, str):
+        return handle
+    full = {**handle, "info": ""}
+    if inner is None or isinstance(inner, str):
+        id_tail, path_tail = ("", "") if inner is None else (f"::{inner}", f"/{inner}")
+        info_name = _between(item.item_id, f"{trash_dir}::", id_tail)
+        original = _between(item.path, "", path_tail)
+        if original == "" and inner is not None:
+            original = "/"  # a folder trashed from "/" lists its files as "/" + inner
+        if info_name and original and original.startswith("/"):
+            full.update(info=info_name, original_path=original)
+    file_id = _file_id(item.version)
+    if file_id is not None:
+        full["file_id"] = file_id
+    return full
+
+
+def _between(text: str | None, head: str, tail: str) -> str | None:
+    """``text`` without ``head`` and ``tail``; None unless it is ``head`` + something + ``tail``."""
+    if not isinstance(text, str) or len(text) < len(head) + len(tail):
+        return None
+    if not text.startswith(head) or not text.endswith(tail):
+        return None
+    return text[len(head) : len(text) - len(tail)]
+
+
+def _file_id(version: object) -> dict[str, int] | None:
+    """inode, size and mtime_ns from ``version`` as :func:`_item` writes it; None from any
+    other text (no sign, space, leading zero or other digits: it must read back the same)."""
+    if not isinstance(version, str):
+        return None
+    parts = version.split(":")
+    if len(parts) != 3:
+        return None
+    try:
+        inode, size, mtime_ns = (int(p) for p in parts)
+    except ValueError:
+        return None
+    if f"{inode}:{size}:{mtime_ns}" != version:
+        return None
+    return {"inode": inode, "size": size, "mtime_ns": mtime_ns}
 
 
 def _exists(dir_fd: int, name: str) -> bool:

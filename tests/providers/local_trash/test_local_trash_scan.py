@@ -14,9 +14,9 @@ import pytest
 from trashscan.errors import AccountError
 from trashscan.models import Account, DeletedAtSource, Kind, ScanOutcome
 from trashscan_local_trash import plugin, trashinfo
-from trashscan_local_trash.plugin import LocalTrashProvider
+from trashscan_local_trash.plugin import LocalTrashProvider, _full_handle
 
-from .conftest import Trash, account, scan_items, scan_pages
+from .conftest import Trash, account, indexed, scan_items, scan_pages
 
 PAGE = 50  # a page size small enough that a few pages take little to build
 
@@ -42,7 +42,9 @@ def test_lists_photos_and_videos_but_not_documents(
     assert photo.purge_at is None  # kept until emptied
     assert photo.restorable
     stored = (trash.path / "files" / "IMG_1.jpg").stat()
-    assert photo.restore_handle == {
+    assert photo.version == f"{stored.st_ino}:100:{stored.st_mtime_ns}"
+    assert photo.restore_handle == {"trash_dir": str(trash.path)}  # the rest is the row's own:
+    assert _full_handle(indexed(photo)) == {
         "trash_dir": str(trash.path),
         "info": "IMG_1.jpg.trashinfo",
         "original_path": f"{home}/Pictures/IMG_1.jpg",
@@ -231,8 +233,9 @@ def test_trashed_folder_lists_the_media_inside(
     assert inner.path == f"{home}/Album/sub/b.mp4"
     assert inner.size == 3
     assert inner.item_id == f"{trash.path}::Album.trashinfo::sub/b.mp4"
-    assert inner.restore_handle["inner"] == "sub/b.mp4"
-    assert inner.restore_handle["original_path"] == f"{home}/Album"
+    assert inner.restore_handle == {"trash_dir": str(trash.path), "inner": "sub/b.mp4"}
+    full = _full_handle(indexed(inner))
+    assert (full["info"], full["original_path"]) == ("Album.trashinfo", f"{home}/Album")
 
 
 def test_an_unreadable_trash_makes_the_listing_incomplete(
