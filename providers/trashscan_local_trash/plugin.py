@@ -35,7 +35,7 @@ import os
 import queue
 import stat
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
@@ -201,8 +201,10 @@ class LocalTrashProvider(Provider):
                     os.close(info_fd)
             with os.scandir(info_dir) as entries:
                 for entry in entries:
-                    if _stored_name(entry.name) and entry.is_file(follow_symlinks=False):
-                        yield from self._items_of(checker, folders, entry.name, unreadable)
+                    name = entry.name
+                    stored_name = _stored_name(name)
+                    if stored_name and entry.is_file(follow_symlinks=False):
+                        yield from self._items_of(checker, folders, name, stored_name, unreadable)
         except FileNotFoundError:
             pass  # an empty trash may lack info/ (or files/: then nothing is listed)
         except OSError as exc:
@@ -217,38 +219,51 @@ class LocalTrashProvider(Provider):
         checker: placement.Checker,
         folders: tuple[int, int],
         info_name: str,
+        stored_name: str,
         unreadable: list[str],
-    ) -> Iterator[TrashItem]:
+    ) -> Iterable[TrashItem]:
+        """The photos and videos of one entry: ``info/<info_name>`` and ``files/<stored_name>``
+        (a tuple for a file, a generator for a folder's files)."""
         trash_dir = checker.location.trash_dir
-        info_path = f"{trash_dir}/info/{info_name}"  # trash_dir is absolute, no trailing /
         info_fd, files_fd = folders
         try:
             info = trashinfo.parse(_read_no_follow(info_name, info_fd), trash_dir)
         except (OSError, MalformedTrashInfo) as exc:
-            log.warning("skipping %s: %s", info_path, exc)
-            return
-        stored_name = _stored_name(info_name)
-        stored = f"{trash_dir}/files/{stored_name}"
+            log.warning("skipping %s: %s", _info_path(trash_dir, info_name), exc)
+            return ()
         try:
             st = os.stat(stored_name, dir_fd=files_fd, follow_symlinks=False)
         except OSError:
-            log.debug("skipping %s: the trashed file is gone", info_path)
-            return
+            log.debug("skipping %s: the trashed file is gone", _info_path(trash_dir, info_name))
+            return ()
         item_id = f"{trash_dir}::{info_name}"
         if not _utf8(item_id):
-            log.warning("skipping %s: its name is not valid UTF-8", info_path)
-            return
+            log.warning(
+                "skipping %s: its name is not valid UTF-8", _info_path(trash_dir, info_name)
+            )
+            return ()
         if info.deleted_at is None:
-            log.warning("%s has no readable DeletionDate", info_path)
+            log.warning("%s has no readable DeletionDate", _info_path(trash_dir, info_name))
         if stat.S_ISREG(st.st_mode):
             item = _item(checker, item_id, info.original, st, info, {"trash_dir": trash_dir})
-            if item:
-                yield item
-            return
+            return (item,) if item else ()
+        stored = f"{trash_dir}/files/{stored_name}"  # trash_dir is absolute, no trailing /
         if not stat.S_ISDIR(st.st_mode):
             # A symbolic link (to /etc/passwd, to a folder), a FIFO, a device: never a photo.
             log.info("skipping %s: %s", stored, safe_fs.kind_of(st.st_mode))
-            return
+            return ()
+        return self._folder_items(checker, stored, item_id, info, unreadable)
+
+    def _folder_items(
+        self,
+        checker: placement.Checker,
+        stored: str,
+        item_id: str,
+        info: TrashInfo,
+        unreadable: list[str],
+    ) -> Iterator[TrashItem]:
+        """The photos and videos inside the trashed folder ``stored`` (links not followed)."""
+        trash_dir = checker.location.trash_dir
 
         def on_error(exc: OSError) -> None:
             log.warning("cannot read all of trashed folder %s: %s", stored, exc)
@@ -921,7 +936,14 @@ def _inner_parts(inner: object) -> tuple[str, ...] | None:
     return parts
 
 
+def _info_path(trash_dir: str, info_name: str) -> str:
+    """Where the ``.trashinfo`` is, for messages (trash_dir is absolute, no trailing /)."""
+    return f"{trash_dir}/info/{info_name}"
+
+
 def _utf8(text: str) -> bool:
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -931,6 +953,8 @@ def _utf8(text: str) -> bool:
 
 def _shown(path: str) -> str:
     """A path as text that is always valid UTF-8 (for the index and the terminal)."""
+    if path.isascii():
+        return path
     try:
         path.encode("utf-8")  # no surrogate escapes: already the text fsencode would round-trip
     except UnicodeEncodeError:

@@ -62,7 +62,22 @@ def topdir_of(trash_dir: str) -> str:
     return os.path.dirname(parent) if os.path.basename(parent) == ".Trash" else parent
 
 
+# The shape every desktop writes ("[Trash Info]", "Path=", "DeletionDate=", one a line), with
+# values of printable ASCII without spaces (a Path= is percent-encoded): read with one match.
+# Anything else (CRLF, a BOM, comments, blank lines, other keys or groups, spaces, non-ASCII)
+# goes through the full reader, _parse_any; both give the same result for what they both read.
+_USUAL = re.compile(rb"\[Trash Info\]\nPath=([!-~]+)\nDeletionDate=([!-~]*)\n?")
+
+
 def parse(data: bytes, trash_dir: str) -> TrashInfo:
+    usual = _USUAL.fullmatch(data)
+    if usual is None:
+        return _parse_any(data, trash_dir)
+    return _info(usual[1].decode("ascii"), usual[2].decode("ascii"), trash_dir)
+
+
+def _parse_any(data: bytes, trash_dir: str) -> TrashInfo:
+    """:func:`parse` for any text: what the specification allows, and what is refused."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,22 +102,29 @@ def parse(data: bytes, trash_dir: str) -> TrashInfo:
                 values.setdefault(key.strip(), value.strip())
     if not started:
         raise MalformedTrashInfo("does not start with [Trash Info]")
-    raw_path = values.get("Path")
+    return _info(values.get("Path"), values.get("DeletionDate"), trash_dir)
+
+
+def _info(raw_path: str | None, deletion_date: str | None, trash_dir: str) -> TrashInfo:
+    """The entry of a ``.trashinfo`` whose ``Path=`` and ``DeletionDate=`` values are these."""
     if not raw_path:
         raise MalformedTrashInfo("no Path=")
-    original = os.fsdecode(unquote_to_bytes(raw_path))
+    if "%" in raw_path or not raw_path.isascii():
+        original = os.fsdecode(unquote_to_bytes(raw_path))
+    else:
+        original = raw_path  # what unquoting and decoding would give back
     if "\0" in original:
         raise MalformedTrashInfo("Path= contains a NUL byte")
     # Normalised, so ``..`` cannot hide where the path leads; whether the entry may be restored
     # there is placement's decision (a Path= leaving its volume is listed, as not restorable).
-    if not os.path.isabs(original):
+    if not original.startswith("/"):  # os.path.isabs
         top = topdir_of(trash_dir)
         original = os.path.normpath(os.path.join(top, original))
         if original == top:
             raise MalformedTrashInfo(f"Path= names the top directory itself: {raw_path}")
     else:
         original = os.path.normpath("/" + original.lstrip("/"))  # POSIX keeps a leading "//"
-    return TrashInfo(original=original, deleted_at=parse_deletion_date(values.get("DeletionDate")))
+    return TrashInfo(original=original, deleted_at=parse_deletion_date(deletion_date))
 
 
 def parse_deletion_date(value: str | None) -> datetime | None:
