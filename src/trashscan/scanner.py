@@ -37,6 +37,7 @@ from typing import Any
 
 from trashscan.deadline import DaemonPool, Deadline
 from trashscan.errors import TrashscanError
+from trashscan.first_load import FirstLoad
 from trashscan.index import Index
 from trashscan.kinds import classify
 from trashscan.lock import POLL_INTERVAL, FileLock, default_wait, lock_path
@@ -220,6 +221,9 @@ class _ScanRun:
         ends = deadline.ends() if deadline is not None else None
         pool = DaemonPool(self.scanner.concurrency, "scan")
         finished = False
+        first_load = FirstLoad(self.index, self.scanner.context.data_dir)
+        if self.runnable:
+            first_load.begin()
         try:
             while True:
                 if waiting:
@@ -251,6 +255,9 @@ class _ScanRun:
             # blocked in a socket is left behind after this short wait.
             pool.join(ABANDON_GRACE)
             self._release_locks()
+            # Built only by a run that ended in time: an interrupted one, or one out of time,
+            # leaves them to the next scan run.
+            first_load.end(finished and (ends is None or time.monotonic() < ends))
         return [self.results[account.name] for account in self.accounts]
 
     def _running(self) -> list[Account]:
