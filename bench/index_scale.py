@@ -23,6 +23,10 @@ Each figure is printed next to what it is compared with:
 * the floor of a listing is ``sqlite3 index.db "select * from items"`` writing the same table to
   a file (the ``sqlite3`` program; without one, Python's sqlite3 module running the same select
   and writing each row, which is said); with ``--pg``, ``psql -At -c "select * from items"``;
+* the floors of the ingest, each alone: reading the trash (every ``.trashinfo`` opened, read
+  and closed, every file lstat'ed, by a Python loop doing nothing else) and writing the rows
+  (``sqlite3`` copying the scanned table into a new file: one transaction, no index); a scan
+  does both, on two cores at best at once;
 * the targets of issue 16, at 1,000,000 items on this machine class: jsonl within 5x of the floor
   and under 150 MB peak; the default table (what fits on screens, totals over everything) under
   1 s; a filtered query under 0.5 s; ingest at 50,000 items/s or more. Smaller N must meet them
@@ -236,6 +240,54 @@ def line(label: str, run: Run, figure: str, compare: str) -> None:
     )
 
 
+# What the least a scan must do costs, each alone: read every entry of the trash (its
+# .trashinfo opened, read and closed, its file lstat'ed; a Python loop doing nothing else), and
+# write the rows it made (SQLite copying the scanned table into a new file: one transaction,
+# sequential pages, no index, no Python).
+READ_FLOOR = """
+import os, sys
+flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+folder = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+items = 0
+for trash in sys.argv[1:]:
+    info, files = os.open(trash + "/info", folder), os.open(trash + "/files", folder)
+    for entry in os.scandir(trash + "/info"):
+        fd = os.open(entry.name, flags, dir_fd=info)
+        os.read(fd, 65536)
+        os.close(fd)
+        os.stat(entry.name[: -len(".trashinfo")], dir_fd=files, follow_symlinks=False)
+        items += 1
+print(items)
+"""
+WRITE_FLOOR = (
+    "PRAGMA journal_mode=WAL; ATTACH '{db}' AS scanned;"
+    " CREATE TABLE items AS SELECT * FROM scanned.items;"
+)
+
+
+def ingest_floors(n: int, trash: Path, db: Path, run_dir: Path, env: dict[str, str]) -> None:
+    """Print what reading the trash and writing its rows cost, each alone (see READ_FLOOR)."""
+    trashes = [str(trash / f"vol-{a}" / f".Trash-{os.getuid()}") for a in (BIG, SMALL)]
+    out = run_dir / "floor-read.out"
+    read = measure("read floor", [sys.executable, "-c", READ_FLOOR, *trashes], out, env)
+    how = "each .trashinfo opened, read, closed; each file lstat'ed (python, nothing else)"
+    line("  floor: read the trash", read, f"{n / read.seconds:,.0f} items/s", how)
+    out.unlink(missing_ok=True)
+    copy = run_dir / "floor-write.db"
+    sql = WRITE_FLOOR.format(db=str(db).replace("'", "''"))
+    program = shutil.which("sqlite3")
+    if program:
+        argv, how = [program, str(copy), sql], "sqlite3: the scanned rows copied, no index"
+    else:
+        code = f"import sqlite3; sqlite3.connect({str(copy)!r}).executescript({sql!r})"
+        argv, how = [sys.executable, "-c", code], "python's sqlite3: the rows copied, no index"
+    write = measure("write floor", argv, run_dir / "floor-write.out", env)
+    line("  floor: write the rows", write, f"{n / write.seconds:,.0f} items/s", how)
+    (run_dir / "floor-write.out").unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+
+
 def bench_one(
     n: int,
     base: Path,
@@ -296,6 +348,8 @@ def bench_one(
         check(scan, 2)  # one line per account
         if scan.exit == 0:
             (run_dir / "scanned").write_text(f"{n}\n")
+            if pg is None:
+                ingest_floors(n, base / "trash", db, run_dir, env)
     if rescan and not kept:
         again = measure("rescan", [*cli, "scan", "--no-thumbnails"], out("rescan"), env)
         rate = n / again.seconds
