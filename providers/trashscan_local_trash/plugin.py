@@ -199,12 +199,19 @@ class LocalTrashProvider(Provider):
             finally:
                 if folders is None:
                     os.close(info_fd)
+            # In name order, which is the index's key order (item ids share the trash's prefix):
+            # each page's rows then extend the primary key where the last page's ended, instead
+            # of landing all over it in directory (hash) order, which at a million items made
+            # every commit rewrite most of the key's pages (1M items: 119 -> 70 s of CPU). The
+            # names cost about 80 bytes an entry while the trash is read.
             with os.scandir(info_dir) as entries:
-                for entry in entries:
-                    name = entry.name
-                    stored_name = _stored_name(name)
-                    if stored_name and entry.is_file(follow_symlinks=False):
-                        yield from self._items_of(checker, folders, name, stored_name, unreadable)
+                names = sorted(
+                    entry.name
+                    for entry in entries
+                    if _stored_name(entry.name) and entry.is_file(follow_symlinks=False)
+                )
+            for name in names:
+                yield from self._items_of(checker, folders, name, _stored_name(name), unreadable)
         except FileNotFoundError:
             pass  # an empty trash may lack info/ (or files/: then nothing is listed)
         except OSError as exc:

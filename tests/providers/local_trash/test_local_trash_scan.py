@@ -216,6 +216,23 @@ def test_many_items_come_in_several_pages(
     assert len(ids) == total
 
 
+def test_a_trash_is_read_in_name_order(
+    provider: LocalTrashProvider, trash: Trash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item ids then come in the index's key order, page after page: each page's rows extend
+    the primary key instead of landing all over it (a directory lists in hash or creation
+    order)."""
+    monkeypatch.setattr(plugin, "PAGE_SIZE", PAGE)
+    names = [f"IMG_{(n * 7919) % 1000:04}.jpg" for n in range(3 * PAGE)]  # created out of order
+    for name in names:
+        trash.add(f"/p/{name}", content=b"")
+
+    pages, _ = scan_pages(provider, account(trash_dirs=[str(trash.path)]))
+
+    ids = [i.item_id for p in pages for i in p.items]
+    assert ids == sorted(f"{trash.path}::{name}.trashinfo" for name in names)
+
+
 def test_trashed_folder_lists_the_media_inside(
     provider: LocalTrashProvider, trash: Trash, home: Path
 ) -> None:
