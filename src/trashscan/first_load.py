@@ -17,13 +17,16 @@ take the lock builds the indexes before it scans.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
+from trashscan.deadline import DaemonPool
 from trashscan.errors import TrashscanError
 from trashscan.index import Index
 from trashscan.lock import FileLock
 
 log = logging.getLogger(__name__)
+BUILD_POLL = 0.1  # seconds between the calling thread's looks at the build (and at Ctrl-C)
 
 
 def build_lock_path(data_dir: Path) -> Path:
@@ -38,8 +41,9 @@ class FirstLoad:
         self.lock = FileLock(build_lock_path(data_dir))
         self.deferred = False  # this run dropped the indexes and owes their build
 
-    def begin(self) -> None:
-        """Build what a killed load left unbuilt, then defer the indexes if the index is empty.
+    def begin(self, ends: float | None = None) -> None:
+        """Build what a killed load left unbuilt (by ``ends`` at the latest, as :meth:`end`),
+        then defer the indexes if the index is empty.
 
         Any trouble here (a read-only data directory, a busy index) only means the scan keeps
         the indexes up to date as it goes; its own errors are the accounts' to report."""
@@ -49,8 +53,8 @@ class FirstLoad:
         except OSError:
             return
         try:
-            if self.index.secondary_indexes_deferred():
-                self.index.build_secondary_indexes()  # a killed load's
+            if self.index.secondary_indexes_deferred() and not self._build_within(ends):
+                return  # a killed load's, still unbuilt: the next run tries again
             self.deferred = self.index.defer_secondary_indexes()
         except TrashscanError as exc:
             log.debug("scanning with the indexes kept up to date: %s", exc.one_line())
@@ -58,14 +62,43 @@ class FirstLoad:
             if not self.deferred:
                 self.lock.release()
 
-    def end(self, build: bool) -> None:
+    def end(self, build: bool, ends: float | None = None) -> None:
         """Build the deferred indexes if ``build`` (the run was neither interrupted nor out of
-        time); otherwise, or if that fails, they are left to the next scan run."""
+        time), by the monotonic time ``ends`` at the latest; otherwise, or if that fails, they
+        are left to the next scan run."""
         try:
             if self.deferred and build:
-                self.index.build_secondary_indexes()
-                self.deferred = False
+                self._build_within(ends)
         except TrashscanError as exc:  # e.g. locked: said already by the accounts it failed
             log.info("the index's listing indexes are left for the next scan: %s", exc.one_line())
         finally:
             self.lock.release()
+
+    def _build_within(self, ends: float | None) -> bool:
+        """Build on a worker thread, waited for in short steps, so that Ctrl-C (raised in this
+        thread) is acted on at once and the run's deadline holds: at a million items the build
+        takes seconds of SQLite work that no signal handler can break into. A build left behind
+        either commits whole or, when the process leaves without it (as it leaves any worker
+        left running: :func:`trashscan.interrupts.leave`), never: the deferral then stays.
+        True once built."""
+        outcome: list[BaseException | None] = []
+
+        def build() -> None:
+            try:
+                self.index.build_secondary_indexes()
+            except BaseException as exc:  # raised again on the calling thread
+                outcome.append(exc)
+            else:
+                outcome.append(None)
+
+        worker = DaemonPool(1, "index-build")
+        worker.submit(build)
+        while not outcome:
+            if ends is not None and time.monotonic() >= ends:
+                log.info("the index's listing indexes are left for the next scan: out of time")
+                return False
+            worker.join(BUILD_POLL)
+        if outcome[0] is not None:
+            raise outcome[0]
+        self.deferred = False
+        return True

@@ -223,7 +223,7 @@ class _ScanRun:
         finished = False
         first_load = FirstLoad(self.index, self.scanner.context.data_dir)
         if self.runnable:
-            first_load.begin()
+            first_load.begin(ends)
         try:
             while True:
                 if waiting:
@@ -255,9 +255,9 @@ class _ScanRun:
             # blocked in a socket is left behind after this short wait.
             pool.join(ABANDON_GRACE)
             self._release_locks()
-            # Built only by a run that ended in time: an interrupted one, or one out of time,
-            # leaves them to the next scan run.
-            first_load.end(finished and (ends is None or time.monotonic() < ends))
+            # Built only by a run that ended in time, and within it: an interrupted one, or one
+            # out of time, leaves them to the next scan run.
+            first_load.end(finished and (ends is None or time.monotonic() < ends), ends)
         return [self.results[account.name] for account in self.accounts]
 
     def _running(self) -> list[Account]:

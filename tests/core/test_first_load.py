@@ -4,6 +4,8 @@ once at its end; whatever stops it, nothing is lost and a listing still reads ev
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 import trashscan.scanner
+from trashscan.deadline import Deadline
 from trashscan.first_load import build_lock_path
 from trashscan.index import SECONDARY_INDEXES, Index, ItemFilter
 from trashscan.lock import FileLock
@@ -74,10 +77,11 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         data_dir=tmp_path / "data",
     )
 
-    def scan(*names: str) -> list[Any]:
+    def scan(*names: str, deadline: Deadline | None = None) -> list[Any]:
         accounts = [Account(name, PagedProvider.name) for name in names]
         PagedProvider.seen = []
-        return Scanner(index, context, concurrency=2, lock_wait=0).scan(accounts)
+        scanner = Scanner(index, context, concurrency=2, lock_wait=0, deadline=deadline)
+        return scanner.scan(accounts)
 
     yield index, db, context, scan
     index.close()
@@ -149,3 +153,32 @@ def test_while_another_run_loads_a_scan_neither_defers_nor_builds(setup) -> None
     assert [r.ok for r in scan("three")] == [True]  # the loader died: this run builds them
     assert indexes(db) == set(SECONDARY_INDEXES)
     assert not index.secondary_indexes_deferred()
+
+
+def test_a_build_still_running_at_the_deadline_is_left_to_the_next_scan(
+    setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build runs on a worker the run stops waiting for at its deadline (as it stops at
+    Ctrl-C): at a million items it is seconds of SQLite work no signal can break into."""
+    index, db, _context, scan = setup
+    entered, release = threading.Event(), threading.Event()
+    build = index.build_secondary_indexes
+
+    def slow_build() -> None:
+        entered.set()
+        release.wait(60)
+
+    monkeypatch.setattr(index, "build_secondary_indexes", slow_build)
+    start = time.monotonic()
+    try:
+        results = scan("one", deadline=Deadline(5.0, "5s"))
+        assert entered.is_set()
+        assert time.monotonic() - start < 30  # returned at the deadline, not after the build
+    finally:
+        release.set()
+    assert [r.ok for r in results] == [True]  # the accounts were done in time
+    assert indexes(db) == set() and index.secondary_indexes_deferred()
+    assert len(index.items(ItemFilter(), NOW)) == PAGES * PER_PAGE
+    monkeypatch.setattr(index, "build_secondary_indexes", build)
+    assert [r.ok for r in scan("two")] == [True]
+    assert indexes(db) == set(SECONDARY_INDEXES)
