@@ -125,6 +125,12 @@ def test_a_load_stopped_before_its_build_loses_nothing_and_the_next_scan_builds_
     assert indexes(db) == set()
     assert index.secondary_indexes_deferred()
     assert len(index.items(ItemFilter(), NOW)) == 2 * PER_PAGE
+    # what `list --cached` reads (trashscan.index_read's SQL), in purge order, with its totals
+    listed = [row for chunk in index.listing(ItemFilter(), NOW) for row in chunk]
+    assert len(listed) == 2 * PER_PAGE
+    assert [row.purge_at for row in listed] == sorted(row.purge_at for row in listed)
+    (totals,) = index.totals(ItemFilter(), NOW, timedelta(days=7))
+    assert totals.items == 2 * PER_PAGE
     assert [r.ok for r in scan("two")] == [True]
     # built before that run's first page, not deferred again (the index held items)
     assert [names for _page, names, _listed in PagedProvider.seen] == [set(SECONDARY_INDEXES)] * 3
