@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from trashscan.deadline import DaemonPool
@@ -36,10 +37,13 @@ def build_lock_path(data_dir: Path) -> Path:
 class FirstLoad:
     """Around one scan run: :meth:`begin` before its first page, :meth:`end` after its last."""
 
-    def __init__(self, index: Index, data_dir: Path) -> None:
+    def __init__(
+        self, index: Index, data_dir: Path, building: Callable[[], None] | None = None
+    ) -> None:
         self.index = index
         self.lock = FileLock(build_lock_path(data_dir))
         self.deferred = False  # this run dropped the indexes and owes their build
+        self.building = building  # told when a build starts (a progress display)
 
     def begin(self, ends: float | None = None) -> None:
         """Build what a killed load left unbuilt (by ``ends`` at the latest, as :meth:`end`),
@@ -82,6 +86,8 @@ class FirstLoad:
         left running: :func:`trashscan.interrupts.leave`), never: the deferral then stays.
         True once built."""
         outcome: list[BaseException | None] = []
+        if self.building is not None:
+            self.building()
 
         def build() -> None:
             try:

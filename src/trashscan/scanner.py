@@ -145,11 +145,15 @@ class Scanner:
         progress: ProgressCallback | None = None,
         lock_wait: float | None = None,
         deadline: Deadline | None = None,
+        building: Callable[[], None] | None = None,
     ) -> None:
         self.index = index
         self.context = context
         self.concurrency = max(1, concurrency)
         self.progress = progress
+        # Called when a first scan's index build starts (seconds at a million items, after
+        # every account is shown done: see trashscan.first_load).
+        self.building = building
         self.deadline = deadline  # None: no limit (library use; the CLI always sets one)
         # Seconds a busy account is waited for; None: $TRASHSCAN_LOCK_WAIT or 10.
         self.lock_wait = default_wait() if lock_wait is None else max(0.0, lock_wait)
@@ -221,7 +225,7 @@ class _ScanRun:
         ends = deadline.ends() if deadline is not None else None
         pool = DaemonPool(self.scanner.concurrency, "scan")
         finished = False
-        first_load = FirstLoad(self.index, self.scanner.context.data_dir)
+        first_load = FirstLoad(self.index, self.scanner.context.data_dir, self.scanner.building)
         if self.runnable:
             first_load.begin(ends)
         try:

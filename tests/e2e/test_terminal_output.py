@@ -19,6 +19,7 @@ import termios
 from pathlib import Path
 
 from rich.cells import cell_len
+from terminal import run_in_terminal
 
 TRASHSCAN = [sys.executable, "-m", "trashscan"]
 STYLE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -162,3 +163,14 @@ def test_restore_results_are_words_and_json_keeps_the_machine_values(cli, sandbo
     log = Index.open(load_config(sandbox.config_path).index_url).restore_log()
     assert [entry["outcome"] for entry in log] == ["already_restored", "conflict_resolved"]
     assert json.dumps(log, default=str)  # the audit log keeps the machine values
+
+
+def test_a_first_scan_says_so_while_it_builds_the_index(sandbox):
+    """After every account is shown done, a first scan builds the index's lookup indexes
+    (seconds at a million items): the progress display says so meanwhile."""
+    code, screen = run_in_terminal([*TRASHSCAN, "scan"], environment(sandbox))
+    assert code == 0, screen
+    assert "index: building its lookup indexes, once after a first scan" in screen
+    code, screen = run_in_terminal([*TRASHSCAN, "scan"], environment(sandbox))
+    assert code == 0, screen
+    assert "building" not in screen  # the index holds items: nothing to build

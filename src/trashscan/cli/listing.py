@@ -87,19 +87,26 @@ def run_scan(app: App, accounts: Sequence[Account], deadline: Deadline) -> list[
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}", markup=False),
-            TextColumn("{task.fields[items]} items"),
+            TextColumn("{task.fields[items]}"),
             console=Console(stderr=True),
             transient=True,
         ) as progress:
             tasks = {
-                a.name: progress.add_task(printable(f"{a.provider}/{a.name}"), items=0)
+                a.name: progress.add_task(printable(f"{a.provider}/{a.name}"), items="0 items")
                 for a in accounts
             }
 
             def report(account: Account, items: int, finished: bool) -> None:
-                progress.update(tasks[account.name], items=items, completed=100 if finished else 0)
+                done = 100 if finished else 0
+                progress.update(tasks[account.name], items=f"{items} items", completed=done)
 
-            scanner = Scanner(app.index, app.context, concurrency, report, deadline=deadline)
+            def building() -> None:
+                progress.add_task("index: building its lookup indexes, once after a first scan",
+                                  items="")  # fmt: skip
+
+            scanner = Scanner(
+                app.index, app.context, concurrency, report, deadline=deadline, building=building
+            )
             results = scanner.scan(accounts)
     else:
         results = Scanner(app.index, app.context, concurrency, deadline=deadline).scan(accounts)
