@@ -918,13 +918,13 @@ class Index:
         """Before a first scan into an empty SQLite index: drop the secondary indexes, so that
         its pages only append rows and extend the primary key; True if they were dropped.
 
-        A page of 20,000 rows in directory order lands in 20,000 places of each index (a ref is
-        a hash; names and purge dates come in any order): at a million rows each commit rewrote
-        most of every index's pages, more than half the ingest's time. Building them once at the
-        end (:meth:`build_secondary_indexes`) sorts each in one pass. Meanwhile a listing reads
-        the table without them: the same rows, more slowly. ``meta`` records that they are
-        deferred, in the same transaction, so that a load killed before it built them leaves
-        that for the next scan to see (:meth:`secondary_indexes_deferred`).
+        A page of 20,000 rows lands in 20,000 places of each of them (a ref is a hash; purge
+        dates, and names in most listings, come in any order): at a million rows each commit
+        rewrote most of every index's pages, more than half the ingest's time. Building them
+        once at the end (:meth:`build_secondary_indexes`) sorts each in one pass. Meanwhile a
+        listing reads the table without them: the same rows, more slowly. ``meta`` records
+        that they are deferred, in the same transaction, so that a load killed before it built
+        them leaves that for the next scan to see (:meth:`secondary_indexes_deferred`).
         """
         if self._engine.dialect.name != "sqlite":
             return False  # PostgreSQL's index maintenance is another matter; not measured
