@@ -67,8 +67,8 @@ class FirstLoad:
                 self.lock.release()
 
     def end(self, build: bool, ends: float | None = None) -> None:
-        """Build the deferred indexes if ``build`` (the run was neither interrupted nor out of
-        time), by the monotonic time ``ends`` at the latest; otherwise, or if that fails, they
+        """Build the deferred indexes if ``build`` (the run was not interrupted), by the
+        monotonic time ``ends`` at the latest; otherwise, out of time, or if that fails, they
         are left to the next scan run."""
         try:
             if self.deferred and build:
@@ -85,6 +85,8 @@ class FirstLoad:
         either commits whole or, when the process leaves without it (as it leaves any worker
         left running: :func:`trashscan.interrupts.leave`), never: the deferral then stays.
         True once built."""
+        if _out_of_time(ends):
+            return False
         outcome: list[BaseException | None] = []
         if self.building is not None:
             self.building()
@@ -100,11 +102,18 @@ class FirstLoad:
         worker = DaemonPool(1, "index-build")
         worker.submit(build)
         while not outcome:
-            if ends is not None and time.monotonic() >= ends:
-                log.info("the index's listing indexes are left for the next scan: out of time")
+            if _out_of_time(ends):
                 return False
             worker.join(BUILD_POLL)
         if outcome[0] is not None:
             raise outcome[0]
         self.deferred = False
         return True
+
+
+def _out_of_time(ends: float | None) -> bool:
+    """Whether the run's deadline (a monotonic time; None: none) has passed, said in the log."""
+    if ends is None or time.monotonic() < ends:
+        return False
+    log.info("the index's listing indexes are left for the next scan: out of time")
+    return True

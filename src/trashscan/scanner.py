@@ -259,9 +259,9 @@ class _ScanRun:
             # blocked in a socket is left behind after this short wait.
             pool.join(ABANDON_GRACE)
             self._release_locks()
-            # Built only by a run that ended in time, and within it: an interrupted one, or one
-            # out of time, leaves them to the next scan run.
-            first_load.end(finished and (ends is None or time.monotonic() < ends), ends)
+            # Built only by a run that was not interrupted, and within its deadline: otherwise
+            # they are left to the next scan run.
+            first_load.end(finished, ends)
         return [self.results[account.name] for account in self.accounts]
 
     def _running(self) -> list[Account]:
