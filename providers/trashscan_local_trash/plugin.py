@@ -205,13 +205,11 @@ class LocalTrashProvider(Provider):
             # every commit rewrite most of the key's pages (1M items: 119 -> 70 s of CPU). The
             # names cost about 80 bytes an entry while the trash is read.
             with os.scandir(info_dir) as entries:
-                names = sorted(
-                    entry.name
-                    for entry in entries
-                    if _stored_name(entry.name) and entry.is_file(follow_symlinks=False)
-                )
+                names = sorted(e.name for e in entries if e.is_file(follow_symlinks=False))
             for name in names:
-                yield from self._items_of(checker, folders, name, _stored_name(name), unreadable)
+                stored_name = _stored_name(name)
+                if stored_name:
+                    yield from self._items_of(checker, folders, name, stored_name, unreadable)
         except FileNotFoundError:
             pass  # an empty trash may lack info/ (or files/: then nothing is listed)
         except OSError as exc:
