@@ -488,20 +488,19 @@ def _item(
     if kind is Kind.OTHER:
         return None
     reason = checker.why_not(original)
+    deleted_at = info.deleted_at
+    # TrashItem's fields in their order: positional arguments cost a third of keywords here
+    # (1.0 against 2.6 us an item); tests/providers/local_trash/test_local_trash_scan.py
+    # compares the result with the same item made with keywords.
     return TrashItem(
-        item_id=item_id,
-        name=name,
-        path=path,
-        mime_type=mime,
-        size=st.st_size,
-        deleted_at=info.deleted_at,
-        deleted_at_source=DeletedAtSource.API if info.deleted_at else DeletedAtSource.OBSERVED,
-        restorable=reason is None,
-        not_restorable_reason=reason,
-        restore_handle=handle,  # the rest is item_id, path and version (see _full_handle)
-        kind=kind,
-        version=f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}",
-    )
+        item_id, name, path, mime, st.st_size, deleted_at,
+        DeletedAtSource.API if deleted_at else DeletedAtSource.OBSERVED,
+        None, True,  # purge_at, purge_is_estimate: the scan's (see LocalTrashProvider.scan)
+        reason is None, reason,
+        handle,  # the rest is item_id, path and version (see _full_handle)
+        kind, None, None, None,  # kind, deleted_after, purge_latest, content_hash
+        f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}",
+    )  # fmt: skip
 
 
 class _ReadFailed(NamedTuple):

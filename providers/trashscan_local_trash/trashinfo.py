@@ -73,7 +73,35 @@ def parse(data: bytes, trash_dir: str) -> TrashInfo:
     usual = _USUAL.fullmatch(data)
     if usual is None:
         return _parse_any(data, trash_dir)
-    return _info(usual[1].decode("ascii"), usual[2].decode("ascii"), trash_dir)
+    raw_path = usual[1]
+    name = raw_path.rpartition(b"/")[2]
+    # A plain last component (not ".", "..", nothing, nor percent-encoded) is appended to its
+    # folder as it is: the folder, shared by many entries, is decoded and normalised once.
+    if name and b"%" not in name and name != b"." and name != b"..":
+        folder = _folder(raw_path[: len(raw_path) - len(name)], trash_dir)
+        original = None if folder is None else f"{folder}{name.decode('ascii')}"
+        if original is not None and original != topdir_of(trash_dir):  # that one is refused
+            return TrashInfo(original, parse_deletion_date(usual[2].decode("ascii")))
+    return _info(raw_path.decode("ascii"), usual[2].decode("ascii"), trash_dir)
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder(raw_folder: bytes, trash_dir: str) -> str | None:
+    """What :func:`_info` makes of ``raw_folder`` (a ``Path=`` value up to and including its
+    last ``/``, or nothing) followed by a plain name: the folder, normalised, ending with ``/``;
+    None where the whole path must go through :func:`_info` (a NUL: it says why it is refused).
+    A plain name cannot undo what normalising the folder did, so the two give the same path."""
+    if b"%" in raw_folder:
+        text = os.fsdecode(unquote_to_bytes(raw_folder))
+    else:
+        text = raw_folder.decode("ascii")
+    if "\0" in text:
+        return None
+    if text.startswith("/"):
+        folder = os.path.normpath("/" + text.lstrip("/"))
+    else:
+        folder = os.path.normpath(os.path.join(topdir_of(trash_dir), text))
+    return folder if folder.endswith("/") else folder + "/"
 
 
 def _parse_any(data: bytes, trash_dir: str) -> TrashInfo:

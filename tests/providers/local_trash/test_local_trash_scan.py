@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from trashscan.errors import AccountError
-from trashscan.models import Account, DeletedAtSource, Kind, ScanOutcome
+from trashscan.models import Account, DeletedAtSource, Kind, ScanOutcome, TrashItem
 from trashscan_local_trash import plugin, trashinfo
 from trashscan_local_trash.plugin import LocalTrashProvider, _full_handle
 
@@ -51,6 +51,44 @@ def test_lists_photos_and_videos_but_not_documents(
         "file_id": {"inode": stored.st_ino, "size": 100, "mtime_ns": stored.st_mtime_ns},
     }
     assert items["clip.mp4"].kind is Kind.VIDEO
+
+
+def test_each_item_holds_what_its_fields_say(
+    provider: LocalTrashProvider, trash: Trash, home: Path, tmp_path: Path
+) -> None:
+    """The plugin makes its items positionally (for speed): each field must still be its own."""
+    trash.add(f"{home}/Pictures/IMG_1.jpg", content=b"12345")
+    trash.add(f"{home}/Videos/clip.mp4", date="")
+    (home / "Link").symlink_to(tmp_path)
+    trash.add(f"{home}/Link/IMG_2.png", content=b"123")
+
+    items = scan_items(provider, account(trash_dirs=[str(trash.path)]))
+
+    def expected(name: str, path: str, mime: str, kind: Kind, reason: str | None) -> TrashItem:
+        stored = (trash.path / "files" / name).stat()
+        date = None if kind is Kind.VIDEO else datetime(2024, 5, 30, 10).astimezone(UTC)
+        return TrashItem(
+            item_id=f"{trash.path}::{name}.trashinfo",
+            name=name,
+            path=path,
+            mime_type=mime,
+            size=stored.st_size,
+            deleted_at=date,
+            deleted_at_source=DeletedAtSource.API if date else DeletedAtSource.OBSERVED,
+            purge_at=None,
+            purge_is_estimate=True,
+            restorable=reason is None,
+            not_restorable_reason=reason,
+            restore_handle={"trash_dir": str(trash.path)},
+            kind=kind,
+            version=f"{stored.st_ino}:{stored.st_size}:{stored.st_mtime_ns}",
+        )
+
+    photo = expected("IMG_1.jpg", f"{home}/Pictures/IMG_1.jpg", "image/jpeg", Kind.PHOTO, None)
+    video = expected("clip.mp4", f"{home}/Videos/clip.mp4", "video/mp4", Kind.VIDEO, None)
+    linked = f"{home}/Link is a symbolic link; a restore never goes through one"
+    png = expected("IMG_2.png", f"{home}/Link/IMG_2.png", "image/png", Kind.PHOTO, linked)
+    assert items == {"IMG_1.jpg": photo, "clip.mp4": video, "IMG_2.png": png}
 
 
 def test_name_is_the_original_name_not_the_trash_copy_name(

@@ -13,7 +13,10 @@ import pytest
 from trashscan_local_trash import trashinfo
 from trashscan_local_trash.trashinfo import MalformedTrashInfo, TrashInfo
 
-TRASH_DIRS = ["/media/stick/.Trash-1000", "/media/stick/.Trash/1000", "/home/u/.local/share/Trash"]
+TRASH_DIRS = [
+    "/media/stick/.Trash-1000", "/media/stick/.Trash/1000", "/home/u/.local/share/Trash",
+    "//media/stick/.Trash-1000", "/media//stick/.Trash-1000",
+]  # fmt: skip
 
 
 def reference_parse(data: bytes, trash_dir: str) -> TrashInfo:
@@ -73,6 +76,12 @@ PATHS = [
     "%zz.jpg", "%", "a%2", "%%41", "a=b.jpg", "#x.jpg", "[x].jpg", "x;y&z?.jpg", "~/a.jpg",
     "\u00e9.jpg", "\U0001f600/a.jpg", "a b.jpg", " /a.jpg", "/a.jpg ", "\t/a.jpg", "",
     "a\u2028b.jpg", "a\x85b.jpg", "a\x0bb.jpg", "a\x1cb.jpg", "a\x7fb.jpg",
+    # A folder decoded and normalised once for the entries it holds (trashinfo._folder):
+    "../stick", "../../media/stick", "/media/stick", "a/../../stick", "../share", "%2e%2e/stick",
+    "..%2Fstick", "a%2Fb/c.jpg", "a/b%2Fc.jpg", "a/%2e%2e/b.jpg", "%2e%2e/x.jpg", "a%00/x.jpg",
+    "/a%00/x.jpg", "/a/b/../c/d.jpg", "x/.", "x/..", "//a/b.jpg", "///a/b.jpg", "/a%20b/c.jpg",
+    "a/b/c/d/e.jpg", "a/b/c/d/f.jpg", "a/b/../../../../x.jpg", "/../../x.jpg", "a%2F/b.jpg",
+    "%2F%2Fa/b.jpg", "%C3%A9/x.jpg", "%FF/x.jpg", "a/.b.jpg", "a/..b", "a/b..", "a/...",
 ]  # fmt: skip
 DATES = [
     "2024-05-30T10:00:00", "", "2024-05-30", "2024-05-30T10:00:00Z", "2024-05-30T10:00:00+02:00",
