@@ -453,6 +453,9 @@ def connect_to(path: Path, read_only: bool) -> tuple[str, bool]:
     return database + "?" + "&".join(f"{key}={query[key]}" for key in sorted(query)), True
 
 
+BUSY_TIMEOUT_MS = 5000  # how long a connection waits for another's write lock before failing
+
+
 def configure(dbapi_conn: Any, read_only: bool) -> None:
     """A new connection as the index uses it: explicit transactions (``isolation_level``
     None: the caller says BEGIN), WAL set where it is not yet (never on a read-only file: that
@@ -461,7 +464,7 @@ def configure(dbapi_conn: Any, read_only: bool) -> None:
     cursor = dbapi_conn.cursor()
     if not read_only and cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         cursor.execute("PRAGMA journal_mode=WAL")
-    for pragma in ("synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
+    for pragma in ("synchronous=NORMAL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 

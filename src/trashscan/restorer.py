@@ -3,6 +3,10 @@
 Items are grouped by account. Each account's batch goes to its provider in one ``restore`` call
 (providers batch and serialise as their API requires); different accounts run concurrently. Every
 attempt lands in the index's audit log, except in a dry run, which changes nothing anywhere.
+A result is reported once the index holds it; if the index cannot be written (another process
+holds its write lock past the busy timeout), the results are reported all the same, since they
+happened, recorded with a later batch if the lock is freed by then, and
+:meth:`Restorer.unrecorded_error` says how many were not.
 
 A restore is bounded by the run's deadline (:mod:`trashscan.deadline`): no item is started after
 it, and each item left is reported with its true outcome: not attempted, or, when its account's
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 from trashscan.config import Config
 from trashscan.deadline import DaemonPool, Deadline
+from trashscan.errors import EXIT_PARTIAL, IndexStoreError, TrashscanError
 from trashscan.index import Index
 from trashscan.models import Account, IndexedItem, ItemState, RestoreOutcome, RestoreResult
 from trashscan.plugins import load_provider_class
@@ -121,6 +126,8 @@ class Restorer:
         self.on_batch = on_batch  # after the results of one recorded batch (to flush output)
         self.deadline = deadline
         self._recorded: set[str] = set()  # refs of the results recorded (done), for look-ups
+        self._unrecorded: list[ItemRestore] = []  # reported, but the index refused them so far
+        self._refusal: IndexStoreError | None = None  # why, the last time
 
     def restore(self, items: Sequence[IndexedItem], dry_run: bool = False) -> list[ItemRestore]:
         if not dry_run:
@@ -140,7 +147,24 @@ class Restorer:
         self._emit_many(done, settled, dry_run)
         if by_account:
             _RestoreRun(self, by_account, done).run()
+        if self._unrecorded:  # a last try: the lock may be free by now
+            self._record([])
         return done
+
+    def unrecorded_error(self) -> TrashscanError | None:
+        """The error a run ends with when results it reported could not be written to the
+        index, which then still holds those items as they were (trashed) and has no audit
+        entry for them; None when every result was recorded."""
+        if not self._unrecorded or self._refusal is None:
+            return None
+        error = TrashscanError(
+            f"{len(self._unrecorded)} restore results above are not in the index: "
+            f"{self._refusal}",
+            hint="they did happen: the next `trashscan scan` sees those items gone from the "
+            "trash; `trashscan history` will not list them",
+        )
+        error.exit_code = EXIT_PARTIAL
+        return error
 
     def _along(
         self,
@@ -165,16 +189,12 @@ class Restorer:
         self, done: list[ItemRestore], entries: Sequence[ItemRestore], dry_run: bool = False
     ) -> None:
         """Record results in one index transaction, then report each: nothing is shown before
-        the index holds it, and a batch costs one commit, not one per item."""
+        the index holds it (unless the index refuses to, see :meth:`_record`), and a batch
+        costs one commit, not one per item."""
         if not entries:
             return
         if not dry_run:
-            self.index.record_restores(
-                [(entry.item, entry.result) for entry in entries],
-                actor=_actor(),
-                dry_run=False,
-                now=self.context.clock(),
-            )
+            self._record(entries)
         for entry in entries:
             done.append(entry)
             self._recorded.add(entry.item.ref)
@@ -182,6 +202,23 @@ class Restorer:
                 self.on_result(entry)
         if self.on_batch is not None:
             self.on_batch()
+
+    def _record(self, entries: Sequence[ItemRestore]) -> None:
+        """Record ``entries`` with those the index refused before, in one transaction. If it
+        refuses them too, they are kept for the next batch: a result is reported all the same,
+        since the provider did what it says."""
+        pending = [*self._unrecorded, *entries]
+        try:
+            self.index.record_restores(
+                [(entry.item, entry.result) for entry in pending],
+                actor=_actor(),
+                dry_run=False,
+                now=self.context.clock(),
+            )
+        except IndexStoreError as exc:  # e.g. locked by another process past the busy timeout
+            self._unrecorded, self._refusal = pending, exc
+        else:
+            self._unrecorded = []
 
 
 RECORD_BATCH = 500  # results recorded in one index transaction, at most

@@ -159,6 +159,9 @@ def restore(
     tell(human, summary.line + (":" if summary.not_back else ""))
     for item, why in summary.not_back:  # the last lines: every item not back, and why
         tell(human, f"  {item.ref[:8]} {item.account}: {item.name}: {why}")
+    unrecorded = restorer.unrecorded_error()
+    if unrecorded is not None:
+        raise unrecorded
     if summary.failed:
         sys.exit(EXIT_PARTIAL)
 

@@ -133,6 +133,9 @@ def _run(app: App, job: Job) -> None:
             config, limit = app.config, app.deadline(None)
             restorer = Restorer(app.index, config, app.context, config.concurrency, report, limit)
             restorer.restore(items)
+            unrecorded = restorer.unrecorded_error()
+            if unrecorded is not None:
+                job.error = unrecorded.one_line()
     except Exception as exc:  # one line on the page, as the CLI's runner prints one
         job.error = describe_error(exc)
     finally:
