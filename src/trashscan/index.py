@@ -52,6 +52,7 @@ from trashscan.models import (
     ItemState,
     Kind,
     Page,
+    RestoreOutcome,
     RestoreResult,
     ScanOutcome,
     TrashItem,
@@ -62,6 +63,8 @@ __all__ = ["AccountTotals", "Index", "ItemFilter", "ListedItem"]  # the readers'
 
 REFS_HINT = "run `trashscan list` to see refs"
 _TRASHED = ItemState.TRASHED.value
+# The outcomes after which an item is back (RestoreResult.ok).
+_BACK = (RestoreOutcome.RESTORED, RestoreOutcome.ALREADY_RESTORED, RestoreOutcome.CONFLICT_RESOLVED)
 _MIGRATION_LOCK = int.from_bytes(b"trashscn")  # PostgreSQL advisory lock key of migrations
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 _REF_CHUNK = 100  # ref prefixes per query (an OR of ranges: two parameters each)
@@ -849,6 +852,22 @@ class Index:
         }
         fixed = {"provider", "account", "item_id", "ref", "first_seen"}
         set_: dict[str, Any] = {c.name: new[c.name] for c in items.c if c.name not in fixed}
+        # A scan commits what it listed earlier: an item restored since this scan began (by
+        # another run) stays restored. Restored before it began and listed: trashed again.
+        # Written out: SQLAlchemy does not correlate a subquery of ON CONFLICT's SET with the
+        # row (``items``) and ``excluded`` (it would add both to the subquery's FROM).
+        back = ", ".join(f"'{outcome.value}'" for outcome in _BACK)
+        restored_since = sa.literal_column(
+            "EXISTS (SELECT 1 FROM restore_log WHERE restore_log.ref = items.ref"
+            f" AND NOT restore_log.dry_run AND restore_log.outcome IN ({back})"
+            " AND restore_log.attempted_at >= (SELECT scans.started FROM scans"
+            " WHERE scans.id = excluded.last_scan_id))"
+        )
+        set_["state"] = sa.case(
+            (old.state == sa.literal_column(f"'{ItemState.RESTORED.value}'"),
+             sa.case((restored_since, old.state), else_=new.state)),
+            else_=new.state,
+        )  # fmt: skip
         times = ("deleted_at", "deleted_at_source", "deleted_after", "purge_at", "purge_latest")
         for name in (*times, "purge_is_estimate"):
             by_time = sa.case((old_time, old[name]), else_=new[name])

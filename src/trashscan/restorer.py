@@ -158,8 +158,7 @@ class Restorer:
         if not self._unrecorded or self._refusal is None:
             return None
         error = TrashscanError(
-            f"{len(self._unrecorded)} restore results above are not in the index: "
-            f"{self._refusal}",
+            f"{len(self._unrecorded)} restore results above are not in the index: {self._refusal}",
             hint="they did happen: the next `trashscan scan` sees those items gone from the "
             "trash; `trashscan history` will not list them",
         )

@@ -230,6 +230,10 @@ CREATE TABLE items (provider VARCHAR, account VARCHAR, item_id VARCHAR,
     first_seen DATETIME NOT NULL, last_seen DATETIME NOT NULL, last_scan_id INTEGER,
     state VARCHAR(16) NOT NULL, PRIMARY KEY (provider, account, item_id));
 CREATE UNIQUE INDEX ix_items_ref ON items (ref);
+CREATE TABLE restore_log (id INTEGER, ref VARCHAR(40) NOT NULL, provider VARCHAR NOT NULL,
+    account VARCHAR NOT NULL, item_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
+    attempted_at DATETIME NOT NULL, actor VARCHAR NOT NULL, outcome VARCHAR(32) NOT NULL,
+    detail TEXT, restored_path TEXT, dry_run BOOLEAN NOT NULL, PRIMARY KEY (id));
 """
 
 
@@ -520,6 +524,27 @@ def test_item_back_in_trash_after_restore_is_trashed_with_new_times(index: Index
     scan(index, Page(items=[item("a", deleted_at=later)]), now=later)
     got = index.get(P, A, "a")
     assert got and got.state is ItemState.TRASHED and got.deleted_at == later
+
+
+def test_a_scan_begun_before_a_restore_does_not_put_the_item_back_in_the_trash(
+    index: Index,
+) -> None:
+    """A scan lists the trash, then commits what it read: a restore of one of those items that
+    happened meanwhile (another trashscan, on the same machine or not) is the newer truth."""
+    scan(index, Page(items=[item("a", deleted_at=T0), item("b", deleted_at=T0)]))
+    hour = timedelta(hours=1)
+    scan_id = index.begin_scan(P, A, T0 + hour)  # lists "a" and "b", still in the trash
+    for item_id, outcome in (("a", RestoreOutcome.RESTORED), ("b", RestoreOutcome.FAILED)):
+        got = index.get(P, A, item_id)
+        assert got
+        index.record_restore(got, RestoreResult(item_id, outcome), "me", False, T0 + 2 * hour)
+    page = Page(items=[item("a", deleted_at=T0), item("b", deleted_at=T0)])
+    index.write_page(scan_id, P, A, page, T0 + 3 * hour)  # what it read before the restore
+    index.finish_scan(scan_id, ScanOutcome(state=None, complete_listing=True), T0 + 3 * hour)
+    assert states(index) == {"a": ItemState.RESTORED, "b": ItemState.TRASHED}
+    # a scan begun after the restore that still lists it: trashed again since
+    scan(index, Page(items=[item("a", deleted_at=T0 + 4 * hour)]), now=T0 + 4 * hour)
+    assert states(index)["a"] is ItemState.TRASHED
 
 
 def test_page_with_duplicates_and_removed_listed_item(index: Index) -> None:
