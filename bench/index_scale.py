@@ -267,8 +267,63 @@ WRITE_FLOOR = (
 )
 
 
+# SQLite's part of a first scan, alone: the scanned rows written in key order into the items
+# table as the index declares it, then its secondary indexes built (what a first scan ends with).
+WRITE_INDEXED_FLOOR = (
+    "PRAGMA journal_mode=WAL; ATTACH '{db}' AS scanned; BEGIN; {table};"
+    " INSERT INTO items SELECT * FROM scanned.items ORDER BY provider, account, item_id;"
+    " {indexes}; COMMIT;"
+)
+
+# The index's part of a first scan, alone: the scanned rows, made into items again (untimed),
+# committed by the scan's own code (pages of 20,000 into an empty index, its secondary indexes
+# built at the end), in one thread with nothing else running. Prints its wall and CPU seconds.
+COMMIT_ALONE = """
+import json, sqlite3, sys, time
+from datetime import UTC, datetime
+from trashscan.index import Index
+from trashscan.models import Account, DeletedAtSource, Kind, Page, ScanOutcome, TrashItem
+from trashscan.provider import Retention
+from trashscan.scanner import complete_item_fields
+
+def when(text):
+    return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT account, item_id, name, path, mime_type, size, deleted_at, purge_at, restorable,"
+    " not_restorable_reason, restore_handle, kind, version FROM items ORDER BY item_id"
+
+).fetchall()
+pages = {}
+for (account, item_id, name, path, mime, size, deleted, purge, ok, why, handle, kind,
+     version) in rows:
+    pages.setdefault(account, []).append(TrashItem(
+        item_id, name, path, mime, size, when(deleted), DeletedAtSource.API, when(purge), True,
+        bool(ok), why, json.loads(handle), Kind(kind), None, None, None, version))
+del rows
+
+class Plugin:  # what complete_item_fields asks of a provider
+    retention = Retention(default_days=None)
+
+now = datetime.now(UTC)
+wall, cpu = time.perf_counter(), time.process_time()
+index = Index.open("sqlite:///" + sys.argv[2])
+index.defer_secondary_indexes()
+for account, items in pages.items():
+    scan = index.begin_scan("local-trash", account, now)
+    for start in range(0, len(items), 20_000):
+        page = Page(items=items[start : start + 20_000])
+        complete_item_fields(Plugin(), Account(account, "local-trash"), page, now)
+        index.write_page(scan, "local-trash", account, page, now)
+    index.finish_scan(scan, ScanOutcome(state=None, complete_listing=True), now)
+index.build_secondary_indexes()
+print(f"{time.perf_counter() - wall} {time.process_time() - cpu}")
+"""
+
+
 def ingest_floors(n: int, trash: Path, db: Path, run_dir: Path, env: dict[str, str]) -> None:
-    """Print what reading the trash and writing its rows cost, each alone (see READ_FLOOR)."""
+    """Print what reading the trash and writing its rows cost, each alone (see READ_FLOOR),
+    then the two parts of a first scan each alone: SQLite's, and the index's (Python)."""
     trashes = [str(trash / f"vol-{a}" / f".Trash-{os.getuid()}") for a in (BIG, SMALL)]
     out = run_dir / "floor-read.out"
     read = measure("read floor", [sys.executable, "-c", READ_FLOOR, *trashes], out, env)
@@ -286,6 +341,36 @@ def ingest_floors(n: int, trash: Path, db: Path, run_dir: Path, env: dict[str, s
     write = measure("write floor", argv, run_dir / "floor-write.out", env)
     line("  floor: write the rows", write, f"{n / write.seconds:,.0f} items/s", how)
     (run_dir / "floor-write.out").unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    query = "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'items' AND sql IS NOT NULL"
+    with contextlib.closing(sqlite3.connect(db)) as scanned:
+        schema = dict(scanned.execute(query))
+    indexes = "; ".join(sql for name, sql in schema.items() if name != "items")
+    sql = WRITE_INDEXED_FLOOR.format(
+        db=str(db).replace("'", "''"), table=schema["items"], indexes=indexes
+    )
+    if program:
+        argv, how = [program, str(copy), sql], "sqlite3: rows in key order, then the indexes"
+    else:
+        code = f"import sqlite3; sqlite3.connect({str(copy)!r}).executescript({sql!r})"
+        argv, how = [sys.executable, "-c", code], "python's sqlite3: rows, then the indexes"
+    indexed = measure("write floor", argv, run_dir / "floor-write.out", env)
+    line("  SQLite's part alone", indexed, f"{n / indexed.seconds:,.0f} items/s", how)
+    (run_dir / "floor-write.out").unlink(missing_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    out = run_dir / "commit-alone.out"
+    alone = measure("commit alone", [sys.executable, "-c", COMMIT_ALONE, str(db), str(copy)],
+                    out, env)  # fmt: skip
+    if alone.exit == 0:
+        seconds, cpu = (float(x) for x in out.read_text().split())
+        timed = Run(alone.label, seconds, cpu, alone.rss_mb, 0, out, "")
+        line("  the index's part alone", timed, f"{n / seconds:,.0f} items/s",
+             "the scan's commit of ready items, one thread, timed inside")  # fmt: skip
+    else:
+        print(f"  !! the index's part alone: exit {alone.exit} {alone.err.strip()[-300:]}")
+    out.unlink(missing_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
 
