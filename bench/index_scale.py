@@ -275,12 +275,14 @@ WRITE_INDEXED_FLOOR = (
     " {indexes}; COMMIT;"
 )
 
-# The index's part of a first scan, alone: the scanned rows, made into items again (untimed),
-# committed by the scan's own code (pages of 20,000 into an empty index, its secondary indexes
-# built at the end), in one thread with nothing else running. Prints its wall and CPU seconds.
+# The index's part of a first scan, alone: the scanned rows, made into items again a page at a
+# time (untimed), committed by the scan's own code (pages of 20,000 into an empty index, its
+# secondary indexes built at the end), in one thread with nothing else running. Prints the wall
+# and CPU seconds of that part alone (its peak memory is the program's, items made included).
 COMMIT_ALONE = """
 import json, sqlite3, sys, time
 from datetime import UTC, datetime
+from itertools import groupby
 from trashscan.index import Index
 from trashscan.models import Account, DeletedAtSource, Kind, Page, ScanOutcome, TrashItem
 from trashscan.provider import Retention
@@ -289,35 +291,46 @@ from trashscan.scanner import complete_item_fields
 def when(text):
     return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
 
-rows = sqlite3.connect(sys.argv[1]).execute(
-    "SELECT account, item_id, name, path, mime_type, size, deleted_at, purge_at, restorable,"
-    " not_restorable_reason, restore_handle, kind, version FROM items ORDER BY item_id"
-
-).fetchall()
-pages = {}
-for (account, item_id, name, path, mime, size, deleted, purge, ok, why, handle, kind,
-     version) in rows:
-    pages.setdefault(account, []).append(TrashItem(
-        item_id, name, path, mime, size, when(deleted), DeletedAtSource.API, when(purge), True,
-        bool(ok), why, json.loads(handle), Kind(kind), None, None, None, version))
-del rows
-
 class Plugin:  # what complete_item_fields asks of a provider
     retention = Retention(default_days=None)
 
+rows = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT account, item_id, name, path, mime_type, size, deleted_at, purge_at, restorable,"
+    " not_restorable_reason, restore_handle, kind, version FROM items"
+    " ORDER BY account, item_id"
+)
 now = datetime.now(UTC)
-wall, cpu = time.perf_counter(), time.process_time()
-index = Index.open("sqlite:///" + sys.argv[2])
-index.defer_secondary_indexes()
-for account, items in pages.items():
-    scan = index.begin_scan("local-trash", account, now)
-    for start in range(0, len(items), 20_000):
-        page = Page(items=items[start : start + 20_000])
-        complete_item_fields(Plugin(), Account(account, "local-trash"), page, now)
-        index.write_page(scan, "local-trash", account, page, now)
-    index.finish_scan(scan, ScanOutcome(state=None, complete_listing=True), now)
-index.build_secondary_indexes()
-print(f"{time.perf_counter() - wall} {time.process_time() - cpu}")
+wall = cpu = 0.0
+
+def timed(work, *args):
+    global wall, cpu
+    started, used = time.perf_counter(), time.process_time()
+    result = work(*args)
+    wall, cpu = wall + time.perf_counter() - started, cpu + time.process_time() - used
+    return result
+
+def commit(scan, account, page):
+    complete_item_fields(Plugin(), Account(account, "local-trash"), page, now)
+    index.write_page(scan, "local-trash", account, page, now)
+
+index = timed(Index.open, "sqlite:///" + sys.argv[2])
+timed(index.defer_secondary_indexes)
+for account, group in groupby(rows, key=lambda row: row[0]):
+    scan = timed(index.begin_scan, "local-trash", account, now)
+    while True:
+        chunk = [row for _, row in zip(range(20_000), group)]
+        if not chunk:
+            break
+        page = Page(items=[TrashItem(
+            item_id, name, path, mime, size, when(deleted), DeletedAtSource.API, when(purge),
+            True, bool(ok), why, json.loads(handle), Kind(kind), None, None, None, version)
+            for (_, item_id, name, path, mime, size, deleted, purge, ok, why, handle, kind,
+                 version) in chunk])  # made untimed: the reading's part
+        timed(commit, scan, account, page)
+    outcome = ScanOutcome(state=None, complete_listing=True)
+    timed(index.finish_scan, scan, outcome, now)
+timed(index.build_secondary_indexes)
+print(f"{wall} {cpu}")
 """
 
 
