@@ -194,6 +194,32 @@ def test_restore_selected_shows_the_plan_then_restores_and_the_items_leave_the_g
     assert 'data-outcome="restored"' in history or 'data-outcome="conflict_resolved"' in history
 
 
+def test_results_the_index_cannot_record_are_shown_and_the_page_says_so(
+    browser: TestClient, keys: Secrets, scanned: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from trashscan.index import Index
+    from trashscan.index_read import store_error
+
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise store_error("x", "database is locked")
+
+    monkeypatch.setattr(Index, "record_restores", locked)
+    chosen = tiles(browser.get("/?account=usb-stick").text)[:1]
+    form = {"csrf": keys.csrf, "ref": chosen}
+    started = browser.post("/restore/run", data=form, follow_redirects=False)
+    done = wait_finished(browser, started.headers["location"])
+    assert f'<li class="result ok" data-ref="{chosen[0]}"' in done  # it happened: shown
+    assert "1 restored, 0 not restored" in done
+    assert (
+        '<p class="error" id="unrecorded">1 restore results above are not in the index: '
+        "index x: database is locked (they did happen: the next `trashscan scan` sees those "
+        "items gone from the trash; `trashscan history` will not list them)</p>"
+    ) in done
+    assert "the restore stopped" not in done
+    item = scanned.index.by_ref(chosen[0])
+    assert item is not None and item.state is ItemState.TRASHED  # as the page says
+
+
 def test_restoring_through_htmx_removes_the_tiles_as_results_come(
     browser: TestClient, keys: Secrets, scanned: App
 ) -> None:

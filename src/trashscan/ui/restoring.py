@@ -78,6 +78,7 @@ class Job:
     results: list[ItemRestore] = field(default_factory=list)
     summary: Summary | None = None
     error: str | None = None  # the restore stopped early: why (one line)
+    unrecorded: str | None = None  # results shown but not in the index: how many, and why
     done: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -135,7 +136,7 @@ def _run(app: App, job: Job) -> None:
             restorer.restore(items)
             unrecorded = restorer.unrecorded_error()
             if unrecorded is not None:
-                job.error = unrecorded.one_line()
+                job.unrecorded = unrecorded.one_line()
     except Exception as exc:  # one line on the page, as the CLI's runner prints one
         job.error = describe_error(exc)
     finally:
