@@ -352,18 +352,12 @@ def ingest_floors(n: int, trash: Path, db: Path, run_dir: Path, env: dict[str, s
     line("  floor: read the trash", read, f"{n / read.seconds:,.0f} items/s", how)
     out.unlink(missing_ok=True)
     copy = run_dir / "floor-write.db"
-    sql = WRITE_FLOOR.format(db=str(db).replace("'", "''"))
-    program = shutil.which("sqlite3")
-    if program:
-        argv, how = [program, str(copy), sql], "sqlite3: the scanned rows copied, no index"
-    else:
-        code = f"import sqlite3; sqlite3.connect({str(copy)!r}).executescript({sql!r})"
-        argv, how = [sys.executable, "-c", code], "python's sqlite3: the rows copied, no index"
+    argv, tool = sqlite_script(copy, WRITE_FLOOR.format(db=str(db).replace("'", "''")))
     write = measure("write floor", argv, run_dir / "floor-write.out", env)
+    how = f"{tool}: the scanned rows copied, no index"
     line("  floor: write the rows", write, f"{n / write.seconds:,.0f} items/s", how)
     (run_dir / "floor-write.out").unlink(missing_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    remove_database(copy)
     query = "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'items' AND sql IS NOT NULL"
     with contextlib.closing(sqlite3.connect(db)) as scanned:
         schema = dict(scanned.execute(query))
@@ -371,16 +365,12 @@ def ingest_floors(n: int, trash: Path, db: Path, run_dir: Path, env: dict[str, s
     sql = WRITE_INDEXED_FLOOR.format(
         db=str(db).replace("'", "''"), table=schema["items"], indexes=indexes
     )
-    if program:
-        argv, how = [program, str(copy), sql], "sqlite3: rows in key order, then the indexes"
-    else:
-        code = f"import sqlite3; sqlite3.connect({str(copy)!r}).executescript({sql!r})"
-        argv, how = [sys.executable, "-c", code], "python's sqlite3: rows, then the indexes"
-    indexed = measure("write floor", argv, run_dir / "floor-write.out", env)
+    argv, tool = sqlite_script(copy, sql)
+    indexed = measure("sqlite half", argv, run_dir / "floor-write.out", env)
+    how = f"{tool}: rows in key order, then the indexes"
     line("  SQLite's part alone", indexed, f"{n / indexed.seconds:,.0f} items/s", how)
     (run_dir / "floor-write.out").unlink(missing_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    remove_database(copy)
     out = run_dir / "commit-alone.out"
     alone = measure("commit alone", [sys.executable, "-c", COMMIT_ALONE, str(db), str(copy)],
                     out, env)  # fmt: skip
@@ -392,8 +382,22 @@ def ingest_floors(n: int, trash: Path, db: Path, run_dir: Path, env: dict[str, s
     else:
         print(f"  !! the index's part alone: exit {alone.exit} {alone.err.strip()[-300:]}")
     out.unlink(missing_ok=True)
+    remove_database(copy)
+
+
+def sqlite_script(database: Path, sql: str) -> tuple[list[str], str]:
+    """The command running ``sql`` on ``database`` (the ``sqlite3`` program, else Python's
+    sqlite3 module), and which of the two it is."""
+    program = shutil.which("sqlite3")
+    if program:
+        return [program, str(database), sql], "sqlite3"
+    code = f"import sqlite3; sqlite3.connect({str(database)!r}).executescript({sql!r})"
+    return [sys.executable, "-c", code], "python's sqlite3"
+
+
+def remove_database(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def bench_one(
