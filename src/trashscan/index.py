@@ -165,6 +165,7 @@ restore_log_table = sa.Table(
     _col("attempted_at", UTCDateTime, null=False), _col("actor", Str, null=False),
     _col("outcome", Str(32), null=False), _col("detail", Txt), _col("restored_path", Txt),
     _col("dry_run", Bool, null=False),
+    sa.Index("ix_restore_log_ref", "ref", "attempted_at"),  # see _v5_restore_log_ref
 )  # fmt: skip
 alerts = sa.Table(
     "alerts", metadata,
@@ -251,6 +252,14 @@ def _v4_listing_indexes(conn: Connection) -> None:
     _create_name_index(conn)
 
 
+def _v5_restore_log_ref(conn: Connection) -> None:
+    """The restore log by ref: a scan's page asks it, for each row already restored that the
+    page lists again, whether that item was restored since the scan began (a library restored
+    then trashed again is thousands of such rows); an item's history reads it too."""
+    for index in restore_log_table.indexes:
+        conn.execute(sa.schema.CreateIndex(index, if_not_exists=True))
+
+
 def _create_name_index(conn: Connection) -> None:
     # Not in the table's metadata: its PostgreSQL option would load that dialect at every start.
     pattern = " text_pattern_ops" if conn.dialect.name == "postgresql" else ""
@@ -269,6 +278,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _v2_purge_bounds,
     _v3_content_hash,
     _v4_listing_indexes,
+    _v5_restore_log_ref,
 ]
 """``MIGRATIONS[n]`` upgrades schema version n to n + 1; version 0 is an empty database."""
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -38,7 +38,7 @@ from trashscan.models import ItemState, Kind
 
 #: The schema this trashscan reads and writes (``trashscan.index.SCHEMA_VERSION``, the number of
 #: its migrations, which a test keeps equal): a reader opens only an index of exactly this one.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 REBUILD_HINT = "move it aside; the next scan rebuilds it"
 READ_ONLY_HINT = "this command writes to it; `list --cached` and `accounts list` only read"
 SIDECARS = ("-wal", "-shm", "-journal")  # the files SQLite keeps beside a database

@@ -1078,16 +1078,34 @@ def test_listings_filters_and_totals_read_through_indexes(db_path: Path, index_n
         raw.close()
 
 
-def _index_names(url: str) -> set[str]:
+def _index_names(url: str, table: str = "items") -> set[str]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'items'"
+            query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
         else:
-            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'items'"
-        names = {row[0] for row in conn.exec_driver_sql(query)}
+            query = "SELECT indexname FROM pg_indexes WHERE tablename = %s"
+        names = {row[0] for row in conn.exec_driver_sql(query, (table,))}
     engine.dispose()
     return names
+
+
+def test_v5_indexes_the_restore_log_by_ref_and_keeps_it(index_url: str) -> None:
+    with Index.open(index_url) as ix:
+        scan(ix, Page(items=[item("a")]))
+        got = ix.get(P, A, "a")
+        assert got
+        ix.record_restore(got, RestoreResult("a", RestoreOutcome.RESTORED), "me", False, T0)
+    engine = sa.create_engine(index_url)
+    with engine.begin() as conn:  # back to version 4, as its release left it
+        conn.exec_driver_sql("DROP INDEX ix_restore_log_ref")
+        conn.exec_driver_sql("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    engine.dispose()
+    assert "ix_restore_log_ref" not in _index_names(index_url, "restore_log")
+    with Index.open(index_url) as ix:
+        assert ix.schema_version == SCHEMA_VERSION == 5
+        assert [entry["outcome"] for entry in ix.restore_log()] == ["restored"]
+    assert "ix_restore_log_ref" in _index_names(index_url, "restore_log")
 
 
 def test_v4_trades_the_purge_index_for_the_listing_ones_and_keeps_the_items(
@@ -1105,7 +1123,7 @@ def test_v4_trades_the_purge_index_for_the_listing_ones_and_keeps_the_items(
     engine.dispose()
     assert new.isdisjoint(_index_names(index_url))
     with Index.open(index_url) as ix:
-        assert ix.schema_version == SCHEMA_VERSION == 4
+        assert ix.schema_version == SCHEMA_VERSION
         assert [row.item_id for row in listed(ix, EVERYTHING)] == ["a", "b"]
         assert [row.item_id for row in listed(ix, EVERYTHING, 1)] == ["a"]
     names = _index_names(index_url)

@@ -235,7 +235,7 @@ def _version(db: Path, value: str | None) -> None:
     raw.close()
 
 
-@pytest.mark.parametrize("value", [None, "3", "5", "x", "04"])
+@pytest.mark.parametrize("value", [None, "4", "6", "x", "05"])
 def test_any_other_schema_is_left_to_index_open(tmp_path: Path, value: str | None) -> None:
     db = tmp_path / "index.db"
     Index.open(f"sqlite:///{db}").close()

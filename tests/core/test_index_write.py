@@ -118,3 +118,16 @@ def test_a_page_is_upserted_a_hundred_rows_a_statement_with_the_same_outcome(
             "2024-05-28 12:00:00.000000", json.dumps({"n": n, "t": "b"}, sort_keys=True),
             "2024-05-01 12:00:00.000000", "2024-05-01 13:00:00.000000",
         )  # fmt: skip
+
+
+def test_a_page_looks_up_an_items_restores_by_its_ref_not_the_whole_log(tmp_path: Path) -> None:
+    """A row already restored that a page lists again asks the restore log whether it was
+    restored since the scan began: by the log's index on ref, not a read of the whole log (a
+    library restored, then trashed again, is thousands of such rows against a long log)."""
+    db = tmp_path / "index.db"
+    with Index.open(f"sqlite:///{db}") as ix, ix._tx() as conn:
+        sql = ix._prepared_upsert(conn)[0]
+    plan = sqlite3.connect(db).execute(f"EXPLAIN QUERY PLAN {sql}", (None,) * 24).fetchall()
+    steps = [detail for *_, detail in plan]
+    log = [step for step in steps if "restore_log" in step]
+    assert log and all("USING" in step and "ix_restore_log_ref" in step for step in log), steps
