@@ -13,7 +13,8 @@ import pytest
 from trashscan import index_read
 
 
-def _trashed(sandbox, cli, n: int) -> tuple[list[str], Path]:
+def _trashed(sandbox, cli, n: int) -> list[str]:
+    """Refs of the laptop account's items once ``n`` more photos are trashed and scanned."""
     trash = next(
         Path(account["trash_dirs"][0])
         for account in sandbox.accounts
@@ -21,13 +22,13 @@ def _trashed(sandbox, cli, n: int) -> tuple[list[str], Path]:
     )
     sandbox.fakes["local-trash"].bulk(trash, n, folder="Kept")
     assert cli("scan", "--account", "laptop", "--no-thumbnails").exit_code in (0, 1)
-    return cli("list", "-q", "--cached", "--account", "laptop").stdout.split(), trash
+    return cli("list", "-q", "--cached", "--account", "laptop").stdout.split()
 
 
 def test_results_the_index_cannot_record_are_shown_and_the_run_says_so(
     sandbox, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    refs, _ = _trashed(sandbox, cli, 3)
+    refs = _trashed(sandbox, cli, 3)
     listed = cli("list", "--cached", "--account", "laptop", "--format", "jsonl").stdout
     paths = [json.loads(line)["path"] for line in listed.splitlines()]
     kept = [path for path in paths if "/Kept/" in path]  # the bulk's: nothing there before
@@ -66,7 +67,7 @@ def test_results_a_locked_batch_could_not_record_go_with_the_next_one(
     recorded with a later one, and the run ends normally."""
     from trashscan.index import Index
 
-    refs, _ = _trashed(sandbox, cli, 3)
+    refs = _trashed(sandbox, cli, 3)
     real = Index.record_restores
     calls: list[int] = []
 
