@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import keyring.backend
 from keyring.errors import PasswordDeleteError
 
+from trashscan.provider import ProviderContext
+from trashscan.retry import RetryPolicy
 from trashscan.sandbox.session import Sandbox
+from trashscan.secrets import FileSecretStore
 
 # What a fake records that a faithful client never sends: destructive calls it refused, routes it
 # does not model, routes the provider does not document. A fake keeps the lists it can tell.
@@ -182,3 +186,14 @@ def decoded_picture(data: bytes | None) -> Any:
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+def file_context(root: Path, now: datetime) -> ProviderContext:
+    """A provider context as a run has one, in ``root``: secrets in a file there (allowed
+    insecure: tests only), the data directory ``root/data``, the clock stopped at ``now``."""
+    return ProviderContext(
+        secrets=FileSecretStore(root / "s.json", insecure_for_testing=True),
+        retry=RetryPolicy(),
+        clock=lambda: now,
+        data_dir=root / "data",
+    )

@@ -19,10 +19,9 @@ from trashscan.first_load import build_lock_path
 from trashscan.index import SECONDARY_INDEXES, Index, ItemFilter
 from trashscan.lock import FileLock
 from trashscan.models import Account, DeletedAtSource, Page, ScanOutcome, TrashItem
-from trashscan.provider import Capabilities, Provider, ProviderContext
-from trashscan.retry import RetryPolicy
+from trashscan.provider import Capabilities, Provider
 from trashscan.scanner import Scanner
-from trashscan.secrets import FileSecretStore
+from trashscan.testing import file_context
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PAGES, PER_PAGE = 3, 150
@@ -70,12 +69,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     PagedProvider.db = db
     PagedProvider.seen = []
     monkeypatch.setattr(trashscan.scanner, "load_provider_class", lambda name: PagedProvider)
-    context = ProviderContext(
-        secrets=FileSecretStore(tmp_path / "s.json", insecure_for_testing=True),
-        retry=RetryPolicy(),
-        clock=lambda: NOW,
-        data_dir=tmp_path / "data",
-    )
+    context = file_context(tmp_path, NOW)
 
     def scan(*names: str, deadline: Deadline | None = None) -> list[Any]:
         accounts = [Account(name, PagedProvider.name) for name in names]

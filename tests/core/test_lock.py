@@ -24,10 +24,8 @@ from trashscan.lock import (
     lock_path,
 )
 from trashscan.models import Account
-from trashscan.provider import ProviderContext
-from trashscan.retry import RetryPolicy
 from trashscan.scanner import Scanner
-from trashscan.secrets import FileSecretStore
+from trashscan.testing import file_context
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -143,12 +141,7 @@ def _trash(root: Path) -> Path:
 
 @pytest.fixture
 def setup(tmp_path: Path):
-    context = ProviderContext(
-        secrets=FileSecretStore(tmp_path / "s.json", insecure_for_testing=True),
-        retry=RetryPolicy(),
-        clock=lambda: NOW,
-        data_dir=tmp_path / "data",
-    )
+    context = file_context(tmp_path, NOW)
     accounts = [
         Account(
             name,

@@ -18,10 +18,9 @@ import trashscan.scanner
 from trashscan.errors import IndexStoreError
 from trashscan.index import Index, ScanStatus
 from trashscan.models import Account, Page, ScanOutcome, TrashItem
-from trashscan.provider import Capabilities, Provider, ProviderContext
-from trashscan.retry import RetryPolicy
+from trashscan.provider import Capabilities, Provider
 from trashscan.scanner import Scanner
-from trashscan.secrets import FileSecretStore
+from trashscan.testing import file_context
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 PAGES = 3
@@ -87,12 +86,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     assert isinstance(index, FailingIndex)
     journal = ScriptedProvider.journal = Journal(index)
     monkeypatch.setattr(trashscan.scanner, "load_provider_class", lambda name: ScriptedProvider)
-    context = ProviderContext(
-        secrets=FileSecretStore(tmp_path / "s.json", insecure_for_testing=True),
-        retry=RetryPolicy(),
-        clock=lambda: NOW,
-        data_dir=tmp_path / "data",
-    )
+    context = file_context(tmp_path, NOW)
     accounts = [Account(name, ScriptedProvider.name) for name in ("one", "two")]
 
     def scan() -> list[trashscan.scanner.AccountScanResult]:
