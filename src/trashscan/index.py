@@ -46,13 +46,13 @@ from trashscan.index_read import (
 )
 from trashscan.kinds import classify
 from trashscan.models import (
+    BACK_OUTCOMES,
     EXACT_SOURCES,
     DeletedAtSource,
     IndexedItem,
     ItemState,
     Kind,
     Page,
-    RestoreOutcome,
     RestoreResult,
     ScanOutcome,
     TrashItem,
@@ -63,8 +63,6 @@ __all__ = ["AccountTotals", "Index", "ItemFilter", "ListedItem"]  # the readers'
 
 REFS_HINT = "run `trashscan list` to see refs"
 _TRASHED = ItemState.TRASHED.value
-# The outcomes after which an item is back (RestoreResult.ok).
-_BACK = (RestoreOutcome.RESTORED, RestoreOutcome.ALREADY_RESTORED, RestoreOutcome.CONFLICT_RESOLVED)
 _MIGRATION_LOCK = int.from_bytes(b"trashscn")  # PostgreSQL advisory lock key of migrations
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 _REF_CHUNK = 100  # ref prefixes per query (an OR of ranges: two parameters each)
@@ -866,7 +864,7 @@ class Index:
         # another run) stays restored. Restored before it began and listed: trashed again.
         # Written out: SQLAlchemy does not correlate a subquery of ON CONFLICT's SET with the
         # row (``items``) and ``excluded`` (it would add both to the subquery's FROM).
-        back = ", ".join(f"'{outcome.value}'" for outcome in _BACK)
+        back = ", ".join(f"'{outcome.value}'" for outcome in BACK_OUTCOMES)
         restored_since = sa.literal_column(
             "EXISTS (SELECT 1 FROM restore_log WHERE restore_log.ref = items.ref"
             f" AND NOT restore_log.dry_run AND restore_log.outcome IN ({back})"

@@ -205,6 +205,14 @@ class IndexedItem:
         return self.purge_is_estimate and self.purge_at is not None and self.deleted_after is None
 
 
+BACK_OUTCOMES = (
+    RestoreOutcome.RESTORED,
+    RestoreOutcome.ALREADY_RESTORED,
+    RestoreOutcome.CONFLICT_RESOLVED,
+)
+"""The outcomes after which an item is out of the trash again (:attr:`RestoreResult.ok`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RestoreResult:
     item_id: str
@@ -214,11 +222,7 @@ class RestoreResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome in {
-            RestoreOutcome.RESTORED,
-            RestoreOutcome.ALREADY_RESTORED,
-            RestoreOutcome.CONFLICT_RESOLVED,
-        }
+        return self.outcome in BACK_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)
